@@ -1,0 +1,106 @@
+//! Server functions. Each has a fixed URL (`/api/<endpoint>`, no build hash) so that installed
+//! apps and offline clients keep working across deployments, and each returns [`ApiError`], one
+//! error envelope that says what went wrong without leaking internals.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::model::CityOverview;
+
+/// The error envelope every server function returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    /// The Data Bodega could not answer; the message is safe to show.
+    #[error("the Data Bodega is unavailable: {0}")]
+    Unavailable(String),
+    /// The call itself failed (network, encoding); offline clients see this.
+    #[error("{0}")]
+    Transport(ServerFnErrorErr),
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value)
+    }
+}
+
+/// What the server provides to every server function through Leptos context.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct ServerContext {
+    /// The Data Bodega.
+    pub bodega: bodega::Bodega,
+    /// The department's IANA time zone.
+    pub time_zone: String,
+    /// Cell size of the overview map, metres.
+    pub map_cell_size_m: u32,
+}
+
+/// The city at a glance: totals, offences and the micro-place map.
+#[server(prefix = "/api", endpoint = "city_overview")]
+pub async fn get_city_overview() -> Result<CityOverview, ApiError> {
+    let ctx = use_context::<ServerContext>()
+        .ok_or_else(|| ApiError::Unavailable("the server was started without a database".into()))?;
+    ssr::city_overview_inner(&ctx).await
+}
+
+/// The server-side bodies of the server functions, callable without HTTP (tests, CLI).
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use hotspot::{Epsg, Lattice};
+
+    use super::{ApiError, ServerContext};
+    use crate::model::{CityOverview, MapCell, OffenseTotal};
+
+    fn unavailable(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "data bodega query failed");
+        ApiError::Unavailable("the query failed; the server log has the details".into())
+    }
+
+    fn local_day(seconds: i64, tz: &jiff::tz::TimeZone) -> Option<String> {
+        jiff::Timestamp::from_second(seconds).ok().map(|t| t.to_zoned(tz.clone()).date().to_string())
+    }
+
+    /// Builds the [`CityOverview`] from the Data Bodega, binning located incidents into the
+    /// lattice of the UTM zone at their centroid.
+    ///
+    /// # Errors
+    /// [`ApiError::Unavailable`] when the database fails or the time zone is unknown.
+    pub async fn city_overview_inner(ctx: &ServerContext) -> Result<CityOverview, ApiError> {
+        let tz = jiff::tz::TimeZone::get(&ctx.time_zone).map_err(unavailable)?;
+        let summary = ctx.bodega.city_summary().await.map_err(unavailable)?;
+        let points = ctx.bodega.located_points(i64::MIN, i64::MAX).await.map_err(unavailable)?;
+        let (mut epsg, mut cells) = (0, Vec::new());
+        if !points.is_empty() {
+            let n = points.len() as f64;
+            let (lon, lat) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+            let zone = Epsg::for_lon_lat(lon, lat).map_err(unavailable)?;
+            let lattice = Lattice::new(zone, ctx.map_cell_size_m).map_err(unavailable)?;
+            let (counts, _off_globe) = lattice.count_points(points);
+            epsg = zone.code();
+            cells = counts.into_iter().map(|c| MapCell { ix: c.key.ix, iy: c.key.iy, count: c.count }).collect();
+        }
+        Ok(CityOverview {
+            incidents: summary.incidents,
+            located: summary.located,
+            first_day: summary.first_at.and_then(|t| local_day(t, &tz)),
+            last_day: summary.last_at.and_then(|t| local_day(t, &tz)),
+            by_offense: summary
+                .by_offense
+                .into_iter()
+                .map(|o| OffenseTotal { offense: o.offense, total: o.total, located: o.located })
+                .collect(),
+            epsg,
+            cell_size_m: ctx.map_cell_size_m,
+            cells,
+            generated_at: jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or_else(|_| jiff::Timestamp::now())
+                .to_string(),
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! Pieces every screen shares: the header with connectivity, the update prompt, and the loader
+//! that reads from the server and falls back to the device store when there is no signal.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::model::{CityOverview, Loaded};
+
+/// The overview data as every screen sees it: `Err` carries a message fit for the user.
+pub type OverviewResult = Result<Loaded<CityOverview>, String>;
+
+/// The app-wide overview resource, shared by the screens so navigation does not refetch.
+#[derive(Clone, Copy)]
+pub struct OverviewResource(pub Resource<OverviewResult>);
+
+/// Whether this device holds a copy of the city for use without signal.
+#[derive(Clone, Copy)]
+pub struct OfflineReady(pub RwSignal<bool>);
+
+/// Whether a new version of Beatbook is installed and waiting for the user's go-ahead.
+#[derive(Clone, Copy)]
+pub struct UpdateReady(pub RwSignal<bool>);
+
+/// Loads the city overview: from the server when it answers; in the browser, from the device
+/// store when it does not.
+pub async fn load_overview() -> OverviewResult {
+    let fresh = crate::api::get_city_overview().await;
+    #[cfg(feature = "hydrate")]
+    if let Err(err) = &fresh {
+        // IndexedDB futures are not `Send`; the browser is single-threaded, so the wrapper is sound.
+        return match send_wrapper::SendWrapper::new(crate::device_store::load_overview()).await {
+            Ok(Some(data)) => Ok(Loaded { data, from_device: true }),
+            Ok(None) => Err(format!("Cannot reach the server ({err}) and this device has no saved copy yet.")),
+            Err(store) => Err(format!("Cannot reach the server ({err}) and the device store failed: {store}")),
+        };
+    }
+    fresh.map(|data| Loaded { data, from_device: false }).map_err(|e| e.to_string())
+}
+
+/// Creates the shared resources and, in the browser, keeps the device store and service worker
+/// in step with them.
+pub fn provide_app_state() {
+    let overview = Resource::new(|| (), |_| load_overview());
+    provide_context(OverviewResource(overview));
+    let update_ready = RwSignal::new(false);
+    provide_context(UpdateReady(update_ready));
+    let offline_ready = RwSignal::new(false);
+    provide_context(OfflineReady(offline_ready));
+
+    #[cfg(feature = "hydrate")]
+    {
+        // Whatever the server sent (rendered into the page or fetched later) is kept on the device
+        // for the next time there is no signal. Copies read from the device are not re-saved.
+        Effect::new(move |_| {
+            if let Some(Ok(loaded)) = overview.get() {
+                if loaded.from_device {
+                    offline_ready.set(true);
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    match crate::device_store::save_overview(&loaded.data).await {
+                        Ok(()) => offline_ready.set(true),
+                        Err(e) => leptos::logging::warn!("could not save the overview on this device: {e}"),
+                    }
+                });
+            }
+        });
+        Effect::new(move |_| crate::pwa::register(update_ready));
+    }
+}
+
+/// Top bar: the name, the navigation and whether the device has signal.
+#[component]
+pub fn AppHeader() -> impl IntoView {
+    let online = RwSignal::new(true);
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| {
+            if let Some(w) = web_sys::window() {
+                online.set(w.navigator().on_line());
+            }
+        });
+        let on = window_event_listener(leptos::ev::online, move |_| online.set(true));
+        let off = window_event_listener(leptos::ev::offline, move |_| online.set(false));
+        on_cleanup(move || {
+            on.remove();
+            off.remove();
+        });
+    }
+    view! {
+        <header class="app-header">
+            <a class="brand" href="/">
+                <img src="/icons/icon.svg" alt="" width="28" height="28"/>
+                <span>"Beatbook"</span>
+            </a>
+            <nav aria-label="Main">
+                <A href="/" exact=true>"Overview"</A>
+                <A href="/places">"Places"</A>
+            </nav>
+            <span class="connectivity" class:offline=move || !online.get() role="status" data-testid="connectivity">
+                {move || if online.get() { "Online" } else { "No signal" }}
+            </span>
+        </header>
+    }
+}
+
+/// Offers a waiting new version instead of swapping code under an officer mid-task.
+#[component]
+pub fn UpdateBanner() -> impl IntoView {
+    let ready = use_context::<UpdateReady>().map(|u| u.0).unwrap_or_else(|| RwSignal::new(false));
+    view! {
+        <Show when=move || ready.get()>
+            <div class="update-banner" role="alert">
+                <span>"A new version of Beatbook is ready."</span>
+                <button type="button" on:click=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    crate::pwa::apply_update();
+                }>"Reload now"</button>
+                <button type="button" class="secondary" on:click=move |_| ready.set(false)>"Later"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Says whether this screen will still open with no signal.
+#[component]
+pub fn OfflineStatus() -> impl IntoView {
+    let ready = use_context::<OfflineReady>().map(|r| r.0).unwrap_or_else(|| RwSignal::new(false));
+    view! {
+        <Show when=move || ready.get()>
+            <p class="offline-ready" data-testid="offline-ready">"Saved on this device for use without signal."</p>
+        </Show>
+    }
+}
+
+/// Formats a count with thousands separators, as people read numbers: 37512 → "37,512".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(37_512), "37,512");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+    }
+}
+
+/// Shows where the data on screen came from when it is not fresh from the server.
+#[component]
+pub fn Provenance(loaded: Loaded<CityOverview>) -> impl IntoView {
+    loaded.from_device.then(|| {
+        view! {
+            <p class="provenance" role="status" data-testid="from-device">
+                "No signal: showing the copy saved on this device (computed "
+                {loaded.data.generated_at.clone()}
+                ")."
+            </p>
+        }
+    })
+}

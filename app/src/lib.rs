@@ -1,0 +1,103 @@
+//! # app — Beatbook's screens and server functions
+//!
+//! One crate compiled twice: with `ssr` into the server (rendering pages, running server
+//! functions against the Data Bodega) and with `hydrate` into the browser's WebAssembly
+//! (hydrating those pages, keeping the device store, registering the service worker).
+//!
+//! A tour:
+//! - [`shell`] renders a whole server page; [`offline_shell`] renders the data-free page the
+//!   service worker precaches and serves to navigations when there is no signal.
+//! - [`App`] is the router: `/` (city overview with the micro-place map) and `/places` (the
+//!   busiest micro places).
+//! - [`api`] holds the server functions, each at a fixed URL under `/api/`.
+//! - [`model`] holds the types that cross the wire and the device store (no personal data).
+//! - `device_store` (browser only) keeps what the officer's device needs offline in IndexedDB;
+//!   `pwa` (browser only) registers the service worker and offers updates instead of forcing them.
+
+pub mod api;
+pub mod components;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "hydrate")]
+pub mod device_store;
+#[cfg(feature = "hydrate")]
+pub mod pwa;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::{AppHeader, UpdateBanner};
+use crate::pages::{NotFound, Overview, Places};
+
+/// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
+#[component]
+fn DocumentHead(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <meta charset="utf-8"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+        <meta name="theme-color" content="#0b2545"/>
+        <meta name="description" content="Beatbook: harm-ranked micro hot spots and patrol missions, online and offline."/>
+        <link rel="manifest" href="/manifest.webmanifest"/>
+        <link rel="icon" href="/favicon.ico" sizes="any"/>
+        <link rel="icon" href="/icons/icon.svg" type="image/svg+xml"/>
+        <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
+        <HashedStylesheet options=options.clone() id="leptos"/>
+        <HydrationScripts options/>
+    }
+}
+
+/// A whole server-rendered page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <DocumentHead options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The offline shell: the same head and scripts, no data, and a marker telling the front end to
+/// mount the app rather than hydrate it. Precached by the service worker; never per-user.
+pub fn offline_shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <DocumentHead options/>
+                <title>"Beatbook"</title>
+            </head>
+            <body data-beatbook-shell="">
+                <p class="boot">"Starting Beatbook…"</p>
+                <noscript>"Beatbook needs JavaScript and WebAssembly enabled."</noscript>
+            </body>
+        </html>
+    }
+}
+
+/// The application: header, update prompt and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    components::provide_app_state();
+    view! {
+        <Router>
+            <AppHeader/>
+            <UpdateBanner/>
+            <main id="main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=Overview/>
+                    <Route path=path!("/places") view=Places/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

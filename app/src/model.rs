@@ -1,0 +1,58 @@
+//! Types that cross the wire and live in the device store. Aggregates only: no names, no
+//! narratives, no incident-level records.
+
+use serde::{Deserialize, Serialize};
+
+/// Incidents of one offence type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffenseTotal {
+    /// Offence text as recorded.
+    pub offense: String,
+    /// All incidents.
+    pub total: i64,
+    /// Those with coordinates (the rest cannot be mapped).
+    pub located: i64,
+}
+
+/// One micro place on the overview map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapCell {
+    /// Lattice column (⌊easting / size⌋).
+    pub ix: i64,
+    /// Lattice row (⌊northing / size⌋), growing northwards.
+    pub iy: i64,
+    /// Incidents in the cell.
+    pub count: u32,
+}
+
+/// The city at a glance: what the overview and places screens show, and what the device keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CityOverview {
+    /// All incidents in the Data Bodega.
+    pub incidents: i64,
+    /// Incidents with coordinates.
+    pub located: i64,
+    /// First and last occurrence, as local dates (YYYY-MM-DD) in the department's zone.
+    pub first_day: Option<String>,
+    /// See `first_day`.
+    pub last_day: Option<String>,
+    /// Per offence, most frequent first.
+    pub by_offense: Vec<OffenseTotal>,
+    /// EPSG code of the lattice (a WGS84 / UTM zone).
+    pub epsg: u32,
+    /// Cell size in metres.
+    pub cell_size_m: u32,
+    /// Non-empty cells.
+    pub cells: Vec<MapCell>,
+    /// When the server computed this (RFC 3339, UTC).
+    pub generated_at: String,
+}
+
+/// Data plus where it came from, so screens can say "saved on this device at …" when offline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Loaded<T> {
+    /// The data.
+    pub data: T,
+    /// True when it was read from the device store because the server could not be reached.
+    pub from_device: bool,
+}

@@ -1,0 +1,9 @@
+//! The screens, one module each.
+
+mod not_found;
+mod overview;
+mod places;
+
+pub use not_found::NotFound;
+pub use overview::Overview;
+pub use places::Places;

@@ -1,0 +1,571 @@
+//! Streaming ingest of Beatbook's canonical incident CSV: `id,occurred_at,offense,category,lat,lon`.
+//!
+//! Rules (the Data Bodega's promises):
+//! - **Nothing valid is lost, nothing bad aborts the good.** A row that cannot be used goes to
+//!   `rejected_rows` with its line, the field at fault and the reason; the rest load.
+//! - **Nothing half-written.** One file is one transaction: if the file as a whole is unusable
+//!   (no header, a required column missing) or the database fails, nothing of it is stored.
+//! - **Idempotent.** Incidents are upserted by `(source, id)`; a row whose content is unchanged
+//!   is counted as unchanged and not written; a changed one is updated.
+//! - **Local time honestly.** `occurred_at` is local time in the department's IANA zone and is
+//!   stored as UTC. A time inside the spring-forward gap moves forward by the gap and is flagged
+//!   `gap`; an ambiguous fall-back time takes the earlier offset and is flagged `ambiguous`.
+//! - **Rows without coordinates are kept**, counted, and simply not mapped.
+//! - Constant memory: rows are read and written in chunks; only a 64-bit digest per id is kept
+//!   to catch an id repeated inside one file.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Read;
+
+use jiff::civil::DateTime;
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{begin_write, now_seconds, on_pool, Bodega};
+
+/// Rows written per INSERT statement (12 binds each; well under both engines' limits).
+const CHUNK_ROWS: usize = 1000;
+
+/// How a load should run.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// The source system label that, with the file's `id`, identifies an incident.
+    pub source: String,
+    /// The file name recorded in the batch (no directories).
+    pub file_name: String,
+    /// The department's IANA time zone, e.g. `America/Vancouver`.
+    pub time_zone: String,
+    /// Parse and validate everything, then roll back.
+    pub dry_run: bool,
+}
+
+/// What one load did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestSummary {
+    /// The batch id (also for a dry run, whose batch is rolled back).
+    pub batch_id: i64,
+    /// Data rows read (header excluded).
+    pub read: u64,
+    /// New incidents stored.
+    pub loaded: u64,
+    /// Known incidents whose content changed and was updated.
+    pub updated: u64,
+    /// Known incidents already stored exactly so.
+    pub unchanged: u64,
+    /// Rows kept in `rejected_rows` instead.
+    pub rejected: u64,
+    /// Accepted rows with no coordinates (kept, not mapped).
+    pub without_location: u64,
+    /// Accepted rows whose local time fell in a DST gap or fold (kept, flagged).
+    pub time_flagged: u64,
+    /// True when nothing was committed.
+    pub dry_run: bool,
+}
+
+/// A whole-file failure: nothing of the file was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The department's time zone is not a known IANA name.
+    #[error("unknown time zone '{0}' (expected an IANA name such as America/Vancouver)")]
+    TimeZone(String),
+    /// The header lacks a column the format needs.
+    #[error(
+        "the header has no '{column}' column (found: {found}); is this a comma-separated canonical incident file?"
+    )]
+    MissingColumn {
+        /// The missing column.
+        column: &'static str,
+        /// What the header had.
+        found: String,
+    },
+    /// The file is not CSV we can read at all (before any row).
+    #[error("cannot read the file: {0}")]
+    Unreadable(String),
+    /// The database failed; the load was rolled back.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// A row that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// 1-based line in the file.
+    pub line: u64,
+    /// The column at fault (`row` when it is the row as a whole).
+    pub field: String,
+    /// Why.
+    pub reason: String,
+    /// The raw row text.
+    pub raw: String,
+}
+
+/// A row ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRow {
+    /// The source's id.
+    pub source_id: String,
+    /// UTC seconds.
+    pub occurred_at: i64,
+    /// The local time as given.
+    pub occurred_local: String,
+    /// `gap`, `ambiguous` or none.
+    pub time_flag: Option<&'static str>,
+    /// Offence text as given.
+    pub offense: String,
+    /// Category as given (may be empty).
+    pub category: String,
+    /// WGS84 latitude/longitude, both or neither.
+    pub location: Option<(f64, f64)>,
+    /// Digest of the content fields.
+    pub row_hash: String,
+}
+
+/// Column positions of the canonical header.
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    id: usize,
+    occurred_at: usize,
+    offense: usize,
+    category: Option<usize>,
+    lat: usize,
+    lon: usize,
+}
+
+impl Columns {
+    fn from_header(header: &csv::StringRecord) -> Result<Self, IngestError> {
+        let find = |name: &'static str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+        let need = |name: &'static str| {
+            find(name).ok_or_else(|| IngestError::MissingColumn {
+                column: name,
+                found: header.iter().collect::<Vec<_>>().join(",").chars().take(200).collect(),
+            })
+        };
+        Ok(Self {
+            id: need("id")?,
+            occurred_at: need("occurred_at")?,
+            offense: need("offense")?,
+            category: find("category"),
+            lat: need("lat")?,
+            lon: need("lon")?,
+        })
+    }
+}
+
+/// Parses a local date-time such as `2020-03-08T02:30`, `2020-03-08 02:30:00`, or `2020-03-08`,
+/// and resolves it in `tz`. Returns UTC seconds and a flag for gap/fold times.
+pub fn resolve_local_time(text: &str, tz: &TimeZone) -> Result<(i64, Option<&'static str>), String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty".into());
+    }
+    let normalised = if t.len() == 10 { format!("{t}T00:00") } else { t.replacen(' ', "T", 1) };
+    let dt: DateTime =
+        normalised.parse().map_err(|_| format!("'{t}' is not a local date-time like 2020-01-31T13:45"))?;
+    let ambiguous = tz.to_ambiguous_zoned(dt);
+    let flag = match ambiguous.offset() {
+        AmbiguousOffset::Unambiguous { .. } => None,
+        AmbiguousOffset::Gap { .. } => Some("gap"),
+        AmbiguousOffset::Fold { .. } => Some("ambiguous"),
+    };
+    // `compatible`: a gap time moves forward by the gap, a fold time takes the earlier offset.
+    let zoned = ambiguous.compatible().map_err(|e| format!("'{t}' cannot be placed in the time zone: {e}"))?;
+    Ok((zoned.timestamp().as_second(), flag))
+}
+
+fn parse_coordinate(text: &str, field: &str, limit: f64) -> Result<Option<f64>, (String, String)> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.abs() <= limit => Ok(Some(v)),
+        Ok(v) => Err((field.into(), format!("{v} is outside -{limit}..{limit}"))),
+        Err(_) => Err((field.into(), format!("'{t}' is not a number"))),
+    }
+}
+
+fn parse_row(record: &csv::StringRecord, cols: &Columns, tz: &TimeZone) -> Result<IncidentRow, (String, String)> {
+    let get = |i: usize| record.get(i).unwrap_or("");
+    let source_id = get(cols.id).trim();
+    if source_id.is_empty() {
+        return Err(("id".into(), "empty".into()));
+    }
+    let occurred_local = get(cols.occurred_at).trim();
+    let (occurred_at, time_flag) =
+        resolve_local_time(occurred_local, tz).map_err(|r| ("occurred_at".to_string(), r))?;
+    let offense = get(cols.offense).trim();
+    if offense.is_empty() {
+        return Err(("offense".into(), "empty".into()));
+    }
+    let category = cols.category.map(get).unwrap_or("").trim();
+    let lat = parse_coordinate(get(cols.lat), "lat", 90.0)?;
+    let lon = parse_coordinate(get(cols.lon), "lon", 180.0)?;
+    let location = match (lat, lon) {
+        (Some(lat), Some(lon)) => Some((lat, lon)),
+        (None, None) => None,
+        (Some(_), None) => return Err(("lon".into(), "empty while lat is given".into())),
+        (None, Some(_)) => return Err(("lat".into(), "empty while lon is given".into())),
+    };
+    let mut h = Sha256::new();
+    for part in [occurred_local, offense, category, get(cols.lat).trim(), get(cols.lon).trim()] {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    Ok(IncidentRow {
+        source_id: source_id.into(),
+        occurred_at,
+        occurred_local: occurred_local.into(),
+        time_flag,
+        offense: offense.into(),
+        category: category.into(),
+        location,
+        row_hash: hex::encode(&h.finalize()[..12]),
+    })
+}
+
+/// A reader that hashes what passes through it, so the file's digest costs no second read.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn raw_text(record: &csv::ByteRecord) -> String {
+    let fields: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+    fields.join(",").chars().take(2000).collect()
+}
+
+/// Streams a canonical incident CSV into the store in one transaction.
+///
+/// # Errors
+/// [`IngestError`] when the file as a whole is unusable or the database fails; in both cases the
+/// store is unchanged. Bad rows are not errors: they are counted and kept in `rejected_rows`.
+pub async fn ingest_incidents_csv<R: Read>(
+    bodega: &Bodega,
+    reader: R,
+    opts: &IngestOptions,
+) -> Result<IngestSummary, IngestError> {
+    let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
+    let mut csv =
+        csv::ReaderBuilder::new().flexible(true).from_reader(HashingReader { inner: reader, hasher: Sha256::new() });
+    let header = csv.headers().map_err(|e| IngestError::Unreadable(e.to_string()))?.clone();
+    let cols = Columns::from_header(&header)?;
+
+    on_pool!(bodega, pool => {
+        let mut tx = begin_write(pool).await?;
+        let batch_id: i64 = sqlx::query_scalar(
+            "INSERT INTO ingest_batches (kind, source, file_name, sha256, started_at) \
+             VALUES ('incidents', $1, $2, '', $3) RETURNING id",
+        )
+        .bind(&opts.source)
+        .bind(&opts.file_name)
+        .bind(now_seconds())
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut summary = IngestSummary { batch_id, dry_run: opts.dry_run, ..IngestSummary::default() };
+        let mut seen: HashMap<u64, u64> = HashMap::new();
+        let mut chunk: Vec<IncidentRow> = Vec::with_capacity(CHUNK_ROWS);
+        let mut rejects: Vec<Rejection> = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        loop {
+            let line = csv.position().line() + 1;
+            match csv.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    // A row the CSV reader cannot delimit (e.g. an unterminated quote at the end).
+                    summary.read += 1;
+                    rejects.push(Rejection { line, field: "row".into(), reason: e.to_string(), raw: raw_text(&record) });
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) { break; }
+                    continue;
+                }
+            }
+            summary.read += 1;
+            let line = record.position().map(|p| p.line()).unwrap_or(line);
+            let parsed = match csv::StringRecord::from_byte_record(record.clone()) {
+                Ok(text) if text.len() != header.len() => Err((
+                    "row".to_string(),
+                    format!("{} fields where the header has {}", text.len(), header.len()),
+                )),
+                Ok(text) => parse_row(&text, &cols, &tz),
+                Err(_) => Err(("row".to_string(), "not valid UTF-8 text".to_string())),
+            };
+            match parsed {
+                Ok(row) => {
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    row.source_id.hash(&mut hasher);
+                    if let Some(first) = seen.insert(hasher.finish(), line) {
+                        rejects.push(Rejection {
+                            line,
+                            field: "id".into(),
+                            reason: format!("id '{}' repeats line {first} of this file", row.source_id),
+                            raw: raw_text(&record),
+                        });
+                        continue;
+                    }
+                    summary.without_location += u64::from(row.location.is_none());
+                    summary.time_flagged += u64::from(row.time_flag.is_some());
+                    chunk.push(row);
+                    if chunk.len() == CHUNK_ROWS {
+                        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary).await?;
+                        chunk.clear();
+                    }
+                }
+                Err((field, reason)) => rejects.push(Rejection { line, field, reason, raw: raw_text(&record) }),
+            }
+            if rejects.len() >= CHUNK_ROWS {
+                summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
+                rejects.clear();
+            }
+        }
+        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary).await?;
+        summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
+        let digest = hex::encode(csv.into_inner().hasher.finalize());
+        sqlx::query(
+            "UPDATE ingest_batches SET sha256 = $1, finished_at = $2, rows_read = $3, rows_loaded = $4, \
+             rows_updated = $5, rows_unchanged = $6, rows_rejected = $7, outcome = 'ok' WHERE id = $8",
+        )
+        .bind(digest)
+        .bind(now_seconds())
+        .bind(summary.read as i64)
+        .bind(summary.loaded as i64)
+        .bind(summary.updated as i64)
+        .bind(summary.unchanged as i64)
+        .bind(summary.rejected as i64)
+        .bind(batch_id)
+        .execute(&mut *tx)
+        .await?;
+        if opts.dry_run { tx.rollback().await? } else { tx.commit().await? }
+        tracing::info!(?summary, source = %opts.source, file = %opts.file_name, "incident file ingested");
+        Ok(summary)
+    })
+}
+
+/// Upserts one chunk; rows whose digest is unchanged are not touched. `RETURNING first_batch_id`
+/// tells new rows (this batch) from updated ones; unchanged rows return nothing.
+macro_rules! upsert_chunk_body {
+    ($tx:expr, $source:expr, $batch:expr, $rows:expr, $summary:expr) => {{
+        if $rows.is_empty() {
+            return Ok(());
+        }
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO incidents (source, source_id, occurred_at, occurred_local, time_flag, offense, \
+             category, lat, lon, row_hash, first_batch_id, batch_id) ",
+        );
+        qb.push_values($rows.iter(), |mut b, r| {
+            b.push_bind($source.to_owned())
+                .push_bind(r.source_id.clone())
+                .push_bind(r.occurred_at)
+                .push_bind(r.occurred_local.clone())
+                .push_bind(r.time_flag.map(str::to_owned))
+                .push_bind(r.offense.clone())
+                .push_bind(r.category.clone())
+                .push_bind(r.location.map(|l| l.0))
+                .push_bind(r.location.map(|l| l.1))
+                .push_bind(r.row_hash.clone())
+                .push_bind($batch)
+                .push_bind($batch);
+        });
+        qb.push(
+            " ON CONFLICT (source, source_id) DO UPDATE SET occurred_at = excluded.occurred_at, \
+             occurred_local = excluded.occurred_local, time_flag = excluded.time_flag, \
+             offense = excluded.offense, category = excluded.category, lat = excluded.lat, \
+             lon = excluded.lon, row_hash = excluded.row_hash, batch_id = excluded.batch_id \
+             WHERE incidents.row_hash <> excluded.row_hash RETURNING first_batch_id",
+        );
+        let firsts: Vec<i64> = qb.build_query_scalar().fetch_all(&mut **$tx).await?;
+        let loaded = firsts.iter().filter(|b| **b == $batch).count() as u64;
+        $summary.loaded += loaded;
+        $summary.updated += firsts.len() as u64 - loaded;
+        $summary.unchanged += $rows.len() as u64 - firsts.len() as u64;
+        Ok(())
+    }};
+}
+
+async fn upsert_chunk<DB: UpsertTarget>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    source: &str,
+    batch_id: i64,
+    rows: &[IncidentRow],
+    summary: &mut IngestSummary,
+) -> Result<(), sqlx::Error> {
+    DB::upsert(tx, source, batch_id, rows, summary).await
+}
+
+async fn store_rejections<DB: UpsertTarget>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    batch_id: i64,
+    rejects: &[Rejection],
+) -> Result<u64, sqlx::Error> {
+    DB::reject(tx, batch_id, rejects).await
+}
+
+macro_rules! reject_body {
+    ($tx:expr, $batch:expr, $rejects:expr) => {{
+        if $rejects.is_empty() {
+            return Ok(0);
+        }
+        let mut qb = sqlx::QueryBuilder::new("INSERT INTO rejected_rows (batch_id, line, field, reason, raw) ");
+        qb.push_values($rejects.iter(), |mut b, r| {
+            b.push_bind($batch)
+                .push_bind(r.line as i64)
+                .push_bind(r.field.clone())
+                .push_bind(r.reason.clone())
+                .push_bind(r.raw.clone());
+        });
+        qb.build().execute(&mut **$tx).await?;
+        Ok($rejects.len() as u64)
+    }};
+}
+
+/// The two engines' write paths. The bodies are one macro each, expanded per engine, because
+/// sqlx's `QueryBuilder` is generic over the database but needs the concrete engine to encode.
+pub(crate) trait UpsertTarget: crate::WriteTx {
+    async fn upsert(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        source: &str,
+        batch_id: i64,
+        rows: &[IncidentRow],
+        summary: &mut IngestSummary,
+    ) -> Result<(), sqlx::Error>;
+    async fn reject(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch_id: i64,
+        rejects: &[Rejection],
+    ) -> Result<u64, sqlx::Error>;
+}
+
+impl UpsertTarget for sqlx::Sqlite {
+    async fn upsert(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        source: &str,
+        batch_id: i64,
+        rows: &[IncidentRow],
+        summary: &mut IngestSummary,
+    ) -> Result<(), sqlx::Error> {
+        upsert_chunk_body!(tx, source, batch_id, rows, summary)
+    }
+    async fn reject(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch_id: i64,
+        rejects: &[Rejection],
+    ) -> Result<u64, sqlx::Error> {
+        reject_body!(tx, batch_id, rejects)
+    }
+}
+
+impl UpsertTarget for sqlx::Postgres {
+    async fn upsert(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        source: &str,
+        batch_id: i64,
+        rows: &[IncidentRow],
+        summary: &mut IngestSummary,
+    ) -> Result<(), sqlx::Error> {
+        upsert_chunk_body!(tx, source, batch_id, rows, summary)
+    }
+    async fn reject(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch_id: i64,
+        rejects: &[Rejection],
+    ) -> Result<u64, sqlx::Error> {
+        reject_body!(tx, batch_id, rejects)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vancouver() -> TimeZone {
+        TimeZone::get("America/Vancouver").expect("bundled tzdb")
+    }
+
+    #[test]
+    fn ordinary_local_time_becomes_utc() {
+        // 13:45 PST (UTC−8) is 21:45 UTC.
+        let (t, flag) = resolve_local_time("2020-01-15T13:45", &vancouver()).expect("valid");
+        assert_eq!(t, jiff::Timestamp::from_second(t).expect("ts").as_second());
+        assert_eq!(jiff::Timestamp::from_second(t).expect("ts").to_string(), "2020-01-15T21:45:00Z");
+        assert_eq!(flag, None);
+    }
+
+    #[test]
+    fn spring_forward_gap_moves_forward_and_is_flagged() {
+        // 2020-03-08 02:30 does not exist in Vancouver; it becomes 03:30 PDT = 10:30 UTC.
+        let (t, flag) = resolve_local_time("2020-03-08T02:30", &vancouver()).expect("valid");
+        assert_eq!(jiff::Timestamp::from_second(t).expect("ts").to_string(), "2020-03-08T10:30:00Z");
+        assert_eq!(flag, Some("gap"));
+    }
+
+    #[test]
+    fn fall_back_fold_takes_the_earlier_offset_and_is_flagged() {
+        // 2020-11-01 01:30 happens twice; the earlier is PDT (UTC−7) = 08:30 UTC.
+        let (t, flag) = resolve_local_time("2020-11-01 01:30", &vancouver()).expect("valid");
+        assert_eq!(jiff::Timestamp::from_second(t).expect("ts").to_string(), "2020-11-01T08:30:00Z");
+        assert_eq!(flag, Some("ambiguous"));
+    }
+
+    #[test]
+    fn bad_times_name_the_problem() {
+        let err = resolve_local_time("31/01/2020", &vancouver()).expect_err("not ISO");
+        assert!(err.contains("31/01/2020"), "{err}");
+        assert_eq!(resolve_local_time(" ", &vancouver()), Err("empty".into()));
+    }
+
+    fn record(fields: &[&str]) -> csv::StringRecord {
+        csv::StringRecord::from(fields.to_vec())
+    }
+
+    fn canonical() -> Columns {
+        Columns::from_header(&record(&["id", "occurred_at", "offense", "category", "lat", "lon"])).expect("canonical")
+    }
+
+    #[test]
+    fn rows_are_checked_field_by_field() {
+        let cols = canonical();
+        let tz = vancouver();
+        let ok =
+            parse_row(&record(&["7", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), &cols, &tz).expect("ok");
+        assert_eq!(ok.location, Some((49.2, -123.1)));
+        let no_loc = parse_row(&record(&["8", "2020-01-01T00:10", "Homicide", "", "", ""]), &cols, &tz).expect("ok");
+        assert_eq!(no_loc.location, None);
+        let bad = |f: &[&str]| parse_row(&record(f), &cols, &tz).expect_err("bad");
+        assert_eq!(bad(&["9", "2020-01-01T00:10", "X", "", "91", "-123"]).0, "lat");
+        assert_eq!(bad(&["9", "2020-01-01T00:10", "X", "", "49", "abc"]).0, "lon");
+        assert_eq!(bad(&["9", "2020-01-01T00:10", "X", "", "49", ""]).0, "lon");
+        assert_eq!(bad(&["9", "2020-01-01T00:10", "X", "", "NaN", "-123"]).0, "lat");
+        assert_eq!(bad(&["", "2020-01-01T00:10", "X", "", "49", "-123"]).0, "id");
+        assert_eq!(bad(&["9", "yesterday", "X", "", "49", "-123"]).0, "occurred_at");
+        assert_eq!(bad(&["9", "2020-01-01T00:10", " ", "", "49", "-123"]).0, "offense");
+    }
+
+    #[test]
+    fn missing_columns_are_named() {
+        let err = Columns::from_header(&record(&["id", "when", "offense", "lat", "lon"])).expect_err("no occurred_at");
+        assert!(err.to_string().contains("'occurred_at'"), "{err}");
+    }
+
+    #[test]
+    fn content_digest_ignores_the_id_but_not_the_content() {
+        let cols = canonical();
+        let tz = vancouver();
+        let a =
+            parse_row(&record(&["1", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), &cols, &tz).expect("ok");
+        let b =
+            parse_row(&record(&["2", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), &cols, &tz).expect("ok");
+        let c = parse_row(&record(&["1", "2020-01-01T00:10", "Other Theft", "", "49.2", "-123.1"]), &cols, &tz)
+            .expect("ok");
+        assert_eq!(a.row_hash, b.row_hash);
+        assert_ne!(a.row_hash, c.row_hash);
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Starts the freshly built server for the Playwright suite on a throwaway SQLite Data Bodega
+# (seeded with the demo city on start) and removes it when the server stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+export BEATBOOK_DATABASE_URL="sqlite://$data/beatbook.db"
+export BEATBOOK_ADDR="127.0.0.1:${E2E_PORT:-3107}"
+export BEATBOOK_SITE_ROOT="target/site"
+"${BEATBOOK_SERVER_BIN:-target/debug/server}" serve &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid; rm -rf "$data"' EXIT INT TERM
+wait $pid
