@@ -234,12 +234,13 @@ mod tests {
 
     #[test]
     fn matches_vancouver_police_published_utm() {
-        // First row of the VPD 2020 file: X=491285.000, Y=5453433.000 (UTM 10N), which the data's
-        // publisher converted with pyproj to 49.231524 N, 123.119262 W (6 decimals, ≈ 0.1 m).
+        // Row 1 of the VPD 2020 original: X=491059.4824, Y=5459122.4178 (UTM 10N), which the
+        // data's publisher converted with pyproj to 49.284788 N, 123.122937 W (6 decimals, so
+        // the degrees carry ±0.06 m of rounding).
         let utm = Utm::new(Epsg::utm(32610).expect("zone 10N"));
-        let (x, y) = utm.forward(-123.119_262, 49.231_524).expect("on the globe");
-        assert_abs_diff_eq!(x, 491_285.0, epsilon = 0.1);
-        assert_abs_diff_eq!(y, 5_453_433.0, epsilon = 0.15);
+        let (x, y) = utm.forward(-123.122_937, 49.284_788).expect("on the globe");
+        assert_abs_diff_eq!(x, 491_059.482_4, epsilon = 0.1);
+        assert_abs_diff_eq!(y, 5_459_122.417_8, epsilon = 0.1);
     }
 
     #[test]

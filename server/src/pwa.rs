@@ -125,7 +125,8 @@ mod tests {
     #[test]
     fn an_unbuilt_site_has_no_worker() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let a = build_shell_assets(dir.path(), &current_bundle("beatbook", None), "<html></html>".into()).expect("build");
+        let a =
+            build_shell_assets(dir.path(), &current_bundle("beatbook", None), "<html></html>".into()).expect("build");
         assert!(a.service_worker.is_none());
     }
 }

@@ -6,4 +6,4 @@ mod places;
 
 pub use not_found::NotFound;
 pub use overview::Overview;
-pub use places::Places;
+pub use places::{busiest_places, PlaceRow, Places};

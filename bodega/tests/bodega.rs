@@ -1,0 +1,218 @@
+//! Data Bodega integration tests. `make test` runs this binary twice: on SQLite, and with
+//! `BEATBOOK_TEST_DATABASE_URL` set on a throwaway PostgreSQL — every query on both engines.
+
+use bodega::testing::fresh_store;
+use bodega::{demo, Bodega, IngestError, IngestOptions};
+
+fn opts(source: &str) -> IngestOptions {
+    IngestOptions {
+        source: source.into(),
+        file_name: "test.csv".into(),
+        time_zone: "America/Vancouver".into(),
+        dry_run: false,
+    }
+}
+
+async fn ingest(b: &Bodega, csv: &str, o: &IngestOptions) -> Result<bodega::IngestSummary, IngestError> {
+    bodega::ingest::ingest_incidents_csv(b, csv.as_bytes(), o).await
+}
+
+async fn batches(b: &Bodega) -> i64 {
+    bodega::on_pool!(b, pool => sqlx::query_scalar("SELECT COUNT(*) FROM ingest_batches").fetch_one(pool).await)
+        .expect("count batches")
+}
+
+#[tokio::test]
+async fn vancouver_demo_loads_every_row_and_reports_the_unlocated() {
+    let store = fresh_store().await;
+    let s = demo::seed_demo(&store.bodega).await.expect("seed");
+    // The source file: 37,512 rows; 33,761 with coordinates and 3,751 whose location VPD withholds.
+    assert_eq!((s.read, s.loaded, s.rejected), (37_512, 37_512, 0));
+    assert_eq!(s.without_location, 3_751);
+    let summary = store.bodega.city_summary().await.expect("summary");
+    assert_eq!(summary.incidents, 37_512);
+    assert_eq!(summary.located, 33_761);
+    assert_eq!(summary.by_offense.len(), 11);
+    let theft = &summary.by_offense[0];
+    assert_eq!((theft.offense.as_str(), theft.total), ("Theft from Vehicle", 10_428));
+    let homicide = summary.by_offense.iter().find(|o| o.offense == "Homicide").expect("homicides");
+    assert_eq!((homicide.total, homicide.located), (19, 0));
+    // 2020-01-01T00:00 Vancouver (PST) = 08:00 UTC.
+    assert_eq!(summary.first_at, Some(1_577_865_600));
+    assert_eq!(store.bodega.located_points(i64::MIN, i64::MAX).await.expect("points").len(), 33_761);
+}
+
+#[tokio::test]
+async fn reloading_the_same_file_changes_nothing() {
+    let store = fresh_store().await;
+    demo::seed_demo(&store.bodega).await.expect("first load");
+    let again = demo::seed_demo(&store.bodega).await.expect("second load");
+    assert_eq!((again.loaded, again.updated, again.unchanged, again.rejected), (0, 0, 37_512, 0));
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 37_512);
+}
+
+#[tokio::test]
+async fn an_edited_export_updates_only_what_changed() {
+    let store = fresh_store().await;
+    let original = String::from_utf8(demo::VANCOUVER_2020_CSV.to_vec()).expect("utf-8");
+    let o = opts(demo::VANCOUVER_SOURCE);
+    ingest(&store.bodega, &original, &o).await.expect("first load");
+    // Re-classify three incidents and append two new ones, as a later RMS export would.
+    let mut lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    for i in [1usize, 500, 37_000] {
+        let mut fields: Vec<String> = lines[i].split(',').map(str::to_owned).collect();
+        fields[2] = "Mischief (reclassified)".into();
+        lines[i] = fields.join(",");
+    }
+    lines.push("90001,2020-12-31T23:00,Other Theft,,49.2827,-123.1207".into());
+    lines.push("90002,2020-12-31T23:30,Mischief,,49.2827,-123.1207".into());
+    let s = ingest(&store.bodega, &lines.join("\n"), &o).await.expect("second load");
+    assert_eq!((s.loaded, s.updated, s.unchanged, s.rejected), (2, 3, 37_509, 0));
+    let summary = store.bodega.city_summary().await.expect("summary");
+    assert_eq!(summary.incidents, 37_514);
+    let reclassified =
+        summary.by_offense.iter().find(|o| o.offense == "Mischief (reclassified)").expect("updated rows");
+    assert_eq!(reclassified.total, 3);
+}
+
+#[tokio::test]
+async fn broken_rows_are_kept_with_line_field_and_reason_and_the_good_ones_load() {
+    let store = fresh_store().await;
+    let csv = "id,occurred_at,offense,category,lat,lon\n\
+               1,2020-05-01T10:00,Mischief,,49.28,-123.12\n\
+               2,not a date,Mischief,,49.28,-123.12\n\
+               3,2020-05-01T10:00,Mischief,,95,-123.12\n\
+               4,2020-05-01T10:00,,,49.28,-123.12\n\
+               5,2020-05-01T10:00,Mischief,,49.28\n\
+               1,2020-05-02T10:00,Mischief,,49.28,-123.12\n\
+               6,2020-05-01T10:00,Homicide,,,\n";
+    let s = ingest(&store.bodega, csv, &opts("rms")).await.expect("load");
+    assert_eq!((s.read, s.loaded, s.rejected, s.without_location), (7, 2, 5, 1));
+    let rejected = store.bodega.rejected_rows(s.batch_id).await.expect("rejected rows");
+    let got: Vec<(i64, &str)> = rejected.iter().map(|(l, f, _)| (*l, f.as_str())).collect();
+    assert_eq!(got, vec![(3, "occurred_at"), (4, "lat"), (5, "offense"), (6, "row"), (7, "id")]);
+    assert!(rejected[0].2.contains("not a date"), "{:?}", rejected[0]);
+    assert!(rejected[4].2.contains("repeats line 2"), "{:?}", rejected[4]);
+}
+
+#[tokio::test]
+async fn an_unusable_file_stores_nothing() {
+    let store = fresh_store().await;
+    let err = ingest(&store.bodega, "id;occurred_at;offense;lat;lon\n1;2020-01-01T00:00;X;49;-123\n", &opts("rms"))
+        .await
+        .expect_err("semicolon file");
+    assert!(matches!(err, IngestError::MissingColumn { column: "id", .. }), "{err}");
+    assert!(err.to_string().contains("header"), "{err}");
+    let err = ingest(
+        &store.bodega,
+        "id,occurred_at,offense,lat,lon\n",
+        &IngestOptions { time_zone: "Mars/Olympus".into(), ..opts("rms") },
+    )
+    .await
+    .expect_err("bad zone");
+    assert!(err.to_string().contains("Mars/Olympus"), "{err}");
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 0);
+    assert_eq!(batches(&store.bodega).await, 0, "no batch row for a file that was not used");
+}
+
+#[tokio::test]
+async fn a_dry_run_checks_everything_and_stores_nothing() {
+    let store = fresh_store().await;
+    let csv = "id,occurred_at,offense,category,lat,lon\n1,2020-05-01T10:00,Mischief,,49.28,-123.12\n2,bad,X,,,\n";
+    let s = ingest(&store.bodega, csv, &IngestOptions { dry_run: true, ..opts("rms") }).await.expect("dry run");
+    assert_eq!((s.read, s.loaded, s.rejected, s.dry_run), (2, 1, 1, true));
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 0);
+    assert_eq!(batches(&store.bodega).await, 0);
+}
+
+#[tokio::test]
+async fn daylight_saving_edges_are_kept_and_flagged() {
+    let store = fresh_store().await;
+    let csv = "id,occurred_at,offense,category,lat,lon\n\
+               1,2020-03-08T02:30,Mischief,,49.28,-123.12\n\
+               2,2020-11-01T01:30,Mischief,,49.28,-123.12\n\
+               3,2020-11-01T03:30,Mischief,,49.28,-123.12\n";
+    let s = ingest(&store.bodega, csv, &opts("rms")).await.expect("load");
+    assert_eq!((s.loaded, s.time_flagged, s.rejected), (3, 2, 0));
+    let flags: Vec<(String, Option<String>, i64)> = bodega::on_pool!(&store.bodega, pool => sqlx::query_as(
+        "SELECT source_id, time_flag, occurred_at FROM incidents ORDER BY source_id"
+    ).fetch_all(pool).await)
+    .expect("rows");
+    assert_eq!(flags[0].1.as_deref(), Some("gap"));
+    assert_eq!(flags[0].2, 1_583_663_400); // 03:30 PDT = 10:30 UTC
+    assert_eq!(flags[1].1.as_deref(), Some("ambiguous"));
+    assert_eq!(flags[1].2, 1_604_219_400); // 01:30 PDT (the earlier offset) = 08:30 UTC
+    assert_eq!(flags[2].1, None);
+}
+
+#[tokio::test]
+async fn located_points_respect_the_half_open_window() {
+    let store = fresh_store().await;
+    let csv = "id,occurred_at,offense,category,lat,lon\n\
+               1,2020-01-01T00:00,A,,49.1,-123.1\n\
+               2,2020-01-02T00:00,A,,49.2,-123.2\n\
+               3,2020-01-03T00:00,A,,,\n";
+    ingest(&store.bodega, csv, &opts("rms")).await.expect("load");
+    let jan1 = 1_577_865_600; // 2020-01-01T00:00 PST
+    let jan2 = jan1 + 86_400;
+    assert_eq!(store.bodega.located_points(jan1, jan2).await.expect("points"), vec![(-123.1, 49.1)]);
+    assert_eq!(store.bodega.located_points(jan1, jan2 + 1).await.expect("points").len(), 2);
+    assert!(store.bodega.located_points(jan2 + 1, i64::MAX).await.expect("points").is_empty());
+}
+
+#[tokio::test]
+async fn ping_answers_and_fails_once_closed() {
+    let store = fresh_store().await;
+    store.bodega.ping().await.expect("open store answers");
+    store.bodega.close().await;
+    assert!(store.bodega.ping().await.is_err());
+}
+
+#[tokio::test]
+async fn bad_urls_are_named() {
+    let err = Bodega::connect("mysql://x", 1).await.expect_err("unsupported");
+    assert!(err.to_string().contains("unsupported scheme 'mysql'"), "{err}");
+    let err = Bodega::connect("nonsense", 1).await.expect_err("no scheme");
+    assert!(err.to_string().contains("not a usable database URL"), "{err}");
+    let err = Bodega::connect("postgres://beatbook@127.0.0.1:1/x", 1).await.expect_err("nobody listens on port 1");
+    assert!(err.to_string().contains("cannot reach the database at 127.0.0.1:1"), "{err}");
+}
+
+/// The two migration folders must describe the same schema: same tables, same columns, same
+/// type family and nullability. Needs both engines, so it runs in `make test`'s PostgreSQL pass
+/// (mandatory in CI); on a SQLite-only run it says so and compares nothing.
+#[tokio::test]
+async fn schemas_are_equivalent() {
+    if std::env::var("BEATBOOK_TEST_DATABASE_URL").map(|u| u.is_empty()).unwrap_or(true) {
+        eprintln!("schemas_are_equivalent: needs PostgreSQL; it runs in make test's PostgreSQL pass");
+        return;
+    }
+    let pg = fresh_store().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lite = Bodega::connect(&format!("sqlite://{}", dir.path().join("s.db").display()), 1).await.expect("sqlite");
+    let family = |t: &str| -> &'static str {
+        match t.to_ascii_lowercase().as_str() {
+            "integer" | "bigint" => "int",
+            "real" | "double precision" => "float",
+            "text" => "text",
+            _ => "other",
+        }
+    };
+    let lite_cols: Vec<(String, String, String, bool)> = bodega::on_pool!(&lite, pool => sqlx::query_as(
+        "SELECT m.name, p.name, p.type, p.\"notnull\" OR p.pk > 0 FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2"
+    ).fetch_all(pool).await)
+    .expect("sqlite catalog");
+    let pg_cols: Vec<(String, String, String, bool)> = bodega::on_pool!(&pg.bodega, pool => sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'NO' FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' ORDER BY 1, 2"
+    ).fetch_all(pool).await)
+    .expect("postgres catalog");
+    let norm = |cols: Vec<(String, String, String, bool)>| -> Vec<(String, String, &'static str, bool)> {
+        cols.into_iter().map(|(t, c, ty, nn)| (t, c, family(&ty), nn)).collect()
+    };
+    let (lite_cols, pg_cols) = (norm(lite_cols), norm(pg_cols));
+    assert!(!lite_cols.iter().any(|c| c.2 == "other"), "unknown SQLite type in {lite_cols:?}");
+    assert!(lite_cols.len() > 20, "the catalog query found the tables");
+    assert_eq!(lite_cols, pg_cols);
+}

@@ -1,0 +1,57 @@
+//! Native half of the cross-target check: the projection's output bits for a fixed set of
+//! inputs are recorded in `fixtures/projection.txt`, and both this test (native) and
+//! `frontend/tests/web.rs` (wasm32 in headless Chromium) must reproduce them to the bit.
+//!
+//! To re-record after an intended change to the maths: `BEATBOOK_UPDATE_FIXTURES=1 cargo test -p
+//! hotspot --test cross_target`, then review the diff.
+
+use hotspot::{Epsg, Utm};
+
+const FIXTURE: &str = "tests/fixtures/projection.txt";
+
+fn inputs() -> Vec<(u32, f64, f64)> {
+    let mut v = Vec::new();
+    for (epsg, lon0, lat0) in [
+        (32610, -123.1, 49.25),
+        (32616, -87.65, 41.85),
+        (32756, 151.2, -33.87),
+        (32631, 3.0, 0.0),
+        (32601, -177.0, 71.0),
+    ] {
+        for k in 0..8 {
+            let f = f64::from(k);
+            v.push((epsg, lon0 + 0.37 * f - 1.3, lat0 + 0.011 * f * f - 0.2));
+        }
+    }
+    v
+}
+
+/// One fixture line: inputs as bits, then forward x/y and inverse lon/lat as bits.
+pub fn line(epsg: u32, lon: f64, lat: f64) -> String {
+    let utm = Utm::new(Epsg::utm(epsg).expect("zone"));
+    let (x, y) = utm.forward(lon, lat).expect("on the globe");
+    let (ilon, ilat) = utm.inverse(x, y);
+    format!(
+        "{epsg} {:016x} {:016x} {:016x} {:016x} {:016x} {:016x}",
+        lon.to_bits(),
+        lat.to_bits(),
+        x.to_bits(),
+        y.to_bits(),
+        ilon.to_bits(),
+        ilat.to_bits()
+    )
+}
+
+#[test]
+fn native_projection_matches_the_recorded_bits() {
+    let computed: Vec<String> = inputs().into_iter().map(|(e, lon, lat)| line(e, lon, lat)).collect();
+    if std::env::var("BEATBOOK_UPDATE_FIXTURES").as_deref() == Ok("1") {
+        std::fs::write(FIXTURE, computed.join("\n") + "\n").expect("write fixture");
+    }
+    let recorded = std::fs::read_to_string(FIXTURE).expect("fixture present");
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(recorded.len(), computed.len());
+    for (r, c) in recorded.iter().zip(&computed) {
+        assert_eq!(*r, c.as_str());
+    }
+}

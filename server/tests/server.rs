@@ -1,0 +1,251 @@
+//! The server as its users meet it: HTTP routes driven in-process (no socket), and the binary's
+//! command line run for real. `make test` runs this binary on SQLite and again on PostgreSQL.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use bodega::testing::{fresh_store, TestStore};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct TestApp {
+    router: Router,
+    store: TestStore,
+    _site: tempfile::TempDir,
+}
+
+/// A router over a fresh store holding the demo city and a minimal built site.
+async fn test_app() -> TestApp {
+    let store = fresh_store().await;
+    bodega::demo::seed_demo(&store.bodega).await.expect("seed demo");
+    let site = tempfile::tempdir().expect("site dir");
+    std::fs::create_dir_all(site.path().join("pkg")).expect("pkg");
+    std::fs::write(site.path().join("pkg/beatbook.js"), "export default function(){}").expect("js");
+    std::fs::write(site.path().join("pkg/beatbook_bg.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(site.path().join("pkg/beatbook.css"), "body{}").expect("css");
+    std::fs::write(site.path().join("manifest.webmanifest"), r#"{"name":"Beatbook"}"#).expect("manifest");
+    std::fs::write(site.path().join("sw.js"), "// worker template").expect("sw");
+    let addr = "127.0.0.1:0".parse().expect("addr");
+    let state =
+        server::app_state(store.bodega.clone(), site.path(), addr, "America/Vancouver".into(), 250).expect("state");
+    let limits = server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: 64 * 1024 };
+    TestApp { router: server::router(state, limits), store, _site: site }
+}
+
+async fn call(router: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = router.clone().oneshot(req).await.expect("infallible");
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("request")
+}
+
+#[tokio::test]
+async fn probes_report_liveness_and_database_readiness() {
+    let app = test_app().await;
+    assert_eq!(call(&app.router, get("/healthz")).await.0, StatusCode::OK);
+    let (status, _, body) = call(&app.router, get("/readyz")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
+    app.store.bodega.close().await;
+    let (status, _, body) = call(&app.router, get("/readyz")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"));
+    assert_eq!(call(&app.router, get("/healthz")).await.0, StatusCode::OK, "alive even when the database is not");
+}
+
+#[tokio::test]
+async fn the_overview_page_is_server_rendered_with_the_demo_city_and_never_cached() {
+    let app = test_app().await;
+    let (status, headers, html) = call(&app.router, get("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(html.contains("City overview"));
+    assert!(html.contains("37,512"), "total incidents rendered on the server");
+    assert!(html.contains("3,751"), "withheld locations reported, not hidden");
+    assert!(html.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+    assert!(html.contains("/pkg/beatbook.js"), "hydration script");
+}
+
+#[tokio::test]
+async fn the_overview_api_has_a_fixed_url_and_counts_every_located_incident() {
+    let app = test_app().await;
+    let req = Request::post("/api/city_overview")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .expect("request");
+    let (status, headers, body) = call(&app.router, req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let overview: app::model::CityOverview = serde_json::from_str(&body).expect("json");
+    assert_eq!((overview.incidents, overview.located), (37_512, 33_761));
+    assert_eq!(overview.epsg, 32610, "Vancouver's centroid is in UTM zone 10N");
+    assert_eq!(overview.cell_size_m, 250);
+    let mapped: u64 = overview.cells.iter().map(|c| u64::from(c.count)).sum();
+    assert_eq!(mapped, 33_761, "every located incident lands in exactly one cell");
+    assert_eq!((overview.first_day.as_deref(), overview.last_day.as_deref()), (Some("2020-01-01"), Some("2020-12-31")));
+}
+
+#[tokio::test]
+async fn the_offline_shell_and_service_worker_come_from_the_running_build() {
+    let app = test_app().await;
+    let (status, headers, shell) = call(&app.router, get("/shell")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert!(shell.contains("data-beatbook-shell"));
+    assert!(!shell.contains("37,512"), "the shell carries no data");
+    let (status, headers, sw) = call(&app.router, get("/sw.js")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().expect("ascii").starts_with("text/javascript"));
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    for url in ["/shell", "/pkg/beatbook.js", "/pkg/beatbook_bg.wasm", "/pkg/beatbook.css", "/manifest.webmanifest"] {
+        assert!(sw.contains(&format!("\"url\":\"{url}\"")), "{url} precached: {sw}");
+    }
+    assert!(sw.ends_with("// worker template"));
+}
+
+#[tokio::test]
+async fn static_files_carry_the_right_cache_and_type_headers() {
+    let app = test_app().await;
+    let (status, headers, _) = call(&app.router, get("/pkg/beatbook.js")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    let (status, headers, _) = call(&app.router, get("/manifest.webmanifest")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/manifest+json");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_pages_and_traversal_finds_nothing() {
+    let app = test_app().await;
+    let (status, _, html) = call(&app.router, get("/no/such/page")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Not found"));
+    let (status, _, body) = call(&app.router, get("/pkg/../../../../etc/passwd")).await;
+    assert_ne!(status, StatusCode::OK);
+    assert!(!body.contains("root:"), "no file outside the site root is served");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_and_responses_are_compressed() {
+    let app = test_app().await;
+    let big = vec![b'a'; 65 * 1024];
+    let req = Request::post("/api/city_overview")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big))
+        .expect("request");
+    assert_eq!(call(&app.router, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    let req = Request::get("/").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("request");
+    let (status, headers, _) = call(&app.router, req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+}
+
+// ---- the binary ----------------------------------------------------------------------------
+
+fn server(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_server"));
+    cmd.args(args).env_remove("BEATBOOK_DATABASE_URL").env_remove("BEATBOOK_ADDR").env("BEATBOOK_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run server binary")
+}
+
+/// A failure a person can act on: non-zero exit, one line on stderr naming the problem.
+fn assert_one_clear_line(out: &Output, expect: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "should fail: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(lines[0].starts_with("beatbook: "), "{stderr}");
+    assert!(lines[0].contains(expect), "expected '{expect}' in: {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+#[test]
+fn every_subcommand_explains_itself() {
+    let top = server(&["--help"], &[]);
+    assert!(top.status.success());
+    let text = String::from_utf8_lossy(&top.stdout);
+    for word in ["serve", "migrate", "seed-demo", "ingest", "BEATBOOK_DATABASE_URL", "BEATBOOK_TIME_ZONE"] {
+        assert!(text.contains(word), "top-level help mentions {word}: {text}");
+    }
+    for (args, word) in [
+        (&["serve", "--help"][..], "BEATBOOK_ADDR"),
+        (&["migrate", "--help"][..], "migrations"),
+        (&["seed-demo", "--help"][..], "Vancouver"),
+        (&["ingest", "--help"][..], "incidents"),
+        (&["ingest", "incidents", "--help"][..], "--dry-run"),
+    ] {
+        let out = server(args, &[]);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(word), "{args:?} help mentions {word}: {text}");
+    }
+}
+
+#[test]
+fn an_unparseable_database_url_is_one_clear_line() {
+    let out = server(&["migrate"], &[("BEATBOOK_DATABASE_URL", "not-a-url")]);
+    assert_one_clear_line(&out, "not a usable database URL");
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let out = server(&["migrate"], &[("BEATBOOK_DATABASE_URL", "postgres://beatbook@127.0.0.1:1/beatbook")]);
+    assert_one_clear_line(&out, "cannot reach the database at 127.0.0.1:1");
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("b.db").display());
+    let out = server(&["serve"], &[("BEATBOOK_ADDR", addr.as_str()), ("BEATBOOK_DATABASE_URL", url.as_str())]);
+    assert_one_clear_line(&out, &format!("cannot listen on {addr}"));
+}
+
+#[test]
+fn a_bad_time_zone_is_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("b.db").display());
+    let out = server(&["migrate"], &[("BEATBOOK_DATABASE_URL", url.as_str()), ("BEATBOOK_TIME_ZONE", "Mars/Olympus")]);
+    assert_one_clear_line(&out, "Mars/Olympus");
+}
+
+#[tokio::test]
+async fn the_command_line_migrates_seeds_and_ingests_on_this_engine() {
+    let store = fresh_store().await;
+    let url = store.url.clone();
+    let env = [("BEATBOOK_DATABASE_URL", url.as_str())];
+    let out = server(&["migrate"], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = server(&["seed-demo"], &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("loaded 37512"), "{text}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("export.csv");
+    std::fs::write(&file, "id,occurred_at,offense,category,lat,lon\nA1,2021-02-03T04:05,Mischief,,49.28,-123.12\nA2,soon,Mischief,,49.28,-123.12\n")
+        .expect("write");
+    let path = file.to_string_lossy().into_owned();
+    let out = server(&["ingest", "incidents", &path, "--dry-run"], &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("dry run") && text.contains("loaded 1"), "{text}");
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 37_512, "a dry run stores nothing");
+    let out = server(&["ingest", "incidents", &path], &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("loaded 1") && text.contains("rejected 1"), "{text}");
+    assert!(text.contains("line 3: occurred_at"), "the bad row is named: {text}");
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 37_513);
+    let out = server(&["ingest", "incidents", "/no/such/file.csv"], &env);
+    assert_one_clear_line(&out, "cannot open /no/such/file.csv");
+}
