@@ -47,6 +47,20 @@ pub enum GridError {
     /// Cell sizes are whole metres from 1 to 10 000.
     #[error("cell size must be a whole number of metres from 1 to 10000, got {0}")]
     BadCellSize(u32),
+    /// A cell size that is not a positive number of metres up to 10 km.
+    #[error("cell size must be a positive number of metres up to 10000, got {0}")]
+    BadCellSizeMetres(f64),
+    /// No point to build a grid around.
+    #[error("no located incident to build a grid around")]
+    NoPoints,
+    /// The points span more cells than an analysis should hold.
+    #[error("the incidents span {ncols} × {nrows} cells, more than 4,000,000: check for stray coordinates or use larger cells")]
+    TooLarge {
+        /// Columns needed.
+        ncols: usize,
+        /// Rows needed.
+        nrows: usize,
+    },
     /// The projection rejected the zone or a point.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
@@ -153,5 +167,166 @@ mod tests {
     #[test]
     fn rejects_silly_sizes() {
         assert_eq!(Lattice::new(Epsg::utm(32610).expect("zone"), 0).err(), Some(GridError::BadCellSize(0)));
+    }
+}
+
+/// The rectangular grid of one analysis (the CLI's one-file analyses and the Gi* study area):
+/// square cells of `size` metres in one UTM zone covering every input point.
+///
+/// Conventions (fixed, tested): origin `x0 = ⌊min_x / size⌋ · size`, `y0` likewise, over every
+/// point given (a time window never moves the grid); the grid is the full bounding rectangle,
+/// empty cells included; `cell_id = row · ncols + col`, row 0 southernmost, col 0 westernmost.
+/// Each cell is also a cell of the global [`Lattice`]: [`Grid::lattice_key`] gives its
+/// permanent identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// The UTM zone.
+    pub epsg: Epsg,
+    /// Cell size, metres.
+    pub size: f64,
+    /// West edge of column 0, metres.
+    pub x0: f64,
+    /// South edge of row 0, metres.
+    pub y0: f64,
+    /// Columns.
+    pub ncols: usize,
+    /// Rows.
+    pub nrows: usize,
+}
+
+/// Grids larger than this many cells are refused (a 150 m grid over a 300 km × 300 km area).
+pub const MAX_GRID_CELLS: usize = 4_000_000;
+
+impl Grid {
+    /// The smallest grid of `size_m`-metre cells covering projected points `(x, y)`.
+    ///
+    /// # Errors
+    /// [`GridError::BadCellSize`] for a size that is not a positive finite number of metres of
+    /// at most 10 km; [`GridError::NoPoints`] when there is nothing to cover;
+    /// [`GridError::TooLarge`] when the points span more than [`MAX_GRID_CELLS`] cells.
+    pub fn covering(epsg: Epsg, size_m: f64, points: impl IntoIterator<Item = (f64, f64)>) -> Result<Self, GridError> {
+        if !(size_m.is_finite() && size_m > 0.0 && size_m <= 10_000.0) {
+            return Err(GridError::BadCellSizeMetres(size_m));
+        }
+        let (mut min_x, mut min_y, mut max_x, mut max_y) =
+            (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for (x, y) in points {
+            min_x = min_x.min(x);
+            min_y = min_y.min(y);
+            max_x = max_x.max(x);
+            max_y = max_y.max(y);
+        }
+        if !(min_x.is_finite() && min_y.is_finite() && max_x.is_finite() && max_y.is_finite()) {
+            return Err(GridError::NoPoints);
+        }
+        let x0 = libm::floor(min_x / size_m) * size_m;
+        let y0 = libm::floor(min_y / size_m) * size_m;
+        let ncols = libm::floor((max_x - x0) / size_m) as usize + 1;
+        let nrows = libm::floor((max_y - y0) / size_m) as usize + 1;
+        match ncols.checked_mul(nrows) {
+            Some(n) if n <= MAX_GRID_CELLS => Ok(Self { epsg, size: size_m, x0, y0, ncols, nrows }),
+            _ => Err(GridError::TooLarge { ncols, nrows }),
+        }
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.ncols * self.nrows
+    }
+
+    /// True for a grid of no cells (never produced by [`Grid::covering`]).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The cell holding projected point `(x, y)`, if it is on the grid.
+    pub fn cell_of(&self, x: f64, y: f64) -> Option<usize> {
+        let col = libm::floor((x - self.x0) / self.size);
+        let row = libm::floor((y - self.y0) / self.size);
+        if col < 0.0 || row < 0.0 || col >= self.ncols as f64 || row >= self.nrows as f64 {
+            return None;
+        }
+        Some(row as usize * self.ncols + col as usize)
+    }
+
+    /// `(row, col)` of a cell id.
+    pub fn row_col(&self, cell: usize) -> (usize, usize) {
+        (cell / self.ncols, cell % self.ncols)
+    }
+
+    /// Centre of a cell, projected metres.
+    pub fn centre(&self, cell: usize) -> (f64, f64) {
+        let (row, col) = self.row_col(cell);
+        (self.x0 + (col as f64 + 0.5) * self.size, self.y0 + (row as f64 + 0.5) * self.size)
+    }
+
+    /// The cell's permanent identity on the global lattice (exact when `size` is whole metres
+    /// and the grid origin is a lattice multiple, which [`Grid::covering`] guarantees).
+    pub fn lattice_key(&self, cell: usize) -> CellKey {
+        let (row, col) = self.row_col(cell);
+        CellKey {
+            epsg: self.epsg,
+            size_m: self.size as u32,
+            ix: libm::floor(self.x0 / self.size) as i64 + col as i64,
+            iy: libm::floor(self.y0 / self.size) as i64 + row as i64,
+        }
+    }
+
+    /// The ids of a cell's queen neighbours and itself (up to 9), in ascending order.
+    pub fn queen_with_self(&self, cell: usize) -> impl Iterator<Item = usize> + '_ {
+        let (row, col) = self.row_col(cell);
+        let rows = row.saturating_sub(1)..=(row + 1).min(self.nrows - 1);
+        rows.flat_map(move |r| {
+            let cols = col.saturating_sub(1)..=(col + 1).min(self.ncols - 1);
+            cols.map(move |c| r * self.ncols + c)
+        })
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    fn epsg() -> Epsg {
+        Epsg::utm(32616).expect("zone")
+    }
+
+    #[test]
+    fn origin_snaps_down_to_the_cell_size_and_the_rectangle_is_full() {
+        let g = Grid::covering(epsg(), 150.0, [(1010.0, 2290.0), (1460.0, 2001.0)]).expect("grid");
+        assert_eq!((g.x0, g.y0), (900.0, 1950.0));
+        // x spans 900..1460 → cols 0..3 (1460 is in col 3: 1350..1500); y 1950..2290 → rows 0..2.
+        assert_eq!((g.ncols, g.nrows, g.len()), (4, 3, 12));
+        assert_eq!(g.cell_of(1010.0, 2290.0), Some(2 * 4));
+        assert_eq!(g.cell_of(1460.0, 2001.0), Some(3));
+        assert_eq!(g.cell_of(899.9, 2001.0), None);
+        assert_eq!(g.centre(5), (900.0 + 225.0, 1950.0 + 225.0));
+    }
+
+    #[test]
+    fn lattice_keys_agree_with_the_lattice() {
+        let g = Grid::covering(epsg(), 150.0, [(447_123.0, 4_633_001.0), (448_999.0, 4_634_500.0)]).expect("grid");
+        let lattice = Lattice::new(epsg(), 150).expect("lattice");
+        for cell in [0, 7, g.len() - 1] {
+            let (x, y) = g.centre(cell);
+            assert_eq!(g.lattice_key(cell), lattice.key_of_xy(x, y));
+        }
+    }
+
+    #[test]
+    fn queen_neighbourhoods_with_self() {
+        let g = Grid { epsg: epsg(), size: 1.0, x0: 0.0, y0: 0.0, ncols: 4, nrows: 3 };
+        assert_eq!(g.queen_with_self(0).collect::<Vec<_>>(), vec![0, 1, 4, 5]);
+        assert_eq!(g.queen_with_self(5).collect::<Vec<_>>(), vec![0, 1, 2, 4, 5, 6, 8, 9, 10]);
+        assert_eq!(g.queen_with_self(11).collect::<Vec<_>>(), vec![6, 7, 10, 11]);
+        assert_eq!(g.queen_with_self(7).count(), 6);
+    }
+
+    #[test]
+    fn refuses_bad_sizes_nothing_and_continents() {
+        assert_eq!(Grid::covering(epsg(), 0.0, [(0.0, 0.0)]), Err(GridError::BadCellSizeMetres(0.0)));
+        assert!(Grid::covering(epsg(), f64::NAN, [(0.0, 0.0)]).is_err());
+        assert_eq!(Grid::covering(epsg(), 150.0, []), Err(GridError::NoPoints));
+        assert!(matches!(Grid::covering(epsg(), 1.0, [(0.0, 0.0), (1e6, 1e6)]), Err(GridError::TooLarge { .. })));
     }
 }

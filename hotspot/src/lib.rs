@@ -10,12 +10,27 @@
 //! - [`projection`]: WGS84 latitude/longitude ↔ UTM metres (Krüger series to n⁶; sub-millimetre
 //!   inside a zone), and the zone rule `floor((lon + 180) / 6) + 1`.
 //! - [`grid`]: the global square lattice that gives every micro place a permanent identity
-//!   ([`grid::CellKey`] = EPSG, size, ⌊x/size⌋, ⌊y/size⌋) and counts incidents into it.
+//!   ([`grid::CellKey`] = EPSG, size, ⌊x/size⌋, ⌊y/size⌋) and counts incidents into it; and
+//!   [`Grid`], the bounding rectangle of cells one analysis works on (`cell_id = row·ncols + col`).
+//! - [`gi`]: Getis-Ord Gi* z-scores (binary queen contiguity including the cell itself) and
+//!   Benjamini–Hochberg false-discovery-rate classes at 99/95/90 %.
+//! - [`kde`]: Gaussian and quartic kernel density at cell centres, per km².
+//! - [`evaluate`]: ranking places and scoring the ranking on a later period: hit rate, PAI,
+//!   PAI*, PEI, RRI at fixed shares of the study area.
+//! - [`nearby`]: places within a radius of the officer, nearest first, with compass bearings.
 //!
 //! Units: metres for projected coordinates and cell sizes, degrees for latitude/longitude.
 
+pub mod evaluate;
+pub mod gi;
 pub mod grid;
+pub mod kde;
+pub mod nearby;
 pub mod projection;
 
-pub use grid::{CellCount, CellKey, Lattice};
+pub use evaluate::{evaluate, rank_cells, AreaShare};
+pub use gi::{fdr_classes, gi_star, GiClass};
+pub use grid::{CellCount, CellKey, Grid, GridError, Lattice};
+pub use kde::{kde_at_centres, KdeError, Kernel};
+pub use nearby::{nearby, Nearby};
 pub use projection::{Epsg, ProjectionError, Utm};
