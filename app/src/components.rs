@@ -122,6 +122,33 @@ pub fn UpdateBanner() -> impl IntoView {
     }
 }
 
+/// Waits for the city overview, then renders `render` with it: a loading line until then, the
+/// error when there is neither signal nor a saved copy, and the device-copy notice and the
+/// offline status around the content.
+#[component]
+pub fn WithOverview<F>(loading: &'static str, render: F) -> impl IntoView
+where
+    F: Fn(CityOverview) -> AnyView + Clone + Send + Sync + 'static,
+{
+    let overview = expect_context::<OverviewResource>().0;
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{loading}</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match overview.await {
+                        Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                        Ok(loaded) => {
+                            let content = render(loaded.data.clone());
+                            view! { <Provenance loaded/> {content} <OfflineStatus/> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// Says whether this screen will still open with no signal.
 #[component]
 pub fn OfflineStatus() -> impl IntoView {

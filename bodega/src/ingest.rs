@@ -444,43 +444,32 @@ pub(crate) trait UpsertTarget: crate::WriteTx {
     ) -> Result<u64, sqlx::Error>;
 }
 
-impl UpsertTarget for sqlx::Sqlite {
-    async fn upsert(
-        tx: &mut sqlx::Transaction<'static, Self>,
-        source: &str,
-        batch_id: i64,
-        rows: &[IncidentRow],
-        summary: &mut IngestSummary,
-    ) -> Result<(), sqlx::Error> {
-        upsert_chunk_body!(tx, source, batch_id, rows, summary)
-    }
-    async fn reject(
-        tx: &mut sqlx::Transaction<'static, Self>,
-        batch_id: i64,
-        rejects: &[Rejection],
-    ) -> Result<u64, sqlx::Error> {
-        reject_body!(tx, batch_id, rejects)
-    }
+/// Implements [`UpsertTarget`] for one engine from the shared macro bodies.
+macro_rules! impl_upsert_target {
+    ($engine:ty) => {
+        impl UpsertTarget for $engine {
+            async fn upsert(
+                tx: &mut sqlx::Transaction<'static, Self>,
+                source: &str,
+                batch_id: i64,
+                rows: &[IncidentRow],
+                summary: &mut IngestSummary,
+            ) -> Result<(), sqlx::Error> {
+                upsert_chunk_body!(tx, source, batch_id, rows, summary)
+            }
+            async fn reject(
+                tx: &mut sqlx::Transaction<'static, Self>,
+                batch_id: i64,
+                rejects: &[Rejection],
+            ) -> Result<u64, sqlx::Error> {
+                reject_body!(tx, batch_id, rejects)
+            }
+        }
+    };
 }
 
-impl UpsertTarget for sqlx::Postgres {
-    async fn upsert(
-        tx: &mut sqlx::Transaction<'static, Self>,
-        source: &str,
-        batch_id: i64,
-        rows: &[IncidentRow],
-        summary: &mut IngestSummary,
-    ) -> Result<(), sqlx::Error> {
-        upsert_chunk_body!(tx, source, batch_id, rows, summary)
-    }
-    async fn reject(
-        tx: &mut sqlx::Transaction<'static, Self>,
-        batch_id: i64,
-        rejects: &[Rejection],
-    ) -> Result<u64, sqlx::Error> {
-        reject_body!(tx, batch_id, rejects)
-    }
-}
+impl_upsert_target!(sqlx::Sqlite);
+impl_upsert_target!(sqlx::Postgres);
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::{thousands, OfflineStatus, OverviewResource, Provenance};
+use crate::components::{thousands, WithOverview};
 use crate::model::{CityOverview, MapCell};
 
 /// Shading classes for the map: the upper bounds of the first four classes, as quantiles of the
@@ -84,49 +84,38 @@ fn OffenseTable(overview: CityOverview) -> impl IntoView {
 /// `/`: the city at a glance.
 #[component]
 pub fn Overview() -> impl IntoView {
-    let overview = expect_context::<OverviewResource>().0;
     let show_table = RwSignal::new(false);
+    let render = move |o: CityOverview| {
+        let without = o.incidents - o.located;
+        let period = match (&o.first_day, &o.last_day) {
+            (Some(a), Some(b)) => format!("{a} – {b}"),
+            _ => "no incidents yet".to_string(),
+        };
+        let (map_data, table_data) = (o.clone(), o.clone());
+        view! {
+            <dl class="stats">
+                <div><dt>"Incidents"</dt><dd data-testid="incident-count">{thousands(o.incidents)}</dd></div>
+                <div><dt>"On the map"</dt><dd>{thousands(o.located)}</dd></div>
+                <div><dt>"Location withheld"</dt><dd>{thousands(without)}</dd></div>
+                <div><dt>"Period"</dt><dd>{period}</dd></div>
+            </dl>
+            <div class="segmented" role="group" aria-label="Show as">
+                <button type="button" aria-pressed=move || (!show_table.get()).to_string()
+                    on:click=move |_| show_table.set(false)>"Map"</button>
+                <button type="button" aria-pressed=move || show_table.get().to_string()
+                    on:click=move |_| show_table.set(true)>"Table"</button>
+            </div>
+            <Show when=move || show_table.get() fallback=move || view! { <CellMap overview=map_data.clone()/> }>
+                <OffenseTable overview=table_data.clone()/>
+            </Show>
+        }
+        .into_any()
+    };
     view! {
         <Title text="City overview · Beatbook"/>
         <section class="page">
             <h1>"City overview"</h1>
-            <Suspense fallback=|| view! { <p class="loading">"Loading the city…"</p> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
-                        Ok(loaded) => {
-                            let o = loaded.data.clone();
-                            let without = o.incidents - o.located;
-                            let period = match (&o.first_day, &o.last_day) {
-                                (Some(a), Some(b)) => format!("{a} – {b}"),
-                                _ => "no incidents yet".to_string(),
-                            };
-                            let (map_data, table_data) = (o.clone(), o.clone());
-                            view! {
-                                <Provenance loaded/>
-                                <dl class="stats">
-                                    <div><dt>"Incidents"</dt><dd data-testid="incident-count">{thousands(o.incidents)}</dd></div>
-                                    <div><dt>"On the map"</dt><dd>{thousands(o.located)}</dd></div>
-                                    <div><dt>"Location withheld"</dt><dd>{thousands(without)}</dd></div>
-                                    <div><dt>"Period"</dt><dd>{period}</dd></div>
-                                </dl>
-                                <div class="segmented" role="group" aria-label="Show as">
-                                    <button type="button" aria-pressed=move || (!show_table.get()).to_string()
-                                        on:click=move |_| show_table.set(false)>"Map"</button>
-                                    <button type="button" aria-pressed=move || show_table.get().to_string()
-                                        on:click=move |_| show_table.set(true)>"Table"</button>
-                                </div>
-                                <Show when=move || show_table.get()
-                                    fallback=move || view! { <CellMap overview=map_data.clone()/> }>
-                                    <OffenseTable overview=table_data.clone()/>
-                                </Show>
-                                <OfflineStatus/>
-                            }
-                            .into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+            <WithOverview loading="Loading the city…" render/>
         </section>
     }
 }

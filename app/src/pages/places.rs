@@ -2,7 +2,7 @@ use hotspot::{Epsg, Lattice};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::{OfflineStatus, OverviewResource, Provenance};
+use crate::components::{thousands, WithOverview};
 use crate::model::CityOverview;
 
 /// One row of the busiest-places list.
@@ -44,37 +44,31 @@ pub fn busiest_places(overview: &CityOverview, n: usize) -> Vec<PlaceRow> {
 /// `/places`: the busiest micro places.
 #[component]
 pub fn Places() -> impl IntoView {
-    let overview = expect_context::<OverviewResource>().0;
+    let render = |o: CityOverview| {
+        let rows = busiest_places(&o, 25);
+        let size = o.cell_size_m;
+        view! {
+            <p>{format!("Cells of {size} m × {size} m ranked by all recorded incidents.")}</p>
+            <ol class="places" data-testid="places">
+                {rows
+                    .into_iter()
+                    .map(|r| view! {
+                        <li>
+                            <span class="rank">{format!("#{}", r.rank)}</span>
+                            <span class="count">{format!("{} incidents", thousands(i64::from(r.count)))}</span>
+                            <span class="where">{format!("{:.5}, {:.5}", r.lat, r.lon)}</span>
+                        </li>
+                    })
+                    .collect_view()}
+            </ol>
+        }
+        .into_any()
+    };
     view! {
         <Title text="Busiest places · Beatbook"/>
         <section class="page">
             <h1>"Busiest micro places"</h1>
-            <Suspense fallback=|| view! { <p class="loading">"Loading places…"</p> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
-                        Ok(loaded) => {
-                            let rows = busiest_places(&loaded.data, 25);
-                            let size = loaded.data.cell_size_m;
-                            view! {
-                                <Provenance loaded/>
-                                <p>{format!("Cells of {size} m × {size} m ranked by all recorded incidents.")}</p>
-                                <ol class="places" data-testid="places">
-                                    {rows.into_iter().map(|r| view! {
-                                        <li>
-                                            <span class="rank">{format!("#{}", r.rank)}</span>
-                                            <span class="count">{format!("{} incidents", r.count)}</span>
-                                            <span class="where">{format!("{:.5}, {:.5}", r.lat, r.lon)}</span>
-                                        </li>
-                                    }).collect_view()}
-                                </ol>
-                                <OfflineStatus/>
-                            }
-                            .into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+            <WithOverview loading="Loading places…" render/>
         </section>
     }
 }
