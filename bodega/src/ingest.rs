@@ -104,6 +104,8 @@ pub struct Rejection {
 /// A row ready to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentRow {
+    /// 1-based line in the file.
+    pub line: u64,
     /// The source's id.
     pub source_id: String,
     /// UTC seconds.
@@ -214,6 +216,7 @@ fn parse_row(record: &csv::StringRecord, cols: &Columns, tz: &TimeZone) -> Resul
         h.update([0x1f]);
     }
     Ok(IncidentRow {
+        line: 0,
         source_id: source_id.into(),
         occurred_at,
         occurred_local: occurred_local.into(),
@@ -226,7 +229,7 @@ fn parse_row(record: &csv::StringRecord, cols: &Columns, tz: &TimeZone) -> Resul
 }
 
 /// A reader that hashes what passes through it, so the file's digest costs no second read.
-struct HashingReader<R> {
+pub struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
 }
@@ -244,6 +247,83 @@ fn raw_text(record: &csv::ByteRecord) -> String {
     fields.join(",").chars().take(2000).collect()
 }
 
+/// Reads Beatbook's canonical incident CSV row by row, checking each field; used by the ingest
+/// and by the analysts' one-file commands. Keeps a digest of the bytes it read.
+pub struct CanonicalReader<R: Read> {
+    csv: csv::Reader<HashingReader<R>>,
+    header_len: usize,
+    cols: Columns,
+    tz: TimeZone,
+    record: csv::ByteRecord,
+    done: bool,
+}
+
+impl<R: Read> CanonicalReader<R> {
+    /// Reads the header and checks the required columns are there.
+    ///
+    /// # Errors
+    /// [`IngestError::Unreadable`] or [`IngestError::MissingColumn`].
+    pub fn new(reader: R, tz: TimeZone) -> Result<Self, IngestError> {
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(HashingReader { inner: reader, hasher: Sha256::new() });
+        let header = csv.headers().map_err(|e| IngestError::Unreadable(e.to_string()))?.clone();
+        let cols = Columns::from_header(&header)?;
+        Ok(Self { csv, header_len: header.len(), cols, tz, record: csv::ByteRecord::new(), done: false })
+    }
+
+    /// The next data row: its line and either the parsed row or why it cannot be used.
+    pub fn next_row(&mut self) -> Option<Result<IncidentRow, Rejection>> {
+        if self.done {
+            return None;
+        }
+        let line = self.csv.position().line() + 1;
+        match self.csv.read_byte_record(&mut self.record) {
+            Ok(false) => {
+                self.done = true;
+                return None;
+            }
+            Ok(true) => {}
+            Err(e) => {
+                // A row the CSV reader cannot delimit (e.g. an unterminated quote at the end).
+                self.done = matches!(e.kind(), csv::ErrorKind::Io(_));
+                return Some(Err(Rejection {
+                    line,
+                    field: "row".into(),
+                    reason: e.to_string(),
+                    raw: raw_text(&self.record),
+                }));
+            }
+        }
+        let line = self.record.position().map(|p| p.line()).unwrap_or(line);
+        let parsed = match csv::StringRecord::from_byte_record(self.record.clone()) {
+            Ok(text) if text.len() != self.header_len => {
+                Err(("row".to_string(), format!("{} fields where the header has {}", text.len(), self.header_len)))
+            }
+            Ok(text) => parse_row(&text, &self.cols, &self.tz),
+            Err(_) => Err(("row".to_string(), "not valid UTF-8 text".to_string())),
+        };
+        Some(
+            parsed
+                .map(|mut row| {
+                    row.line = line;
+                    row
+                })
+                .map_err(|(field, reason)| Rejection { line, field, reason, raw: raw_text(&self.record) }),
+        )
+    }
+
+    /// The raw text of the row last read (for reports).
+    pub fn raw(&self) -> String {
+        raw_text(&self.record)
+    }
+
+    /// Hex SHA-256 of every byte read so far (the whole file once rows are exhausted).
+    pub fn finish(self) -> String {
+        hex::encode(self.csv.into_inner().hasher.finalize())
+    }
+}
+
 /// Streams a canonical incident CSV into the store in one transaction.
 ///
 /// # Errors
@@ -255,10 +335,7 @@ pub async fn ingest_incidents_csv<R: Read>(
     opts: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
     let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
-    let mut csv =
-        csv::ReaderBuilder::new().flexible(true).from_reader(HashingReader { inner: reader, hasher: Sha256::new() });
-    let header = csv.headers().map_err(|e| IngestError::Unreadable(e.to_string()))?.clone();
-    let cols = Columns::from_header(&header)?;
+    let mut rows = CanonicalReader::new(reader, tz)?;
 
     on_pool!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
@@ -275,40 +352,18 @@ pub async fn ingest_incidents_csv<R: Read>(
         let mut seen: HashMap<u64, u64> = HashMap::new();
         let mut chunk: Vec<IncidentRow> = Vec::with_capacity(CHUNK_ROWS);
         let mut rejects: Vec<Rejection> = Vec::new();
-        let mut record = csv::ByteRecord::new();
-        loop {
-            let line = csv.position().line() + 1;
-            match csv.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    // A row the CSV reader cannot delimit (e.g. an unterminated quote at the end).
-                    summary.read += 1;
-                    rejects.push(Rejection { line, field: "row".into(), reason: e.to_string(), raw: raw_text(&record) });
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) { break; }
-                    continue;
-                }
-            }
+        while let Some(parsed) = rows.next_row() {
             summary.read += 1;
-            let line = record.position().map(|p| p.line()).unwrap_or(line);
-            let parsed = match csv::StringRecord::from_byte_record(record.clone()) {
-                Ok(text) if text.len() != header.len() => Err((
-                    "row".to_string(),
-                    format!("{} fields where the header has {}", text.len(), header.len()),
-                )),
-                Ok(text) => parse_row(&text, &cols, &tz),
-                Err(_) => Err(("row".to_string(), "not valid UTF-8 text".to_string())),
-            };
             match parsed {
                 Ok(row) => {
                     let mut hasher = std::collections::hash_map::DefaultHasher::new();
                     row.source_id.hash(&mut hasher);
-                    if let Some(first) = seen.insert(hasher.finish(), line) {
+                    if let Some(first) = seen.insert(hasher.finish(), row.line) {
                         rejects.push(Rejection {
-                            line,
+                            line: row.line,
                             field: "id".into(),
                             reason: format!("id '{}' repeats line {first} of this file", row.source_id),
-                            raw: raw_text(&record),
+                            raw: rows.raw(),
                         });
                         continue;
                     }
@@ -320,7 +375,7 @@ pub async fn ingest_incidents_csv<R: Read>(
                         chunk.clear();
                     }
                 }
-                Err((field, reason)) => rejects.push(Rejection { line, field, reason, raw: raw_text(&record) }),
+                Err(rejection) => rejects.push(rejection),
             }
             if rejects.len() >= CHUNK_ROWS {
                 summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
@@ -329,7 +384,7 @@ pub async fn ingest_incidents_csv<R: Read>(
         }
         upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary).await?;
         summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
-        let digest = hex::encode(csv.into_inner().hasher.finalize());
+        let digest = rows.finish();
         sqlx::query(
             "UPDATE ingest_batches SET sha256 = $1, finished_at = $2, rows_read = $3, rows_loaded = $4, \
              rows_updated = $5, rows_unchanged = $6, rows_rejected = $7, outcome = 'ok' WHERE id = $8",

@@ -18,19 +18,26 @@
 //! - [`evaluate`]: ranking places and scoring the ranking on a later period: hit rate, PAI,
 //!   PAI*, PEI, RRI at fixed shares of the study area.
 //! - [`nearby`]: places within a radius of the officer, nearest first, with compass bearings.
+//! - [`harm`]: named, versioned harm-weight tables (offence text → weight; `count` weighs 1).
+//! - [`score`]: everything per cell for a half-open window — count, harm, time-decayed harm,
+//!   kernel density, Gi* and its FDR class — plus a cell's composition by offence.
 //!
 //! Units: metres for projected coordinates and cell sizes, degrees for latitude/longitude.
 
 pub mod evaluate;
 pub mod gi;
 pub mod grid;
+pub mod harm;
 pub mod kde;
 pub mod nearby;
 pub mod projection;
+pub mod score;
 
 pub use evaluate::{evaluate, rank_cells, AreaShare};
 pub use gi::{fdr_classes, gi_star, GiClass};
 pub use grid::{CellCount, CellKey, Grid, GridError, Lattice};
+pub use harm::{HarmError, HarmTable};
 pub use kde::{kde_at_centres, KdeError, Kernel};
 pub use nearby::{nearby, Nearby};
 pub use projection::{Epsg, ProjectionError, Utm};
+pub use score::{composition, score, Contribution, Event, Measure, RankBy, ScoreError, ScoreParams, Scores, Window};

@@ -5,6 +5,7 @@
 //! ([`pwa`]), and the command line in `main.rs` (`serve`, `migrate`, `seed-demo`, `ingest`).
 //! Every query lives in `bodega`; every screen in `app`.
 
+pub mod analysis;
 pub mod config;
 pub mod pwa;
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::io::Write;
+
 use anyhow::Context;
 use bodega::{Bodega, IngestOptions};
 use clap::{Parser, Subcommand};
@@ -39,6 +41,110 @@ enum Command {
     /// Load a file into the Data Bodega.
     #[command(subcommand)]
     Ingest(Ingest),
+    /// Score every micro place of a canonical incident file: one row per cell of the grid with
+    /// count, harm, Gi* z-score and kernel density (no database needed).
+    Hotspots(HotspotsArgs),
+    /// Rank places on a training window and measure how well the ranking predicted a later test
+    /// window: hit rate, PAI, PEI and RRI beside the naive trailing-count baseline.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KernelArg {
+    Gaussian,
+    Quartic,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum MeasureArg {
+    Count,
+    Harm,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RankArg {
+    Count,
+    Harm,
+    Kde,
+    Gi,
+    Decayed,
+}
+
+/// What both analyses read and how they weigh it.
+#[derive(Debug, clap::Args)]
+struct AnalysisInput {
+    /// Canonical incident CSV: id,occurred_at,offense,category,lat,lon (occurred_at local time).
+    #[arg(long)]
+    incidents: PathBuf,
+    /// Cell size, metres.
+    #[arg(long, default_value_t = 150.0)]
+    cell_size: f64,
+    /// UTM zone as an EPSG code (326zz north, 327zz south); default: the zone of the incidents' centroid.
+    #[arg(long)]
+    epsg: Option<u32>,
+    /// Harm weights: `count` (every offence weighs 1) or a CSV file with columns offense,weight.
+    #[arg(long, default_value = "count")]
+    weights: String,
+    /// Fail when an offence has no weight in the table (otherwise it weighs 0 in harm and is listed).
+    #[arg(long)]
+    strict: bool,
+    /// Kernel of the density.
+    #[arg(long, value_enum, default_value_t = KernelArg::Gaussian)]
+    kernel: KernelArg,
+    /// Kernel bandwidth, metres.
+    #[arg(long, default_value_t = 200.0)]
+    bandwidth: f64,
+    /// Half-life of the time-decayed harm, days.
+    #[arg(long, default_value_t = 28.0)]
+    half_life: f64,
+    /// What the density and Gi* measure.
+    #[arg(long, value_enum, default_value_t = MeasureArg::Count)]
+    measure: MeasureArg,
+}
+
+#[derive(Debug, clap::Args)]
+struct HotspotsArgs {
+    #[command(flatten)]
+    input: AnalysisInput,
+    /// Start of the window (inclusive), local date or date-time.
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the window (exclusive).
+    #[arg(long)]
+    to: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = server::analysis::Format::Csv)]
+    format: server::analysis::Format,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct EvaluateArgs {
+    #[command(flatten)]
+    input: AnalysisInput,
+    /// Training window: FROM TO (half-open, local dates or date-times).
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], required = true)]
+    train: Vec<String>,
+    /// Test window: FROM TO.
+    #[arg(long, num_args = 2, value_names = ["FROM", "TO"], required = true)]
+    test: Vec<String>,
+    /// How the method ranks places on the training window.
+    #[arg(long, value_enum, default_value_t = RankArg::Harm)]
+    rank_by: RankArg,
+    /// Study area: every cell of the grid, or only cells with any incident in the file.
+    #[arg(long, value_enum, default_value_t = server::analysis::Area::Bbox)]
+    area: server::analysis::Area,
+    /// Shares of the study area to flag, percent.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,5,10")]
+    top: Vec<f64>,
+    /// Output format (JSON).
+    #[arg(long, value_parser = ["json"], default_value = "json")]
+    format: String,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +284,103 @@ async fn ingest_incidents(common: &Common, file: PathBuf, source: String, dry_ru
     Ok(())
 }
 
+/// Reads and weighs the incident file, reporting what it could not use on stderr.
+fn load_analysis_input(
+    input: &AnalysisInput,
+) -> anyhow::Result<(server::analysis::Incidents, hotspot::Grid, hotspot::ScoreParams)> {
+    use server::analysis::{analysis_grid, read_incidents, read_weight_table, score_params};
+    let table = match input.weights.as_str() {
+        "count" => hotspot::HarmTable::count(),
+        path => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read the weight table {path}"))?;
+            let name = PathBuf::from(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            read_weight_table(&name, &bytes)?
+        }
+    };
+    let params = score_params(
+        match input.kernel {
+            KernelArg::Gaussian => hotspot::Kernel::Gaussian,
+            KernelArg::Quartic => hotspot::Kernel::Quartic,
+        },
+        input.bandwidth,
+        input.half_life,
+        match input.measure {
+            MeasureArg::Count => hotspot::Measure::Count,
+            MeasureArg::Harm => hotspot::Measure::Harm,
+        },
+    )?;
+    let file =
+        std::fs::File::open(&input.incidents).with_context(|| format!("cannot open {}", input.incidents.display()))?;
+    let incidents = read_incidents(std::io::BufReader::new(file), &table, input.epsg, input.strict)
+        .with_context(|| format!("{} cannot be analysed", input.incidents.display()))?;
+    let grid = analysis_grid(&incidents, input.cell_size)?;
+    eprintln!(
+        "{}: {} rows, {} located, {} without coordinates (counted, not mapped), {} rejected; {}, {} × {} cells of {} m; weights {}",
+        input.incidents.display(),
+        incidents.rows,
+        incidents.events.len(),
+        incidents.unlocated,
+        incidents.rejected.len(),
+        incidents.epsg,
+        grid.ncols,
+        grid.nrows,
+        grid.size,
+        incidents.weights_version
+    );
+    for r in incidents.rejected.iter().take(20) {
+        eprintln!("  skipped line {}: {}: {}", r.line, r.field, r.reason);
+    }
+    if incidents.rejected.len() > 20 {
+        eprintln!("  … and {} more skipped rows", incidents.rejected.len() - 20);
+    }
+    for (offense, n) in &incidents.unmapped {
+        eprintln!("  no weight for '{offense}' ({n} rows): 0 in harm, still counted");
+    }
+    Ok((incidents, grid, params))
+}
+
+fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn std::io::Write>> {
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+fn hotspots(args: HotspotsArgs) -> anyhow::Result<()> {
+    let window = server::analysis::parse_window(args.from.as_deref(), args.to.as_deref())?;
+    let (incidents, grid, params) = load_analysis_input(&args.input)?;
+    let scores = hotspot::score(&grid, &incidents.events, window, &params).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = output(args.out.as_ref())?;
+    server::analysis::write_hotspots(&mut out, args.format, &grid, &scores, &incidents, &params)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
+    let train = server::analysis::parse_window(Some(&args.train[0]), Some(&args.train[1]))?;
+    let test = server::analysis::parse_window(Some(&args.test[0]), Some(&args.test[1]))?;
+    if let Some(p) = args.top.iter().find(|p| !(p.is_finite() && **p > 0.0 && **p <= 100.0)) {
+        anyhow::bail!("--top takes percentages above 0 and at most 100, got {p}");
+    }
+    let (incidents, grid, params) = load_analysis_input(&args.input)?;
+    let rank_by = match args.rank_by {
+        RankArg::Count => hotspot::RankBy::Count,
+        RankArg::Harm => hotspot::RankBy::Harm,
+        RankArg::Kde => hotspot::RankBy::Kde,
+        RankArg::Gi => hotspot::RankBy::Gi,
+        RankArg::Decayed => hotspot::RankBy::Decayed,
+    };
+    let plan = server::analysis::EvaluationPlan { train, test, rank_by, area: args.area, percents: args.top };
+    let report = server::analysis::run_evaluation(&grid, &incidents, &plan, &params)?;
+    let mut out = output(args.out.as_ref())?;
+    serde_json::to_writer_pretty(&mut out, &report)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(&cli.common)?;
     let common = cli.common;
@@ -203,6 +406,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Ingest(Ingest::Incidents { file, source, dry_run })) => {
             ingest_incidents(&common, file, source, dry_run).await
         }
+        Some(Command::Hotspots(args)) => hotspots(args),
+        Some(Command::Evaluate(args)) => evaluate(args),
     }
 }
 

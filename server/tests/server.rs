@@ -249,3 +249,185 @@ async fn the_command_line_migrates_seeds_and_ingests_on_this_engine() {
     let out = server(&["ingest", "incidents", "/no/such/file.csv"], &env);
     assert_one_clear_line(&out, "cannot open /no/such/file.csv");
 }
+
+// ---- the analysts' one-file commands ---------------------------------------------------------
+
+fn shared_data(file: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(file).to_string_lossy().into_owned()
+}
+
+#[test]
+fn hotspots_scores_every_cell_and_counts_every_located_incident_in_the_window() {
+    let file = shared_data("vancouver_crime_2020.csv");
+    let out = server(
+        &["hotspots", "--incidents", &file, "--cell-size", "150", "--from", "2020-01-01", "--to", "2020-07-01"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("3751 without coordinates"), "{stderr}");
+    // Independent count: located rows whose local time is in [2020-01-01, 2020-07-01).
+    let expected = std::fs::read_to_string(&file)
+        .expect("data")
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            !f[4].is_empty() && f[1] >= "2020-01-01" && f[1] < "2020-07-01"
+        })
+        .count();
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = reader.headers().expect("header").clone();
+    assert_eq!(
+        &header.iter().take(9).collect::<Vec<_>>(),
+        &["cell_id", "row", "col", "x_centre", "y_centre", "count", "harm", "gi_star_z", "kde_per_km2"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 97 * 84, "one row per cell of the full rectangle");
+    let total: u64 = rows.iter().map(|r| r[5].parse::<u64>().expect("count")).sum();
+    assert_eq!(total as usize, expected);
+    assert!(rows.iter().enumerate().all(|(i, r)| r[0] == i.to_string()));
+    assert!(rows.iter().all(|r| r[12] == *"count@1"), "every score names its weight table");
+}
+
+#[test]
+fn hotspots_writes_json_and_geojson() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("small.csv");
+    std::fs::write(
+        &file,
+        "id,occurred_at,offense,category,lat,lon\n1,2020-01-01T10:00,Robbery,,49.2800,-123.1200\n\
+         2,2020-01-02T10:00,Mischief,,49.2810,-123.1210\n3,2020-01-03T10:00,Mischief,,49.2700,-123.1000\n",
+    )
+    .expect("write");
+    let weights = dir.path().join("dept.csv");
+    std::fs::write(&weights, "offense,weight\nRobbery,365\n").expect("write");
+    let (f, w) = (file.to_string_lossy().into_owned(), weights.to_string_lossy().into_owned());
+    let out =
+        server(&["hotspots", "--incidents", &f, "--cell-size", "250", "--weights", &w, "--format", "geojson"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no weight for 'Mischief' (2 rows)"), "unmapped offences are reported: {stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("geojson");
+    assert_eq!(doc["type"], "FeatureCollection");
+    let features = doc["features"].as_array().expect("features");
+    let harm: f64 = features.iter().map(|f| f["properties"]["harm"].as_f64().expect("harm")).sum();
+    let count: u64 = features.iter().map(|f| f["properties"]["count"].as_u64().expect("count")).sum();
+    assert_eq!((harm, count), (365.0, 3), "Mischief weighs 0 in harm but still counts");
+    assert!(doc["beatbook"]["weights"].as_str().expect("version").starts_with("dept@"));
+    let ring = features[0]["geometry"]["coordinates"][0].as_array().expect("ring");
+    assert_eq!(ring.len(), 5);
+    let out = server(&["hotspots", "--incidents", &f, "--weights", &w, "--strict"], &[]);
+    assert_one_clear_line(&out, "--strict: the weight table 'dept@");
+    let out = server(&["hotspots", "--incidents", &f, "--format", "json"], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["grid"]["epsg"], 32610);
+}
+
+#[test]
+fn malformed_analysis_input_is_listed_or_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("bad.csv");
+    std::fs::write(
+        &file,
+        "id,occurred_at,offense,category,lat,lon\n1,2020-13-45T10:00,A,,49.28,-123.12\n2,2020-01-01T10:00,A,,95,-123.12\n\
+         3,2020-01-01T10:00,A,,NaN,-123.12\n4,2020-01-01T10:00,A,,49.28,-123.12\n",
+    )
+    .expect("write");
+    let f = file.to_string_lossy().into_owned();
+    let out = server(&["hotspots", "--incidents", &f], &[]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in ["skipped line 2: occurred_at", "skipped line 3: lat", "skipped line 4: lat", "3 rejected"] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").expect("write");
+    assert_one_clear_line(&server(&["hotspots", "--incidents", &empty.to_string_lossy()], &[]), "has no 'id' column");
+    let header_only = dir.path().join("header.csv");
+    std::fs::write(&header_only, "id,occurred_at,offense,category,lat,lon\n").expect("write");
+    assert_one_clear_line(&server(&["hotspots", "--incidents", &header_only.to_string_lossy()], &[]), "no usable row");
+    assert_one_clear_line(
+        &server(&["hotspots", "--incidents", &f, "--cell-size", "0"], &[]),
+        "cell size must be a positive",
+    );
+    assert_one_clear_line(
+        &server(&["hotspots", "--incidents", &f, "--cell-size=-5"], &[]),
+        "cell size must be a positive",
+    );
+    assert_one_clear_line(
+        &server(&["hotspots", "--incidents", &f, "--from", "2020-02-01", "--to", "2020-01-01"], &[]),
+        "is empty",
+    );
+    assert_one_clear_line(
+        &server(&["hotspots", "--incidents", &f, "--epsg", "4326"], &[]),
+        "EPSG:4326 is not a WGS84 / UTM zone",
+    );
+}
+
+#[test]
+fn evaluate_matches_the_pysal_reference_and_reports_the_baseline() {
+    let file = shared_data("chicago_aggravated_assaults_2010_2019.csv");
+    let args = [
+        "evaluate",
+        "--incidents",
+        &file,
+        "--cell-size",
+        "150",
+        "--train",
+        "2018-01-01",
+        "2019-01-01",
+        "--test",
+        "2019-01-01",
+        "2020-01-01",
+        "--rank-by",
+        "count",
+    ];
+    let out = server(&args, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hotspot/tests/reference/chicago.json"),
+        )
+        .expect("reference"),
+    )
+    .expect("json");
+    for (got, want) in report["method"]["count"]
+        .as_array()
+        .expect("shares")
+        .iter()
+        .zip(reference["pai_count"].as_array().expect("pai"))
+    {
+        assert_eq!(got["k"], want["k"]);
+        assert_eq!(got["n"], want["n"]);
+        let (g, w) = (got["pai"].as_f64().expect("pai"), want["pai"].as_f64().expect("pai"));
+        assert!((g - w).abs() <= 1e-12 * w, "{g} vs {w}");
+    }
+    assert_eq!(report["method"], report["baseline"], "ranking by count is the trailing-count baseline");
+    assert_eq!((report["train_events"].as_u64(), report["test_events"].as_u64()), (Some(15_433), Some(15_328)));
+    let out = server(
+        &[
+            "evaluate",
+            "--incidents",
+            &file,
+            "--train",
+            "2018-01-01",
+            "2019-01-01",
+            "--test",
+            "2019-01-01",
+            "2020-01-01",
+            "--rank-by",
+            "kde",
+            "--area",
+            "active",
+            "--top",
+            "1,5",
+        ],
+        &[],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["method"]["count"].as_array().map(Vec::len), Some(2));
+    assert!(report["area_cells"].as_u64().expect("cells") < 62_101, "active cells are fewer than the bounding box");
+    assert_ne!(report["method"], report["baseline"]);
+}
