@@ -112,6 +112,33 @@ fn check(name: &str) {
     eprintln!("{name}: {} cells; worst Gi* difference {worst_gi:.2e}; worst KDE difference {worst_kde:.2e} of max {max_ref:.1}", grid.len());
 }
 
+/// Projection against PROJ (through pyproj): every 50th located row of the file, sub-millimetre.
+fn check_projection(name: &str, epsg: u32) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(dir.join(format!("{name}-projection.csv.gz"))).expect("fixture"))
+        .read_to_string(&mut text)
+        .expect("gunzip");
+    let utm = Utm::new(Epsg::utm(epsg).expect("zone"));
+    let mut worst: f64 = 0.0;
+    let mut n = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<f64> = line.split(',').map(|v| v.parse().expect("number")).collect();
+        let (x, y) = utm.forward(f[0], f[1]).expect("on the globe");
+        worst = worst.max((x - f[2]).abs()).max((y - f[3]).abs());
+        n += 1;
+    }
+    assert!(n > 600, "{name}: {n} points checked");
+    assert!(worst < 1e-3, "{name}: projection differs from PROJ by up to {worst} m");
+    eprintln!("{name}: {n} points, worst projection difference from PROJ {worst:.2e} m");
+}
+
+#[test]
+fn projection_matches_proj_to_the_millimetre() {
+    check_projection("vancouver", 32610);
+    check_projection("chicago", 32616);
+}
+
 #[test]
 fn vancouver_2020_matches_pysal() {
     check("vancouver");

@@ -17,6 +17,7 @@ Usage (from the repository root, needs: pip install esda libpysal pyproj numpy):
 """
 import csv
 import gzip
+import io
 import json
 import math
 import sys
@@ -37,6 +38,11 @@ CASES = [
      ("2018-01-01T00:00", "2019-01-01T00:00"), ("2019-01-01T00:00", "2020-01-01T00:00")),
 ]
 PERCENTS = [1.0, 2.0, 5.0, 10.0]
+
+
+def gz_text(path):
+    """A gzip text writer with a fixed timestamp, so re-running the script changes no byte."""
+    return io.TextIOWrapper(gzip.GzipFile(path, "wb", mtime=0), newline="")
 
 
 def normalise(t):
@@ -97,7 +103,7 @@ def main():
             hit = c_test[order[:k]].sum()
             pai.append({"percent": p, "k": k, "n": hit, "total": total, "pai": (hit / total) / (k / n)})
 
-        with gzip.open(HERE / f"{name}.csv.gz", "wt", newline="") as out:
+        with gz_text(HERE / f"{name}.csv.gz") as out:
             wr = csv.writer(out, lineterminator="\n")
             wr.writerow(["cell_id", "count", "gi_star_z", "kde_per_km2"])
             for i in range(n):
@@ -110,6 +116,18 @@ def main():
                          "pyproj": __import__("pyproj").__version__, "numpy": np.__version__},
         }
         (HERE / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+        # Projection check: every 50th located row, lat/lon as written -> pyproj easting/northing
+        # at full precision (repr keeps every bit), for the sub-millimetre comparison.
+        to_utm = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+        with open(DATA / file, newline="") as f, gz_text(HERE / f"{name}-projection.csv.gz") as out:
+            wr = csv.writer(out, lineterminator="\n")
+            wr.writerow(["lon", "lat", "easting", "northing"])
+            located_rows = (r for r in csv.DictReader(f) if r["lat"] and r["lon"])
+            for i, r in enumerate(located_rows):
+                if i % 50 == 0:
+                    e, n_ = to_utm.transform(float(r["lon"]), float(r["lat"]))
+                    wr.writerow([r["lon"], r["lat"], repr(float(e)), repr(float(n_))])
         print(f"{name}: {ncols}x{nrows} cells, {meta['train_events']} train / {meta['test_events']} test events",
               file=sys.stderr)
 
