@@ -4,6 +4,22 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+#[path = "../../hotspot/tests/common/score_bits.rs"]
+mod score_bits;
+
+/// A whole scoring run — count, harm, decayed harm, Gaussian KDE, Gi* and FDR class of every
+/// cell — gives the same bits in the browser as natively (`hotspot/tests/cross_target.rs`).
+#[wasm_bindgen_test]
+fn scoring_is_bit_identical_to_native() {
+    let recorded = include_str!("../../hotspot/tests/fixtures/scores.txt");
+    let computed = score_bits::score_lines();
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(recorded.len(), computed.len());
+    for (r, c) in recorded.iter().zip(&computed) {
+        assert_eq!(*r, c.as_str());
+    }
+}
+
 fn parse_bits(hex: &str) -> f64 {
     f64::from_bits(u64::from_str_radix(hex, 16).expect("hex bits"))
 }

@@ -32,6 +32,7 @@ pub mod kde;
 pub mod nearby;
 pub mod projection;
 pub mod score;
+pub mod synthetic;
 
 pub use evaluate::{evaluate, rank_cells, AreaShare};
 pub use gi::{fdr_classes, gi_star, GiClass};

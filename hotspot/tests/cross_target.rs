@@ -1,5 +1,6 @@
 //! Native half of the cross-target check: the projection's output bits for a fixed set of
-//! inputs are recorded in `fixtures/projection.txt`, and both this test (native) and
+//! inputs are recorded in `fixtures/projection.txt`, and a whole scoring run's bits (count, harm,
+//! decayed harm, KDE, Gi* and class of every cell) in `fixtures/scores.txt`; both this test (native) and
 //! `frontend/tests/web.rs` (wasm32 in headless Chromium) must reproduce them to the bit.
 //!
 //! To re-record after an intended change to the maths: `BEATBOOK_UPDATE_FIXTURES=1 cargo test -p
@@ -7,7 +8,12 @@
 
 use hotspot::{Epsg, Utm};
 
+mod common {
+    pub mod score_bits;
+}
+
 const FIXTURE: &str = "tests/fixtures/projection.txt";
+const SCORES: &str = "tests/fixtures/scores.txt";
 
 fn inputs() -> Vec<(u32, f64, f64)> {
     let mut v = Vec::new();
@@ -54,4 +60,20 @@ fn native_projection_matches_the_recorded_bits() {
     for (r, c) in recorded.iter().zip(&computed) {
         assert_eq!(*r, c.as_str());
     }
+}
+
+#[test]
+fn native_scores_match_the_recorded_bits() {
+    let computed = common::score_bits::score_lines();
+    if std::env::var("BEATBOOK_UPDATE_FIXTURES").as_deref() == Ok("1") {
+        std::fs::write(SCORES, computed.join("\n") + "\n").expect("write fixture");
+    }
+    let recorded = std::fs::read_to_string(SCORES).expect("fixture present");
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert!(computed.len() > 500, "a grid of {} cells", computed.len());
+    assert_eq!(recorded.len(), computed.len());
+    for (r, c) in recorded.iter().zip(&computed) {
+        assert_eq!(*r, c.as_str());
+    }
+    assert!(computed.iter().any(|l| l.ends_with(" 99")), "the run has significant hot spots");
 }
