@@ -33,6 +33,7 @@ pub mod nearby;
 pub mod projection;
 pub mod score;
 pub mod synthetic;
+pub mod workload;
 
 pub use evaluate::{evaluate, rank_cells, AreaShare};
 pub use gi::{fdr_classes, gi_star, GiClass};

@@ -2,7 +2,7 @@
 //!
 //! The forward and inverse maps use Krüger's series in the third flattening `n`, carried to
 //! `n⁶` as given by Karney, "Transverse Mercator with an accuracy of a few nanometers" (J. Geodesy
-//! 85, 2011), eqs. 35–36. Inside a UTM zone the truncation error is a few nanometres, far below
+//! 85, 2011), eqs. 35–36, summed with Clenshaw's recurrence. Inside a UTM zone the truncation error is a few nanometres, far below
 //! the sub-millimetre agreement with PROJ that Beatbook promises. The conformal latitude is
 //! inverted with Karney's Newton iteration (eq. 19–21), which converges in two or three steps.
 //!
@@ -164,15 +164,11 @@ impl Utm {
         let sin_phi = libm::sin(phi);
         // Conformal latitude via tau' = sinh(atanh(sin φ) − e·atanh(e·sin φ)).
         let t = libm::sinh(libm::atanh(sin_phi) - self.e * libm::atanh(self.e * sin_phi));
-        let xi_p = libm::atan2(t, libm::cos(dlam));
-        let eta_p = libm::atanh(libm::sin(dlam) / libm::sqrt(1.0 + t * t));
-        let mut xi = xi_p;
-        let mut eta = eta_p;
-        for (j, a) in self.alpha.iter().enumerate() {
-            let k = 2.0 * (j as f64 + 1.0);
-            xi += a * libm::sin(k * xi_p) * libm::cosh(k * eta_p);
-            eta += a * libm::cos(k * xi_p) * libm::sinh(k * eta_p);
-        }
+        let (sin_dlam, cos_dlam) = libm::sincos(dlam);
+        let xi_p = libm::atan2(t, cos_dlam);
+        let eta_p = libm::atanh(sin_dlam / libm::sqrt(1.0 + t * t));
+        let (dxi, deta) = clenshaw_sin(&self.alpha, xi_p, eta_p);
+        let (xi, eta) = (xi_p + dxi, eta_p + deta);
         Ok((FALSE_EASTING + self.k0_a * eta, self.false_northing + self.k0_a * xi))
     }
 
@@ -180,13 +176,8 @@ impl Utm {
     pub fn inverse(&self, easting: f64, northing: f64) -> (f64, f64) {
         let xi = (northing - self.false_northing) / self.k0_a;
         let eta = (easting - FALSE_EASTING) / self.k0_a;
-        let mut xi_p = xi;
-        let mut eta_p = eta;
-        for (j, b) in self.beta.iter().enumerate() {
-            let k = 2.0 * (j as f64 + 1.0);
-            xi_p -= b * libm::sin(k * xi) * libm::cosh(k * eta);
-            eta_p -= b * libm::cos(k * xi) * libm::sinh(k * eta);
-        }
+        let (dxi, deta) = clenshaw_sin(&self.beta, xi, eta);
+        let (xi_p, eta_p) = (xi - dxi, eta - deta);
         let lon = self.lon0 + libm::atan2(libm::sinh(eta_p), libm::cos(xi_p));
         // tau' = tan(conformal latitude); solve for tau = tan(φ) by Newton (Karney eq. 19–21).
         let tau_p =
@@ -206,6 +197,27 @@ impl Utm {
         }
         (lon.to_degrees(), libm::atan(tau).to_degrees())
     }
+}
+
+/// `Σ_j c_j sin(2j ζ)` for complex `ζ = ξ + iη`, returned as (real, imaginary), by Clenshaw's
+/// recurrence in complex arithmetic (Karney 2011, §4): one `sincos` and one `exp` instead of a
+/// sine, cosine, sinh and cosh per term.
+fn clenshaw_sin(c: &[f64; 6], xi: f64, eta: f64) -> (f64, f64) {
+    let (s2, c2) = libm::sincos(2.0 * xi);
+    let e = libm::exp(2.0 * eta);
+    let (sh2, ch2) = (0.5 * (e - 1.0 / e), 0.5 * (e + 1.0 / e));
+    // a = 2 cos(2ζ) = 2 (cos 2ξ cosh 2η − i sin 2ξ sinh 2η)
+    let (ar, ai) = (2.0 * c2 * ch2, -2.0 * s2 * sh2);
+    // b_k = a b_{k+1} − b_{k+2} + c_k, from k = 6 down to 1.
+    let (mut b1r, mut b1i, mut b2r, mut b2i) = (0.0, 0.0, 0.0, 0.0);
+    for ck in c.iter().rev() {
+        let (nr, ni) = (ar * b1r - ai * b1i - b2r + ck, ar * b1i + ai * b1r - b2i);
+        (b2r, b2i) = (b1r, b1i);
+        (b1r, b1i) = (nr, ni);
+    }
+    // Σ = b_1 sin(2ζ), sin(2ζ) = sin 2ξ cosh 2η + i cos 2ξ sinh 2η.
+    let (sr, si) = (s2 * ch2, c2 * sh2);
+    (b1r * sr - b1i * si, b1r * si + b1i * sr)
 }
 
 #[cfg(test)]
