@@ -2,6 +2,9 @@
 //! with ±75 m jitter, exactly as `benches/score.rs` builds them — as little-endian f64
 //! `(lon, lat)` pairs, so the Python peer (`bench/python_peer.py`) times the same points.
 //!
+//! It also writes the located source points themselves (`…-points.f64` beside OUT), which the
+//! WebAssembly benchmark embeds and resamples with the same code in the browser.
+//!
 //! Usage: cargo run --release -p hotspot --example workload_points -- CHICAGO.csv OUT.f64
 
 use std::io::Write;
@@ -24,6 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    let source = std::path::Path::new(output).with_extension("points.f64");
+    let mut raw = std::io::BufWriter::new(std::fs::File::create(&source)?);
+    for (lon, lat) in &points {
+        raw.write_all(&lon.to_le_bytes())?;
+        raw.write_all(&lat.to_le_bytes())?;
+    }
+    raw.flush()?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(output)?);
     for (lon, lat) in resample_with_jitter(&points, 1_000_000, 75.0, 2026) {
         out.write_all(&lon.to_le_bytes())?;
