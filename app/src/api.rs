@@ -87,6 +87,7 @@ pub mod ssr {
         Ok(CityOverview {
             incidents: summary.incidents,
             located: summary.located,
+            geo_flagged: summary.geo_flagged,
             first_day: summary.first_at.and_then(|t| local_day(t, &tz)),
             last_day: summary.last_at.and_then(|t| local_day(t, &tz)),
             by_offense: summary

@@ -30,8 +30,11 @@ pub struct MapCell {
 pub struct CityOverview {
     /// All incidents in the Data Bodega.
     pub incidents: i64,
-    /// Incidents with coordinates.
+    /// Incidents on the map: with coordinates and no geocoding flag.
     pub located: i64,
+    /// Incidents whose coordinates a geocoding rule flagged: (0,0), a placeholder for "unknown",
+    /// or outside the department's boundary. Kept, not mapped.
+    pub geo_flagged: i64,
     /// First and last occurrence, as local dates (YYYY-MM-DD) in the department's zone.
     pub first_day: Option<String>,
     /// See `first_day`.

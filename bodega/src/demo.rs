@@ -15,6 +15,18 @@ pub const VANCOUVER_TIME_ZONE: &str = "America/Vancouver";
 /// # Errors
 /// As [`crate::ingest::ingest_incidents_csv`].
 pub async fn seed_demo(bodega: &Bodega) -> Result<IngestSummary, IngestError> {
+    if bodega.setting(crate::geocode::PLACEHOLDERS_KEY).await?.is_none() {
+        // VPD geocodes "X NK_LOC ST" (location not known) to two points near 312 Main Street,
+        // 8 m apart; found from the original file's HUNDRED_BLOCK (see demo/README.md).
+        let placeholders = [crate::geocode::Placeholder {
+            label: "VPD X NK_LOC ST (location not known)".into(),
+            lat: 49.281_847,
+            lon: -123.099_524,
+            radius_m: 15.0,
+        }];
+        let json = serde_json::to_string(&placeholders).map_err(|e| IngestError::Unreadable(e.to_string()))?;
+        bodega.set_setting(crate::geocode::PLACEHOLDERS_KEY, &json).await?;
+    }
     let opts = IngestOptions {
         source: VANCOUVER_SOURCE.into(),
         file_name: "vancouver_crime_2020.csv".into(),

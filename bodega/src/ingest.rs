@@ -60,6 +60,9 @@ pub struct IngestSummary {
     pub without_location: u64,
     /// Accepted rows whose local time fell in a DST gap or fold (kept, flagged).
     pub time_flagged: u64,
+    /// Accepted rows whose coordinates are (0,0), a placeholder or outside the boundary (kept,
+    /// flagged, not mapped or scored).
+    pub geo_flagged: u64,
     /// True when nothing was committed.
     pub dry_run: bool,
 }
@@ -86,6 +89,9 @@ pub enum IngestError {
     /// The database failed; the load was rolled back.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The store could not be read before the load (settings, boundary).
+    #[error(transparent)]
+    Store(#[from] crate::BodegaError),
 }
 
 /// A row that could not be used.
@@ -120,6 +126,8 @@ pub struct IncidentRow {
     pub category: String,
     /// WGS84 latitude/longitude, both or neither.
     pub location: Option<(f64, f64)>,
+    /// `null_island`, `placeholder`, `outside_boundary` or none (see [`crate::geocode`]).
+    pub geo_flag: Option<&'static str>,
     /// Digest of the content fields.
     pub row_hash: String,
 }
@@ -224,6 +232,7 @@ fn parse_row(record: &csv::StringRecord, cols: &Columns, tz: &TimeZone) -> Resul
         offense: offense.into(),
         category: category.into(),
         location,
+        geo_flag: None,
         row_hash: hex::encode(&h.finalize()[..12]),
     })
 }
@@ -336,6 +345,7 @@ pub async fn ingest_incidents_csv<R: Read>(
 ) -> Result<IngestSummary, IngestError> {
     let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
     let mut rows = CanonicalReader::new(reader, tz)?;
+    let rules = bodega.geo_rules().await?;
 
     on_pool!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
@@ -355,7 +365,8 @@ pub async fn ingest_incidents_csv<R: Read>(
         while let Some(parsed) = rows.next_row() {
             summary.read += 1;
             match parsed {
-                Ok(row) => {
+                Ok(mut row) => {
+                    row.geo_flag = row.location.and_then(|(lat, lon)| rules.flag(lat, lon));
                     let mut hasher = std::collections::hash_map::DefaultHasher::new();
                     row.source_id.hash(&mut hasher);
                     if let Some(first) = seen.insert(hasher.finish(), row.line) {
@@ -369,6 +380,7 @@ pub async fn ingest_incidents_csv<R: Read>(
                     }
                     summary.without_location += u64::from(row.location.is_none());
                     summary.time_flagged += u64::from(row.time_flag.is_some());
+                    summary.geo_flagged += u64::from(row.geo_flag.is_some());
                     chunk.push(row);
                     if chunk.len() == CHUNK_ROWS {
                         upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary).await?;
@@ -414,7 +426,7 @@ macro_rules! upsert_chunk_body {
         }
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO incidents (source, source_id, occurred_at, occurred_local, time_flag, offense, \
-             category, lat, lon, row_hash, first_batch_id, batch_id) ",
+             category, lat, lon, geo_flag, row_hash, first_batch_id, batch_id) ",
         );
         qb.push_values($rows.iter(), |mut b, r| {
             b.push_bind($source.to_owned())
@@ -426,6 +438,7 @@ macro_rules! upsert_chunk_body {
                 .push_bind(r.category.clone())
                 .push_bind(r.location.map(|l| l.0))
                 .push_bind(r.location.map(|l| l.1))
+                .push_bind(r.geo_flag.map(str::to_owned))
                 .push_bind(r.row_hash.clone())
                 .push_bind($batch)
                 .push_bind($batch);
@@ -434,8 +447,10 @@ macro_rules! upsert_chunk_body {
             " ON CONFLICT (source, source_id) DO UPDATE SET occurred_at = excluded.occurred_at, \
              occurred_local = excluded.occurred_local, time_flag = excluded.time_flag, \
              offense = excluded.offense, category = excluded.category, lat = excluded.lat, \
-             lon = excluded.lon, row_hash = excluded.row_hash, batch_id = excluded.batch_id \
-             WHERE incidents.row_hash <> excluded.row_hash RETURNING first_batch_id",
+             lon = excluded.lon, geo_flag = excluded.geo_flag, row_hash = excluded.row_hash, \
+             batch_id = excluded.batch_id \
+             WHERE incidents.row_hash <> excluded.row_hash OR incidents.geo_flag IS DISTINCT FROM excluded.geo_flag \
+             RETURNING first_batch_id",
         );
         let firsts: Vec<i64> = qb.build_query_scalar().fetch_all(&mut **$tx).await?;
         let loaded = firsts.iter().filter(|b| **b == $batch).count() as u64;

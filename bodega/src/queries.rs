@@ -12,7 +12,7 @@ pub struct OffenseCount {
     pub offense: String,
     /// All incidents of this offence.
     pub total: i64,
-    /// Those with coordinates.
+    /// Those that can be mapped: with coordinates and no geocoding flag.
     pub located: i64,
 }
 
@@ -21,8 +21,10 @@ pub struct OffenseCount {
 pub struct CitySummary {
     /// All incidents.
     pub incidents: i64,
-    /// Incidents with coordinates.
+    /// Incidents that can be mapped: with coordinates and no geocoding flag.
     pub located: i64,
+    /// Incidents with coordinates that a geocoding rule flagged ((0,0), placeholder, outside).
+    pub geo_flagged: i64,
     /// Earliest and latest occurrence, UTC seconds (None when empty).
     pub first_at: Option<i64>,
     /// See `first_at`.
@@ -39,12 +41,15 @@ impl Bodega {
     pub async fn city_summary(&self) -> Result<CitySummary, BodegaError> {
         let (by_offense, span) = on_pool!(self, pool => {
             let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-                "SELECT offense, COUNT(*), COUNT(lat) FROM incidents GROUP BY offense ORDER BY COUNT(*) DESC, offense",
+                "SELECT offense, COUNT(*), COUNT(lat) - COUNT(geo_flag) FROM incidents \
+                 GROUP BY offense ORDER BY COUNT(*) DESC, offense",
             )
             .fetch_all(pool)
             .await?;
-            let span: (Option<i64>, Option<i64>) =
-                sqlx::query_as("SELECT MIN(occurred_at), MAX(occurred_at) FROM incidents").fetch_one(pool).await?;
+            let span: (Option<i64>, Option<i64>, i64) =
+                sqlx::query_as("SELECT MIN(occurred_at), MAX(occurred_at), COUNT(geo_flag) FROM incidents")
+                    .fetch_one(pool)
+                    .await?;
             (rows, span)
         });
         let by_offense: Vec<OffenseCount> =
@@ -52,20 +57,22 @@ impl Bodega {
         Ok(CitySummary {
             incidents: by_offense.iter().map(|o| o.total).sum(),
             located: by_offense.iter().map(|o| o.located).sum(),
+            geo_flagged: span.2,
             first_at: span.0,
             last_at: span.1,
             by_offense,
         })
     }
 
-    /// `(lon, lat)` of every located incident whose occurrence is in `[from, to)` (UTC seconds),
-    /// for the scoring core. No ids, no text: nothing personal.
+    /// `(lon, lat)` of every mappable incident (coordinates, no geocoding flag) whose occurrence
+    /// is in `[from, to)` (UTC seconds), for the scoring core. No ids, no text: nothing personal.
     ///
     /// # Errors
     /// [`BodegaError::Query`].
     pub async fn located_points(&self, from: i64, to: i64) -> Result<Vec<(f64, f64)>, BodegaError> {
         let points = on_pool!(self, pool => sqlx::query_as(
-            "SELECT lon, lat FROM incidents WHERE lat IS NOT NULL AND occurred_at >= $1 AND occurred_at < $2",
+            "SELECT lon, lat FROM incidents \
+             WHERE lat IS NOT NULL AND geo_flag IS NULL AND occurred_at >= $1 AND occurred_at < $2",
         )
         .bind(from)
         .bind(to)

@@ -29,9 +29,13 @@ async fn vancouver_demo_loads_every_row_and_reports_the_unlocated() {
     // The source file: 37,512 rows; 33,761 with coordinates and 3,751 whose location VPD withholds.
     assert_eq!((s.read, s.loaded, s.rejected), (37_512, 37_512, 0));
     assert_eq!(s.without_location, 3_751);
+    // VPD's "X NK_LOC ST" placeholder: 347 rows in the original, 174 + 172 of them geocoded to the
+    // two points near 312 Main Street (the 347th sits elsewhere and cannot be told by location).
+    assert_eq!(s.geo_flagged, 346);
     let summary = store.bodega.city_summary().await.expect("summary");
     assert_eq!(summary.incidents, 37_512);
-    assert_eq!(summary.located, 33_761);
+    assert_eq!(summary.geo_flagged, 346);
+    assert_eq!(summary.located, 33_761 - 346, "flagged incidents are kept but not mapped");
     assert_eq!(summary.by_offense.len(), 11);
     let theft = &summary.by_offense[0];
     assert_eq!((theft.offense.as_str(), theft.total), ("Theft from Vehicle", 10_428));
@@ -39,7 +43,34 @@ async fn vancouver_demo_loads_every_row_and_reports_the_unlocated() {
     assert_eq!((homicide.total, homicide.located), (19, 0));
     // 2020-01-01T00:00 Vancouver (PST) = 08:00 UTC.
     assert_eq!(summary.first_at, Some(1_577_865_600));
-    assert_eq!(store.bodega.located_points(i64::MIN, i64::MAX).await.expect("points").len(), 33_761);
+    assert_eq!(store.bodega.located_points(i64::MIN, i64::MAX).await.expect("points").len(), 33_761 - 346);
+}
+
+#[tokio::test]
+async fn geocoding_rules_flag_without_losing_and_a_new_rule_reflags_on_reload() {
+    let store = fresh_store().await;
+    let csv = "id,occurred_at,offense,category,lat,lon
+               1,2020-05-01T10:00,Mischief,,0,0
+               2,2020-05-01T10:00,Mischief,,49.2800,-123.1200
+               3,2020-05-01T10:00,Mischief,,47.6062,-122.3321
+";
+    let s = ingest(&store.bodega, csv, &opts("rms")).await.expect("load");
+    assert_eq!((s.loaded, s.geo_flagged), (3, 1), "(0,0) is flagged from the start");
+    // The department loads its boundary (a box around Vancouver): Seattle is now outside.
+    bodega::on_pool!(&store.bodega, pool => sqlx::query(
+        "INSERT INTO districts (code, name, kind, geojson, min_lon, min_lat, max_lon, max_lat)          VALUES ('city', 'City of Vancouver', 'boundary', $1, -123.3, 49.1, -122.9, 49.4)",
+    )
+    .bind(r#"{"type":"Polygon","coordinates":[[[-123.3,49.1],[-122.9,49.1],[-122.9,49.4],[-123.3,49.4],[-123.3,49.1]]]}"#)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .expect("boundary");
+    let again = ingest(&store.bodega, csv, &opts("rms")).await.expect("reload");
+    assert_eq!((again.updated, again.unchanged, again.geo_flagged), (1, 2, 2));
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 3, "flagged rows are kept");
+    assert_eq!(store.bodega.located_points(i64::MIN, i64::MAX).await.expect("points"), vec![(-123.12, 49.28)]);
+    let summary = store.bodega.city_summary().await.expect("summary");
+    assert_eq!((summary.located, summary.geo_flagged), (1, 2));
 }
 
 #[tokio::test]

@@ -34,5 +34,10 @@ fn score_1m_chicago_in_the_browser() {
         assert_eq!(scores.count.len(), grid.len());
     }
     times.sort_by(f64::total_cmp);
-    console_log!("wasm score_1m_chicago: best {:.1} ms, median {:.1} ms over {} runs", times[0], times[times.len() / 2], times.len());
+    console_log!(
+        "wasm score_1m_chicago: best {:.1} ms, median {:.1} ms over {} runs",
+        times[0],
+        times[times.len() / 2],
+        times.len()
+    );
 }

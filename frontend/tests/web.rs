@@ -49,6 +49,7 @@ fn sample_overview() -> app::model::CityOverview {
     app::model::CityOverview {
         incidents: 12,
         located: 10,
+        geo_flagged: 0,
         first_day: Some("2020-01-01".into()),
         last_day: Some("2020-12-31".into()),
         by_offense: vec![app::model::OffenseTotal { offense: "Mischief".into(), total: 12, located: 10 }],

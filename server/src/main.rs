@@ -263,7 +263,7 @@ async fn ingest_incidents(common: &Common, file: PathBuf, source: String, dry_ru
         .with_context(|| format!("{} was not loaded", file.display()))?;
     bar.finish_and_clear();
     println!(
-        "{}{}: read {}, loaded {}, updated {}, unchanged {}, rejected {} (without location {}, DST-flagged {}); batch {}",
+        "{}{}: read {}, loaded {}, updated {}, unchanged {}, rejected {} (without location {}, location flagged {}, DST-flagged {}); batch {}",
         if dry_run { "dry run, nothing stored — " } else { "" },
         file.display(),
         summary.read,
@@ -272,6 +272,7 @@ async fn ingest_incidents(common: &Common, file: PathBuf, source: String, dry_ru
         summary.unchanged,
         summary.rejected,
         summary.without_location,
+        summary.geo_flagged,
         summary.time_flagged,
         summary.batch_id
     );
@@ -398,8 +399,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let s = bodega::demo::seed_demo(&bodega).await?;
             bodega.close().await;
             println!(
-                "demo city: read {}, loaded {}, updated {}, unchanged {}, rejected {}, without location {}",
-                s.read, s.loaded, s.updated, s.unchanged, s.rejected, s.without_location
+                "demo city: read {}, loaded {}, updated {}, unchanged {}, rejected {}, without location {}, location flagged {}",
+                s.read, s.loaded, s.updated, s.unchanged, s.rejected, s.without_location, s.geo_flagged
             );
             Ok(())
         }

@@ -86,7 +86,7 @@ fn OffenseTable(overview: CityOverview) -> impl IntoView {
 pub fn Overview() -> impl IntoView {
     let show_table = RwSignal::new(false);
     let render = move |o: CityOverview| {
-        let without = o.incidents - o.located;
+        let without = o.incidents - o.located - o.geo_flagged;
         let period = match (&o.first_day, &o.last_day) {
             (Some(a), Some(b)) => format!("{a} – {b}"),
             _ => "no incidents yet".to_string(),
@@ -97,6 +97,7 @@ pub fn Overview() -> impl IntoView {
                 <div><dt>"Incidents"</dt><dd data-testid="incident-count">{thousands(o.incidents)}</dd></div>
                 <div><dt>"On the map"</dt><dd>{thousands(o.located)}</dd></div>
                 <div><dt>"Location withheld"</dt><dd>{thousands(without)}</dd></div>
+                <div><dt>"Unknown or stray location"</dt><dd>{thousands(o.geo_flagged)}</dd></div>
                 <div><dt>"Period"</dt><dd>{period}</dd></div>
             </dl>
             <div class="segmented" role="group" aria-label="Show as">
