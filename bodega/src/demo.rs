@@ -32,6 +32,7 @@ pub async fn seed_demo(bodega: &Bodega) -> Result<IngestSummary, IngestError> {
         file_name: "vancouver_crime_2020.csv".into(),
         time_zone: VANCOUVER_TIME_ZONE.into(),
         dry_run: false,
+        mapping: None,
     };
     crate::ingest::ingest_incidents_csv(bodega, VANCOUVER_2020_CSV, &opts).await
 }

@@ -23,6 +23,7 @@ use jiff::tz::{AmbiguousOffset, TimeZone};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::mapping::{read_time, Mapping, Resolved, ResolvedLocation, ResolvedTime};
 use crate::{begin_write, now_seconds, on_pool, Bodega};
 
 /// Rows written per INSERT statement (12 binds each; well under both engines' limits).
@@ -39,6 +40,8 @@ pub struct IngestOptions {
     pub time_zone: String,
     /// Parse and validate everything, then roll back.
     pub dry_run: bool,
+    /// How the file's columns map onto incidents; `None` for Beatbook's canonical file.
+    pub mapping: Option<crate::mapping::Mapping>,
 }
 
 /// What one load did.
@@ -73,16 +76,19 @@ pub enum IngestError {
     /// The department's time zone is not a known IANA name.
     #[error("unknown time zone '{0}' (expected an IANA name such as America/Vancouver)")]
     TimeZone(String),
-    /// The header lacks a column the format needs.
+    /// The header lacks a column the mapping needs.
     #[error(
-        "the header has no '{column}' column (found: {found}); is this a comma-separated canonical incident file?"
+        "the header has no '{column}' column (found: {found}); is the file comma-separated, and is the preset or mapping the right one?"
     )]
     MissingColumn {
         /// The missing column.
-        column: &'static str,
+        column: String,
         /// What the header had.
         found: String,
     },
+    /// A mapping file that cannot be used.
+    #[error("the column mapping is not usable: {0}")]
+    Mapping(String),
     /// The file is not CSV we can read at all (before any row).
     #[error("cannot read the file: {0}")]
     Unreadable(String),
@@ -128,60 +134,20 @@ pub struct IncidentRow {
     pub location: Option<(f64, f64)>,
     /// `null_island`, `placeholder`, `outside_boundary` or none (see [`crate::geocode`]).
     pub geo_flag: Option<&'static str>,
+    /// Block or address as given (may be empty).
+    pub address: String,
+    /// District or area as given.
+    pub district: Option<String>,
     /// Digest of the content fields.
     pub row_hash: String,
-}
-
-/// Column positions of the canonical header.
-#[derive(Debug, Clone, Copy)]
-struct Columns {
-    id: usize,
-    occurred_at: usize,
-    offense: usize,
-    category: Option<usize>,
-    lat: usize,
-    lon: usize,
-}
-
-impl Columns {
-    fn from_header(header: &csv::StringRecord) -> Result<Self, IngestError> {
-        let find = |name: &'static str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-        let need = |name: &'static str| {
-            find(name).ok_or_else(|| IngestError::MissingColumn {
-                column: name,
-                found: header.iter().collect::<Vec<_>>().join(",").chars().take(200).collect(),
-            })
-        };
-        Ok(Self {
-            id: need("id")?,
-            occurred_at: need("occurred_at")?,
-            offense: need("offense")?,
-            category: find("category"),
-            lat: need("lat")?,
-            lon: need("lon")?,
-        })
-    }
 }
 
 /// Parses a local date-time such as `2020-03-08T02:30`, `2020-03-08 02:30:00`, or `2020-03-08`,
 /// and resolves it in `tz`. Returns UTC seconds and a flag for gap/fold times.
 pub fn resolve_local_time(text: &str, tz: &TimeZone) -> Result<(i64, Option<&'static str>), String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty".into());
-    }
-    let normalised = if t.len() == 10 { format!("{t}T00:00") } else { t.replacen(' ', "T", 1) };
-    let dt: DateTime =
-        normalised.parse().map_err(|_| format!("'{t}' is not a local date-time like 2020-01-31T13:45"))?;
-    let ambiguous = tz.to_ambiguous_zoned(dt);
-    let flag = match ambiguous.offset() {
-        AmbiguousOffset::Unambiguous { .. } => None,
-        AmbiguousOffset::Gap { .. } => Some("gap"),
-        AmbiguousOffset::Fold { .. } => Some("ambiguous"),
-    };
-    // `compatible`: a gap time moves forward by the gap, a fold time takes the earlier offset.
-    let zoned = ambiguous.compatible().map_err(|e| format!("'{t}' cannot be placed in the time zone: {e}"))?;
-    Ok((zoned.timestamp().as_second(), flag))
+    let t = text.trim().to_string();
+    let dt = read_time(&ResolvedTime::Iso(0), &|_| t.clone())?;
+    resolve_civil(dt, tz)
 }
 
 fn parse_coordinate(text: &str, field: &str, limit: f64) -> Result<Option<f64>, (String, String)> {
@@ -196,43 +162,89 @@ fn parse_coordinate(text: &str, field: &str, limit: f64) -> Result<Option<f64>, 
     }
 }
 
-fn parse_row(record: &csv::StringRecord, cols: &Columns, tz: &TimeZone) -> Result<IncidentRow, (String, String)> {
-    let get = |i: usize| record.get(i).unwrap_or("");
-    let source_id = get(cols.id).trim();
+/// Resolves a civil date-time in `tz`: UTC seconds and a flag for gap/fold times.
+fn resolve_civil(dt: DateTime, tz: &TimeZone) -> Result<(i64, Option<&'static str>), String> {
+    let ambiguous = tz.to_ambiguous_zoned(dt);
+    let flag = match ambiguous.offset() {
+        AmbiguousOffset::Unambiguous { .. } => None,
+        AmbiguousOffset::Gap { .. } => Some("gap"),
+        AmbiguousOffset::Fold { .. } => Some("ambiguous"),
+    };
+    let zoned = ambiguous.compatible().map_err(|e| format!("'{dt}' cannot be placed in the time zone: {e}"))?;
+    Ok((zoned.timestamp().as_second(), flag))
+}
+
+fn parse_row(
+    record: &csv::StringRecord,
+    row_number: u64,
+    m: &Resolved,
+    tz: &TimeZone,
+) -> Result<IncidentRow, (String, String)> {
+    let get = |i: usize| record.get(i).unwrap_or("").trim().to_string();
+    let source_id = match m.id {
+        Some(c) => get(c),
+        None => row_number.to_string(),
+    };
     if source_id.is_empty() {
         return Err(("id".into(), "empty".into()));
     }
-    let occurred_local = get(cols.occurred_at).trim();
-    let (occurred_at, time_flag) =
-        resolve_local_time(occurred_local, tz).map_err(|r| ("occurred_at".to_string(), r))?;
-    let offense = get(cols.offense).trim();
+    let local = read_time(&m.occurred, &get).map_err(|r| ("occurred_at".to_string(), r))?;
+    let (occurred_at, time_flag) = resolve_civil(local, tz).map_err(|r| ("occurred_at".to_string(), r))?;
+    let offense = get(m.offense);
     if offense.is_empty() {
         return Err(("offense".into(), "empty".into()));
     }
-    let category = cols.category.map(get).unwrap_or("").trim();
-    let lat = parse_coordinate(get(cols.lat), "lat", 90.0)?;
-    let lon = parse_coordinate(get(cols.lon), "lon", 180.0)?;
-    let location = match (lat, lon) {
-        (Some(lat), Some(lon)) => Some((lat, lon)),
-        (None, None) => None,
-        (Some(_), None) => return Err(("lon".into(), "empty while lat is given".into())),
-        (None, Some(_)) => return Err(("lat".into(), "empty while lon is given".into())),
+    let category = m.category.map(get).unwrap_or_default();
+    let location = match &m.location {
+        ResolvedLocation::LatLon { lat, lon, zero_is_missing } => {
+            let lat = parse_coordinate(&get(*lat), "lat", 90.0)?;
+            let lon = parse_coordinate(&get(*lon), "lon", 180.0)?;
+            match (lat, lon) {
+                (Some(lat), Some(lon)) if *zero_is_missing && lat == 0.0 && lon == 0.0 => None,
+                (Some(lat), Some(lon)) => Some((lat, lon)),
+                (None, None) => None,
+                (Some(_), None) => return Err(("lon".into(), "empty while lat is given".into())),
+                (None, Some(_)) => return Err(("lat".into(), "empty while lon is given".into())),
+            }
+        }
+        ResolvedLocation::Utm { x, y, utm, zero_is_missing } => {
+            let x = parse_coordinate(&get(*x), "x", 1e8)?;
+            let y = parse_coordinate(&get(*y), "y", 1e8)?;
+            match (x, y) {
+                (Some(x), Some(y)) if *zero_is_missing && x == 0.0 && y == 0.0 => None,
+                (Some(x), Some(y)) => {
+                    let (lon, lat) = utm.inverse(x, y);
+                    Some((lat, lon))
+                }
+                (None, None) => None,
+                (Some(_), None) => return Err(("y".into(), "empty while x is given".into())),
+                (None, Some(_)) => return Err(("x".into(), "empty while y is given".into())),
+            }
+        }
     };
+    let address = m.address.map(get).unwrap_or_default();
+    let district = m.district.map(get).filter(|d| !d.is_empty());
+    let occurred_local = local.to_string();
+    let (lat_text, lon_text) = location.map(|(a, o)| (a.to_string(), o.to_string())).unwrap_or_default();
     let mut h = Sha256::new();
-    for part in [occurred_local, offense, category, get(cols.lat).trim(), get(cols.lon).trim()] {
+    for part in
+        [&occurred_local, &offense, &category, &lat_text, &lon_text, &address, district.as_deref().unwrap_or("")]
+    {
         h.update(part.as_bytes());
         h.update([0x1f]);
     }
     Ok(IncidentRow {
         line: 0,
-        source_id: source_id.into(),
+        source_id,
         occurred_at,
-        occurred_local: occurred_local.into(),
+        occurred_local,
         time_flag,
-        offense: offense.into(),
-        category: category.into(),
+        offense,
+        category,
         location,
         geo_flag: None,
+        address,
+        district,
         row_hash: hex::encode(&h.finalize()[..12]),
     })
 }
@@ -256,29 +268,45 @@ fn raw_text(record: &csv::ByteRecord) -> String {
     fields.join(",").chars().take(2000).collect()
 }
 
-/// Reads Beatbook's canonical incident CSV row by row, checking each field; used by the ingest
-/// and by the analysts' one-file commands. Keeps a digest of the bytes it read.
-pub struct CanonicalReader<R: Read> {
+/// Reads an incident CSV row by row through a column mapping (Beatbook's canonical file when
+/// none is given), checking each field; used by the ingest and by the analysts' one-file
+/// commands. Keeps a digest of the bytes it read.
+pub struct IncidentReader<R: Read> {
     csv: csv::Reader<HashingReader<R>>,
     header_len: usize,
-    cols: Columns,
+    mapping: Resolved,
     tz: TimeZone,
     record: csv::ByteRecord,
+    rows: u64,
     done: bool,
 }
 
-impl<R: Read> CanonicalReader<R> {
-    /// Reads the header and checks the required columns are there.
+impl<R: Read> IncidentReader<R> {
+    /// Reads the header and checks that the columns the mapping needs are there.
     ///
     /// # Errors
-    /// [`IngestError::Unreadable`] or [`IngestError::MissingColumn`].
-    pub fn new(reader: R, tz: TimeZone) -> Result<Self, IngestError> {
+    /// [`IngestError::Unreadable`], [`IngestError::MissingColumn`] or [`IngestError::Mapping`].
+    pub fn new(reader: R, mapping: Option<&Mapping>, tz: TimeZone) -> Result<Self, IngestError> {
         let mut csv = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(HashingReader { inner: reader, hasher: Sha256::new() });
         let header = csv.headers().map_err(|e| IngestError::Unreadable(e.to_string()))?.clone();
-        let cols = Columns::from_header(&header)?;
-        Ok(Self { csv, header_len: header.len(), cols, tz, record: csv::ByteRecord::new(), done: false })
+        let resolved = match mapping {
+            Some(m) => m.resolve(&header)?,
+            None => {
+                let has_category = header.iter().any(|h| h.trim().eq_ignore_ascii_case("category"));
+                Mapping::canonical(has_category).resolve(&header)?
+            }
+        };
+        Ok(Self {
+            csv,
+            header_len: header.len(),
+            mapping: resolved,
+            tz,
+            record: csv::ByteRecord::new(),
+            rows: 0,
+            done: false,
+        })
     }
 
     /// The next data row: its line and either the parsed row or why it cannot be used.
@@ -287,6 +315,7 @@ impl<R: Read> CanonicalReader<R> {
             return None;
         }
         let line = self.csv.position().line() + 1;
+        self.rows += 1;
         match self.csv.read_byte_record(&mut self.record) {
             Ok(false) => {
                 self.done = true;
@@ -309,7 +338,7 @@ impl<R: Read> CanonicalReader<R> {
             Ok(text) if text.len() != self.header_len => {
                 Err(("row".to_string(), format!("{} fields where the header has {}", text.len(), self.header_len)))
             }
-            Ok(text) => parse_row(&text, &self.cols, &self.tz),
+            Ok(text) => parse_row(&text, self.rows, &self.mapping, &self.tz),
             Err(_) => Err(("row".to_string(), "not valid UTF-8 text".to_string())),
         };
         Some(
@@ -344,7 +373,7 @@ pub async fn ingest_incidents_csv<R: Read>(
     opts: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
     let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
-    let mut rows = CanonicalReader::new(reader, tz)?;
+    let mut rows = IncidentReader::new(reader, opts.mapping.as_ref(), tz)?;
     let rules = bodega.geo_rules().await?;
 
     on_pool!(bodega, pool => {
@@ -426,7 +455,7 @@ macro_rules! upsert_chunk_body {
         }
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO incidents (source, source_id, occurred_at, occurred_local, time_flag, offense, \
-             category, lat, lon, geo_flag, row_hash, first_batch_id, batch_id) ",
+             category, lat, lon, geo_flag, address, district_code, row_hash, first_batch_id, batch_id) ",
         );
         qb.push_values($rows.iter(), |mut b, r| {
             b.push_bind($source.to_owned())
@@ -439,6 +468,8 @@ macro_rules! upsert_chunk_body {
                 .push_bind(r.location.map(|l| l.0))
                 .push_bind(r.location.map(|l| l.1))
                 .push_bind(r.geo_flag.map(str::to_owned))
+                .push_bind(r.address.clone())
+                .push_bind(r.district.clone())
                 .push_bind(r.row_hash.clone())
                 .push_bind($batch)
                 .push_bind($batch);
@@ -447,7 +478,8 @@ macro_rules! upsert_chunk_body {
             " ON CONFLICT (source, source_id) DO UPDATE SET occurred_at = excluded.occurred_at, \
              occurred_local = excluded.occurred_local, time_flag = excluded.time_flag, \
              offense = excluded.offense, category = excluded.category, lat = excluded.lat, \
-             lon = excluded.lon, geo_flag = excluded.geo_flag, row_hash = excluded.row_hash, \
+             lon = excluded.lon, geo_flag = excluded.geo_flag, address = excluded.address, \
+             district_code = excluded.district_code, row_hash = excluded.row_hash, \
              batch_id = excluded.batch_id \
              WHERE incidents.row_hash <> excluded.row_hash OR incidents.geo_flag IS DISTINCT FROM excluded.geo_flag \
              RETURNING first_batch_id",
@@ -585,20 +617,22 @@ mod tests {
         csv::StringRecord::from(fields.to_vec())
     }
 
-    fn canonical() -> Columns {
-        Columns::from_header(&record(&["id", "occurred_at", "offense", "category", "lat", "lon"])).expect("canonical")
+    fn canonical() -> Resolved {
+        Mapping::canonical(true)
+            .resolve(&record(&["id", "occurred_at", "offense", "category", "lat", "lon"]))
+            .expect("canonical")
     }
 
     #[test]
     fn rows_are_checked_field_by_field() {
         let cols = canonical();
         let tz = vancouver();
-        let ok =
-            parse_row(&record(&["7", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), &cols, &tz).expect("ok");
+        let ok = parse_row(&record(&["7", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), 1, &cols, &tz)
+            .expect("ok");
         assert_eq!(ok.location, Some((49.2, -123.1)));
-        let no_loc = parse_row(&record(&["8", "2020-01-01T00:10", "Homicide", "", "", ""]), &cols, &tz).expect("ok");
+        let no_loc = parse_row(&record(&["8", "2020-01-01T00:10", "Homicide", "", "", ""]), 1, &cols, &tz).expect("ok");
         assert_eq!(no_loc.location, None);
-        let bad = |f: &[&str]| parse_row(&record(f), &cols, &tz).expect_err("bad");
+        let bad = |f: &[&str]| parse_row(&record(f), 1, &cols, &tz).expect_err("bad");
         assert_eq!(bad(&["9", "2020-01-01T00:10", "X", "", "91", "-123"]).0, "lat");
         assert_eq!(bad(&["9", "2020-01-01T00:10", "X", "", "49", "abc"]).0, "lon");
         assert_eq!(bad(&["9", "2020-01-01T00:10", "X", "", "49", ""]).0, "lon");
@@ -610,7 +644,9 @@ mod tests {
 
     #[test]
     fn missing_columns_are_named() {
-        let err = Columns::from_header(&record(&["id", "when", "offense", "lat", "lon"])).expect_err("no occurred_at");
+        let err = Mapping::canonical(false)
+            .resolve(&record(&["id", "when", "offense", "lat", "lon"]))
+            .expect_err("no occurred_at");
         assert!(err.to_string().contains("'occurred_at'"), "{err}");
     }
 
@@ -618,11 +654,11 @@ mod tests {
     fn content_digest_ignores_the_id_but_not_the_content() {
         let cols = canonical();
         let tz = vancouver();
-        let a =
-            parse_row(&record(&["1", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), &cols, &tz).expect("ok");
-        let b =
-            parse_row(&record(&["2", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), &cols, &tz).expect("ok");
-        let c = parse_row(&record(&["1", "2020-01-01T00:10", "Other Theft", "", "49.2", "-123.1"]), &cols, &tz)
+        let a = parse_row(&record(&["1", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), 1, &cols, &tz)
+            .expect("ok");
+        let b = parse_row(&record(&["2", "2020-01-01T00:10", "Mischief", "", "49.2", "-123.1"]), 1, &cols, &tz)
+            .expect("ok");
+        let c = parse_row(&record(&["1", "2020-01-01T00:10", "Other Theft", "", "49.2", "-123.1"]), 1, &cols, &tz)
             .expect("ok");
         assert_eq!(a.row_hash, b.row_hash);
         assert_ne!(a.row_hash, c.row_hash);

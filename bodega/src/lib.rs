@@ -21,6 +21,7 @@
 pub mod demo;
 pub mod geocode;
 pub mod ingest;
+pub mod mapping;
 pub mod queries;
 pub mod testing;
 

@@ -10,6 +10,7 @@ fn opts(source: &str) -> IngestOptions {
         file_name: "test.csv".into(),
         time_zone: "America/Vancouver".into(),
         dry_run: false,
+        mapping: None,
     }
 }
 
@@ -132,7 +133,7 @@ async fn an_unusable_file_stores_nothing() {
     let err = ingest(&store.bodega, "id;occurred_at;offense;lat;lon\n1;2020-01-01T00:00;X;49;-123\n", &opts("rms"))
         .await
         .expect_err("semicolon file");
-    assert!(matches!(err, IngestError::MissingColumn { column: "id", .. }), "{err}");
+    assert!(matches!(&err, IngestError::MissingColumn { column, .. } if column == "id"), "{err}");
     assert!(err.to_string().contains("header"), "{err}");
     let err = ingest(
         &store.bodega,
@@ -246,4 +247,113 @@ async fn schemas_are_equivalent() {
     assert!(!lite_cols.iter().any(|c| c.2 == "other"), "unknown SQLite type in {lite_cols:?}");
     assert!(lite_cols.len() > 20, "the catalog query found the tables");
     assert_eq!(lite_cols, pg_cols);
+}
+
+// ---- exports in other shapes -----------------------------------------------------------------
+
+fn shared(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(file)
+}
+
+fn with_preset(source: &str, tz: &str, preset: &str) -> IngestOptions {
+    IngestOptions {
+        time_zone: tz.into(),
+        mapping: Some(bodega::mapping::Mapping::preset(preset).expect("preset")),
+        ..opts(source)
+    }
+}
+
+#[tokio::test]
+async fn the_vancouver_police_original_loads_through_its_preset_and_matches_the_canonical_file() {
+    let store = fresh_store().await;
+    let gz = std::fs::File::open(shared("vancouver_crime_2020.original.csv.gz")).expect("original");
+    let s = bodega::ingest::ingest_incidents_csv(
+        &store.bodega,
+        flate2::read::GzDecoder::new(gz),
+        &with_preset("vpd", "America/Vancouver", "vancouver"),
+    )
+    .await
+    .expect("load");
+    // X = Y = 0 is VPD's "location withheld": kept and counted, not mapped.
+    assert_eq!((s.read, s.loaded, s.rejected, s.without_location), (37_512, 37_512, 0, 3_751));
+    // The publisher converted X/Y with pyproj to 6 decimals; our conversion of the same X/Y agrees.
+    let stored: Vec<(String, Option<f64>, Option<f64>, String)> =
+        bodega::on_pool!(&store.bodega, pool => sqlx::query_as(
+        "SELECT source_id, lat, lon, address FROM incidents"
+    ).fetch_all(pool).await)
+        .expect("rows");
+    let stored: std::collections::HashMap<String, (Option<f64>, Option<f64>, String)> =
+        stored.into_iter().map(|(id, lat, lon, a)| (id, (lat, lon, a))).collect();
+    let canonical = String::from_utf8(demo::VANCOUVER_2020_CSV.to_vec()).expect("utf-8");
+    let mut compared = 0;
+    for line in canonical.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (lat, lon, _) = &stored[f[0]];
+        match (f[4].parse::<f64>(), f[5].parse::<f64>()) {
+            (Ok(clat), Ok(clon)) => {
+                let (lat, lon) = (lat.expect("located"), lon.expect("located"));
+                assert!(
+                    (lat - clat).abs() <= 6e-7 && (lon - clon).abs() <= 6e-7,
+                    "id {}: {lat},{lon} vs {clat},{clon}",
+                    f[0]
+                );
+                compared += 1;
+            }
+            _ => assert!(lat.is_none(), "id {} has no location in the canonical file", f[0]),
+        }
+    }
+    assert_eq!(compared, 33_761);
+    assert_eq!(stored["1"].2, "10XX ALBERNI ST", "the block is kept");
+}
+
+#[tokio::test]
+async fn the_chicago_extract_loads_through_its_preset() {
+    let store = fresh_store().await;
+    let gz = std::fs::File::open(shared("chicago_aggravated_assaults_2010_2019.original.csv.gz")).expect("original");
+    let s = bodega::ingest::ingest_incidents_csv(
+        &store.bodega,
+        flate2::read::GzDecoder::new(gz),
+        &with_preset("cpd", "America/Chicago", "chicago"),
+    )
+    .await
+    .expect("load");
+    assert_eq!((s.read, s.loaded, s.rejected, s.without_location), (148_636, 148_636, 0, 0));
+    let districts: i64 = bodega::on_pool!(&store.bodega, pool => sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT district_code) FROM incidents"
+    ).fetch_one(pool).await)
+    .expect("districts");
+    assert!(districts >= 22, "CPD has 22 districts; found {districts}");
+}
+
+#[tokio::test]
+async fn open_data_presets_read_their_published_shapes() {
+    let store = fresh_store().await;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let load = |preset: &'static str, tz: &'static str| {
+        let bodega = store.bodega.clone();
+        let path = fixtures.join(format!("{preset}.csv"));
+        async move {
+            let file = std::fs::File::open(path).expect("fixture");
+            bodega::ingest::ingest_incidents_csv(&bodega, file, &with_preset(preset, tz, preset)).await.expect(preset)
+        }
+    };
+    // Los Angeles: TIME OCC as 845 and 2130; (0,0) means no location; a 2400 time is rejected.
+    let la = load("los-angeles", "America/Los_Angeles").await;
+    assert_eq!((la.read, la.loaded, la.without_location, la.rejected), (4, 3, 1, 1));
+    let rejected = store.bodega.rejected_rows(la.batch_id).await.expect("rejected");
+    assert_eq!((rejected[0].0, rejected[0].1.as_str()), (5, "occurred_at"));
+    // San Francisco: 02:30 on 2020-03-08 falls in the spring-forward gap (kept, flagged); a
+    // supplement with no coordinates is kept, not mapped.
+    let sf = load("san-francisco", "America/Los_Angeles").await;
+    assert_eq!((sf.read, sf.loaded, sf.without_location, sf.time_flagged), (3, 3, 1, 1));
+    // New York: 01:30 on 2020-11-01 is ambiguous (kept, earlier offset); 02/30 is rejected.
+    let ny = load("new-york", "America/New_York").await;
+    assert_eq!((ny.read, ny.loaded, ny.time_flagged, ny.rejected), (3, 2, 1, 1));
+    let times: Vec<(String, String, i64)> = bodega::on_pool!(&store.bodega, pool => sqlx::query_as(
+        "SELECT source, source_id, occurred_at FROM incidents ORDER BY source, source_id"
+    ).fetch_all(pool).await)
+    .expect("rows");
+    let at = |id: &str| times.iter().find(|t| t.1 == id).map(|t| t.2).expect(id);
+    assert_eq!(at("201516622"), 1_583_127_000, "2020-03-01 21:30 PST = 2020-03-02 05:30 UTC");
+    assert_eq!(at("968873685"), 1_604_208_600, "2020-11-01 01:30 EDT (the earlier offset)");
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 
-use bodega::ingest::{resolve_local_time, CanonicalReader, IngestError, Rejection};
+use bodega::ingest::{resolve_local_time, IncidentReader, IngestError, Rejection};
 use hotspot::{
     evaluate, rank_cells, score, AreaShare, Epsg, Event, Grid, HarmTable, Kernel, Measure, RankBy, ScoreParams, Scores,
     Utm, Window,
@@ -138,7 +138,7 @@ pub fn read_incidents<R: Read>(
     epsg: Option<u32>,
     strict: bool,
 ) -> Result<Incidents, AnalysisError> {
-    let mut rows = CanonicalReader::new(reader, jiff::tz::TimeZone::UTC)?;
+    let mut rows = IncidentReader::new(reader, None, jiff::tz::TimeZone::UTC)?;
     let (mut read, mut unlocated) = (0u64, 0u64);
     let mut rejected = Vec::new();
     let mut located: Vec<(f64, f64, i64, u32)> = Vec::new();

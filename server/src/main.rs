@@ -161,6 +161,13 @@ enum Ingest {
         /// Check the whole file and report, without storing anything.
         #[arg(long)]
         dry_run: bool,
+        /// Read an export in a known shape: vancouver, chicago, chicago-portal, los-angeles,
+        /// san-francisco, new-york (default: Beatbook's canonical file).
+        #[arg(long, conflicts_with = "mapping")]
+        preset: Option<String>,
+        /// Read an export through the department's own column mapping (TOML; see README).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
     },
 }
 
@@ -242,7 +249,13 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn ingest_incidents(common: &Common, file: PathBuf, source: String, dry_run: bool) -> anyhow::Result<()> {
+async fn ingest_incidents(
+    common: &Common,
+    file: PathBuf,
+    source: String,
+    dry_run: bool,
+    mapping: Option<bodega::mapping::Mapping>,
+) -> anyhow::Result<()> {
     let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
     let bodega = open_store(common).await?;
@@ -257,6 +270,7 @@ async fn ingest_incidents(common: &Common, file: PathBuf, source: String, dry_ru
         file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         time_zone: common.time_zone.clone(),
         dry_run,
+        mapping,
     };
     let summary = bodega::ingest::ingest_incidents_csv(&bodega, reader, &opts)
         .await
@@ -404,8 +418,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Ingest(Ingest::Incidents { file, source, dry_run })) => {
-            ingest_incidents(&common, file, source, dry_run).await
+        Some(Command::Ingest(Ingest::Incidents { file, source, dry_run, preset, mapping })) => {
+            let mapping = match (preset, mapping) {
+                (Some(name), _) => Some(bodega::mapping::Mapping::preset(&name).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no preset '{name}'; the presets are {}",
+                        bodega::mapping::Mapping::PRESETS.join(", ")
+                    )
+                })?),
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read the mapping {}", path.display()))?;
+                    Some(bodega::mapping::Mapping::from_toml(&text)?)
+                }
+                (None, None) => None,
+            };
+            ingest_incidents(&common, file, source, dry_run, mapping).await
         }
         Some(Command::Hotspots(args)) => hotspots(args),
         Some(Command::Evaluate(args)) => evaluate(args),
