@@ -19,6 +19,7 @@
 //! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install.
 
 pub mod demo;
+pub mod districts;
 pub mod geocode;
 pub mod ingest;
 pub mod mapping;

@@ -357,3 +357,56 @@ async fn open_data_presets_read_their_published_shapes() {
     assert_eq!(at("201516622"), 1_583_127_000, "2020-03-01 21:30 PST = 2020-03-02 05:30 UTC");
     assert_eq!(at("968873685"), 1_604_208_600, "2020-11-01 01:30 EDT (the earlier offset)");
 }
+
+// ---- districts ---------------------------------------------------------------------------------
+
+const TWO_DISTRICTS: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"code":"D1","name":"Downtown"},"geometry":{"type":"Polygon","coordinates":[[[-123.14,49.27],[-123.09,49.27],[-123.09,49.30],[-123.14,49.30],[-123.14,49.27]]]}},
+ {"type":"Feature","properties":{"code":2,"name":"East"},"geometry":{"type":"MultiPolygon","coordinates":[[[[-123.09,49.24],[-123.02,49.24],[-123.02,49.30],[-123.09,49.30],[-123.09,49.24]]]]}}]}"#;
+
+#[tokio::test]
+async fn districts_load_all_or_nothing_and_reload_by_code() {
+    let store = fresh_store().await;
+    let s = bodega::districts::load_districts(&store.bodega, TWO_DISTRICTS, "district", "code", "name")
+        .await
+        .expect("load");
+    assert_eq!(s.loaded, 2);
+    let d = store.bodega.districts().await.expect("districts");
+    assert_eq!(
+        d,
+        vec![("2".into(), "East".into(), "district".into()), ("D1".into(), "Downtown".into(), "district".into())]
+    );
+    // A corrected file replaces by code.
+    bodega::districts::load_districts(
+        &store.bodega,
+        &TWO_DISTRICTS.replace("Downtown", "Downtown Core"),
+        "district",
+        "code",
+        "name",
+    )
+    .await
+    .expect("reload");
+    assert_eq!(store.bodega.districts().await.expect("districts")[1].1, "Downtown Core");
+    // A wrong geometry anywhere rejects the whole file, naming the feature.
+    let bad = TWO_DISTRICTS.replace("\"D1\"", "\"D3\"").replace(
+        r#""type":"MultiPolygon","coordinates":[[[[-123.09,49.24],[-123.02,49.24],[-123.02,49.30],[-123.09,49.30],[-123.09,49.24]]]]"#,
+        r#""type":"LineString","coordinates":[[-123.09,49.24],[-123.02,49.24]]"#,
+    );
+    let err =
+        bodega::districts::load_districts(&store.bodega, &bad, "district", "code", "name").await.expect_err("line");
+    assert!(err.to_string().contains("feature 1") && err.to_string().contains("LineString"), "{err}");
+    assert_eq!(store.bodega.districts().await.expect("districts").len(), 2, "D3 was not stored either");
+    for (text, expect) in [
+        ("{\"type\":\"Point\",\"coordinates\":[0,0]}", "bare Geometry"),
+        ("{\"type\":\"FeatureCollection\",\"features\":[]}", "no features"),
+        ("not json", "not a GeoJSON FeatureCollection"),
+    ] {
+        let err =
+            bodega::districts::load_districts(&store.bodega, text, "district", "code", "name").await.expect_err(expect);
+        assert!(err.to_string().contains(expect), "{err}");
+    }
+    let err = bodega::districts::load_districts(&store.bodega, TWO_DISTRICTS, "district", "id", "name")
+        .await
+        .expect_err("no id");
+    assert!(err.to_string().contains("no 'id' property"), "{err}");
+}

@@ -169,6 +169,22 @@ enum Ingest {
         #[arg(long)]
         mapping: Option<PathBuf>,
     },
+    /// Districts, zones or the department boundary: a GeoJSON FeatureCollection of Polygons or
+    /// MultiPolygons (WGS84), each with a code property. All or nothing; re-loading replaces
+    /// shapes by code. The boundary turns on the outside-boundary geocoding rule.
+    Districts {
+        /// The GeoJSON file.
+        file: PathBuf,
+        /// What the polygons are.
+        #[arg(long, value_parser = ["district", "zone", "boundary"], default_value = "district")]
+        kind: String,
+        /// The feature property holding the code.
+        #[arg(long, default_value = "code")]
+        code_property: String,
+        /// The feature property holding the display name (default: the code).
+        #[arg(long, default_value = "name")]
+        name_property: String,
+    },
 }
 
 fn init_tracing(common: &Common) -> anyhow::Result<()> {
@@ -434,6 +450,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => None,
             };
             ingest_incidents(&common, file, source, dry_run, mapping).await
+        }
+        Some(Command::Ingest(Ingest::Districts { file, kind, code_property, name_property })) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bodega = open_store(&common).await?;
+            let summary = bodega::districts::load_districts(&bodega, &text, &kind, &code_property, &name_property)
+                .await
+                .with_context(|| format!("{} was not loaded", file.display()))?;
+            bodega.close().await;
+            println!("{}: loaded {} {kind} polygon(s)", file.display(), summary.loaded);
+            Ok(())
         }
         Some(Command::Hotspots(args)) => hotspots(args),
         Some(Command::Evaluate(args)) => evaluate(args),

@@ -431,3 +431,48 @@ fn evaluate_matches_the_pysal_reference_and_reports_the_baseline() {
     assert!(report["area_cells"].as_u64().expect("cells") < 62_101, "active cells are fewer than the bounding box");
     assert_ne!(report["method"], report["baseline"]);
 }
+
+#[tokio::test]
+async fn malformed_files_end_with_one_clear_line_and_leave_the_store_unchanged() {
+    let store = fresh_store().await;
+    let url = store.url.clone();
+    let env = [("BEATBOOK_DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p.to_string_lossy().into_owned()
+    };
+    let semicolons = write("semi.csv", b"id;occurred_at;offense;category;lat;lon\n1;2020-01-01T10:00;X;;49.2;-123.1\n");
+    assert_one_clear_line(&server(&["ingest", "incidents", &semicolons], &env), "has no 'id' column");
+    let missing = write("missing.csv", b"id,occurred_at,category,lat,lon\n1,2020-01-01T10:00,,49.2,-123.1\n");
+    assert_one_clear_line(&server(&["ingest", "incidents", &missing], &env), "has no 'offense' column");
+    let latin1_header = write("latin1.csv", b"id,occurred_at,offense,cat\xe9gorie,lat,lon\n");
+    assert_one_clear_line(&server(&["ingest", "incidents", &latin1_header], &env), "cannot read the file");
+    let mut huge = vec![b'x'; 50 * 1024 * 1024];
+    huge.extend_from_slice(b",y\n");
+    let huge = write("huge.csv", &huge);
+    let out = server(&["ingest", "incidents", &huge], &env);
+    assert_one_clear_line(&out, "has no 'id' column");
+    assert!(out.stderr.len() < 2_000, "the message quotes the header briefly, not 50 MB");
+    let geo = write("lines.geojson", br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"1"},"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}]}"#);
+    assert_one_clear_line(
+        &server(&["ingest", "districts", &geo], &env),
+        "expected a Polygon or MultiPolygon, found a LineString",
+    );
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 0);
+    assert!(store.bodega.districts().await.expect("districts").is_empty());
+
+    // Row-level damage is not a whole-file failure: good rows load, bad ones are kept with reasons.
+    let damaged = write(
+        "damaged.csv",
+        b"id,occurred_at,offense,category,lat,lon\n1,2020-01-01T10:00,Mischief,,49.2,-123.1\n2,2020-01-01T11:00,Caf\xe9 theft,,49.2,-123.1\n3,2020-01-01T12:00,Mischief,,49.2",
+    );
+    let out = server(&["ingest", "incidents", &damaged], &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("loaded 1") && text.contains("rejected 2"), "{text}");
+    assert!(text.contains("line 3: row: not valid UTF-8 text"), "{text}");
+    assert!(text.contains("line 4: row: 5 fields where the header has 6"), "a truncated last line is named: {text}");
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 1);
+}
