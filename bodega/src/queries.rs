@@ -102,3 +102,106 @@ impl Bodega {
         .await?))
     }
 }
+
+/// Incidents of one offence in one micro place on one local day: what the scoring core and the
+/// officers' devices work from. Aggregates only — no ids, no text beyond the offence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellDayCount {
+    /// Lattice column (⌊easting / size⌋).
+    pub ix: i64,
+    /// Lattice row (⌊northing / size⌋).
+    pub iy: i64,
+    /// Local date in the department's zone, `YYYY-MM-DD`.
+    pub day: String,
+    /// Offence text.
+    pub offense: String,
+    /// Incidents.
+    pub count: u32,
+}
+
+/// A selection of incidents.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    /// Occurred at or after (UTC seconds).
+    pub from: Option<i64>,
+    /// Occurred before (UTC seconds).
+    pub to: Option<i64>,
+    /// District code as the source gave it.
+    pub district: Option<String>,
+    /// Offence text.
+    pub offense: Option<String>,
+    /// `(min_lon, min_lat, max_lon, max_lat)`.
+    pub bbox: Option<(f64, f64, f64, f64)>,
+}
+
+impl Bodega {
+    /// Mappable incidents (coordinates, no geocoding flag) matching `filter`, as
+    /// `(lon, lat, occurred_at, offense)`.
+    ///
+    /// # Errors
+    /// [`BodegaError::Query`].
+    pub async fn mappable_incidents(&self, filter: &Filter) -> Result<Vec<(f64, f64, i64, String)>, BodegaError> {
+        let (min_lon, min_lat, max_lon, max_lat) = filter.bbox.unwrap_or((-180.0, -90.0, 180.0, 90.0));
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT lon, lat, occurred_at, offense FROM incidents \
+             WHERE lat IS NOT NULL AND geo_flag IS NULL \
+               AND occurred_at >= $1 AND occurred_at < $2 \
+               AND ($3 IS NULL OR district_code = $3) AND ($4 IS NULL OR offense = $4) \
+               AND lon >= $5 AND lon <= $6 AND lat >= $7 AND lat <= $8",
+        )
+        .bind(filter.from.unwrap_or(i64::MIN))
+        .bind(filter.to.unwrap_or(i64::MAX))
+        .bind(filter.district.as_deref())
+        .bind(filter.offense.as_deref())
+        .bind(min_lon)
+        .bind(max_lon)
+        .bind(min_lat)
+        .bind(max_lat)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Per-cell, per-local-day, per-offence counts of the mappable incidents matching `filter`,
+    /// on `lattice`, sorted by cell, day and offence.
+    ///
+    /// # Errors
+    /// [`BodegaError::Query`]; [`BodegaError::BadUrl`] is never returned here.
+    pub async fn cell_day_counts(
+        &self,
+        filter: &Filter,
+        lattice: &hotspot::Lattice,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Vec<CellDayCount>, BodegaError> {
+        let rows = self.mappable_incidents(filter).await?;
+        let mut counts: std::collections::BTreeMap<(i64, i64, String, String), u32> = std::collections::BTreeMap::new();
+        for (lon, lat, t, offense) in rows {
+            let Ok(key) = lattice.key_of(lon, lat) else { continue };
+            let Ok(ts) = jiff::Timestamp::from_second(t) else { continue };
+            let day = ts.to_zoned(tz.clone()).date().to_string();
+            *counts.entry((key.ix, key.iy, day, offense)).or_default() += 1;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((ix, iy, day, offense), count)| CellDayCount { ix, iy, day, offense, count })
+            .collect())
+    }
+
+    /// Incidents per offence matching `filter` (all of them, mapped or not), most first.
+    ///
+    /// # Errors
+    /// [`BodegaError::Query`].
+    pub async fn counts_by_offense(&self, filter: &Filter) -> Result<Vec<(String, i64)>, BodegaError> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT offense, COUNT(*) FROM incidents \
+             WHERE occurred_at >= $1 AND occurred_at < $2 \
+               AND ($3 IS NULL OR district_code = $3) AND ($4 IS NULL OR offense = $4) \
+             GROUP BY offense ORDER BY COUNT(*) DESC, offense",
+        )
+        .bind(filter.from.unwrap_or(i64::MIN))
+        .bind(filter.to.unwrap_or(i64::MAX))
+        .bind(filter.district.as_deref())
+        .bind(filter.offense.as_deref())
+        .fetch_all(pool)
+        .await)?)
+    }
+}
