@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
-# Data Bodega ingest benchmark: 1,000,000 canonical incident rows (the Vancouver file resampled)
-# loaded by the release server binary into a fresh SQLite file and a fresh PostgreSQL database
-# (a throwaway cluster unless BEATBOOK_TEST_DATABASE_URL is set), with wall time and peak memory
-# from GNU time. Usage: bench/ingest.sh   (after `cargo build --release -p server`)
+# Data Bodega benchmarks on this machine: ingest of 1,000,000 incident rows by the release
+# server binary into a fresh SQLite file and a fresh PostgreSQL database (a throwaway cluster
+# unless BEATBOOK_TEST_DATABASE_URL is set), wall time and peak memory from GNU time; then the
+# per-cell per-day aggregate for one district-year on each (criterion, bodega/benches/query.rs).
+# Two inputs, both the real Vancouver 2020 file resampled: the canonical shape, and the VPD
+# original shape through `--preset vancouver` (its neighbourhoods are the districts).
+# Usage: bench/ingest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
-bin="${CARGO_TARGET_DIR:-target}/release/server"
-[ -x "$bin" ] || cargo build --release -p server
-[ -f bench/out/ingest_1m.csv ] || python3 bench/make_ingest_file.py 1000000 > bench/out/ingest_1m.csv
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+export BIN="${CARGO_TARGET_DIR:-target}/release/server"
+cargo build -q --release -p server
+[ -f bench/out/ingest_1m.csv ] || python3 bench/make_ingest_file.py 1000000 canonical > bench/out/ingest_1m.csv
+[ -f bench/out/ingest_1m_vpd.csv ] || python3 bench/make_ingest_file.py 1000000 vancouver > bench/out/ingest_1m_vpd.csv
+command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 
-measure() {
-  local label=$1 url=$2
-  BEATBOOK_DATABASE_URL="$url" "$bin" migrate >/dev/null
-  /usr/bin/time -f "$label: %e s wall, %M KB peak RSS" \
-    env BEATBOOK_DATABASE_URL="$url" BEATBOOK_LOG=warn "$bin" ingest incidents bench/out/ingest_1m.csv --source bench \
-    2>&1 >/dev/null | tail -n 1
+# run_all LABEL URL_CANONICAL URL_VPD
+run_all() {
+  local label=$1 canonical=$2 vpd=$3
+  for url in "$canonical" "$vpd"; do BEATBOOK_DATABASE_URL="$url" "$BIN" migrate >/dev/null; done
+  /usr/bin/time -f "$label canonical 1M: %e s wall, %M KB peak RSS" env BEATBOOK_DATABASE_URL="$canonical" \
+    BEATBOOK_LOG=warn "$BIN" ingest incidents bench/out/ingest_1m.csv --source bench 2>&1 >/dev/null | tail -n 1
+  /usr/bin/time -f "$label vpd-preset 1M: %e s wall, %M KB peak RSS" env BEATBOOK_DATABASE_URL="$vpd" \
+    BEATBOOK_LOG=warn "$BIN" ingest incidents bench/out/ingest_1m_vpd.csv --source bench --preset vancouver 2>&1 >/dev/null | tail -n 1
+  BEATBOOK_BENCH_DATABASE_URL="$vpd" cargo bench -q -p bodega --bench query -- --noplot 2>&1 | grep -E "incidents|time:"
 }
+export -f run_all
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-measure sqlite "sqlite://$dir/bench.db"
+run_all sqlite "sqlite://$dir/canonical.db" "sqlite://$dir/vpd.db"
 # shellcheck disable=SC2016
 scripts/with-postgres.sh bash -c '
-  psql "$BEATBOOK_TEST_DATABASE_URL" -qc "CREATE DATABASE beatbook_bench" >/dev/null
-  url="${BEATBOOK_TEST_DATABASE_URL%/*}/beatbook_bench"
-  BEATBOOK_DATABASE_URL="$url" "$0" migrate >/dev/null
-  /usr/bin/time -f "postgres: %e s wall, %M KB peak RSS" \
-    env BEATBOOK_DATABASE_URL="$url" BEATBOOK_LOG=warn "$0" ingest incidents bench/out/ingest_1m.csv --source bench \
-    2>&1 >/dev/null | tail -n 1
-' "$bin"
+  base="${BEATBOOK_TEST_DATABASE_URL%/*}"
+  psql "$BEATBOOK_TEST_DATABASE_URL" -qc "CREATE DATABASE bench_canonical" -c "CREATE DATABASE bench_vpd" >/dev/null
+  run_all postgres "$base/bench_canonical" "$base/bench_vpd"
+'

@@ -146,7 +146,7 @@ pub struct IncidentRow {
 /// and resolves it in `tz`. Returns UTC seconds and a flag for gap/fold times.
 pub fn resolve_local_time(text: &str, tz: &TimeZone) -> Result<(i64, Option<&'static str>), String> {
     let t = text.trim().to_string();
-    let dt = read_time(&ResolvedTime::Iso(0), &|_| t.clone())?;
+    let dt = read_time(&ResolvedTime::Iso(0), &|_| t.as_str())?;
     resolve_civil(dt, tz)
 }
 
@@ -180,9 +180,9 @@ fn parse_row(
     m: &Resolved,
     tz: &TimeZone,
 ) -> Result<IncidentRow, (String, String)> {
-    let get = |i: usize| record.get(i).unwrap_or("").trim().to_string();
+    let get = |i: usize| record.get(i).unwrap_or("").trim();
     let source_id = match m.id {
-        Some(c) => get(c),
+        Some(c) => get(c).to_string(),
         None => row_number.to_string(),
     };
     if source_id.is_empty() {
@@ -190,15 +190,15 @@ fn parse_row(
     }
     let local = read_time(&m.occurred, &get).map_err(|r| ("occurred_at".to_string(), r))?;
     let (occurred_at, time_flag) = resolve_civil(local, tz).map_err(|r| ("occurred_at".to_string(), r))?;
-    let offense = get(m.offense);
+    let offense = get(m.offense).to_string();
     if offense.is_empty() {
         return Err(("offense".into(), "empty".into()));
     }
-    let category = m.category.map(get).unwrap_or_default();
+    let category = m.category.map(get).unwrap_or_default().to_string();
     let location = match &m.location {
         ResolvedLocation::LatLon { lat, lon, zero_is_missing } => {
-            let lat = parse_coordinate(&get(*lat), "lat", 90.0)?;
-            let lon = parse_coordinate(&get(*lon), "lon", 180.0)?;
+            let lat = parse_coordinate(get(*lat), "lat", 90.0)?;
+            let lon = parse_coordinate(get(*lon), "lon", 180.0)?;
             match (lat, lon) {
                 (Some(lat), Some(lon)) if *zero_is_missing && lat == 0.0 && lon == 0.0 => None,
                 (Some(lat), Some(lon)) => Some((lat, lon)),
@@ -208,8 +208,8 @@ fn parse_row(
             }
         }
         ResolvedLocation::Utm { x, y, utm, zero_is_missing } => {
-            let x = parse_coordinate(&get(*x), "x", 1e8)?;
-            let y = parse_coordinate(&get(*y), "y", 1e8)?;
+            let x = parse_coordinate(get(*x), "x", 1e8)?;
+            let y = parse_coordinate(get(*y), "y", 1e8)?;
             match (x, y) {
                 (Some(x), Some(y)) if *zero_is_missing && x == 0.0 && y == 0.0 => None,
                 (Some(x), Some(y)) => {
@@ -222,16 +222,22 @@ fn parse_row(
             }
         }
     };
-    let address = m.address.map(get).unwrap_or_default();
-    let district = m.district.map(get).filter(|d| !d.is_empty());
-    let occurred_local = local.to_string();
-    let (lat_text, lon_text) = location.map(|(a, o)| (a.to_string(), o.to_string())).unwrap_or_default();
+    let address = m.address.map(get).unwrap_or_default().to_string();
+    let district = m.district.map(get).filter(|d| !d.is_empty()).map(str::to_string);
+    // An ISO time is stored as written; other shapes in ISO form.
+    let occurred_local = match m.occurred {
+        ResolvedTime::Iso(c) => get(c).to_string(),
+        _ => local.to_string(),
+    };
     let mut h = Sha256::new();
-    for part in
-        [&occurred_local, &offense, &category, &lat_text, &lon_text, &address, district.as_deref().unwrap_or("")]
-    {
+    for part in [occurred_local.as_str(), &offense, &category, &address, district.as_deref().unwrap_or("")] {
         h.update(part.as_bytes());
         h.update([0x1f]);
+    }
+    // Coordinates by their exact bits: cheaper than formatting, and exact.
+    if let Some((lat, lon)) = location {
+        h.update(lat.to_bits().to_le_bytes());
+        h.update(lon.to_bits().to_le_bytes());
     }
     Ok(IncidentRow {
         line: 0,

@@ -13,10 +13,15 @@
 //!   integers and placeholders are `$N` (which SQLite also accepts), so each query is written once
 //!   and the [`on_pool!`] macro runs it against whichever pool is live. Where an engine needs its
 //!   own SQL, the macro's arm says so explicitly.
-//! - [`ingest`] streams Beatbook's canonical incident CSV into the store: bad rows are kept in
-//!   `rejected_rows` with line, field and reason; re-loading the same file changes nothing.
-//! - [`queries`] is the read API the rest of Beatbook uses (summaries, points for the scoring core).
+//! - [`ingest`] streams incident CSV into the store — Beatbook's canonical file, or any export
+//!   through a [`mapping`] (presets for real city exports, or a department's TOML file): bad
+//!   rows are kept in `rejected_rows` with line, field and reason; re-loading changes nothing.
+//! - [`geocode`] flags coordinates at (0,0), at "location unknown" placeholders or outside the
+//!   boundary: kept, never mapped or scored. [`districts`] loads district/zone/boundary polygons.
+//! - [`queries`] is the read API the rest of Beatbook uses: summaries, filtered incidents,
+//!   per-cell per-local-day counts for the scoring core and devices, counts for the snapshot.
 //! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install.
+//! - [`testing`] gives tests a fresh store on the engine the test run targets.
 
 pub mod demo;
 pub mod districts;
@@ -149,7 +154,11 @@ impl Bodega {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    // Up to 64 MiB of page cache per connection (SQLite's default is 2 MiB), used
+                    // only as pages are touched: a large load keeps its index pages in memory
+                    // (measured on a 1M-row ingest: 16.3 s → 11.3 s, peak 141 MB; bench/ingest.sh).
+                    .pragma("cache_size", "-65536");
                 let file = opts.get_filename().to_path_buf();
                 if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)

@@ -323,7 +323,7 @@ impl Mapping {
 }
 
 /// Reads a local date-time from one row as the mapping says. Errors name the text.
-pub(crate) fn read_time(spec: &ResolvedTime, get: &dyn Fn(usize) -> String) -> Result<DateTime, String> {
+pub(crate) fn read_time<'a>(spec: &ResolvedTime, get: &dyn Fn(usize) -> &'a str) -> Result<DateTime, String> {
     match spec {
         ResolvedTime::Iso(c) => {
             let t = get(*c);
@@ -400,7 +400,7 @@ lon = "LONGITUDE"
         let r =
             m.resolve(&header(&["CASE_NO", "OCCURRED", "OFFENSE_DESC", "LATITUDE", "LONGITUDE"])).expect("resolves");
         let row = ["A1", "03/08/2020 14:05", "Robbery", "49.2", "-123.1"];
-        let get = |i: usize| row[i].to_string();
+        let get = |i: usize| row[i];
         assert_eq!(read_time(&r.occurred, &get).expect("time").to_string(), "2020-03-08T14:05:00");
     }
 
@@ -435,15 +435,15 @@ lon = "LONGITUDE"
             ("12/31/2021 12:00:00 AM", "2130", "2021-12-31T21:30:00"),
         ] {
             let row = ["1", date, time];
-            let got = read_time(&r.occurred, &|i: usize| row.get(i).copied().unwrap_or("").to_string()).expect("time");
+            let got = read_time(&r.occurred, &|i: usize| row.get(i).copied().unwrap_or("")).expect("time");
             assert_eq!(got.to_string(), want);
         }
         let row = ["1", "not a date", "2130"];
-        assert!(read_time(&r.occurred, &|i: usize| row.get(i).copied().unwrap_or("").to_string())
+        assert!(read_time(&r.occurred, &|i: usize| row.get(i).copied().unwrap_or(""))
             .expect_err("bad")
             .contains("not a date"));
         let parts = ResolvedTime::Parts([0, 1, 2, 3, 4]);
         let row = ["2020", "2", "30", "1", "0"];
-        assert!(read_time(&parts, &|i: usize| row[i].to_string()).expect_err("no Feb 30").contains("not a date"));
+        assert!(read_time(&parts, &|i: usize| row[i]).expect_err("no Feb 30").contains("not a date"));
     }
 }

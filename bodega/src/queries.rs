@@ -103,6 +103,30 @@ impl Bodega {
     }
 }
 
+/// Appends the conditions of a [`Filter`] that are set, each as a bound parameter, so that the
+/// engines can use their indexes (a `$n IS NULL OR …` form would defeat them).
+macro_rules! push_filter {
+    ($qb:ident, $filter:expr) => {{
+        let f: &Filter = $filter;
+        if let Some(from) = f.from {
+            $qb.push(" AND occurred_at >= ").push_bind(from);
+        }
+        if let Some(to) = f.to {
+            $qb.push(" AND occurred_at < ").push_bind(to);
+        }
+        if let Some(d) = &f.district {
+            $qb.push(" AND district_code = ").push_bind(d.clone());
+        }
+        if let Some(o) = &f.offense {
+            $qb.push(" AND offense = ").push_bind(o.clone());
+        }
+        if let Some((min_lon, min_lat, max_lon, max_lat)) = f.bbox {
+            $qb.push(" AND lon >= ").push_bind(min_lon).push(" AND lon <= ").push_bind(max_lon);
+            $qb.push(" AND lat >= ").push_bind(min_lat).push(" AND lat <= ").push_bind(max_lat);
+        }
+    }};
+}
+
 /// Incidents of one offence in one micro place on one local day: what the scoring core and the
 /// officers' devices work from. Aggregates only — no ids, no text beyond the offence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,24 +165,13 @@ impl Bodega {
     /// # Errors
     /// [`BodegaError::Query`].
     pub async fn mappable_incidents(&self, filter: &Filter) -> Result<Vec<(f64, f64, i64, String)>, BodegaError> {
-        let (min_lon, min_lat, max_lon, max_lat) = filter.bbox.unwrap_or((-180.0, -90.0, 180.0, 90.0));
-        Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT lon, lat, occurred_at, offense FROM incidents \
-             WHERE lat IS NOT NULL AND geo_flag IS NULL \
-               AND occurred_at >= $1 AND occurred_at < $2 \
-               AND ($3 IS NULL OR district_code = $3) AND ($4 IS NULL OR offense = $4) \
-               AND lon >= $5 AND lon <= $6 AND lat >= $7 AND lat <= $8",
-        )
-        .bind(filter.from.unwrap_or(i64::MIN))
-        .bind(filter.to.unwrap_or(i64::MAX))
-        .bind(filter.district.as_deref())
-        .bind(filter.offense.as_deref())
-        .bind(min_lon)
-        .bind(max_lon)
-        .bind(min_lat)
-        .bind(max_lat)
-        .fetch_all(pool)
-        .await)?)
+        Ok(on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT lon, lat, occurred_at, offense FROM incidents WHERE lat IS NOT NULL AND geo_flag IS NULL",
+            );
+            push_filter!(qb, filter);
+            qb.build_query_as().fetch_all(pool).await
+        })?)
     }
 
     /// Per-cell, per-local-day, per-offence counts of the mappable incidents matching `filter`,
@@ -177,7 +190,7 @@ impl Bodega {
         for (lon, lat, t, offense) in rows {
             let Ok(key) = lattice.key_of(lon, lat) else { continue };
             let Ok(ts) = jiff::Timestamp::from_second(t) else { continue };
-            let day = ts.to_zoned(tz.clone()).date().to_string();
+            let day = tz.to_datetime(ts).date().to_string();
             *counts.entry((key.ix, key.iy, day, offense)).or_default() += 1;
         }
         Ok(counts
@@ -191,17 +204,11 @@ impl Bodega {
     /// # Errors
     /// [`BodegaError::Query`].
     pub async fn counts_by_offense(&self, filter: &Filter) -> Result<Vec<(String, i64)>, BodegaError> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT offense, COUNT(*) FROM incidents \
-             WHERE occurred_at >= $1 AND occurred_at < $2 \
-               AND ($3 IS NULL OR district_code = $3) AND ($4 IS NULL OR offense = $4) \
-             GROUP BY offense ORDER BY COUNT(*) DESC, offense",
-        )
-        .bind(filter.from.unwrap_or(i64::MIN))
-        .bind(filter.to.unwrap_or(i64::MAX))
-        .bind(filter.district.as_deref())
-        .bind(filter.offense.as_deref())
-        .fetch_all(pool)
-        .await)?)
+        Ok(on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new("SELECT offense, COUNT(*) FROM incidents WHERE 1 = 1");
+            push_filter!(qb, filter);
+            qb.push(" GROUP BY offense ORDER BY COUNT(*) DESC, offense");
+            qb.build_query_as().fetch_all(pool).await
+        })?)
     }
 }
