@@ -1,7 +1,7 @@
 //! The demo city that a new install shows: real Vancouver Police Department open data for 2020
 //! (see `bodega/demo/README.md` for provenance and terms), embedded in the binary.
 
-use crate::{Bodega, IngestError, IngestOptions, IngestSummary};
+use crate::{begin_write, on_pool, Bodega, BodegaError, IngestError, IngestOptions, IngestSummary};
 
 /// The canonical incident CSV of Vancouver 2020 (37,512 rows, 33,761 with coordinates).
 pub const VANCOUVER_2020_CSV: &[u8] = include_bytes!("../demo/vancouver_crime_2020.csv");
@@ -34,5 +34,88 @@ pub async fn seed_demo(bodega: &Bodega) -> Result<IngestSummary, IngestError> {
         dry_run: false,
         mapping: None,
     };
-    crate::ingest::ingest_incidents_csv(bodega, VANCOUVER_2020_CSV, &opts).await
+    let summary = crate::ingest::ingest_incidents_csv(bodega, VANCOUVER_2020_CSV, &opts).await?;
+    seed_demo_roster(bodega).await?;
+    Ok(summary)
+}
+
+/// The synthetic part of the demo, marked `synthetic = 1` everywhere: four districts (quadrants
+/// of the city around Main Street and 25th Avenue — not VPD's real districts), three shifts, twelve
+/// units and a roster of demo officers, sergeants and command staff. Idempotent.
+///
+/// # Errors
+/// [`BodegaError::Query`].
+pub async fn seed_demo_roster(bodega: &Bodega) -> Result<(), BodegaError> {
+    // (code, name, west, south, east, north)
+    let districts = [
+        ("D1", "District 1 — Northwest (synthetic)", -123.2250, 49.2500, -123.1000, 49.3150),
+        ("D2", "District 2 — Northeast (synthetic)", -123.1000, 49.2500, -123.0230, 49.3150),
+        ("D3", "District 3 — Southwest (synthetic)", -123.2250, 49.1980, -123.1000, 49.2500),
+        ("D4", "District 4 — Southeast (synthetic)", -123.1000, 49.1980, -123.0230, 49.2500),
+    ];
+    let shifts = [("A", "Day", "06:00", "14:00"), ("B", "Evening", "14:00", "22:00"), ("C", "Night", "22:00", "06:00")];
+    on_pool!(bodega, pool => {
+        let mut tx = begin_write(pool).await?;
+        for (code, name, w, s, e, n) in districts {
+            let geojson = format!(
+                r#"{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}"#
+            );
+            sqlx::query(
+                "INSERT INTO districts (code, name, kind, geojson, min_lon, min_lat, max_lon, max_lat, synthetic) \
+                 VALUES ($1, $2, 'district', $3, $4, $5, $6, $7, 1) ON CONFLICT (code) DO NOTHING",
+            )
+            .bind(code)
+            .bind(name)
+            .bind(geojson)
+            .bind(w)
+            .bind(s)
+            .bind(e)
+            .bind(n)
+            .execute(&mut *tx)
+            .await?;
+            for k in 1..=3 {
+                sqlx::query("INSERT INTO units (call_sign, district_code, synthetic) VALUES ($1, $2, 1) ON CONFLICT (call_sign) DO NOTHING")
+                    .bind(format!("{}A{k}", &code[1..]))
+                    .bind(code)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut roster: Vec<(String, String, &str)> = (1..=6)
+                .map(|k| (format!("S{}{k:02}", &code[1..]), format!("Demo Officer {}{k:02} (synthetic)", &code[1..]), "officer"))
+                .collect();
+            roster.push((format!("S{}90", &code[1..]), format!("Demo Sergeant {} (synthetic)", &code[1..]), "sergeant"));
+            for (badge, name, rank) in roster {
+                sqlx::query(
+                    "INSERT INTO officers (badge, display_name, rank, district_code, synthetic) VALUES ($1, $2, $3, $4, 1) \
+                     ON CONFLICT (badge) DO NOTHING",
+                )
+                .bind(badge)
+                .bind(name)
+                .bind(rank)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO officers (badge, display_name, rank, synthetic) VALUES ('S0001', 'Demo Commander (synthetic)', 'command', 1) \
+             ON CONFLICT (badge) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        for (code, name, start, end) in shifts {
+            sqlx::query(
+                "INSERT INTO shifts (code, name, starts_local, ends_local, synthetic) VALUES ($1, $2, $3, $4, 1) \
+                 ON CONFLICT (code) DO NOTHING",
+            )
+            .bind(code)
+            .bind(name)
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
 }

@@ -485,3 +485,30 @@ async fn filters_by_window_offence_district_and_box() {
     let points = store.bodega.mappable_incidents(&boxed).await.expect("points");
     assert!(!points.is_empty() && points.iter().all(|(lon, _, _, _)| *lon <= -123.15));
 }
+
+#[tokio::test]
+async fn the_demo_roster_is_synthetic_marked_and_idempotent() {
+    let store = fresh_store().await;
+    demo::seed_demo(&store.bodega).await.expect("seed");
+    demo::seed_demo(&store.bodega).await.expect("seed again");
+    let count = |table: &'static str| {
+        let b = store.bodega.clone();
+        async move {
+            let sql = match table {
+                "districts" => "SELECT COUNT(*), CAST(SUM(synthetic) AS BIGINT) FROM districts",
+                "shifts" => "SELECT COUNT(*), CAST(SUM(synthetic) AS BIGINT) FROM shifts",
+                "units" => "SELECT COUNT(*), CAST(SUM(synthetic) AS BIGINT) FROM units",
+                _ => "SELECT COUNT(*), CAST(SUM(synthetic) AS BIGINT) FROM officers",
+            };
+            let (n, synthetic): (i64, Option<i64>) =
+                bodega::on_pool!(&b, pool => sqlx::query_as(sql).fetch_one(pool).await).expect("count");
+            (n, synthetic.unwrap_or(0))
+        }
+    };
+    assert_eq!(count("districts").await, (4, 4));
+    assert_eq!(count("shifts").await, (3, 3));
+    assert_eq!(count("units").await, (12, 12));
+    assert_eq!(count("officers").await, (29, 29));
+    let d = store.bodega.districts().await.expect("districts");
+    assert!(d.iter().all(|(_, name, kind)| name.contains("synthetic") && kind == "district"));
+}
