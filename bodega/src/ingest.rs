@@ -256,7 +256,7 @@ fn parse_row(
 }
 
 /// A reader that hashes what passes through it, so the file's digest costs no second read.
-pub struct HashingReader<R> {
+struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
 }

@@ -172,16 +172,18 @@ pub fn read_incidents<R: Read>(
             Epsg::for_lon_lat(lon, lat).map_err(|e| AnalysisError::Parameter(e.to_string()))?
         }
     };
+    // One table lookup per distinct offence, not per incident.
+    let weights: Vec<Option<f64>> = offenses.iter().map(|o| table.weigh(o)).collect();
     let mut unmapped: BTreeMap<String, u64> = BTreeMap::new();
-    let weights: Vec<f64> = offenses.iter().map(|o| table.weigh(o).unwrap_or(0.0)).collect();
     let utm = Utm::new(epsg);
     let mut events = Vec::with_capacity(located.len());
     for (lon, lat, t, offense) in located {
-        if table.weigh(&offenses[offense as usize]).is_none() {
+        let weight = weights[offense as usize];
+        if weight.is_none() {
             *unmapped.entry(offenses[offense as usize].clone()).or_default() += 1;
         }
         let (x, y) = utm.forward(lon, lat).map_err(|e| AnalysisError::Parameter(e.to_string()))?;
-        events.push(Event { x, y, t, offense, harm: weights[offense as usize] });
+        events.push(Event { x, y, t, offense, harm: weight.unwrap_or(0.0) });
     }
     if strict && !unmapped.is_empty() {
         return Err(AnalysisError::Unmapped { table: table.version().to_string(), unmapped });
