@@ -28,6 +28,7 @@ if [ -z "$pgbin" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 [ -n "$pgbin" ] || fail_or_skip "no PostgreSQL server binaries under /usr/lib/postgresql"
 
+OLDPWD_CALLER=$PWD
 dir=$(mktemp -d)
 as_pg=()
 if [ "$(id -u)" = 0 ]; then
@@ -39,10 +40,12 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 stop() {
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null 2>&1 || true
+  (cd "$dir" && "${as_pg[@]}" "$pgbin/pg_ctl" -D "$dir/pg" -m fast -w stop >/dev/null 2>&1) || true
   rm -rf "$dir"
 }
 trap stop EXIT
+# The server runs from its own directory: the postgres user may not enter the caller's.
+cd "$dir"
 
 "${as_pg[@]}" "$pgbin/initdb" -D "$dir/pg" -A trust -U postgres -E UTF8 >/dev/null \
   || fail_or_skip "initdb failed"
@@ -52,4 +55,5 @@ trap stop EXIT
 echo "==> throwaway PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
 
 export BEATBOOK_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+cd "$OLDPWD_CALLER"
 "$@"

@@ -195,7 +195,7 @@ pub fn Provenance(loaded: Loaded<CityOverview>) -> impl IntoView {
     loaded.from_device.then(|| {
         view! {
             <p class="provenance" role="status" data-testid="from-device">
-                "No signal: showing the copy saved on this device (computed "
+                "The server cannot be reached: showing the copy saved on this device (computed "
                 {loaded.data.generated_at.clone()}
                 ")."
             </p>

@@ -150,7 +150,7 @@ pub fn resolve_local_time(text: &str, tz: &TimeZone) -> Result<(i64, Option<&'st
     resolve_civil(dt, tz)
 }
 
-fn parse_coordinate(text: &str, field: &str, limit: f64) -> Result<Option<f64>, (String, String)> {
+pub(crate) fn parse_coordinate(text: &str, field: &str, limit: f64) -> Result<Option<f64>, (String, String)> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -269,7 +269,7 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-fn raw_text(record: &csv::ByteRecord) -> String {
+pub(crate) fn raw_text(record: &csv::ByteRecord) -> String {
     let fields: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
     fields.join(",").chars().take(2000).collect()
 }
@@ -509,7 +509,7 @@ async fn upsert_chunk<DB: UpsertTarget>(
     DB::upsert(tx, source, batch_id, rows, summary).await
 }
 
-async fn store_rejections<DB: UpsertTarget>(
+pub(crate) async fn store_rejections<DB: UpsertTarget>(
     tx: &mut sqlx::Transaction<'static, DB>,
     batch_id: i64,
     rejects: &[Rejection],

@@ -26,6 +26,7 @@
 pub mod demo;
 pub mod districts;
 pub mod geocode;
+pub mod gps;
 pub mod ingest;
 pub mod mapping;
 pub mod queries;

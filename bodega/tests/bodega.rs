@@ -512,3 +512,44 @@ async fn the_demo_roster_is_synthetic_marked_and_idempotent() {
     let d = store.bodega.districts().await.expect("districts");
     assert!(d.iter().all(|(_, name, kind)| name.contains("synthetic") && kind == "district"));
 }
+
+// ---- GPS ------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn gps_fixes_append_once_and_bad_rows_are_kept_with_reasons() {
+    let store = fresh_store().await;
+    let csv = "device,unit,fix_at,lat,lon,accuracy_m,speed_mps\n\
+               phone-17,1A1,2020-06-01T17:00:05Z,49.2800,-123.1200,8,1.2\n\
+               phone-17,1A1,2020-06-01T17:00:35Z,49.2801,-123.1201,12,\n\
+               phone-17,1A1,2020-06-01T10:01:05-07:00,49.2802,-123.1202,,\n\
+               car-1A2,1A2,2020-06-01T10:00:05,49.2600,-123.1000,5,9.5\n\
+               phone-17,1A1,2020-06-01T17:00:05Z,49.2800,-123.1200,8,1.2\n\
+               phone-18,,2020-06-01T17:00:05Z,95,-123.1200,8,1.2\n\
+               phone-18,,2020-06-01T17:00:06Z,49.28,-123.12,-3,1.2\n";
+    let o = opts("avl");
+    let s = bodega::gps::ingest_gps_csv(&store.bodega, csv.as_bytes(), &o).await.expect("load");
+    assert_eq!((s.read, s.loaded, s.duplicates, s.rejected), (7, 4, 1, 2));
+    let rejected = store.bodega.rejected_rows(s.batch_id).await.expect("rejected");
+    let got: Vec<(i64, &str)> = rejected.iter().map(|(l, f, _)| (*l, f.as_str())).collect();
+    assert_eq!(got, vec![(7, "lat"), (8, "accuracy_m")]);
+    // Re-sending the same batch stores nothing twice.
+    let again = bodega::gps::ingest_gps_csv(&store.bodega, csv.as_bytes(), &o).await.expect("reload");
+    assert_eq!((again.loaded, again.duplicates), (0, 5));
+    let fixes: Vec<(String, i64)> = bodega::on_pool!(&store.bodega, pool => sqlx::query_as(
+        "SELECT device, fix_at FROM gps_fixes ORDER BY device, fix_at"
+    ).fetch_all(pool).await)
+    .expect("fixes");
+    // The local 10:00:05 (PDT) of the car is 17:00:05 UTC; the phone's -07:00 time is 17:01:05 UTC.
+    assert_eq!(
+        fixes,
+        vec![
+            ("car-1A2".to_string(), 1_591_030_805),
+            ("phone-17".to_string(), 1_591_030_805),
+            ("phone-17".to_string(), 1_591_030_835),
+            ("phone-17".to_string(), 1_591_030_865),
+        ]
+    );
+    let err =
+        bodega::gps::ingest_gps_csv(&store.bodega, "unit,when,lat,lon\n".as_bytes(), &o).await.expect_err("no device");
+    assert!(err.to_string().contains("'device'"), "{err}");
+}

@@ -169,6 +169,18 @@ enum Ingest {
         #[arg(long)]
         mapping: Option<PathBuf>,
     },
+    /// GPS fixes from devices or vehicle location (AVL): device,fix_at,lat,lon[,unit,accuracy_m,speed_mps]
+    /// with fix_at in RFC 3339 or department-local time. Append-only: fixes already stored are skipped.
+    Gps {
+        /// The CSV file.
+        file: PathBuf,
+        /// Label of the system the file comes from.
+        #[arg(long, default_value = "avl")]
+        source: String,
+        /// Check the whole file and report, without storing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Districts, zones or the department boundary: a GeoJSON FeatureCollection of Polygons or
     /// MultiPolygons (WGS84), each with a code property. All or nothing; re-loading replaces
     /// shapes by code. The boundary turns on the outside-boundary geocoding rule.
@@ -459,6 +471,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("{} was not loaded", file.display()))?;
             bodega.close().await;
             println!("{}: loaded {} {kind} polygon(s)", file.display(), summary.loaded);
+            Ok(())
+        }
+        Some(Command::Ingest(Ingest::Gps { file, source, dry_run })) => {
+            let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let bodega = open_store(&common).await?;
+            let opts = IngestOptions {
+                source,
+                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                time_zone: common.time_zone.clone(),
+                dry_run,
+                mapping: None,
+            };
+            let s = bodega::gps::ingest_gps_csv(&bodega, std::io::BufReader::new(handle), &opts)
+                .await
+                .with_context(|| format!("{} was not loaded", file.display()))?;
+            println!(
+                "{}{}: read {}, loaded {}, already stored {}, rejected {}; batch {}",
+                if dry_run { "dry run, nothing stored — " } else { "" },
+                file.display(),
+                s.read,
+                s.loaded,
+                s.duplicates,
+                s.rejected,
+                s.batch_id
+            );
+            for (line, field, reason) in bodega.rejected_rows(s.batch_id).await?.iter().take(20) {
+                println!("  line {line}: {field}: {reason}");
+            }
+            bodega.close().await;
             Ok(())
         }
         Some(Command::Hotspots(args)) => hotspots(args),
