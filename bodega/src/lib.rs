@@ -23,6 +23,7 @@
 //! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install.
 //! - [`testing`] gives tests a fresh store on the engine the test run targets.
 
+pub mod calls;
 pub mod demo;
 pub mod districts;
 pub mod geocode;

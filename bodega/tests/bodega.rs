@@ -553,3 +553,38 @@ async fn gps_fixes_append_once_and_bad_rows_are_kept_with_reasons() {
         bodega::gps::ingest_gps_csv(&store.bodega, "unit,when,lat,lon\n".as_bytes(), &o).await.expect_err("no device");
     assert!(err.to_string().contains("'device'"), "{err}");
 }
+
+// ---- calls for service ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn calls_for_service_upsert_as_they_close_and_bad_rows_are_kept() {
+    let store = fresh_store().await;
+    let open = "call_id,call_type,priority,received_at,dispatched_at,arrived_at,cleared_at,disposition,lat,lon,address,district\n\
+                C1,DISTURBANCE,2,2020-06-01T22:00:00,2020-06-01T22:03:00,,,,49.2800,-123.1200,100 BLK MAIN ST,D2\n\
+                C2,SUSPICIOUS PERSON,3,2020-06-01T23:10:00Z,,,,,,,,\n\
+                C3,NOISE,4,2020-06-01T23:30:00,2020-06-01T23:00:00,,,,49.2800,-123.1200,,D2\n\
+                C1,DISTURBANCE,2,2020-06-01T22:00:00,,,,,49.28,-123.12,,\n\
+                ,NOISE,4,2020-06-01T23:30:00,,,,,,,,\n";
+    let o = opts("cad");
+    let s = bodega::calls::ingest_calls_csv(&store.bodega, open.as_bytes(), &o).await.expect("load");
+    assert_eq!((s.read, s.loaded, s.rejected), (5, 2, 3));
+    let rejected = store.bodega.rejected_rows(s.batch_id).await.expect("rejected");
+    let got: Vec<(i64, &str)> = rejected.iter().map(|(l, f, _)| (*l, f.as_str())).collect();
+    assert_eq!(got, vec![(4, "dispatched_at"), (5, "call_id"), (6, "call_id")]);
+    // The next export: C1 has closed, C2 unchanged, C4 is new.
+    let closed = "call_id,call_type,priority,received_at,dispatched_at,arrived_at,cleared_at,disposition,lat,lon,address,district\n\
+                  C1,DISTURBANCE,2,2020-06-01T22:00:00,2020-06-01T22:03:00,2020-06-01T22:09:00,2020-06-01T22:40:00,REPORT TAKEN,49.2800,-123.1200,100 BLK MAIN ST,D2\n\
+                  C2,SUSPICIOUS PERSON,3,2020-06-01T23:10:00Z,,,,,,,,\n\
+                  C4,ALARM,3,2020-06-02T01:00:00-07:00,,,,,0,0,,\n";
+    let s = bodega::calls::ingest_calls_csv(&store.bodega, closed.as_bytes(), &o).await.expect("reload");
+    assert_eq!((s.loaded, s.updated, s.unchanged, s.rejected), (1, 1, 1, 0));
+    type CallRow = (String, i64, Option<i64>, String, Option<String>);
+    let rows: Vec<CallRow> = bodega::on_pool!(&store.bodega, pool => sqlx::query_as(
+        "SELECT source_id, received_at, cleared_at, disposition, geo_flag FROM calls_for_service ORDER BY source_id"
+    ).fetch_all(pool).await)
+    .expect("calls");
+    assert_eq!(rows[0].1, 1_591_074_000, "22:00 PDT = 05:00 UTC next day");
+    assert_eq!((rows[0].2, rows[0].3.as_str()), (Some(1_591_076_400), "REPORT TAKEN"));
+    assert_eq!(rows[1].1, 1_591_053_000, "an RFC 3339 time keeps its offset");
+    assert_eq!(rows[2].4.as_deref(), Some("null_island"), "(0,0) is flagged, the call kept");
+}

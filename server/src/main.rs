@@ -169,6 +169,19 @@ enum Ingest {
         #[arg(long)]
         mapping: Option<PathBuf>,
     },
+    /// Calls for service from CAD: call_id,call_type,received_at[,priority,dispatched_at,arrived_at,
+    /// cleared_at,disposition,lat,lon,address,district]; times in RFC 3339 or department-local time.
+    /// Calls are upserted by id, so re-loading exports as calls close updates them.
+    Calls {
+        /// The CSV file.
+        file: PathBuf,
+        /// Label of the dispatch system the file comes from.
+        #[arg(long, default_value = "cad")]
+        source: String,
+        /// Check the whole file and report, without storing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// GPS fixes from devices or vehicle location (AVL): device,fix_at,lat,lon[,unit,accuracy_m,speed_mps]
     /// with fix_at in RFC 3339 or department-local time. Append-only: fixes already stored are skipped.
     Gps {
@@ -471,6 +484,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("{} was not loaded", file.display()))?;
             bodega.close().await;
             println!("{}: loaded {} {kind} polygon(s)", file.display(), summary.loaded);
+            Ok(())
+        }
+        Some(Command::Ingest(Ingest::Calls { file, source, dry_run })) => {
+            let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let bodega = open_store(&common).await?;
+            let opts = IngestOptions {
+                source,
+                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                time_zone: common.time_zone.clone(),
+                dry_run,
+                mapping: None,
+            };
+            let s = bodega::calls::ingest_calls_csv(&bodega, std::io::BufReader::new(handle), &opts)
+                .await
+                .with_context(|| format!("{} was not loaded", file.display()))?;
+            println!(
+                "{}{}: read {}, loaded {}, updated {}, unchanged {}, rejected {}; batch {}",
+                if dry_run { "dry run, nothing stored — " } else { "" },
+                file.display(),
+                s.read,
+                s.loaded,
+                s.updated,
+                s.unchanged,
+                s.rejected,
+                s.batch_id
+            );
+            for (line, field, reason) in bodega.rejected_rows(s.batch_id).await?.iter().take(20) {
+                println!("  line {line}: {field}: {reason}");
+            }
+            bodega.close().await;
             Ok(())
         }
         Some(Command::Ingest(Ingest::Gps { file, source, dry_run })) => {
