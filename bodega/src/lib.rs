@@ -16,6 +16,8 @@
 //! - [`ingest`] streams incident CSV into the store — Beatbook's canonical file, or any export
 //!   through a [`mapping`] (presets for real city exports, or a department's TOML file): bad
 //!   rows are kept in `rejected_rows` with line, field and reason; re-loading changes nothing.
+//! - [`calls`] (calls for service, upserted by call id as they close) and [`gps`] (append-only
+//!   fixes from devices and AVL) land the other two kinds of operational data.
 //! - [`geocode`] flags coordinates at (0,0), at "location unknown" placeholders or outside the
 //!   boundary: kept, never mapped or scored. [`districts`] loads district/zone/boundary polygons.
 //! - [`queries`] is the read API the rest of Beatbook uses: summaries, filtered incidents,
