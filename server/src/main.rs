@@ -297,29 +297,21 @@ async fn ingest_incidents(
     dry_run: bool,
     mapping: Option<bodega::mapping::Mapping>,
 ) -> anyhow::Result<()> {
-    let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
-    let bodega = open_store(common).await?;
+    let (reader, bodega, opts) = prepare_ingest(common, &file, source, dry_run, mapping).await?;
+    let size = reader.get_ref().metadata().map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(size);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let reader = bar.wrap_read(std::io::BufReader::with_capacity(1 << 20, handle));
-    let opts = IngestOptions {
-        source,
-        file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        time_zone: common.time_zone.clone(),
-        dry_run,
-        mapping,
-    };
+    let reader = bar.wrap_read(reader);
     let summary = bodega::ingest::ingest_incidents_csv(&bodega, reader, &opts)
         .await
         .with_context(|| format!("{} was not loaded", file.display()))?;
     bar.finish_and_clear();
     println!(
         "{}{}: read {}, loaded {}, updated {}, unchanged {}, rejected {} (without location {}, location flagged {}, DST-flagged {}); batch {}",
-        if dry_run { "dry run, nothing stored — " } else { "" },
+        dry_run_prefix(dry_run),
         file.display(),
         summary.read,
         summary.loaded,
@@ -331,13 +323,46 @@ async fn ingest_incidents(
         summary.time_flagged,
         summary.batch_id
     );
-    if summary.rejected > 0 && !dry_run {
-        for (line, field, reason) in bodega.rejected_rows(summary.batch_id).await?.iter().take(20) {
+    finish_ingest(&bodega, summary.batch_id, dry_run).await
+}
+
+/// What every ingest needs: the file (buffered), the store, and the options.
+async fn prepare_ingest(
+    common: &Common,
+    file: &std::path::Path,
+    source: String,
+    dry_run: bool,
+    mapping: Option<bodega::mapping::Mapping>,
+) -> anyhow::Result<(std::io::BufReader<std::fs::File>, Bodega, IngestOptions)> {
+    let handle = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let bodega = open_store(common).await?;
+    let opts = IngestOptions {
+        source,
+        file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        time_zone: common.time_zone.clone(),
+        dry_run,
+        mapping,
+    };
+    Ok((std::io::BufReader::with_capacity(1 << 20, handle), bodega, opts))
+}
+
+/// Lists the first 20 rows a committed batch rejected, then closes the store.
+async fn finish_ingest(bodega: &Bodega, batch_id: i64, dry_run: bool) -> anyhow::Result<()> {
+    if !dry_run {
+        for (line, field, reason) in bodega.rejected_rows(batch_id).await?.iter().take(20) {
             println!("  line {line}: {field}: {reason}");
         }
     }
     bodega.close().await;
     Ok(())
+}
+
+fn dry_run_prefix(dry_run: bool) -> &'static str {
+    if dry_run {
+        "dry run, nothing stored — "
+    } else {
+        ""
+    }
 }
 
 /// Reads and weighs the incident file, reporting what it could not use on stderr.
@@ -487,21 +512,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Ingest(Ingest::Calls { file, source, dry_run })) => {
-            let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            let bodega = open_store(&common).await?;
-            let opts = IngestOptions {
-                source,
-                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                time_zone: common.time_zone.clone(),
-                dry_run,
-                mapping: None,
-            };
-            let s = bodega::calls::ingest_calls_csv(&bodega, std::io::BufReader::new(handle), &opts)
+            let (reader, bodega, opts) = prepare_ingest(&common, &file, source, dry_run, None).await?;
+            let s = bodega::calls::ingest_calls_csv(&bodega, reader, &opts)
                 .await
                 .with_context(|| format!("{} was not loaded", file.display()))?;
             println!(
                 "{}{}: read {}, loaded {}, updated {}, unchanged {}, rejected {}; batch {}",
-                if dry_run { "dry run, nothing stored — " } else { "" },
+                dry_run_prefix(dry_run),
                 file.display(),
                 s.read,
                 s.loaded,
@@ -510,28 +527,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 s.rejected,
                 s.batch_id
             );
-            for (line, field, reason) in bodega.rejected_rows(s.batch_id).await?.iter().take(20) {
-                println!("  line {line}: {field}: {reason}");
-            }
-            bodega.close().await;
-            Ok(())
+            finish_ingest(&bodega, s.batch_id, dry_run).await
         }
         Some(Command::Ingest(Ingest::Gps { file, source, dry_run })) => {
-            let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
-            let bodega = open_store(&common).await?;
-            let opts = IngestOptions {
-                source,
-                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                time_zone: common.time_zone.clone(),
-                dry_run,
-                mapping: None,
-            };
-            let s = bodega::gps::ingest_gps_csv(&bodega, std::io::BufReader::new(handle), &opts)
+            let (reader, bodega, opts) = prepare_ingest(&common, &file, source, dry_run, None).await?;
+            let s = bodega::gps::ingest_gps_csv(&bodega, reader, &opts)
                 .await
                 .with_context(|| format!("{} was not loaded", file.display()))?;
             println!(
                 "{}{}: read {}, loaded {}, already stored {}, rejected {}; batch {}",
-                if dry_run { "dry run, nothing stored — " } else { "" },
+                dry_run_prefix(dry_run),
                 file.display(),
                 s.read,
                 s.loaded,
@@ -539,11 +544,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 s.rejected,
                 s.batch_id
             );
-            for (line, field, reason) in bodega.rejected_rows(s.batch_id).await?.iter().take(20) {
-                println!("  line {line}: {field}: {reason}");
-            }
-            bodega.close().await;
-            Ok(())
+            finish_ingest(&bodega, s.batch_id, dry_run).await
         }
         Some(Command::Hotspots(args)) => hotspots(args),
         Some(Command::Evaluate(args)) => evaluate(args),
