@@ -14,9 +14,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{
-    parse_coordinate, raw_text, resolve_local_time, store_rejections, IngestError, IngestOptions, Rejection,
+    finish_batch, open_batch, parse_coordinate, raw_text, resolve_local_time, store_rejections, BatchCounts,
+    HeaderIndex, IngestError, IngestOptions, Rejection,
 };
-use crate::{begin_write, now_seconds, on_pool, Bodega};
+use crate::{begin_write, on_pool, Bodega};
 
 /// Calls written per INSERT (17 binds each).
 const CHUNK: usize = 1000;
@@ -79,13 +80,8 @@ pub async fn ingest_calls_csv<R: Read>(
     let rules = bodega.geo_rules().await?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let header = csv.headers().map_err(|e| IngestError::Unreadable(e.to_string()))?.clone();
-    let find = |n: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(n));
-    let need = |n: &str| {
-        find(n).ok_or_else(|| IngestError::MissingColumn {
-            column: n.into(),
-            found: header.iter().collect::<Vec<_>>().join(",").chars().take(200).collect(),
-        })
-    };
+    let header = HeaderIndex(header);
+    let (find, need) = (|n: &str| header.find(n), |n: &str| header.need(n));
     let (c_id, c_type, c_received) = (need("call_id")?, need("call_type")?, need("received_at")?);
     let time_cols = [Some(c_received), find("dispatched_at"), find("arrived_at"), find("cleared_at")];
     let time_names = ["received_at", "dispatched_at", "arrived_at", "cleared_at"];
@@ -94,14 +90,7 @@ pub async fn ingest_calls_csv<R: Read>(
 
     on_pool!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
-        let batch_id: i64 = sqlx::query_scalar(
-            "INSERT INTO ingest_batches (kind, source, file_name, sha256, started_at) VALUES ('calls', $1, $2, '', $3) RETURNING id",
-        )
-        .bind(&opts.source)
-        .bind(&opts.file_name)
-        .bind(now_seconds())
-        .fetch_one(&mut *tx)
-        .await?;
+        let batch_id = open_batch(&mut tx, "calls", opts).await?;
         let mut summary = CallsSummary { batch_id, ..CallsSummary::default() };
         let mut calls: Vec<Call> = Vec::with_capacity(CHUNK);
         let mut rejects: Vec<Rejection> = Vec::new();
@@ -195,19 +184,14 @@ pub async fn ingest_calls_csv<R: Read>(
         }
         upsert_calls!(tx, &calls, &opts.source, batch_id, summary);
         summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
-        sqlx::query(
-            "UPDATE ingest_batches SET finished_at = $1, rows_read = $2, rows_loaded = $3, rows_updated = $4, \
-             rows_unchanged = $5, rows_rejected = $6, outcome = 'ok' WHERE id = $7",
-        )
-        .bind(now_seconds())
-        .bind(summary.read as i64)
-        .bind(summary.loaded as i64)
-        .bind(summary.updated as i64)
-        .bind(summary.unchanged as i64)
-        .bind(summary.rejected as i64)
-        .bind(batch_id)
-        .execute(&mut *tx)
-        .await?;
+        let counts = BatchCounts {
+            read: summary.read,
+            loaded: summary.loaded,
+            updated: summary.updated,
+            unchanged: summary.unchanged,
+            rejected: summary.rejected,
+        };
+        finish_batch(&mut tx, batch_id, "", counts).await?;
         if opts.dry_run { tx.rollback().await? } else { tx.commit().await? }
         Ok(summary)
     })

@@ -12,7 +12,8 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::ingest::{
-    parse_coordinate, raw_text, resolve_local_time, store_rejections, IngestError, IngestOptions, Rejection,
+    finish_batch, open_batch, parse_coordinate, raw_text, resolve_local_time, store_rejections, BatchCounts,
+    HeaderIndex, IngestError, IngestOptions, Rejection,
 };
 use crate::{begin_write, now_seconds, on_pool, Bodega};
 
@@ -77,27 +78,15 @@ pub async fn ingest_gps_csv<R: Read>(
     let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let header = csv.headers().map_err(|e| IngestError::Unreadable(e.to_string()))?.clone();
-    let find = |n: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(n));
-    let need = |n: &str| {
-        find(n).ok_or_else(|| IngestError::MissingColumn {
-            column: n.into(),
-            found: header.iter().collect::<Vec<_>>().join(",").chars().take(200).collect(),
-        })
-    };
+    let header = HeaderIndex(header);
+    let (find, need) = (|n: &str| header.find(n), |n: &str| header.need(n));
     let (c_device, c_fix, c_lat, c_lon) = (need("device")?, need("fix_at")?, need("lat")?, need("lon")?);
     let (c_unit, c_acc, c_speed) = (find("unit"), find("accuracy_m"), find("speed_mps"));
     let received_at = now_seconds();
 
     on_pool!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
-        let batch_id: i64 = sqlx::query_scalar(
-            "INSERT INTO ingest_batches (kind, source, file_name, sha256, started_at) VALUES ('gps', $1, $2, '', $3) RETURNING id",
-        )
-        .bind(&opts.source)
-        .bind(&opts.file_name)
-        .bind(received_at)
-        .fetch_one(&mut *tx)
-        .await?;
+        let batch_id = open_batch(&mut tx, "gps", opts).await?;
         let mut summary = GpsSummary { batch_id, ..GpsSummary::default() };
         let mut fixes: Vec<Fix> = Vec::with_capacity(CHUNK);
         let mut rejects: Vec<Rejection> = Vec::new();
@@ -149,18 +138,14 @@ pub async fn ingest_gps_csv<R: Read>(
         }
         insert_fixes!(tx, &fixes, batch_id, received_at, summary);
         summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
-        sqlx::query(
-            "UPDATE ingest_batches SET finished_at = $1, rows_read = $2, rows_loaded = $3, rows_unchanged = $4, \
-             rows_rejected = $5, outcome = 'ok' WHERE id = $6",
-        )
-        .bind(now_seconds())
-        .bind(summary.read as i64)
-        .bind(summary.loaded as i64)
-        .bind(summary.duplicates as i64)
-        .bind(summary.rejected as i64)
-        .bind(batch_id)
-        .execute(&mut *tx)
-        .await?;
+        let counts = BatchCounts {
+            read: summary.read,
+            loaded: summary.loaded,
+            unchanged: summary.duplicates,
+            rejected: summary.rejected,
+            ..BatchCounts::default()
+        };
+        finish_batch(&mut tx, batch_id, "", counts).await?;
         if opts.dry_run { tx.rollback().await? } else { tx.commit().await? }
         Ok(summary)
     })

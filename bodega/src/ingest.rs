@@ -384,15 +384,7 @@ pub async fn ingest_incidents_csv<R: Read>(
 
     on_pool!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
-        let batch_id: i64 = sqlx::query_scalar(
-            "INSERT INTO ingest_batches (kind, source, file_name, sha256, started_at) \
-             VALUES ('incidents', $1, $2, '', $3) RETURNING id",
-        )
-        .bind(&opts.source)
-        .bind(&opts.file_name)
-        .bind(now_seconds())
-        .fetch_one(&mut *tx)
-        .await?;
+        let batch_id = open_batch(&mut tx, "incidents", opts).await?;
         let mut summary = IngestSummary { batch_id, dry_run: opts.dry_run, ..IngestSummary::default() };
         let mut seen: HashMap<u64, u64> = HashMap::new();
         let mut chunk: Vec<IncidentRow> = Vec::with_capacity(CHUNK_ROWS);
@@ -431,21 +423,14 @@ pub async fn ingest_incidents_csv<R: Read>(
         }
         upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary).await?;
         summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
-        let digest = rows.finish();
-        sqlx::query(
-            "UPDATE ingest_batches SET sha256 = $1, finished_at = $2, rows_read = $3, rows_loaded = $4, \
-             rows_updated = $5, rows_unchanged = $6, rows_rejected = $7, outcome = 'ok' WHERE id = $8",
-        )
-        .bind(digest)
-        .bind(now_seconds())
-        .bind(summary.read as i64)
-        .bind(summary.loaded as i64)
-        .bind(summary.updated as i64)
-        .bind(summary.unchanged as i64)
-        .bind(summary.rejected as i64)
-        .bind(batch_id)
-        .execute(&mut *tx)
-        .await?;
+        let counts = BatchCounts {
+            read: summary.read,
+            loaded: summary.loaded,
+            updated: summary.updated,
+            unchanged: summary.unchanged,
+            rejected: summary.rejected,
+        };
+        finish_batch(&mut tx, batch_id, &rows.finish(), counts).await?;
         if opts.dry_run { tx.rollback().await? } else { tx.commit().await? }
         tracing::info!(?summary, source = %opts.source, file = %opts.file_name, "incident file ingested");
         Ok(summary)
@@ -550,6 +535,67 @@ pub(crate) trait UpsertTarget: crate::WriteTx {
         batch_id: i64,
         rejects: &[Rejection],
     ) -> Result<u64, sqlx::Error>;
+    async fn open_batch(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        kind: &str,
+        opts: &IngestOptions,
+    ) -> Result<i64, sqlx::Error>;
+    async fn finish_batch(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch_id: i64,
+        sha256: &str,
+        counts: BatchCounts,
+    ) -> Result<(), sqlx::Error>;
+}
+
+/// What a batch row records of a finished load.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BatchCounts {
+    pub read: u64,
+    pub loaded: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+/// Records the start of a load in `ingest_batches` and returns its id.
+pub(crate) async fn open_batch<DB: UpsertTarget>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    kind: &str,
+    opts: &IngestOptions,
+) -> Result<i64, sqlx::Error> {
+    DB::open_batch(tx, kind, opts).await
+}
+
+/// Records the outcome of a load on its batch row.
+pub(crate) async fn finish_batch<DB: UpsertTarget>(
+    tx: &mut sqlx::Transaction<'static, DB>,
+    batch_id: i64,
+    sha256: &str,
+    counts: BatchCounts,
+) -> Result<(), sqlx::Error> {
+    DB::finish_batch(tx, batch_id, sha256, counts).await
+}
+
+/// A CSV header, for finding columns by name (case-insensitive, spaces and a BOM ignored).
+pub(crate) struct HeaderIndex(pub csv::StringRecord);
+
+impl HeaderIndex {
+    /// The position of an optional column.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The position of a required column.
+    ///
+    /// # Errors
+    /// [`IngestError::MissingColumn`], quoting the header briefly.
+    pub fn need(&self, name: &str) -> Result<usize, IngestError> {
+        self.find(name).ok_or_else(|| IngestError::MissingColumn {
+            column: name.to_string(),
+            found: self.0.iter().collect::<Vec<_>>().join(",").chars().take(200).collect(),
+        })
+    }
 }
 
 /// Implements [`UpsertTarget`] for one engine from the shared macro bodies.
@@ -571,6 +617,44 @@ macro_rules! impl_upsert_target {
                 rejects: &[Rejection],
             ) -> Result<u64, sqlx::Error> {
                 reject_body!(tx, batch_id, rejects)
+            }
+            async fn open_batch(
+                tx: &mut sqlx::Transaction<'static, Self>,
+                kind: &str,
+                opts: &IngestOptions,
+            ) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar(
+                    "INSERT INTO ingest_batches (kind, source, file_name, sha256, started_at) \
+                     VALUES ($1, $2, $3, '', $4) RETURNING id",
+                )
+                .bind(kind)
+                .bind(&opts.source)
+                .bind(&opts.file_name)
+                .bind(now_seconds())
+                .fetch_one(&mut **tx)
+                .await
+            }
+            async fn finish_batch(
+                tx: &mut sqlx::Transaction<'static, Self>,
+                batch_id: i64,
+                sha256: &str,
+                c: BatchCounts,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "UPDATE ingest_batches SET sha256 = $1, finished_at = $2, rows_read = $3, rows_loaded = $4, \
+                     rows_updated = $5, rows_unchanged = $6, rows_rejected = $7, outcome = 'ok' WHERE id = $8",
+                )
+                .bind(sha256)
+                .bind(now_seconds())
+                .bind(c.read as i64)
+                .bind(c.loaded as i64)
+                .bind(c.updated as i64)
+                .bind(c.unchanged as i64)
+                .bind(c.rejected as i64)
+                .bind(batch_id)
+                .execute(&mut **tx)
+                .await
+                .map(|_| ())
             }
         }
     };

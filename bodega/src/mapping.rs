@@ -281,15 +281,8 @@ pub(crate) enum ResolvedLocation {
 
 impl Mapping {
     pub(crate) fn resolve(&self, header: &csv::StringRecord) -> Result<Resolved, IngestError> {
-        let find = |name: &str| {
-            header
-                .iter()
-                .position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name.trim()))
-                .ok_or_else(|| IngestError::MissingColumn {
-                    column: name.to_string(),
-                    found: header.iter().collect::<Vec<_>>().join(",").chars().take(200).collect(),
-                })
-        };
+        let index = crate::ingest::HeaderIndex(header.clone());
+        let find = |name: &str| index.need(name);
         let opt = |name: &Option<String>| name.as_deref().map(find).transpose();
         Ok(Resolved {
             id: opt(&self.id)?,
