@@ -34,12 +34,12 @@ deps-test:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --locked -p hotspot -p bodega -p server -p app --features app/ssr --all-targets -- -D warnings
+	cargo clippy --locked -p hotspot -p protocol -p bodega -p server -p app --features app/ssr --all-targets -- -D warnings
 	cargo clippy --locked -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
-	cargo check --locked -p hotspot --target wasm32-unknown-unknown
+	cargo check --locked -p hotspot -p protocol --target wasm32-unknown-unknown
 
 unit:
-	cargo test --locked -p hotspot -p bodega -p server -p app --features app/ssr
+	cargo test --locked -p hotspot -p protocol -p bodega -p server -p app --features app/ssr
 
 postgres:
 	scripts/with-postgres.sh cargo test --locked -p bodega -p server --features app/ssr --tests

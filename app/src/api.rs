@@ -9,16 +9,72 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::CityOverview;
 
-/// The error envelope every server function returns.
+/// The error envelope every server function returns. Each variant has one HTTP status
+/// ([`ApiError::status`]); messages are safe to show and never carry internals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum ApiError {
-    /// The Data Bodega could not answer; the message is safe to show.
+    /// No live session (never signed in, idle-locked, expired, ended): 401.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Signed in, but the policy does not allow it: 403.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// A field is missing or wrong: 422, naming the field.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, as named in the request.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The thing asked for does not exist: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (stale version, not allowed from here): 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// The Data Bodega could not answer; the message is safe to show: 503.
     #[error("the Data Bodega is unavailable: {0}")]
     Unavailable(String),
     /// The call itself failed (network, encoding); offline clients see this.
     #[error("{0}")]
     Transport(ServerFnErrorErr),
 }
+
+impl ApiError {
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthenticated(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::Conflict(_) => 409,
+            ApiError::Invalid { .. } => 422,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Transport(ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_)) => 400,
+            ApiError::Transport(_) => 500,
+        }
+    }
+
+    /// True when the server could not be reached at all (the device store should answer).
+    pub fn is_offline(&self) -> bool {
+        matches!(self, ApiError::Transport(ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_)))
+    }
+
+    /// A field-level validation error.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid { field: field.to_string(), message: message.into() }
+    }
+}
+
+/// Who may call an endpoint: `None` for public endpoints, else the policy action it needs.
+/// Every server function and API route is listed in [`ENDPOINTS`]; the server's authorization
+/// matrix test fails for one that is not.
+pub type Access = Option<protocol::Action>;
+
+/// The server functions, with the action each needs (see `server::routes` for the other routes).
+pub const ENDPOINTS: &[(&str, Access)] =
+    &[("/api/city_overview", Some(protocol::Action::ViewOverview)), ("/api/me", None)];
 
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
@@ -38,14 +94,37 @@ pub struct ServerContext {
     pub time_zone: String,
     /// Cell size of the overview map, metres.
     pub map_cell_size_m: u32,
+    /// Idle lock, seconds.
+    pub idle_lock_seconds: i64,
 }
 
 /// The city at a glance: totals, offences and the micro-place map.
 #[server(prefix = "/api", endpoint = "city_overview")]
 pub async fn get_city_overview() -> Result<CityOverview, ApiError> {
-    let ctx = use_context::<ServerContext>()
-        .ok_or_else(|| ApiError::Unavailable("the server was started without a database".into()))?;
-    ssr::city_overview_inner(&ctx).await
+    let ctx = crate::auth::ssr::context()?;
+    crate::auth::ssr::authorize(
+        &ctx,
+        protocol::Action::ViewOverview,
+        protocol::policy::Target::City,
+        "/api/city_overview",
+    )
+    .await?;
+    ssr::city_overview_inner(&ctx).await.inspect_err(crate::auth::ssr::respond_with)
+}
+
+/// The signed-in user, or `None` without a live session. Public: asking who one is reveals
+/// nothing and is not an access attempt worth an audit record.
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn get_me() -> Result<Option<crate::auth::Me>, ApiError> {
+    let ctx = crate::auth::ssr::context()?;
+    Ok(crate::auth::ssr::caller().map(|caller| crate::auth::Me {
+        username: caller.user.username.clone(),
+        display_name: caller.user.display_name.clone(),
+        roles: caller.user.roles.clone(),
+        districts: caller.user.districts.clone(),
+        session_expires_at: caller.session_expires_at,
+        idle_lock_seconds: ctx.idle_lock_seconds,
+    }))
 }
 
 /// The server-side bodies of the server functions, callable without HTTP (tests, CLI).

@@ -26,7 +26,7 @@ pub struct UpdateReady(pub RwSignal<bool>);
 pub async fn load_overview() -> OverviewResult {
     let fresh = crate::api::get_city_overview().await;
     #[cfg(feature = "hydrate")]
-    if let Err(err) = &fresh {
+    if let Some(err) = fresh.as_ref().err().filter(|e| e.is_offline()) {
         // IndexedDB futures are not `Send`; the browser is single-threaded, so the wrapper is sound.
         return match send_wrapper::SendWrapper::new(crate::device_store::load_overview()).await {
             Ok(Some(data)) => Ok(Loaded { data, from_device: true }),
@@ -37,11 +37,40 @@ pub async fn load_overview() -> OverviewResult {
     fresh.map(|data| Loaded { data, from_device: false }).map_err(|e| e.to_string())
 }
 
+/// The path of the page being rendered (server) or shown (browser).
+pub fn current_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>().map(|p| p.uri.path().to_string()).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        #[cfg(feature = "hydrate")]
+        if let Some(path) = web_sys::window().and_then(|w| w.location().pathname().ok()) {
+            return path;
+        }
+        String::new()
+    }
+}
+
 /// Creates the shared resources and, in the browser, keeps the device store and service worker
 /// in step with them.
 pub fn provide_app_state() {
-    let overview = Resource::new(|| (), |_| load_overview());
+    // The sign-in screen shows no data: it neither fetches the city nor asks for it anonymously.
+    let on_signin = current_path().starts_with("/signin");
+    let overview = Resource::new(
+        || (),
+        move |_| async move {
+            if on_signin {
+                Err("Sign in to see the city.".to_string())
+            } else {
+                load_overview().await
+            }
+        },
+    );
     provide_context(OverviewResource(overview));
+    let me = Resource::new(|| (), |_| async { crate::api::get_me().await.ok().flatten() });
+    provide_context(MeResource(me));
     let update_ready = RwSignal::new(false);
     provide_context(UpdateReady(update_ready));
     let offline_ready = RwSignal::new(false);
@@ -69,7 +98,39 @@ pub fn provide_app_state() {
     }
 }
 
-/// Top bar: the name, the navigation and whether the device has signal.
+/// The signed-in user, shared by the screens (`None`: nobody, or not known offline).
+#[derive(Clone, Copy)]
+pub struct MeResource(pub Resource<Option<crate::auth::Me>>);
+
+/// Who is signed in, as far as the header and menus need to know.
+#[component]
+fn AccountMenu() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Some(me) => {
+                        let roles: Vec<&str> = me.roles.iter().map(|r| r.as_str()).collect();
+                        view! {
+                            <span class="account" data-testid="account">
+                                <span class="who">{me.display_name.clone()}</span>
+                                <span class="roles">{roles.join(", ")}</span>
+                                <form method="post" action="/api/auth/logout">
+                                    <button type="submit" class="link">"Sign out"</button>
+                                </form>
+                            </span>
+                        }
+                        .into_any()
+                    }
+                    None => ().into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Top bar: the name, the navigation, who is signed in and whether the device has signal.
 #[component]
 pub fn AppHeader() -> impl IntoView {
     let online = RwSignal::new(true);
@@ -97,6 +158,7 @@ pub fn AppHeader() -> impl IntoView {
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/places">"Places"</A>
             </nav>
+            <AccountMenu/>
             <span class="connectivity" class:offline=move || !online.get() role="status" data-testid="connectivity">
                 {move || if online.get() { "Online" } else { "No signal" }}
             </span>

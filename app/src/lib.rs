@@ -7,14 +7,17 @@
 //! A tour:
 //! - [`shell`] renders a whole server page; [`offline_shell`] renders the data-free page the
 //!   service worker precaches and serves to navigations when there is no signal.
-//! - [`App`] is the router: `/` (city overview with the micro-place map) and `/places` (the
-//!   busiest micro places).
+//! - [`App`] is the router: `/` (city overview with the micro-place map), `/places` (the
+//!   busiest micro places) and `/signin`.
+//! - [`auth`] holds the signed-in user ([`auth::Me`]) and, on the server, the one gate every
+//!   server function passes ([`auth::ssr::authorize`]): policy decision, 401/403, audit record.
 //! - [`api`] holds the server functions, each at a fixed URL under `/api/`.
 //! - [`model`] holds the types that cross the wire and the device store (no personal data).
 //! - `device_store` (browser only) keeps what the officer's device needs offline in IndexedDB;
 //!   `pwa` (browser only) registers the service worker and offers updates instead of forcing them.
 
 pub mod api;
+pub mod auth;
 pub mod components;
 pub mod model;
 pub mod pages;
@@ -30,7 +33,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::{AppHeader, UpdateBanner};
-use crate::pages::{NotFound, Overview, Places};
+use crate::pages::{NotFound, Overview, Places, SignIn};
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
 #[component]
@@ -96,6 +99,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview/>
                     <Route path=path!("/places") view=Places/>
+                    <Route path=path!("/signin") view=SignIn/>
                 </Routes>
             </main>
         </Router>

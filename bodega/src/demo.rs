@@ -119,3 +119,62 @@ pub async fn seed_demo_roster(bodega: &Bodega) -> Result<(), BodegaError> {
     });
     Ok(())
 }
+
+/// The demo sign-in accounts: one per demo officer and sergeant (`d1.officer1` … `d4.officer6`,
+/// `d1.sergeant` … `d4.sergeant`), `commander` (command staff), `analyst` and `admin`, all marked
+/// synthetic and all with the one password whose argon2id hash is given (the server chooses it:
+/// `BEATBOOK_DEMO_PASSWORD`, or a random one it prints once). Idempotent: existing accounts are
+/// left alone. Returns how many were created.
+///
+/// # Errors
+/// A store error.
+pub async fn seed_demo_accounts(bodega: &Bodega, password_hash: &str) -> Result<usize, crate::accounts::AccountError> {
+    use protocol::Role;
+    let mut wanted: Vec<(String, String, Vec<Role>, Vec<String>)> = Vec::new();
+    for d in 1..=4 {
+        let code = format!("D{d}");
+        for k in 1..=6 {
+            wanted.push((
+                format!("d{d}.officer{k}"),
+                format!("Demo Officer {d}{k:02} (synthetic)"),
+                vec![Role::Officer],
+                vec![code.clone()],
+            ));
+        }
+        wanted.push((
+            format!("d{d}.sergeant"),
+            format!("Demo Sergeant {d} (synthetic)"),
+            vec![Role::Sergeant],
+            vec![code],
+        ));
+    }
+    wanted.push(("commander".into(), "Demo Commander (synthetic)".into(), vec![Role::Command], vec![]));
+    wanted.push(("analyst".into(), "Demo Analyst (synthetic)".into(), vec![Role::Analyst], vec![]));
+    wanted.push(("admin".into(), "Demo Administrator (synthetic)".into(), vec![Role::Admin], vec![]));
+    let mut created = 0;
+    for (username, display_name, roles, districts) in wanted {
+        if bodega.user_by_username(&username).await?.is_some() {
+            continue;
+        }
+        let new = crate::accounts::NewUser {
+            username,
+            display_name,
+            password_hash: Some(password_hash.to_string()),
+            roles,
+            districts,
+            oidc: None,
+            synthetic: true,
+        };
+        bodega.create_user(&new).await?;
+        created += 1;
+    }
+    Ok(created)
+}
+
+/// True when the demo accounts exist.
+///
+/// # Errors
+/// A store error.
+pub async fn has_demo_accounts(bodega: &Bodega) -> Result<bool, BodegaError> {
+    Ok(bodega.user_by_username("d1.sergeant").await?.is_some())
+}

@@ -22,9 +22,14 @@
 //!   boundary: kept, never mapped or scored. [`districts`] loads district/zone/boundary polygons.
 //! - [`queries`] is the read API the rest of Beatbook uses: summaries, filtered incidents,
 //!   per-cell per-local-day counts for the scoring core and devices, counts for the snapshot.
+//! - [`accounts`] keeps users, roles, district membership, server-side sessions (token hashes
+//!   only) and registered devices; [`audit`] is the append-only audit log (who, what, when, from
+//!   where, outcome), which the schema itself refuses to update or trim inside a year.
 //! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install.
 //! - [`testing`] gives tests a fresh store on the engine the test run targets.
 
+pub mod accounts;
+pub mod audit;
 pub mod calls;
 pub mod demo;
 pub mod districts;

@@ -66,4 +66,35 @@ pub struct Serve {
     /// Cell size of the overview map, metres.
     #[arg(long, env = "BEATBOOK_MAP_CELL_METRES", default_value_t = 250)]
     pub map_cell_metres: u32,
+
+    /// Lock a session after this many minutes without activity (CJIS AC-11: at most 30).
+    #[arg(long, env = "BEATBOOK_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+
+    /// End every session this many hours after sign-in (one shift).
+    #[arg(long, env = "BEATBOOK_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+
+    /// Mark the session cookie `Secure`. Browsers accept it on https and on localhost; turn it
+    /// off only for a plain-HTTP test rig on another host.
+    #[arg(long, env = "BEATBOOK_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+
+    /// Believe `X-Forwarded-For` and `X-Forwarded-Proto` (client address for rate limits and
+    /// the audit log; HSTS behind TLS). Only behind a reverse proxy you run.
+    #[arg(long, env = "BEATBOOK_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_proxy: bool,
+}
+
+impl Serve {
+    /// The sign-in and session settings these flags describe.
+    pub fn auth_config(&self) -> crate::auth::AuthConfig {
+        crate::auth::AuthConfig {
+            idle_lock: std::time::Duration::from_secs(self.session_idle_minutes.clamp(1, 30) * 60),
+            session_lifetime: std::time::Duration::from_secs(self.session_hours.clamp(1, 24) * 3600),
+            secure_cookie: self.cookie_secure,
+            trust_proxy: self.trust_proxy,
+            ..Default::default()
+        }
+    }
 }

@@ -5,7 +5,9 @@
 //! ([`pwa`]), and the command line in `main.rs` (`serve`, `migrate`, `seed-demo`, `ingest`).
 //! Every query lives in `bodega`; every screen in `app`.
 
+pub mod accounts;
 pub mod analysis;
+pub mod auth;
 pub mod config;
 pub mod pwa;
 
@@ -41,6 +43,25 @@ pub struct AppState {
     pub ctx: ServerContext,
     /// The generated service worker and offline shell.
     pub shell: Arc<ShellAssets>,
+    /// Sign-in settings and recent failures.
+    pub auth: auth::AuthState,
+}
+
+/// Department and session settings the state is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The department's IANA time zone.
+    pub time_zone: String,
+    /// Cell size of the overview map, metres.
+    pub map_cell_size_m: u32,
+    /// Sign-in and session settings.
+    pub auth: auth::AuthConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { time_zone: "America/Vancouver".into(), map_cell_size_m: 250, auth: auth::AuthConfig::default() }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
@@ -68,11 +89,14 @@ fn bundle_hashes() -> Option<String> {
     std::fs::read_to_string(exe.parent()?.join("hash.txt")).ok()
 }
 
-/// Renders the offline shell page for these options.
-pub fn render_offline_shell(options: &LeptosOptions) -> String {
+/// Renders the offline shell page for these options; its inline scripts carry `nonce`.
+pub fn render_offline_shell(options: &LeptosOptions, nonce: &str) -> String {
     let options = options.clone();
     let owner = Owner::new();
-    owner.with(|| app::offline_shell(options).to_html())
+    owner.with(|| {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.to_string()));
+        app::offline_shell(options).to_html()
+    })
 }
 
 /// Limits the router applies to every request.
@@ -84,28 +108,58 @@ pub struct Limits {
     pub max_body_bytes: usize,
 }
 
+/// Who may call a route that is not a server function: `None` for public routes, else the
+/// action it needs (the handler enforces it). Server functions are listed in
+/// [`app::api::ENDPOINTS`].
+pub type Access = app::api::Access;
+
+/// Every route this server adds besides the Leptos pages and server functions, with its access
+/// rule. The router is built from this table, so a route cannot exist without an entry; the
+/// authorization matrix test walks it.
+pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppState>)> {
+    use axum::routing::post;
+    vec![
+        ("/healthz", None, get(|| async { "ok" })),
+        ("/readyz", None, get(readyz)),
+        ("/sw.js", None, get(service_worker)),
+        ("/shell", None, get(offline_shell)),
+        ("/api/auth/login", None, post(auth::login)),
+        ("/api/auth/logout", None, post(auth::logout)),
+    ]
+}
+
 /// The whole HTTP surface, as a `Router` that tests can drive without a socket.
 pub fn router(state: AppState, limits: Limits) -> Router {
     let routes = generate_route_list(app::App);
     let ctx = state.ctx.clone();
     let ctx_for_errors = state.ctx.clone();
     let leptos = state.leptos.clone();
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/sw.js", get(service_worker))
-        .route("/shell", get(offline_shell))
+    let mut router = Router::new();
+    for (path, _access, method_router) in self::routes() {
+        router = router.route(path, method_router);
+    }
+    router
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(ctx.clone()),
+            move || {
+                provide_context(ctx.clone());
+                provide_request_nonce();
+            },
             move || app::shell(leptos.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(ctx_for_errors.clone()),
+            move || {
+                provide_context(ctx_for_errors.clone());
+                provide_request_nonce();
+            },
             app::shell,
         ))
+        .layer(axum::middleware::from_fn(auth::page_guard))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::session_layer))
+        .layer(axum::middleware::from_fn(auth::csrf_layer))
         .layer(axum::middleware::from_fn(cache_policy))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::security_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -117,6 +171,16 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Hands the nonce the security-header layer generated for this request to the renderer, so
+/// the page's inline scripts carry the nonce its Content-Security-Policy names.
+fn provide_request_nonce() {
+    let nonce = use_context::<axum::http::request::Parts>()
+        .and_then(|p| p.extensions.get::<auth::CspNonce>().map(|n| n.0.clone()));
+    if let Some(n) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(n));
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -141,11 +205,15 @@ async fn service_worker(State(state): State<AppState>) -> Response {
 }
 
 async fn offline_shell(State(state): State<AppState>) -> Response {
-    (
+    let mut resp = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
         state.shell.shell_html.clone(),
     )
-        .into_response()
+        .into_response();
+    if let Ok(csp) = HeaderValue::from_str(&state.shell.csp) {
+        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    resp
 }
 
 /// Caching rules: content-hashed bundle files are immutable; the shell assets revalidate; every
@@ -183,11 +251,19 @@ pub fn app_state(
     bodega: Bodega,
     site_root: &Path,
     addr: std::net::SocketAddr,
-    time_zone: String,
-    map_cell_size_m: u32,
+    settings: Settings,
 ) -> std::io::Result<AppState> {
     let leptos = leptos_options(site_root, addr);
     let bundle = pwa::current_bundle(&leptos.output_name, bundle_hashes().as_deref());
-    let shell = pwa::build_shell_assets(site_root, &bundle, render_offline_shell(&leptos))?;
-    Ok(AppState { leptos, ctx: ServerContext { bodega, time_zone, map_cell_size_m }, shell: Arc::new(shell) })
+    let shell_nonce = pwa::shell_nonce(&bundle);
+    let shell_html = render_offline_shell(&leptos, &shell_nonce);
+    let mut shell = pwa::build_shell_assets(site_root, &bundle, shell_html)?;
+    shell.csp = auth::page_csp(&shell_nonce);
+    let ctx = ServerContext {
+        bodega,
+        time_zone: settings.time_zone,
+        map_cell_size_m: settings.map_cell_size_m,
+        idle_lock_seconds: settings.auth.idle_lock.as_secs() as i64,
+    };
+    Ok(AppState { leptos, ctx, shell: Arc::new(shell), auth: auth::AuthState::new(settings.auth) })
 }

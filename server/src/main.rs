@@ -41,12 +41,77 @@ enum Command {
     /// Load a file into the Data Bodega.
     #[command(subcommand)]
     Ingest(Ingest),
+    /// Manage sign-in accounts (the first administrator is created here).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// List and revoke registered devices.
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// Score every micro place of a canonical incident file: one row per cell of the grid with
     /// count, harm, Gi* z-score and kernel density (no database needed).
     Hotspots(HotspotsArgs),
     /// Rank places on a training window and measure how well the ranking predicted a later test
     /// window: hit rate, PAI, PEI and RRI beside the naive trailing-count baseline.
     Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Create a local account. The password is read from BEATBOOK_NEW_PASSWORD or standard input.
+    Add {
+        /// Sign-in name.
+        username: String,
+        /// Name shown in the app.
+        #[arg(long = "name")]
+        display_name: String,
+        /// Role (repeatable): officer, sergeant, command, analyst, admin.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// District code the user belongs to (repeatable).
+        #[arg(long = "district")]
+        districts: Vec<String>,
+    },
+    /// Set a new password (BEATBOOK_NEW_PASSWORD or standard input) and clear the lockout.
+    Passwd {
+        /// Sign-in name.
+        username: String,
+    },
+    /// Clear a lockout after repeated failed sign-ins.
+    Unlock {
+        /// Sign-in name.
+        username: String,
+    },
+    /// Deactivate an account (its sessions end).
+    Deactivate {
+        /// Sign-in name.
+        username: String,
+    },
+    /// Reactivate an account.
+    Activate {
+        /// Sign-in name.
+        username: String,
+    },
+    /// Enrol a TOTP second factor; prints the otpauth:// URL to add to an authenticator app.
+    Totp {
+        /// Sign-in name.
+        username: String,
+    },
+    /// List accounts: username, name, roles, districts, state.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCmd {
+    /// List registered devices.
+    List,
+    /// Revoke a device: its sessions end and its next sync is refused.
+    Revoke {
+        /// Device id.
+        id: String,
+        /// Why (kept in the audit log).
+        #[arg(long, default_value = "revoked by an administrator")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -243,12 +308,19 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
         tracing::info!("empty Data Bodega: loading the demo city (Vancouver 2020 open data)");
         bodega::demo::seed_demo(&bodega).await?;
     }
+    if args.seed_demo {
+        announce_demo_password(server::accounts::ensure_demo_accounts(&bodega).await?);
+    }
     if !args.site_root.join("pkg").is_dir() {
         tracing::warn!(site_root = %args.site_root.display(), "no built site here: pages render but will not hydrate (run `make run`)");
     }
-    let state =
-        server::app_state(bodega.clone(), &args.site_root, args.addr, common.time_zone.clone(), args.map_cell_metres)
-            .with_context(|| format!("cannot read the site at {}", args.site_root.display()))?;
+    let settings = server::Settings {
+        time_zone: common.time_zone.clone(),
+        map_cell_size_m: args.map_cell_metres,
+        auth: args.auth_config(),
+    };
+    let state = server::app_state(bodega.clone(), &args.site_root, args.addr, settings)
+        .with_context(|| format!("cannot read the site at {}", args.site_root.display()))?;
     tracing::info!(version = %state.shell.version, "app shell ready");
     let limits = server::Limits {
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
@@ -477,6 +549,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::SeedDemo) => {
             let bodega = open_store(&common).await?;
             let s = bodega::demo::seed_demo(&bodega).await?;
+            announce_demo_password(server::accounts::ensure_demo_accounts(&bodega).await?);
             bodega.close().await;
             println!(
                 "demo city: read {}, loaded {}, updated {}, unchanged {}, rejected {}, without location {}, location flagged {}",
@@ -546,8 +619,77 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             finish_ingest(&bodega, s.batch_id, dry_run).await
         }
+        Some(Command::User(cmd)) => {
+            let bodega = open_store(&common).await?;
+            let result = user_command(&bodega, cmd).await;
+            bodega.close().await;
+            result
+        }
+        Some(Command::Device(cmd)) => {
+            let bodega = open_store(&common).await?;
+            let result = match cmd {
+                DeviceCmd::List => {
+                    for d in bodega.list_devices(None).await? {
+                        let state = d.revoked_at.map_or("active".to_string(), |_| {
+                            format!("revoked ({})", d.revoke_reason.clone().unwrap_or_default())
+                        });
+                        println!("{}\tuser {}\t{}\tlast seq {}\t{state}", d.id, d.user_id, d.label, d.last_seq);
+                    }
+                    Ok(())
+                }
+                DeviceCmd::Revoke { id, reason } => server::accounts::revoke_device(&bodega, &id, &reason)
+                    .await
+                    .map(|()| println!("device {id} revoked")),
+            };
+            bodega.close().await;
+            result
+        }
         Some(Command::Hotspots(args)) => hotspots(args),
         Some(Command::Evaluate(args)) => evaluate(args),
+    }
+}
+
+async fn user_command(bodega: &Bodega, cmd: UserCmd) -> anyhow::Result<()> {
+    use server::accounts as acc;
+    match cmd {
+        UserCmd::Add { username, display_name, roles, districts } => {
+            acc::add_user(bodega, &username, &display_name, &roles, &districts).await?;
+            println!("account '{username}' created");
+        }
+        UserCmd::Passwd { username } => {
+            acc::set_password(bodega, &username).await?;
+            println!("password set for '{username}'");
+        }
+        UserCmd::Unlock { username } => {
+            acc::unlock(bodega, &username).await?;
+            println!("'{username}' unlocked");
+        }
+        UserCmd::Deactivate { username } => {
+            acc::set_active(bodega, &username, false).await?;
+            println!("'{username}' deactivated");
+        }
+        UserCmd::Activate { username } => {
+            acc::set_active(bodega, &username, true).await?;
+            println!("'{username}' activated");
+        }
+        UserCmd::Totp { username } => println!("{}", acc::enrol_totp(bodega, &username).await?),
+        UserCmd::List => {
+            for line in acc::list_users(bodega).await? {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shows a freshly drawn demo password once, on the console (never in the log file).
+fn announce_demo_password(password: Option<String>) {
+    if let Some(p) = password {
+        eprintln!(
+            "Demo accounts created (synthetic): d1.officer1 … d4.officer6, d1.sergeant … d4.sergeant, commander, \
+             analyst, admin.\nTheir password is: {p}\n(Set {} to choose it.)",
+            server::accounts::DEMO_PASSWORD_ENV
+        );
     }
 }
 

@@ -38,6 +38,21 @@ pub struct ShellAssets {
     pub shell_html: String,
     /// Digest of everything precached: changes with every build.
     pub version: String,
+    /// The shell's Content-Security-Policy (set by the caller; names [`shell_nonce`]).
+    pub csp: String,
+}
+
+/// The nonce the offline shell's inline scripts carry. The shell is one static, data-free page
+/// per build, cached by the service worker with its headers, so its nonce is derived from the
+/// build (stable across restarts, so a restart is not mistaken for an update) rather than drawn
+/// per request like every other page's. Nothing user-supplied is ever rendered into it.
+pub fn shell_nonce(bundle: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(b"beatbook offline shell");
+    for b in bundle {
+        h.update(b.as_bytes());
+    }
+    hex::encode(&h.finalize()[..16])
 }
 
 fn short_digest(bytes: &[u8]) -> String {
@@ -92,7 +107,7 @@ pub fn build_shell_assets(site_root: &Path, bundle: &[String], shell_html: Strin
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    Ok(ShellAssets { service_worker, shell_html, version })
+    Ok(ShellAssets { service_worker, shell_html, version, csp: String::new() })
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 mod not_found;
 mod overview;
 mod places;
+mod signin;
 
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use places::{busiest_places, PlaceRow, Places};
+pub use signin::{signin_message, SignIn};

@@ -11,6 +11,8 @@ use bodega::testing::{fresh_store, TestStore};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+mod auth;
+
 struct TestApp {
     router: Router,
     store: TestStore,
@@ -29,8 +31,11 @@ async fn test_app() -> TestApp {
     std::fs::write(site.path().join("manifest.webmanifest"), r#"{"name":"Beatbook"}"#).expect("manifest");
     std::fs::write(site.path().join("sw.js"), "// worker template").expect("sw");
     let addr = "127.0.0.1:0".parse().expect("addr");
-    let state =
-        server::app_state(store.bodega.clone(), site.path(), addr, "America/Vancouver".into(), 250).expect("state");
+    let settings = server::Settings {
+        auth: server::auth::AuthConfig { secure_cookie: false, ..Default::default() },
+        ..Default::default()
+    };
+    let state = server::app_state(store.bodega.clone(), site.path(), addr, settings).expect("state");
     let limits = server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: 64 * 1024 };
     TestApp { router: server::router(state, limits), store, _site: site }
 }
@@ -44,6 +49,78 @@ async fn call(router: &Router, req: Request<Body>) -> (StatusCode, axum::http::H
 
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")
+}
+
+/// The password every test account gets.
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Creates a local account with these roles and districts.
+async fn add_user(app: &TestApp, username: &str, roles: &[protocol::Role], districts: &[&str]) -> i64 {
+    let hash = server::auth::hash_password(PASSWORD.into()).await.expect("hash");
+    let new = bodega::accounts::NewUser {
+        username: username.into(),
+        display_name: format!("Test {username}"),
+        password_hash: Some(hash),
+        roles: roles.to_vec(),
+        districts: districts.iter().map(|d| d.to_string()).collect(),
+        oidc: None,
+        synthetic: false,
+    };
+    app.store.bodega.create_user(&new).await.expect("create user")
+}
+
+/// A sign-in request (JSON).
+fn login_request(username: &str, password: &str, extra: serde_json::Value) -> Request<Body> {
+    let mut body = serde_json::json!({ "username": username, "password": password });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    Request::post("/api/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request")
+}
+
+/// The `name=value` part of a response's session cookie.
+fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("beatbook_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+/// Signs in and returns the cookie to send.
+async fn sign_in(app: &TestApp, username: &str) -> String {
+    let (status, headers, body) = call(&app.router, login_request(username, PASSWORD, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "sign-in of {username}: {body}");
+    session_cookie(&headers).expect("a session cookie")
+}
+
+/// A request with a session cookie.
+fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
+    req.headers_mut().insert(header::COOKIE, cookie.parse().expect("cookie header"));
+    req
+}
+
+/// Calls a server function (POST, empty form body) with an optional session cookie.
+fn server_fn(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .expect("request");
+    match cookie {
+        Some(c) => with_cookie(req, c),
+        None => req,
+    }
+}
+
+/// An analyst's session on a fresh app (analysts may see everything a page shows).
+async fn analyst_session(app: &TestApp) -> String {
+    add_user(app, "ana", &[protocol::Role::Analyst], &[]).await;
+    sign_in(app, "ana").await
 }
 
 #[tokio::test]
@@ -61,7 +138,8 @@ async fn probes_report_liveness_and_database_readiness() {
 #[tokio::test]
 async fn the_overview_page_is_server_rendered_with_the_demo_city_and_never_cached() {
     let app = test_app().await;
-    let (status, headers, html) = call(&app.router, get("/")).await;
+    let cookie = analyst_session(&app).await;
+    let (status, headers, html) = call(&app.router, with_cookie(get("/"), &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
@@ -75,11 +153,8 @@ async fn the_overview_page_is_server_rendered_with_the_demo_city_and_never_cache
 #[tokio::test]
 async fn the_overview_api_has_a_fixed_url_and_counts_every_located_incident() {
     let app = test_app().await;
-    let req = Request::post("/api/city_overview")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::empty())
-        .expect("request");
-    let (status, headers, body) = call(&app.router, req).await;
+    let cookie = analyst_session(&app).await;
+    let (status, headers, body) = call(&app.router, server_fn("/api/city_overview", Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     let overview: app::model::CityOverview = serde_json::from_str(&body).expect("json");
@@ -124,7 +199,8 @@ async fn static_files_carry_the_right_cache_and_type_headers() {
 #[tokio::test]
 async fn unknown_paths_are_404_pages_and_traversal_finds_nothing() {
     let app = test_app().await;
-    let (status, _, html) = call(&app.router, get("/no/such/page")).await;
+    let cookie = analyst_session(&app).await;
+    let (status, _, html) = call(&app.router, with_cookie(get("/no/such/page"), &cookie)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Not found"));
     let (status, _, body) = call(&app.router, get("/pkg/../../../../etc/passwd")).await;
@@ -142,7 +218,11 @@ async fn oversized_bodies_are_refused_and_responses_are_compressed() {
         .body(Body::from(big))
         .expect("request");
     assert_eq!(call(&app.router, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
-    let req = Request::get("/").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("request");
+    let cookie = analyst_session(&app).await;
+    let req = with_cookie(
+        Request::get("/").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("request"),
+        &cookie,
+    );
     let (status, headers, _) = call(&app.router, req).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");

@@ -1,0 +1,241 @@
+//! Who is signed in, and the one gate every server function passes through.
+//!
+//! The server's session middleware (crate `server`, `auth`) resolves the session cookie into a
+//! [`Caller`] and puts it, with the client's address, into the request's extensions. Every server
+//! function starts with [`ssr::authorize`] naming its [`protocol::Action`] and target: the
+//! decision comes from the declared policy in `protocol::policy`, a denial is answered with 401
+//! or 403 and written to the audit log, and an allowed call gets a [`ssr::Grant`] with which it
+//! records its own outcome when the action is one the audit log must hold.
+
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user as the screens see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Roles.
+    pub roles: Vec<protocol::Role>,
+    /// District codes.
+    pub districts: Vec<String>,
+    /// When the session ends at the latest (UTC seconds): the end of the shift.
+    pub session_expires_at: i64,
+    /// Idle lock after this many seconds without activity.
+    pub idle_lock_seconds: i64,
+}
+
+impl Me {
+    /// The policy subject (user id is not sent to the browser; 0 stands for "me").
+    pub fn subject(&self) -> protocol::Subject {
+        protocol::Subject { user_id: 0, roles: self.roles.clone(), districts: self.districts.clone() }
+    }
+
+    /// True when the policy would let this user take `action` somewhere.
+    pub fn may(&self, action: protocol::Action) -> bool {
+        self.roles.iter().any(|r| protocol::policy::grant(*r, action).is_some())
+    }
+}
+
+/// Server side: the caller and the gate.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use bodega::accounts::User;
+    use bodega::audit::{AuditEntry, Outcome};
+    use http::StatusCode;
+    use leptos::prelude::*;
+    use protocol::policy::{decide, Decision, Target};
+    use protocol::Action;
+
+    use crate::api::{ApiError, ServerContext};
+
+    /// The client's address and agent, known for every request (signed in or not).
+    #[derive(Debug, Clone, Default)]
+    pub struct ClientInfo {
+        /// Peer address (or the first `X-Forwarded-For` hop behind a trusted proxy).
+        pub ip: String,
+        /// User agent, truncated.
+        pub user_agent: String,
+    }
+
+    /// A signed-in caller, resolved from a live session.
+    #[derive(Debug, Clone)]
+    pub struct Caller {
+        /// The user.
+        pub user: User,
+        /// SHA-256 of the session token.
+        pub session_hash: String,
+        /// Absolute end of the session.
+        pub session_expires_at: i64,
+        /// The device the session belongs to, if registered.
+        pub device_id: Option<String>,
+    }
+
+    /// Why a request carries no caller although it has a cookie.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum SessionProblem {
+        /// Idle longer than the idle lock.
+        IdleLocked,
+        /// Past the absolute lifetime.
+        Expired,
+        /// Ended (logout, rotation, revoked device, deactivated account) or unknown.
+        Ended,
+    }
+
+    impl SessionProblem {
+        /// What the user reads.
+        pub fn message(self) -> &'static str {
+            match self {
+                SessionProblem::IdleLocked => "locked after 30 minutes without activity: sign in again",
+                SessionProblem::Expired => "your session reached the end of its shift: sign in again",
+                SessionProblem::Ended => "your session has ended: sign in again",
+            }
+        }
+    }
+
+    fn parts() -> Option<http::request::Parts> {
+        use_context::<http::request::Parts>()
+    }
+
+    /// The caller of the current request, if signed in.
+    pub fn caller() -> Option<Caller> {
+        parts().and_then(|p| p.extensions.get::<Caller>().cloned())
+    }
+
+    /// The client info of the current request.
+    pub fn client() -> ClientInfo {
+        parts().and_then(|p| p.extensions.get::<ClientInfo>().cloned()).unwrap_or_default()
+    }
+
+    fn session_problem() -> Option<SessionProblem> {
+        parts().and_then(|p| p.extensions.get::<SessionProblem>().copied())
+    }
+
+    /// Sets the status of the API answer. A page whose server render read data its user may not
+    /// see keeps its own status: the page says so in its body.
+    fn set_status(status: StatusCode) {
+        let is_api_call = parts().is_some_and(|p| p.uri.path().starts_with("/api/"));
+        if !is_api_call {
+            return;
+        }
+        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+            opts.set_status(status);
+        }
+    }
+
+    /// Permission to go ahead with one action, with the means to record its outcome.
+    #[derive(Debug, Clone)]
+    pub struct Grant {
+        /// The caller.
+        pub caller: Caller,
+        /// The action allowed.
+        pub action: Action,
+        /// District, when the target had one.
+        pub district: Option<String>,
+    }
+
+    impl Grant {
+        /// The user.
+        pub fn user(&self) -> &User {
+            &self.caller.user
+        }
+
+        /// Writes the one audit record this action leaves.
+        ///
+        /// # Errors
+        /// [`ApiError::Unavailable`] when the audit log cannot be written: an action that
+        /// cannot be recorded is reported as failed.
+        pub async fn audit(
+            &self,
+            ctx: &ServerContext,
+            target: &str,
+            outcome: Outcome,
+            detail: &str,
+        ) -> Result<(), ApiError> {
+            let client = client();
+            let entry = AuditEntry {
+                actor_user_id: Some(self.caller.user.id),
+                actor: self.caller.user.username.clone(),
+                action: self.action.as_str().to_string(),
+                target: target.to_string(),
+                district_code: self.district.clone(),
+                source_ip: client.ip,
+                device_id: self.caller.device_id.clone(),
+                outcome: Some(outcome),
+                detail: detail.to_string(),
+            };
+            ctx.bodega.append_audit(&entry).await.map(|_| ()).map_err(|e| {
+                tracing::error!(error = %e, "audit log write failed");
+                ApiError::Unavailable("the audit log could not be written; nothing was done".into())
+            })
+        }
+    }
+
+    /// Records a denied attempt (anonymous or forbidden).
+    async fn audit_denied(ctx: &ServerContext, caller: Option<&Caller>, action: Action, target: &str, reason: &str) {
+        let client = client();
+        let entry = AuditEntry {
+            actor_user_id: caller.map(|c| c.user.id),
+            actor: caller.map(|c| c.user.username.clone()).unwrap_or_else(|| "anonymous".into()),
+            action: action.as_str().to_string(),
+            target: target.to_string(),
+            district_code: None,
+            source_ip: client.ip,
+            device_id: caller.and_then(|c| c.device_id.clone()),
+            outcome: Some(Outcome::Denied),
+            detail: reason.to_string(),
+        };
+        if let Err(e) = ctx.bodega.append_audit(&entry).await {
+            tracing::error!(error = %e, "audit log write failed for a denial");
+        }
+    }
+
+    /// The server context, or the error an unconfigured server gives.
+    ///
+    /// # Errors
+    /// [`ApiError::Unavailable`].
+    pub fn context() -> Result<ServerContext, ApiError> {
+        use_context::<ServerContext>()
+            .ok_or_else(|| ApiError::Unavailable("the server was started without a database".into()))
+    }
+
+    /// The gate: may the caller take `action` on `target`? `what` names the endpoint or record
+    /// for the audit log. Denials are answered (401 without a live session, 403 otherwise) and
+    /// recorded.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthenticated`] or [`ApiError::Forbidden`].
+    pub async fn authorize(
+        ctx: &ServerContext,
+        action: Action,
+        target: Target<'_>,
+        what: &str,
+    ) -> Result<Grant, ApiError> {
+        let Some(caller) = caller() else {
+            let reason = session_problem().map_or("sign in to continue", SessionProblem::message);
+            audit_denied(ctx, None, action, what, reason).await;
+            set_status(StatusCode::UNAUTHORIZED);
+            return Err(ApiError::Unauthenticated(reason.to_string()));
+        };
+        match decide(&caller.user.subject(), action, target) {
+            Decision::Allow(_) => {
+                let district = match target {
+                    Target::District(d) | Target::Assignment { district: d, .. } => Some(d.to_string()),
+                    Target::City | Target::Own => None,
+                };
+                Ok(Grant { caller, action, district })
+            }
+            Decision::Deny(reason) => {
+                audit_denied(ctx, Some(&caller), action, what, &reason).await;
+                set_status(StatusCode::FORBIDDEN);
+                Err(ApiError::Forbidden(reason))
+            }
+        }
+    }
+
+    /// Sets the HTTP status for an error a server function is about to return.
+    pub fn respond_with(err: &ApiError) {
+        set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    }
+}

@@ -1,0 +1,18 @@
+//! # protocol — the rules both ends of Beatbook share
+//!
+//! The server enforces these rules; the devices use the very same code to decide what to offer
+//! (a button a role may not press is not shown) and to merge what they hold offline. Keeping
+//! them in one pure crate — no IO, no framework, builds for `wasm32-unknown-unknown` — means the
+//! phone and the server can never disagree about them.
+//!
+//! - [`policy`]: the five roles, every [`policy::Action`] the product offers, and the declared
+//!   policy that says which role may take which action and where (anywhere, in its own district,
+//!   only on its own assignments). One function, [`policy::decide`], answers every question.
+//! - [`mission`]: the mission lifecycle as a state machine — statuses, the transitions each role
+//!   may make, and the monotonic merge order the offline sync uses.
+
+pub mod mission;
+pub mod policy;
+
+pub use mission::{MissionStatus, Transition, TransitionError};
+pub use policy::{Action, Decision, Role, Scope, Subject};

@@ -1,0 +1,451 @@
+//! The mission lifecycle: one definition for the server, the sergeant's board, the officer's
+//! phone and the offline merge.
+//!
+//! ```text
+//! draft ─issue→ issued ─acknowledge→ acknowledged ─assign→ assigned ─start→ in_progress
+//!                                                      │  ↺ assign (reassign)    │
+//!                                                      ├────complete / not_complete──┤
+//!                                                      ▼                         ▼
+//!                                           completed | not_completed ─review→ reviewed
+//! cancel: from any state that is not terminal (reviewed, cancelled), sergeant or above
+//! ```
+//!
+//! The [`MissionStatus::rank`] order (issued < acknowledged < assigned < in progress <
+//! {completed, not completed} < reviewed, cancelled above all) is also the merge order of the
+//! offline sync ([`merge`]): two devices that each moved a mission forward converge on the
+//! furthest state, whatever order their pushes arrive in.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{decide, Action, Decision, Subject, Target};
+
+/// Where a mission stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissionStatus {
+    /// Being planned; not yet visible to the squad.
+    Draft,
+    /// Issued for a district and shift.
+    Issued,
+    /// The squad's sergeant accepted it.
+    Acknowledged,
+    /// Given to an officer or unit.
+    Assigned,
+    /// The officer is working it.
+    InProgress,
+    /// Done, with outcomes.
+    Completed,
+    /// Not done, with a reason.
+    NotCompleted,
+    /// The sergeant reviewed the outcome. Terminal.
+    Reviewed,
+    /// Called off. Terminal.
+    Cancelled,
+}
+
+impl MissionStatus {
+    /// Every status.
+    pub const ALL: [MissionStatus; 9] = [
+        MissionStatus::Draft,
+        MissionStatus::Issued,
+        MissionStatus::Acknowledged,
+        MissionStatus::Assigned,
+        MissionStatus::InProgress,
+        MissionStatus::Completed,
+        MissionStatus::NotCompleted,
+        MissionStatus::Reviewed,
+        MissionStatus::Cancelled,
+    ];
+
+    /// Position in the merge order; completed and not completed share a rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            MissionStatus::Draft => 0,
+            MissionStatus::Issued => 1,
+            MissionStatus::Acknowledged => 2,
+            MissionStatus::Assigned => 3,
+            MissionStatus::InProgress => 4,
+            MissionStatus::Completed | MissionStatus::NotCompleted => 5,
+            MissionStatus::Reviewed => 6,
+            MissionStatus::Cancelled => 7,
+        }
+    }
+
+    /// No transition leaves a terminal state.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, MissionStatus::Reviewed | MissionStatus::Cancelled)
+    }
+
+    /// The stable name stored in the database and sent over the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MissionStatus::Draft => "draft",
+            MissionStatus::Issued => "issued",
+            MissionStatus::Acknowledged => "acknowledged",
+            MissionStatus::Assigned => "assigned",
+            MissionStatus::InProgress => "in_progress",
+            MissionStatus::Completed => "completed",
+            MissionStatus::NotCompleted => "not_completed",
+            MissionStatus::Reviewed => "reviewed",
+            MissionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(name: &str) -> Option<MissionStatus> {
+        MissionStatus::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Words for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            MissionStatus::Draft => "Draft",
+            MissionStatus::Issued => "Issued",
+            MissionStatus::Acknowledged => "Acknowledged",
+            MissionStatus::Assigned => "Assigned",
+            MissionStatus::InProgress => "In progress",
+            MissionStatus::Completed => "Completed",
+            MissionStatus::NotCompleted => "Not completed",
+            MissionStatus::Reviewed => "Reviewed",
+            MissionStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for MissionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A step in the lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    /// draft → issued.
+    Issue,
+    /// issued → acknowledged.
+    Acknowledge,
+    /// acknowledged → assigned, or assigned → assigned to someone else.
+    Assign,
+    /// assigned → in progress.
+    Start,
+    /// assigned or in progress → completed.
+    Complete,
+    /// assigned or in progress → not completed.
+    NotComplete,
+    /// completed or not completed → reviewed.
+    Review,
+    /// any non-terminal state → cancelled.
+    Cancel,
+}
+
+impl Transition {
+    /// Every transition.
+    pub const ALL: [Transition; 8] = [
+        Transition::Issue,
+        Transition::Acknowledge,
+        Transition::Assign,
+        Transition::Start,
+        Transition::Complete,
+        Transition::NotComplete,
+        Transition::Review,
+        Transition::Cancel,
+    ];
+
+    /// The status a mission is in after this step.
+    pub fn target(self) -> MissionStatus {
+        match self {
+            Transition::Issue => MissionStatus::Issued,
+            Transition::Acknowledge => MissionStatus::Acknowledged,
+            Transition::Assign => MissionStatus::Assigned,
+            Transition::Start => MissionStatus::InProgress,
+            Transition::Complete => MissionStatus::Completed,
+            Transition::NotComplete => MissionStatus::NotCompleted,
+            Transition::Review => MissionStatus::Reviewed,
+            Transition::Cancel => MissionStatus::Cancelled,
+        }
+    }
+
+    /// The policy action this step needs.
+    pub fn action(self) -> Action {
+        match self {
+            Transition::Issue => Action::PlanMissions,
+            Transition::Acknowledge => Action::AcknowledgeMission,
+            Transition::Assign => Action::AssignMission,
+            Transition::Start | Transition::Complete | Transition::NotComplete => Action::WorkMission,
+            Transition::Review => Action::ReviewMission,
+            Transition::Cancel => Action::CancelMission,
+        }
+    }
+
+    /// True when this step may leave `from`.
+    pub fn leaves(self, from: MissionStatus) -> bool {
+        use MissionStatus as M;
+        match self {
+            Transition::Issue => from == M::Draft,
+            Transition::Acknowledge => from == M::Issued,
+            Transition::Assign => matches!(from, M::Acknowledged | M::Assigned),
+            Transition::Start => from == M::Assigned,
+            Transition::Complete | Transition::NotComplete => matches!(from, M::Assigned | M::InProgress),
+            Transition::Review => matches!(from, M::Completed | M::NotCompleted),
+            Transition::Cancel => !from.is_terminal(),
+        }
+    }
+
+    /// The stable name used in events and over the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::Issue => "issue",
+            Transition::Acknowledge => "acknowledge",
+            Transition::Assign => "assign",
+            Transition::Start => "start",
+            Transition::Complete => "complete",
+            Transition::NotComplete => "not_complete",
+            Transition::Review => "review",
+            Transition::Cancel => "cancel",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(name: &str) -> Option<Transition> {
+        Transition::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+impl fmt::Display for Transition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a transition was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum TransitionError {
+    /// The step does not leave the current status.
+    #[error("a mission that is {from} cannot be {}", past(*.transition))]
+    NotFromHere {
+        /// Where the mission is.
+        from: MissionStatus,
+        /// What was asked.
+        transition: Transition,
+    },
+    /// The policy says no.
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+fn past(t: Transition) -> &'static str {
+    match t {
+        Transition::Issue => "issued",
+        Transition::Acknowledge => "acknowledged",
+        Transition::Assign => "assigned",
+        Transition::Start => "started",
+        Transition::Complete => "completed",
+        Transition::NotComplete => "marked not completed",
+        Transition::Review => "reviewed",
+        Transition::Cancel => "cancelled",
+    }
+}
+
+/// The facts about a mission the rules need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissionFacts<'a> {
+    /// Current status.
+    pub status: MissionStatus,
+    /// District code.
+    pub district: &'a str,
+    /// Assigned user, if any.
+    pub assignee: Option<i64>,
+}
+
+/// Checks one step by one person: the step must leave the current status, and the person's
+/// roles must allow its action on this mission. For an assignment, `new_assignee` is whom the
+/// mission is being given to (it does not change who may assign).
+///
+/// # Errors
+/// [`TransitionError`] with the reason.
+pub fn check(
+    subject: &Subject,
+    facts: MissionFacts<'_>,
+    transition: Transition,
+) -> Result<MissionStatus, TransitionError> {
+    if !transition.leaves(facts.status) {
+        return Err(TransitionError::NotFromHere { from: facts.status, transition });
+    }
+    let target = Target::Assignment { district: facts.district, assignee: facts.assignee };
+    match decide(subject, transition.action(), target) {
+        Decision::Allow(_) => Ok(transition.target()),
+        Decision::Deny(reason) => Err(TransitionError::Forbidden(reason)),
+    }
+}
+
+/// Replays a log of steps from `draft`, ignoring roles (the log holds only steps that were
+/// accepted when they happened).
+///
+/// # Errors
+/// The first step that does not leave the status reached so far.
+pub fn replay(steps: impl IntoIterator<Item = Transition>) -> Result<MissionStatus, TransitionError> {
+    steps.into_iter().try_fold(MissionStatus::Draft, |from, t| {
+        if t.leaves(from) {
+            Ok(t.target())
+        } else {
+            Err(TransitionError::NotFromHere { from, transition: t })
+        }
+    })
+}
+
+/// The outcome of merging two views of one mission's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merged {
+    /// The converged status.
+    pub status: MissionStatus,
+    /// True when the views disagreed in a way a person must look at (completed on one device,
+    /// not completed on another).
+    pub conflict: bool,
+}
+
+/// The monotonic merge: the furthest status wins, cancelled overrides everything, and completed
+/// against not completed keeps completed (the work was done) but flags the conflict for the
+/// sergeant's review. Commutative, associative and idempotent.
+pub fn merge(a: MissionStatus, b: MissionStatus) -> Merged {
+    use MissionStatus as M;
+    match (a, b) {
+        (M::Completed, M::NotCompleted) | (M::NotCompleted, M::Completed) => {
+            Merged { status: M::Completed, conflict: true }
+        }
+        _ if a.rank() >= b.rank() => Merged { status: a, conflict: false },
+        _ => Merged { status: b, conflict: false },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::policy::Role;
+
+    fn subject(role: Role, user_id: i64, district: &str) -> Subject {
+        Subject { user_id, roles: vec![role], districts: vec![district.to_string()] }
+    }
+
+    fn any_status() -> impl Strategy<Value = MissionStatus> {
+        proptest::sample::select(MissionStatus::ALL.to_vec())
+    }
+
+    fn any_transition() -> impl Strategy<Value = Transition> {
+        proptest::sample::select(Transition::ALL.to_vec())
+    }
+
+    fn any_role() -> impl Strategy<Value = Role> {
+        proptest::sample::select(Role::ALL.to_vec())
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in MissionStatus::ALL {
+            assert_eq!(MissionStatus::parse(s.as_str()), Some(s));
+        }
+        for t in Transition::ALL {
+            assert_eq!(Transition::parse(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn the_happy_path_reaches_review() {
+        let cmd = subject(Role::Command, 1, "D1");
+        let sgt = subject(Role::Sergeant, 2, "D1");
+        let off = subject(Role::Officer, 3, "D1");
+        let mut facts = MissionFacts { status: MissionStatus::Draft, district: "D1", assignee: None };
+        for (who, t) in [
+            (&cmd, Transition::Issue),
+            (&sgt, Transition::Acknowledge),
+            (&sgt, Transition::Assign),
+            (&off, Transition::Start),
+            (&off, Transition::Complete),
+            (&sgt, Transition::Review),
+        ] {
+            facts.status = check(who, facts, t).unwrap_or_else(|e| panic!("{t}: {e}"));
+            if t == Transition::Assign {
+                facts.assignee = Some(3);
+            }
+        }
+        assert_eq!(facts.status, MissionStatus::Reviewed);
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let off = subject(Role::Officer, 3, "D1");
+        let facts = MissionFacts { status: MissionStatus::Issued, district: "D1", assignee: None };
+        let err = check(&off, facts, Transition::Acknowledge).expect_err("officers do not acknowledge");
+        assert!(matches!(err, TransitionError::Forbidden(_)), "{err}");
+        let done = MissionFacts { status: MissionStatus::Reviewed, district: "D1", assignee: Some(3) };
+        let err = check(&subject(Role::Sergeant, 2, "D1"), done, Transition::Cancel).expect_err("reviewed is terminal");
+        assert_eq!(err.to_string(), "a mission that is reviewed cannot be cancelled");
+    }
+
+    #[test]
+    fn another_districts_sergeant_cannot_touch_it() {
+        let facts = MissionFacts { status: MissionStatus::Issued, district: "D1", assignee: None };
+        assert!(check(&subject(Role::Sergeant, 9, "D2"), facts, Transition::Acknowledge).is_err());
+        assert!(check(&subject(Role::Sergeant, 9, "D1"), facts, Transition::Acknowledge).is_ok());
+    }
+
+    proptest! {
+        /// No role can make a step that does not leave the current status, and every accepted
+        /// step lands on the step's target with a rank that never goes down (except reassigning,
+        /// which keeps it).
+        #[test]
+        fn no_illegal_transition_is_accepted(status in any_status(), t in any_transition(), role in any_role(),
+                                             own in any::<bool>(), same_district in any::<bool>()) {
+            let who = subject(role, 5, if same_district { "D1" } else { "D9" });
+            let facts = MissionFacts { status, district: "D1", assignee: own.then_some(5) };
+            match check(&who, facts, t) {
+                Ok(next) => {
+                    prop_assert!(t.leaves(status));
+                    prop_assert_eq!(next, t.target());
+                    prop_assert!(next.rank() >= status.rank());
+                    prop_assert!(crate::policy::grant(role, t.action()).is_some());
+                }
+                Err(TransitionError::NotFromHere { .. }) => prop_assert!(!t.leaves(status)),
+                Err(TransitionError::Forbidden(_)) => prop_assert!(t.leaves(status)),
+            }
+        }
+
+        /// Every legal path, followed as long as steps other than reassignment are available,
+        /// ends in a terminal state within a bounded number of steps.
+        #[test]
+        fn every_legal_path_ends_in_a_terminal_state(choices in proptest::collection::vec(0usize..8, 1..40)) {
+            let mut status = MissionStatus::Draft;
+            let mut steps = Vec::new();
+            for c in choices.iter().cycle().take(64) {
+                if status.is_terminal() { break; }
+                let legal: Vec<Transition> = Transition::ALL
+                    .into_iter()
+                    .filter(|t| t.leaves(status) && t.target() != status)
+                    .collect();
+                prop_assert!(!legal.is_empty(), "stuck in {status}");
+                let t = legal[c % legal.len()];
+                steps.push(t);
+                status = t.target();
+            }
+            prop_assert!(status.is_terminal(), "path {steps:?} ended in {status}");
+            // An event log replays to the same state.
+            prop_assert_eq!(replay(steps.iter().copied()), Ok(status));
+        }
+
+        /// The merge is a join: commutative, associative, idempotent, and never goes below
+        /// either input.
+        #[test]
+        fn merge_converges_in_any_order(a in any_status(), b in any_status(), c in any_status()) {
+            prop_assert_eq!(merge(a, b), merge(b, a));
+            prop_assert_eq!(merge(merge(a, b).status, c).status, merge(a, merge(b, c).status).status);
+            prop_assert_eq!(merge(a, a).status, a);
+            let m = merge(a, b).status;
+            prop_assert!(m.rank() >= a.rank() && m.rank() >= b.rank());
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! Accounts, sessions, the authorization matrix, the audit log and the request guards, through
+//! the router as a browser or a device meets them.
+
+use std::collections::BTreeMap;
+
+use protocol::Role;
+
+use super::*;
+
+/// Everyone the matrix asks on behalf of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Anonymous,
+    Officer,
+    Sergeant,
+    OtherDistrictSergeant,
+    Command,
+    Analyst,
+    Admin,
+}
+
+const EVERYONE: [Who; 7] =
+    [Who::Anonymous, Who::Officer, Who::Sergeant, Who::OtherDistrictSergeant, Who::Command, Who::Analyst, Who::Admin];
+
+/// What a caller should get from an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Served (any answer but 401/403).
+    Allowed,
+    /// 401: sign in first.
+    SignIn,
+    /// 403: the policy says no.
+    Forbidden,
+}
+
+/// The expected answer of every endpoint for every caller, written out by hand from the policy
+/// the department signed off — not computed from it. An endpoint missing here fails the test.
+fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
+    use Expect::*;
+    use Who::*;
+    let public = EVERYONE.iter().map(|w| (*w, Allowed)).collect::<Vec<_>>();
+    let mut m = BTreeMap::new();
+    m.insert(
+        "/api/city_overview",
+        vec![
+            (Anonymous, SignIn),
+            (Officer, Allowed),
+            (Sergeant, Allowed),
+            (OtherDistrictSergeant, Allowed),
+            (Command, Allowed),
+            (Analyst, Allowed),
+            (Admin, Forbidden),
+        ],
+    );
+    for path in ["/api/me", "/healthz", "/readyz", "/sw.js", "/shell", "/api/auth/login", "/api/auth/logout"] {
+        m.insert(path, public.clone());
+    }
+    m
+}
+
+async fn sessions_for_everyone(app: &TestApp) -> BTreeMap<Who, Option<String>> {
+    add_user(app, "off1", &[Role::Officer], &["D1"]).await;
+    add_user(app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+    add_user(app, "sgt2", &[Role::Sergeant], &["D2"]).await;
+    add_user(app, "cmd", &[Role::Command], &[]).await;
+    add_user(app, "ana", &[Role::Analyst], &[]).await;
+    add_user(app, "adm", &[Role::Admin], &[]).await;
+    let mut out = BTreeMap::new();
+    out.insert(Who::Anonymous, None);
+    for (who, name) in [
+        (Who::Officer, "off1"),
+        (Who::Sergeant, "sgt1"),
+        (Who::OtherDistrictSergeant, "sgt2"),
+        (Who::Command, "cmd"),
+        (Who::Analyst, "ana"),
+        (Who::Admin, "adm"),
+    ] {
+        out.insert(who, Some(sign_in(app, name).await));
+    }
+    out
+}
+
+fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let is_server_fn = app::api::ENDPOINTS.iter().any(|(p, _)| *p == path);
+    let req = if is_server_fn {
+        return server_fn(path, cookie);
+    } else if path == "/api/auth/login" {
+        login_request("nobody", "wrong password", serde_json::json!({}))
+    } else if path.starts_with("/api/") {
+        Request::post(path).body(Body::empty()).expect("request")
+    } else {
+        get(path)
+    };
+    match cookie {
+        Some(c) => with_cookie(req, c),
+        None => req,
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_every_role_as_the_policy_says() {
+    let app = test_app().await;
+    let matrix = expected_matrix();
+    // Every server function the binary registers, and every other route, has an entry.
+    for (path, _method) in leptos::server_fn::axum::server_fn_paths() {
+        assert!(
+            app::api::ENDPOINTS.iter().any(|(p, _)| *p == path),
+            "{path} has no policy entry in app::api::ENDPOINTS"
+        );
+        assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
+    }
+    for (path, _, _) in server::routes() {
+        assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
+    }
+    let sessions = sessions_for_everyone(&app).await;
+    let mut failures = Vec::new();
+    // Signing out ends the sessions the other rows need: that row goes last.
+    let mut rows: Vec<_> = matrix.iter().collect();
+    rows.sort_by_key(|(path, _)| **path == "/api/auth/logout");
+    for (path, row) in rows {
+        assert_eq!(row.len(), EVERYONE.len(), "{path}: a row must say what every caller gets");
+        for (who, expect) in row {
+            let cookie = sessions[who].as_deref();
+            let (status, _, body) = call(&app.router, request_for(path, cookie)).await;
+            let got = match status {
+                StatusCode::UNAUTHORIZED if *path != "/api/auth/login" => Expect::SignIn,
+                StatusCode::FORBIDDEN => Expect::Forbidden,
+                _ => Expect::Allowed,
+            };
+            if got != *expect || status.is_server_error() {
+                failures.push(format!("{path} as {who:?}: expected {expect:?}, got {status} {body:.200}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_sign_in_rotates_the_session_and_sets_a_guarded_cookie() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    // A planted cookie (fixation) is never adopted: the sign-in issues its own.
+    let planted = format!("beatbook_session={}", "ab".repeat(32));
+    let req = with_cookie(login_request("off1", PASSWORD, serde_json::json!({})), &planted);
+    let (status, headers, body) = call(&app.router, req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let set = headers[header::SET_COOKIE].to_str().expect("ascii").to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"), "{set}");
+    let first = session_cookie(&headers).expect("cookie");
+    assert_ne!(first, planted);
+    let me: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(me["me"]["username"], "off1");
+    assert_eq!(me["me"]["roles"], serde_json::json!(["officer"]));
+    // Signing in again with a live session ends the old one.
+    let (_, headers, _) =
+        call(&app.router, with_cookie(login_request("off1", PASSWORD, serde_json::json!({})), &first)).await;
+    let second = session_cookie(&headers).expect("cookie");
+    assert_ne!(first, second);
+    assert_eq!(call(&app.router, server_fn("/api/city_overview", Some(&first))).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&app.router, server_fn("/api/city_overview", Some(&second))).await.0, StatusCode::OK);
+    // Signing out ends it too, and clears the cookie.
+    let (status, headers, _) =
+        call(&app.router, with_cookie(Request::post("/api/auth/logout").body(Body::empty()).expect("req"), &second))
+            .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers[header::SET_COOKIE].to_str().expect("ascii").contains("Max-Age=0"));
+    assert_eq!(call(&app.router, server_fn("/api/city_overview", Some(&second))).await.0, StatusCode::UNAUTHORIZED);
+}
+
+async fn age_session(app: &TestApp, column: &str, seconds: i64) {
+    let sql = format!("UPDATE sessions SET {column} = {column} - {seconds}");
+    bodega::on_pool!(&app.store.bodega, pool => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()))
+        .expect("age the session");
+}
+
+#[tokio::test]
+async fn an_idle_session_locks_and_an_expired_one_ends() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let cookie = sign_in(&app, "off1").await;
+    age_session(&app, "last_seen_at", 29 * 60).await;
+    assert_eq!(
+        call(&app.router, server_fn("/api/city_overview", Some(&cookie))).await.0,
+        StatusCode::OK,
+        "29 min idle is fine"
+    );
+    age_session(&app, "last_seen_at", 31 * 60).await;
+    let (status, _, body) = call(&app.router, server_fn("/api/city_overview", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("30 minutes without activity"), "{body}");
+    // A page load is sent to the sign-in screen, saying why and where it was going.
+    let (status, headers, _) = call(&app.router, with_cookie(get("/places"), &cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/signin?next=/places");
+
+    let cookie = sign_in(&app, "off1").await;
+    age_session(&app, "expires_at", 13 * 3600).await;
+    let (status, _, body) = call(&app.router, server_fn("/api/city_overview", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("end of its shift"), "{body}");
+}
+
+#[tokio::test]
+async fn a_revoked_device_is_refused_and_cannot_sign_in_again() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let device = "0193b3c4-7d1e-7000-8000-00000000d001";
+    let req = login_request("off1", PASSWORD, serde_json::json!({ "device_id": device }));
+    let (status, headers, body) = call(&app.router, req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = session_cookie(&headers).expect("cookie");
+    let registered = app.store.bodega.device(device).await.expect("query").expect("registered");
+    assert!(registered.revoked_at.is_none());
+    assert!(app.store.bodega.revoke_device(device, None, "lost phone").await.expect("revoke"));
+    assert_eq!(call(&app.router, server_fn("/api/city_overview", Some(&cookie))).await.0, StatusCode::UNAUTHORIZED);
+    let (status, _, body) =
+        call(&app.router, login_request("off1", PASSWORD, serde_json::json!({ "device_id": device }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("device_revoked"), "{body}");
+    // Another user cannot take the device over either.
+    add_user(&app, "off2", &[Role::Officer], &["D1"]).await;
+    let (status, _, _) =
+        call(&app.router, login_request("off2", PASSWORD, serde_json::json!({ "device_id": device }))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_until_an_administrator_resets_it() {
+    let app = test_app().await;
+    let id = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    for n in 1..=5 {
+        let (status, _, body) =
+            call(&app.router, login_request("off1", "wrong password!", serde_json::json!({}))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}: {body}");
+        assert!(body.contains("wrong username or password"), "{body}");
+    }
+    let (status, _, body) = call(&app.router, login_request("off1", PASSWORD, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "locked even with the right password");
+    assert!(body.contains("locked"), "{body}");
+    app.store.bodega.unlock_user(id).await.expect("unlock");
+    let (status, _, _) = call(&app.router, login_request("off1", PASSWORD, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let user = app.store.bodega.user_by_id(id).await.expect("query").expect("user");
+    assert_eq!((user.failed_logins, user.locked_until), (0, None), "a success resets the count");
+}
+
+#[tokio::test]
+async fn a_spray_of_failures_is_rate_limited_with_retry_after() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    // Ten different names from one address: each fails once (no account lockout involved).
+    for n in 0..10 {
+        let (status, _, _) =
+            call(&app.router, login_request(&format!("guess{n}"), "hunter2hunter2", serde_json::json!({}))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, headers, body) = call(&app.router, login_request("off1", PASSWORD, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let wait: u64 = headers[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn second_factor_is_required_once_enrolled() {
+    let app = test_app().await;
+    let id = add_user(&app, "adm", &[Role::Admin], &[]).await;
+    let secret = totp_rs::Secret::Raw(b"0123456789abcdefghij".to_vec());
+    app.store.bodega.set_totp_secret(id, Some(&secret.to_encoded().to_string())).await.expect("enrol");
+    let (status, _, body) = call(&app.router, login_request("adm", PASSWORD, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("totp_required"), "{body}");
+    let (status, _, _) =
+        call(&app.router, login_request("adm", PASSWORD, serde_json::json!({ "totp": "000000" }))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret.to_bytes().expect("bytes")).expect("totp");
+    let code = totp.generate_current().expect("clock");
+    let (status, _, body) =
+        call(&app.router, login_request("adm", PASSWORD, serde_json::json!({ "totp": code }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn audit_rows(app: &TestApp, action: &str) -> Vec<bodega::audit::AuditRecord> {
+    let q = bodega::audit::AuditQuery { action: Some(action.into()), ..Default::default() };
+    app.store.bodega.search_audit(&q).await.expect("search audit")
+}
+
+#[tokio::test]
+async fn each_audited_action_leaves_exactly_one_record() {
+    let app = test_app().await;
+    add_user(&app, "adm", &[Role::Admin], &[]).await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let cookie = sign_in(&app, "off1").await;
+    let signins = audit_rows(&app, "sign_in").await;
+    assert_eq!(signins.len(), 1, "{signins:?}");
+    assert_eq!((signins[0].actor.as_str(), signins[0].outcome.as_str()), ("off1", "success"));
+
+    call(&app.router, login_request("off1", "not the password", serde_json::json!({}))).await;
+    let failures: Vec<_> = audit_rows(&app, "sign_in").await.into_iter().filter(|r| r.outcome == "failure").collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].detail, "1 consecutive failures");
+
+    // Denied: an administrator reading crime data, and an anonymous caller.
+    let admin = sign_in(&app, "adm").await;
+    assert_eq!(call(&app.router, server_fn("/api/city_overview", Some(&admin))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(call(&app.router, server_fn("/api/city_overview", None)).await.0, StatusCode::UNAUTHORIZED);
+    let denied = audit_rows(&app, "view_overview").await;
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    let mut actors: Vec<(&str, &str)> = denied.iter().map(|r| (r.actor.as_str(), r.outcome.as_str())).collect();
+    actors.sort();
+    assert_eq!(actors, [("adm", "denied"), ("anonymous", "denied")]);
+
+    // An allowed aggregate read is not an audited action; signing out is.
+    assert_eq!(call(&app.router, server_fn("/api/city_overview", Some(&cookie))).await.0, StatusCode::OK);
+    assert_eq!(audit_rows(&app, "view_overview").await.len(), 2);
+    call(&app.router, with_cookie(Request::post("/api/auth/logout").body(Body::empty()).expect("req"), &cookie)).await;
+    let out = audit_rows(&app, "sign_out").await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].actor, "off1");
+
+    // No secret ever reaches the log.
+    let all = app.store.bodega.search_audit(&bodega::audit::AuditQuery::default()).await.expect("search");
+    for r in &all {
+        let text = format!("{r:?}");
+        assert!(!text.contains(PASSWORD) && !text.contains("not the password"), "{text}");
+        assert!(!text.contains(cookie.trim_start_matches("beatbook_session=")), "a session token leaked: {text}");
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_and_kept_a_year() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    sign_in(&app, "off1").await;
+    let b = &app.store.bodega;
+    let update = bodega::on_pool!(b, pool => sqlx::query("UPDATE audit_log SET outcome = 'denied'").execute(pool).await.map(|_| ()));
+    assert!(update.is_err(), "updates are refused");
+    let delete = bodega::on_pool!(b, pool => sqlx::query("DELETE FROM audit_log").execute(pool).await.map(|_| ()));
+    assert!(delete.is_err(), "records younger than a year cannot be deleted");
+    assert_eq!(b.purge_audit_older_than(30).await.expect("purge keeps a year regardless"), 0);
+    assert_eq!(audit_rows(&app, "sign_in").await.len(), 1);
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_based_content_security_policy() {
+    let app = test_app().await;
+    let cookie = analyst_session(&app).await;
+    let (status, headers, html) = call(&app.router, with_cookie(get("/"), &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").to_string();
+    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("'strict-dynamic'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce in the policy");
+    assert!(nonce.len() >= 16);
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the page's inline scripts carry the policy's nonce");
+    // Another request gets another nonce.
+    let (_, again, _) = call(&app.router, with_cookie(get("/"), &cookie)).await;
+    assert_ne!(again[header::CONTENT_SECURITY_POLICY], headers[header::CONTENT_SECURITY_POLICY]);
+    // API answers get the locked-down policy, and nobody may frame anything.
+    let (_, headers, _) = call(&app.router, server_fn("/api/city_overview", Some(&cookie))).await;
+    assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").starts_with("default-src 'none'"));
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    // The offline shell names the nonce its scripts carry.
+    let (_, headers, shell) = call(&app.router, get("/shell")).await;
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("nonce");
+    assert!(shell.contains(&format!("nonce=\"{nonce}\"")));
+    // Plain HTTP without a trusted proxy: no HSTS (it would be ignored, and wrong).
+    assert!(!headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+}
+
+#[tokio::test]
+async fn cross_site_state_changes_are_refused() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let cross = login_request("off1", PASSWORD, serde_json::json!({}));
+    let mut cross = cross;
+    cross.headers_mut().insert("sec-fetch-site", "cross-site".parse().expect("header"));
+    let (status, headers, body) = call(&app.router, cross).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(session_cookie(&headers).is_none());
+    let mut foreign = login_request("off1", PASSWORD, serde_json::json!({}));
+    foreign.headers_mut().insert(header::ORIGIN, "https://evil.example".parse().expect("header"));
+    foreign.headers_mut().insert(header::HOST, "beatbook.local".parse().expect("header"));
+    assert_eq!(call(&app.router, foreign).await.0, StatusCode::FORBIDDEN);
+    let mut same = login_request("off1", PASSWORD, serde_json::json!({}));
+    same.headers_mut().insert(header::ORIGIN, "https://beatbook.local".parse().expect("header"));
+    same.headers_mut().insert(header::HOST, "beatbook.local".parse().expect("header"));
+    same.headers_mut().insert("sec-fetch-site", "same-origin".parse().expect("header"));
+    assert_eq!(call(&app.router, same).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_sign_in_form_works_without_the_app_and_keeps_the_destination() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let (status, headers, _) = call(&app.router, get("/places")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/signin?next=/places");
+    let (status, _, html) = call(&app.router, get("/signin?next=/places")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"action="/api/auth/login""#), "{html:.400}");
+    let form = |password: &str| {
+        Request::post("/api/auth/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("username=off1&password={}&next=%2Fplaces", password.replace(' ', "+"))))
+            .expect("request")
+    };
+    let (status, headers, _) = call(&app.router, form("nope nope nope")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/signin?error=bad_credentials&next=/places");
+    let (status, headers, _) = call(&app.router, form(PASSWORD)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/places");
+    let cookie = session_cookie(&headers).expect("cookie");
+    let (status, _, html) = call(&app.router, with_cookie(get("/places"), &cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Test off1"), "the header says who is signed in");
+}
