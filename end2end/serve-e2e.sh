@@ -8,6 +8,8 @@ trap 'rm -rf "$data"' EXIT
 export BEATBOOK_DATABASE_URL="sqlite://$data/beatbook.db"
 export BEATBOOK_ADDR="127.0.0.1:${E2E_PORT:-3107}"
 export BEATBOOK_SITE_ROOT="target/site"
+# The demo accounts (synthetic) get this password; the specs sign in with it.
+export BEATBOOK_DEMO_PASSWORD="${BEATBOOK_DEMO_PASSWORD:-beatbook-e2e-password}"
 "${BEATBOOK_SERVER_BIN:-target/debug/server}" serve &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid; rm -rf "$data"' EXIT INT TERM

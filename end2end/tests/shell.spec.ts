@@ -1,4 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
+import { signIn, watchCspViolations } from './helpers';
 
 // The foundation's promises, as a person would check them: the city shows, the page is live
 // (hydrated), Beatbook is installable, and with no signal it still opens — reload, cold start,
@@ -11,6 +12,8 @@ async function waitForOfflineReady(page: Page) {
 }
 
 test('the demo city is rendered on the server and the page hydrates', async ({ page }) => {
+  const violations = await watchCspViolations(page);
+  await signIn(page, 'commander');
   const response = await page.goto('/');
   expect(response?.status()).toBe(200);
   expect(response?.headers()['cache-control']).toBe('no-store');
@@ -32,9 +35,13 @@ test('the demo city is rendered on the server and the page hydrates', async ({ p
   await page.getByRole('button', { name: 'Map' }).click();
   await expect(table).toBeHidden();
   await expect(page.locator('.cell-map svg')).toBeVisible();
+  // The strict Content-Security-Policy let the app run and blocked nothing of its own.
+  expect(response?.headers()['content-security-policy']).toContain("'strict-dynamic'");
+  expect(await violations()).toEqual([]);
 });
 
 test('the web app manifest makes Beatbook installable', async ({ page, request }) => {
+  await signIn(page, 'commander');
   await page.goto('/');
   const href = await page.locator('link[rel="manifest"]').getAttribute('href');
   expect(href).toBe('/manifest.webmanifest');
@@ -60,6 +67,7 @@ test('the web app manifest makes Beatbook installable', async ({ page, request }
 });
 
 test('with no signal, reload, cold start and an unvisited route still render the app', async ({ page, context }) => {
+  await signIn(page, 'd1.officer1');
   await page.goto('/');
   await waitForOfflineReady(page);
 
@@ -102,6 +110,7 @@ test('with no signal, reload, cold start and an unvisited route still render the
 });
 
 test('unknown paths get a real 404 page', async ({ page }) => {
+  await signIn(page, 'commander');
   const res = await page.goto('/no-such-page');
   expect(res?.status()).toBe(404);
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();

@@ -353,7 +353,8 @@ pub async fn page_guard(req: Request, next: Next) -> Response {
 // ---- CSRF ------------------------------------------------------------------------------------
 
 /// Refuses state-changing requests that a browser marks as coming from another site: a
-/// `Sec-Fetch-Site` other than `same-origin`/`none`, or an `Origin` whose host is not this one.
+/// `Sec-Fetch-Site` other than `same-origin`/`none`, or (from browsers without Fetch Metadata)
+/// an `Origin` whose host is not this one.
 /// Requests without either header (command-line clients) carry no ambient browser cookies worth
 /// forging and pass.
 pub async fn csrf_layer(req: Request, next: Next) -> Response {
@@ -361,12 +362,13 @@ pub async fn csrf_layer(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let headers = req.headers();
+    // Browsers that send Fetch Metadata are judged by it alone: under our `no-referrer` policy
+    // a same-origin form post carries `Origin: null`, so the Origin check is only the fallback.
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if !matches!(site, "same-origin" | "none") {
             return forbidden_cross_site();
         }
-    }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    } else if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
         if origin == "null" || origin_host != host {

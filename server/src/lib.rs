@@ -195,8 +195,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn service_worker(State(state): State<AppState>) -> Response {
     match &state.shell.service_worker {
+        // A worker runs under the policy delivered with its script: it may fetch (precache) and
+        // answer from this origin only.
         Some(body) => (
-            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, "default-src 'self'; object-src 'none'; frame-ancestors 'none'"),
+            ],
             body.clone(),
         )
             .into_response(),

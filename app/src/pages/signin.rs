@@ -48,7 +48,7 @@ pub fn SignIn() -> impl IntoView {
                 <p class="error" role="alert" data-testid="signin-error">{signin_message(&code)}</p>
             })}
             <form method="post" action="/api/auth/login" class="signin-form">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label>"Username"
                     <input name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required/>
                 </label>

@@ -1,0 +1,43 @@
+import { test, expect } from '@playwright/test';
+import { DEMO_PASSWORD, signIn } from './helpers';
+
+// Signing in and out as the people who use Beatbook do: pages need a session, wrong passwords
+// say so without saying which half was wrong, the session cookie is out of the page's reach,
+// and signing out ends it.
+
+test('a page asks for sign-in and returns to where it was going', async ({ page }) => {
+  await page.goto('/places');
+  await expect(page).toHaveURL(/\/signin\?next=%2Fplaces|\/signin\?next=\/places/);
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+
+  await page.getByLabel('Username').fill('d2.sergeant');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('signin-error')).toHaveText('Wrong username or password.');
+  await page.screenshot({ path: test.info().outputPath('signin-error.png'), fullPage: true });
+
+  await page.getByLabel('Username').fill('d2.sergeant');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/places$/);
+  await expect(page.getByTestId('account')).toContainText('Demo Sergeant 2');
+  await expect(page.getByTestId('account')).toContainText('sergeant');
+});
+
+test('the session cookie is HttpOnly and signing out ends the session', async ({ page, context }) => {
+  await signIn(page, 'analyst');
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'beatbook_session');
+  expect(session).toBeTruthy();
+  expect(session!.httpOnly).toBe(true);
+  expect(session!.sameSite).toBe('Lax');
+  expect(await page.evaluate(() => document.cookie)).not.toContain('beatbook_session');
+  expect(await page.evaluate(() => JSON.stringify(localStorage))).not.toContain(session!.value);
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signin/);
+  // The old cookie value no longer opens anything.
+  await context.addCookies([{ ...session! }]);
+  const res = await page.request.post('/api/city_overview', { form: {} });
+  expect(res.status()).toBe(401);
+});
