@@ -25,6 +25,9 @@
 //! - [`accounts`] keeps users, roles, district membership, server-side sessions (token hashes
 //!   only) and registered devices; [`audit`] is the append-only audit log (who, what, when, from
 //!   where, outcome), which the schema itself refuses to update or trim inside a year.
+//! - [`missions`] keeps the Mission Menu (versioned templates, a default menu with its evidence),
+//!   missions and their event log; each transition is checked by `protocol::mission` and written
+//!   with its event in one transaction.
 //! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install.
 //! - [`testing`] gives tests a fresh store on the engine the test run targets.
 
@@ -37,6 +40,7 @@ pub mod geocode;
 pub mod gps;
 pub mod ingest;
 pub mod mapping;
+pub mod missions;
 pub mod queries;
 pub mod testing;
 

@@ -4,6 +4,9 @@
 use bodega::testing::fresh_store;
 use bodega::{demo, Bodega, IngestError, IngestOptions};
 
+mod accounts;
+mod missions;
+
 fn opts(source: &str) -> IngestOptions {
     IngestOptions {
         source: source.into(),

@@ -1,0 +1,1091 @@
+//! Missions: the Mission Menu, missions, their transitions and notes.
+//!
+//! The rules are not here: which transition leaves which status and which role may take it come
+//! from `protocol::mission` (one definition for server and devices). This module stores, and it
+//! applies each transition in one write transaction with its event, so a mission is never
+//! half-moved: the row's status and version change together with the `mission_events` record
+//! that says who moved it, when by both clocks, and from which device.
+
+use protocol::mission::{check, MissionFacts};
+use protocol::{MissionStatus, Subject, Transition, TransitionError};
+use serde::{Deserialize, Serialize};
+
+use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
+
+/// How an outcome field is answered (no typing for the common cases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// A number, entered with − / + buttons.
+    Count,
+    /// Yes or no.
+    YesNo,
+    /// One of a short list.
+    Choice,
+}
+
+/// One field the officer fills in on completion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeField {
+    /// Key in the stored outcome.
+    pub key: String,
+    /// Label on the form.
+    pub label: String,
+    /// How it is answered.
+    pub kind: OutcomeKind,
+    /// The choices, for [`OutcomeKind::Choice`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+}
+
+/// The tactics the Mission Menu offers.
+pub const TACTICS: &[(&str, &str)] = &[
+    ("directed_patrol", "Directed patrol (Koper visit)"),
+    ("park_and_walk", "Park and walk"),
+    ("business_check", "Business check"),
+    ("traffic_safety", "Traffic safety"),
+    ("community_contact", "Community contact"),
+    ("problem_solving", "Problem-solving follow-up"),
+];
+
+/// Crime types a template can suit.
+pub const CRIME_TYPES: &[&str] = &["violent", "property", "quality_of_life", "calls"];
+
+/// A Mission Menu template, one version of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    /// Row id of this version.
+    pub id: i64,
+    /// Stable key across versions.
+    pub key: String,
+    /// Version number, from 1.
+    pub version: i64,
+    /// Name.
+    pub name: String,
+    /// What success looks like.
+    pub goal: String,
+    /// One of [`TACTICS`].
+    pub tactic: String,
+    /// Default minutes in place per visit.
+    pub dwell_minutes: i64,
+    /// Visits per shift.
+    pub visits_per_shift: i64,
+    /// Crime types it suits (from [`CRIME_TYPES`]).
+    pub crime_types: Vec<String>,
+    /// Fields filled in on completion.
+    pub outcome_fields: Vec<OutcomeField>,
+    /// Why this tactic, with sources.
+    pub evidence_note: String,
+    /// False once retired.
+    pub active: bool,
+}
+
+/// What a template is made of (for creating or revising one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateDraft {
+    /// Name.
+    pub name: String,
+    /// What success looks like.
+    pub goal: String,
+    /// One of [`TACTICS`].
+    pub tactic: String,
+    /// Default minutes in place per visit (1–240).
+    pub dwell_minutes: i64,
+    /// Visits per shift (1–12).
+    pub visits_per_shift: i64,
+    /// Crime types it suits.
+    pub crime_types: Vec<String>,
+    /// Fields filled in on completion.
+    pub outcome_fields: Vec<OutcomeField>,
+    /// Why this tactic, with sources.
+    pub evidence_note: String,
+    /// False to retire it.
+    pub active: bool,
+}
+
+/// Errors of the mission store: every one names the field or the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum MissionError {
+    /// A field is unusable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No such template or mission.
+    #[error("{0}")]
+    NotFound(String),
+    /// The mission changed since the caller read it.
+    #[error("this mission changed since you loaded it (now version {current}); reload and try again")]
+    Stale {
+        /// Its version now.
+        current: i64,
+    },
+    /// The lifecycle refused the step.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] BodegaError),
+}
+
+impl From<sqlx::Error> for MissionError {
+    fn from(e: sqlx::Error) -> Self {
+        MissionError::Store(BodegaError::Query(e))
+    }
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> MissionError {
+    MissionError::Invalid { field, reason: reason.into() }
+}
+
+fn slug(name: &str) -> String {
+    let mut s = String::new();
+    for c in name.trim().to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            s.push(c);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    s.trim_end_matches('-').chars().take(48).collect()
+}
+
+impl TemplateDraft {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`MissionError::Invalid`] naming the first bad field.
+    pub fn validate(&self) -> Result<(), MissionError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(invalid("name", "must be 1 to 80 characters"));
+        }
+        if slug(name).is_empty() {
+            return Err(invalid("name", "needs at least one letter or digit"));
+        }
+        if self.goal.trim().is_empty() || self.goal.chars().count() > 500 {
+            return Err(invalid("goal", "must be 1 to 500 characters"));
+        }
+        if !TACTICS.iter().any(|(k, _)| *k == self.tactic) {
+            let known: Vec<&str> = TACTICS.iter().map(|(k, _)| *k).collect();
+            return Err(invalid("tactic", format!("'{}' is not one of {}", self.tactic, known.join(", "))));
+        }
+        if !(1..=240).contains(&self.dwell_minutes) {
+            return Err(invalid("dwell_minutes", "must be 1 to 240 minutes"));
+        }
+        if !(1..=12).contains(&self.visits_per_shift) {
+            return Err(invalid("visits_per_shift", "must be 1 to 12"));
+        }
+        if let Some(t) = self.crime_types.iter().find(|t| !CRIME_TYPES.contains(&t.as_str())) {
+            return Err(invalid("crime_types", format!("'{t}' is not one of {}", CRIME_TYPES.join(", "))));
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for f in &self.outcome_fields {
+            if f.key.is_empty() || !f.key.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
+                return Err(invalid(
+                    "outcome_fields",
+                    format!("key '{}' must be lower-case letters, digits and '_'", f.key),
+                ));
+            }
+            if !keys.insert(f.key.clone()) {
+                return Err(invalid("outcome_fields", format!("key '{}' is listed twice", f.key)));
+            }
+            if f.label.trim().is_empty() {
+                return Err(invalid("outcome_fields", format!("'{}' needs a label", f.key)));
+            }
+            if f.kind == OutcomeKind::Choice && f.choices.len() < 2 {
+                return Err(invalid("outcome_fields", format!("'{}' needs at least two choices", f.key)));
+            }
+        }
+        if self.evidence_note.chars().count() > 2000 {
+            return Err(invalid("evidence_note", "at most 2,000 characters"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TemplateRow {
+    id: i64,
+    template_key: String,
+    version: i64,
+    name: String,
+    goal: String,
+    tactic: String,
+    dwell_minutes: i64,
+    visits_per_shift: i64,
+    crime_types: String,
+    outcome_fields: String,
+    evidence_note: String,
+    active: i64,
+}
+
+impl TemplateRow {
+    fn into_template(self) -> Template {
+        Template {
+            id: self.id,
+            key: self.template_key,
+            version: self.version,
+            name: self.name,
+            goal: self.goal,
+            tactic: self.tactic,
+            dwell_minutes: self.dwell_minutes,
+            visits_per_shift: self.visits_per_shift,
+            crime_types: self.crime_types.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            outcome_fields: serde_json::from_str(&self.outcome_fields).unwrap_or_default(),
+            evidence_note: self.evidence_note,
+            active: self.active != 0,
+        }
+    }
+}
+
+const TEMPLATE_COLUMNS: &str = "id, template_key, version, name, goal, tactic, dwell_minutes, visits_per_shift, \
+     crime_types, outcome_fields, evidence_note, active FROM mission_templates";
+
+/// Where a mission happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Place {
+    /// A micro hot spot: a cell of the global lattice.
+    Cell {
+        /// UTM zone as EPSG code.
+        epsg: u32,
+        /// Cell size, metres.
+        size_m: u32,
+        /// Column.
+        ix: i64,
+        /// Row.
+        iy: i64,
+        /// Centre latitude.
+        lat: f64,
+        /// Centre longitude.
+        lon: f64,
+    },
+    /// A street segment.
+    Segment {
+        /// Segment id in the department's street network.
+        id: String,
+        /// Midpoint latitude.
+        lat: f64,
+        /// Midpoint longitude.
+        lon: f64,
+        /// Buffer, metres.
+        radius_m: f64,
+    },
+    /// An address or point with a radius.
+    Point {
+        /// Latitude.
+        lat: f64,
+        /// Longitude.
+        lon: f64,
+        /// Radius, metres.
+        radius_m: f64,
+    },
+}
+
+impl Place {
+    /// Centre `(lat, lon)`.
+    pub fn centre(&self) -> (f64, f64) {
+        match self {
+            Place::Cell { lat, lon, .. } | Place::Segment { lat, lon, .. } | Place::Point { lat, lon, .. } => {
+                (*lat, *lon)
+            }
+        }
+    }
+
+    /// The radius presence and the Koper timer use: for a cell, the circle through its corners.
+    pub fn radius_m(&self) -> f64 {
+        match self {
+            Place::Cell { size_m, .. } => f64::from(*size_m) * std::f64::consts::FRAC_1_SQRT_2,
+            Place::Segment { radius_m, .. } | Place::Point { radius_m, .. } => *radius_m,
+        }
+    }
+}
+
+/// A mission as every screen and the sync see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mission {
+    /// UUID.
+    pub id: String,
+    /// The template version it was issued from.
+    pub template: Template,
+    /// Where it stands.
+    pub status: MissionStatus,
+    /// District code.
+    pub district: String,
+    /// Shift code.
+    pub shift: String,
+    /// Local date the shift starts.
+    pub shift_date: String,
+    /// Window start, UTC seconds.
+    pub window_start: i64,
+    /// Window end, UTC seconds.
+    pub window_end: i64,
+    /// Where.
+    pub place: Place,
+    /// A name for the place people recognise.
+    pub place_label: String,
+    /// Assigned officer (user id).
+    pub assignee_user_id: Option<i64>,
+    /// Assigned officer's display name.
+    pub assignee_name: Option<String>,
+    /// Assigned unit.
+    pub assignee_unit: Option<String>,
+    /// 1 (highest) to 5.
+    pub priority: i64,
+    /// Instructions.
+    pub instructions: String,
+    /// Why it was recommended.
+    pub reason: String,
+    /// Outcome values by field key.
+    pub outcome: Option<serde_json::Value>,
+    /// The officer's closing note.
+    pub outcome_note: Option<String>,
+    /// Why it was not completed.
+    pub not_completed_reason: Option<String>,
+    /// Devices disagreed about the outcome.
+    pub conflict: bool,
+    /// Bumped by every change.
+    pub version: i64,
+}
+
+/// A mission to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewMission {
+    /// UUID chosen by the caller (devices create missions offline).
+    pub id: String,
+    /// Template version row id.
+    pub template_id: i64,
+    /// District code.
+    pub district: String,
+    /// Shift code.
+    pub shift: String,
+    /// Local date the shift starts.
+    pub shift_date: String,
+    /// Window start, UTC seconds.
+    pub window_start: i64,
+    /// Window end, UTC seconds.
+    pub window_end: i64,
+    /// Where.
+    pub place: Place,
+    /// A name for the place.
+    pub place_label: String,
+    /// 1 (highest) to 5.
+    pub priority: i64,
+    /// Instructions.
+    pub instructions: String,
+    /// Why it was recommended.
+    pub reason: String,
+    /// Issue at once (otherwise it stays a draft).
+    pub issue: bool,
+}
+
+/// The details a transition carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitionArgs {
+    /// For `assign`: the officer.
+    pub assignee_user_id: Option<i64>,
+    /// For `assign`: the unit.
+    pub assignee_unit: Option<String>,
+    /// For `complete`: outcome values by field key.
+    pub outcome: Option<serde_json::Value>,
+    /// For `complete` and `review`: a note.
+    pub note: Option<String>,
+    /// For `not_complete` and `cancel`: why.
+    pub reason: Option<String>,
+    /// The version the caller last saw (refused as stale if it moved on).
+    pub expected_version: Option<i64>,
+    /// The device it came from.
+    pub device_id: Option<String>,
+    /// The device's clock when it happened (UTC seconds).
+    pub device_time: Option<i64>,
+}
+
+/// A selection of missions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MissionFilter {
+    /// District code.
+    pub district: Option<String>,
+    /// Shift code.
+    pub shift: Option<String>,
+    /// Local shift date.
+    pub shift_date: Option<String>,
+    /// Assigned officer.
+    pub assignee_user_id: Option<i64>,
+    /// Leave out drafts.
+    pub exclude_drafts: bool,
+}
+
+/// One recorded transition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct MissionEvent {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The mission.
+    pub mission_id: String,
+    /// `create` or a transition name.
+    pub transition: String,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: String,
+    /// Who.
+    pub actor_user_id: i64,
+    /// From which device.
+    pub device_id: Option<String>,
+    /// Server clock, UTC seconds.
+    pub server_time: i64,
+    /// Device clock, UTC seconds.
+    pub device_time: Option<i64>,
+    /// Details (JSON).
+    pub detail: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct MissionRow {
+    id: String,
+    template_id: i64,
+    status: String,
+    district_code: String,
+    shift_code: String,
+    shift_date: String,
+    window_start: i64,
+    window_end: i64,
+    place_kind: String,
+    cell_epsg: Option<i64>,
+    cell_size_m: Option<i64>,
+    cell_ix: Option<i64>,
+    cell_iy: Option<i64>,
+    segment_id: Option<String>,
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+    place_label: String,
+    assignee_user_id: Option<i64>,
+    assignee_name: Option<String>,
+    assignee_unit: Option<String>,
+    priority: i64,
+    instructions: String,
+    reason: String,
+    outcome: Option<String>,
+    outcome_note: Option<String>,
+    not_completed_reason: Option<String>,
+    conflict: i64,
+    version: i64,
+}
+
+const MISSION_SELECT: &str = "SELECT m.id, m.template_id, m.status, m.district_code, m.shift_code, m.shift_date, \
+     m.window_start, m.window_end, m.place_kind, m.cell_epsg, m.cell_size_m, m.cell_ix, m.cell_iy, m.segment_id, \
+     m.lat, m.lon, m.radius_m, m.place_label, m.assignee_user_id, u.display_name AS assignee_name, m.assignee_unit, \
+     m.priority, m.instructions, m.reason, m.outcome, m.outcome_note, m.not_completed_reason, m.conflict, m.version \
+     FROM missions m LEFT JOIN users u ON u.id = m.assignee_user_id";
+
+fn place_of(r: &MissionRow) -> Place {
+    match (r.place_kind.as_str(), r.cell_epsg, r.cell_size_m, r.cell_ix, r.cell_iy) {
+        ("cell", Some(epsg), Some(size), Some(ix), Some(iy)) => {
+            Place::Cell { epsg: epsg as u32, size_m: size as u32, ix, iy, lat: r.lat, lon: r.lon }
+        }
+        ("segment", ..) => Place::Segment {
+            id: r.segment_id.clone().unwrap_or_default(),
+            lat: r.lat,
+            lon: r.lon,
+            radius_m: r.radius_m,
+        },
+        _ => Place::Point { lat: r.lat, lon: r.lon, radius_m: r.radius_m },
+    }
+}
+
+/// The default Mission Menu: the tactics the hot-spot policing evidence supports, each with a
+/// short note on that evidence (sources in docs/MISSIONS.md).
+pub fn default_menu() -> Vec<TemplateDraft> {
+    let count = |key: &str, label: &str| OutcomeField {
+        key: key.into(),
+        label: label.into(),
+        kind: OutcomeKind::Count,
+        choices: vec![],
+    };
+    let yes_no = |key: &str, label: &str| OutcomeField {
+        key: key.into(),
+        label: label.into(),
+        kind: OutcomeKind::YesNo,
+        choices: vec![],
+    };
+    let conditions = OutcomeField {
+        key: "conditions".into(),
+        label: "Conditions found".into(),
+        kind: OutcomeKind::Choice,
+        choices: vec!["Quiet".into(), "Disorder".into(), "Suspicious activity".into(), "Crime in progress".into()],
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    vec![
+        TemplateDraft {
+            name: "Koper visit".into(),
+            goal: "Be visibly present in the hot spot for 10–16 minutes, at random times, about every two hours.".into(),
+            tactic: "directed_patrol".into(),
+            dwell_minutes: 15,
+            visits_per_shift: 3,
+            crime_types: s(&["violent", "property", "quality_of_life", "calls"]),
+            outcome_fields: vec![count("contacts", "Contacts made"), conditions.clone(), count("reports", "Reports taken")],
+            evidence_note: "Koper (1995): crime or disorder within 30 minutes of police leaving fell from 15% after a drive-through \
+                to 4% after a 10–16 minute stop. Sacramento (Telep et al. 2014): 12–16 minute visits in random order at least every \
+                two hours cut Part I crime against control."
+                .into(),
+            active: true,
+        },
+        TemplateDraft {
+            name: "Park and walk".into(),
+            goal: "Leave the car and walk the block: talk to people, look at what the place needs.".into(),
+            tactic: "park_and_walk".into(),
+            dwell_minutes: 20,
+            visits_per_shift: 1,
+            crime_types: s(&["violent", "quality_of_life"]),
+            outcome_fields: vec![count("contacts", "Contacts made"), conditions.clone(), yes_no("follow_up", "Needs follow-up")],
+            evidence_note: "Hot-spot patrol meta-analyses (Braga et al. 2019, 65 studies; Braga & Weisburd 2022) find a small but \
+                significant crime reduction with benefits diffusing to nearby areas rather than displacing."
+                .into(),
+            active: true,
+        },
+        TemplateDraft {
+            name: "Business check".into(),
+            goal: "Check in with the businesses in the hot spot: open, secure, any problems since the last visit.".into(),
+            tactic: "business_check".into(),
+            dwell_minutes: 10,
+            visits_per_shift: 2,
+            crime_types: s(&["property"]),
+            outcome_fields: vec![count("businesses", "Businesses checked"), yes_no("insecure", "Found insecure premises"), count("reports", "Reports taken")],
+            evidence_note: "Property crime concentrates at few places (the law of crime concentration: about half of crime on \
+                2–6% of street segments). The Philadelphia experiment cut expected property crime 31% with a marked car in the \
+                forecast areas."
+                .into(),
+            active: true,
+        },
+        TemplateDraft {
+            name: "Traffic safety".into(),
+            goal: "Slow traffic where people are hurt: visible presence and stops at the collision hot spot.".into(),
+            tactic: "traffic_safety".into(),
+            dwell_minutes: 20,
+            visits_per_shift: 1,
+            crime_types: s(&["calls"]),
+            outcome_fields: vec![count("stops", "Traffic stops"), count("warnings", "Warnings given"), count("citations", "Citations issued")],
+            evidence_note: "Harm indices beyond crime count traffic collisions as harm (the Indianapolis harmspot work adds crashes \
+                and overdoses); presence at collision places targets that harm directly."
+                .into(),
+            active: true,
+        },
+        TemplateDraft {
+            name: "Community contact".into(),
+            goal: "Meet residents and business owners at the hot spot and hear what they see.".into(),
+            tactic: "community_contact".into(),
+            dwell_minutes: 15,
+            visits_per_shift: 1,
+            crime_types: s(&["quality_of_life", "calls"]),
+            outcome_fields: vec![count("contacts", "Contacts made"), yes_no("concern_raised", "A concern was raised"), yes_no("follow_up", "Needs follow-up")],
+            evidence_note: "HunchLab's guidance put community contact among the patrol tactics and reviewed tactics with the \
+                community; Beatbook counts contacts so the department can show what its presence was."
+                .into(),
+            active: true,
+        },
+        TemplateDraft {
+            name: "Problem-solving follow-up".into(),
+            goal: "Work on the condition behind the hot spot (lighting, a vacant lot, a nuisance address) and record what was done.".into(),
+            tactic: "problem_solving".into(),
+            dwell_minutes: 30,
+            visits_per_shift: 1,
+            crime_types: s(&["violent", "property", "quality_of_life", "calls"]),
+            outcome_fields: vec![
+                OutcomeField {
+                    key: "action".into(),
+                    label: "Action taken".into(),
+                    kind: OutcomeKind::Choice,
+                    choices: vec!["Referral made".into(), "Owner contacted".into(), "Hazard reported".into(), "Nothing needed".into()],
+                },
+                yes_no("resolved", "Condition resolved"),
+            ],
+            evidence_note: "Hot-spot effects are larger when patrol is paired with problem-oriented work at the place (Braga et al. \
+                2019); the Minneapolis experiment halved observed disorder at treated spots."
+                .into(),
+            active: true,
+        },
+    ]
+}
+
+impl Bodega {
+    /// Adds the default Mission Menu when the menu is empty. Returns how many templates it added.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn ensure_default_menu(&self) -> Result<usize, MissionError> {
+        let n: i64 =
+            on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM mission_templates").fetch_one(pool).await)?;
+        if n > 0 {
+            return Ok(0);
+        }
+        let menu = default_menu();
+        for t in &menu {
+            self.create_template(t, None).await?;
+        }
+        Ok(menu.len())
+    }
+
+    /// Creates a template (version 1).
+    ///
+    /// # Errors
+    /// [`MissionError::Invalid`] (including a name already on the menu) or a store error.
+    pub async fn create_template(&self, draft: &TemplateDraft, by: Option<i64>) -> Result<Template, MissionError> {
+        draft.validate()?;
+        let key = slug(&draft.name);
+        let exists: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM mission_templates WHERE template_key = $1 LIMIT 1").bind(&key).fetch_optional(pool).await)?;
+        if exists.is_some() {
+            return Err(invalid(
+                "name",
+                format!("a template named like '{}' is already on the menu", draft.name.trim()),
+            ));
+        }
+        self.insert_template_version(&key, 1, draft, by).await
+    }
+
+    /// Revises a template: writes the next version; missions already issued keep theirs.
+    ///
+    /// # Errors
+    /// [`MissionError::NotFound`], [`MissionError::Stale`] when `expected_version` is not the
+    /// latest, [`MissionError::Invalid`] or a store error.
+    pub async fn revise_template(
+        &self,
+        key: &str,
+        expected_version: i64,
+        draft: &TemplateDraft,
+        by: Option<i64>,
+    ) -> Result<Template, MissionError> {
+        draft.validate()?;
+        let latest =
+            self.latest_template(key).await?.ok_or_else(|| MissionError::NotFound(format!("no template '{key}'")))?;
+        if latest.version != expected_version {
+            return Err(MissionError::Stale { current: latest.version });
+        }
+        self.insert_template_version(key, latest.version + 1, draft, by).await
+    }
+
+    async fn insert_template_version(
+        &self,
+        key: &str,
+        version: i64,
+        d: &TemplateDraft,
+        by: Option<i64>,
+    ) -> Result<Template, MissionError> {
+        let fields = serde_json::to_string(&d.outcome_fields).map_err(|e| invalid("outcome_fields", e.to_string()))?;
+        let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO mission_templates (template_key, version, name, goal, tactic, dwell_minutes, visits_per_shift, \
+             crime_types, outcome_fields, evidence_note, active, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id")
+            .bind(key).bind(version).bind(d.name.trim()).bind(d.goal.trim()).bind(&d.tactic).bind(d.dwell_minutes)
+            .bind(d.visits_per_shift).bind(d.crime_types.join(",")).bind(fields).bind(d.evidence_note.trim())
+            .bind(i64::from(d.active)).bind(now_seconds()).bind(by)
+            .fetch_one(pool).await)
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                MissionError::Stale { current: version }
+            }
+            _ => MissionError::from(e),
+        })?;
+        self.template(id).await?.ok_or_else(|| MissionError::NotFound(format!("template {id}")))
+    }
+
+    /// One template version by row id.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn template(&self, id: i64) -> Result<Option<Template>, BodegaError> {
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} WHERE id = $1");
+        let row: Option<TemplateRow> =
+            on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
+        Ok(row.map(TemplateRow::into_template))
+    }
+
+    /// The latest version of a template.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn latest_template(&self, key: &str) -> Result<Option<Template>, BodegaError> {
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} WHERE template_key = $1 ORDER BY version DESC LIMIT 1");
+        let row: Option<TemplateRow> =
+            on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(key).fetch_optional(pool).await)?;
+        Ok(row.map(TemplateRow::into_template))
+    }
+
+    /// The Mission Menu: the latest version of every template, active first, by name.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn mission_menu(&self, include_retired: bool) -> Result<Vec<Template>, BodegaError> {
+        let sql = format!(
+            "SELECT {TEMPLATE_COLUMNS} t WHERE version = (SELECT MAX(version) FROM mission_templates v \
+             WHERE v.template_key = t.template_key) ORDER BY active DESC, name"
+        );
+        let rows: Vec<TemplateRow> =
+            on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(TemplateRow::into_template).filter(|t| include_retired || t.active).collect())
+    }
+
+    /// Creates a mission (as a draft, or issued at once) with its first event, in one
+    /// transaction. The caller has checked the policy for the district.
+    ///
+    /// # Errors
+    /// [`MissionError::Invalid`] naming the field (unknown or retired template, reversed
+    /// window, place off the globe, priority out of range, id taken), or a store error.
+    pub async fn create_mission(
+        &self,
+        m: &NewMission,
+        by: &Subject,
+        device_id: Option<&str>,
+    ) -> Result<Mission, MissionError> {
+        let id = m.id.trim();
+        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(invalid("id", "must be a UUID"));
+        }
+        let template = self
+            .template(m.template_id)
+            .await?
+            .ok_or_else(|| invalid("template_id", format!("no template {}", m.template_id)))?;
+        if !template.active {
+            return Err(invalid("template_id", format!("'{}' is retired", template.name)));
+        }
+        if m.window_end <= m.window_start {
+            return Err(invalid("window_end", "the shift window ends before it starts"));
+        }
+        if m.window_end - m.window_start > 24 * 3600 {
+            return Err(invalid("window_end", "a shift window is at most 24 hours"));
+        }
+        if !(1..=5).contains(&m.priority) {
+            return Err(invalid("priority", "must be 1 (highest) to 5"));
+        }
+        if m.district.trim().is_empty() {
+            return Err(invalid("district", "is required"));
+        }
+        if jiff::civil::Date::strptime("%Y-%m-%d", &m.shift_date).is_err() {
+            return Err(invalid("shift_date", format!("'{}' is not a date (YYYY-MM-DD)", m.shift_date)));
+        }
+        let (lat, lon) = m.place.centre();
+        if !(lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
+            return Err(invalid("place", "coordinates are off the globe"));
+        }
+        let radius = m.place.radius_m();
+        if !(radius.is_finite() && (5.0..=2000.0).contains(&radius)) {
+            return Err(invalid("place", "radius must be 5 to 2,000 metres"));
+        }
+        if m.instructions.chars().count() > 2000
+            || m.place_label.chars().count() > 200
+            || m.reason.chars().count() > 1000
+        {
+            return Err(invalid(
+                "instructions",
+                "too long (instructions 2,000, place label 200, reason 1,000 characters)",
+            ));
+        }
+        let (kind, epsg, size, ix, iy, seg) = match &m.place {
+            Place::Cell { epsg, size_m, ix, iy, .. } => {
+                ("cell", Some(i64::from(*epsg)), Some(i64::from(*size_m)), Some(*ix), Some(*iy), None)
+            }
+            Place::Segment { id, .. } => ("segment", None, None, None, None, Some(id.clone())),
+            Place::Point { .. } => ("point", None, None, None, None, None),
+        };
+        let status = if m.issue { MissionStatus::Issued } else { MissionStatus::Draft };
+        let now = now_seconds();
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            let taken: Option<String> = sqlx::query_scalar("SELECT id FROM missions WHERE id = $1")
+                .bind(id).fetch_optional(&mut *tx).await?;
+            if taken.is_some() {
+                return Err(invalid("id", format!("a mission {id} already exists")));
+            }
+            sqlx::query(
+                "INSERT INTO missions (id, template_id, status, district_code, shift_code, shift_date, window_start, \
+                 window_end, place_kind, cell_epsg, cell_size_m, cell_ix, cell_iy, segment_id, lat, lon, radius_m, \
+                 place_label, priority, instructions, reason, created_at, created_by, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
+                 $22, $23, $22)")
+                .bind(id).bind(template.id).bind(status.as_str()).bind(m.district.trim()).bind(m.shift.trim())
+                .bind(&m.shift_date).bind(m.window_start).bind(m.window_end).bind(kind).bind(epsg).bind(size)
+                .bind(ix).bind(iy).bind(seg).bind(lat).bind(lon).bind(radius).bind(m.place_label.trim())
+                .bind(m.priority).bind(m.instructions.trim()).bind(m.reason.trim()).bind(now).bind(by.user_id)
+                .execute(&mut *tx).await?;
+            let transition = if m.issue { "issue" } else { "create" };
+            sqlx::query(
+                "INSERT INTO mission_events (mission_id, transition, from_status, to_status, actor_user_id, device_id, \
+                 server_time, device_time, detail) VALUES ($1, $2, NULL, $3, $4, $5, $6, NULL, '')")
+                .bind(id).bind(transition).bind(status.as_str()).bind(by.user_id).bind(device_id).bind(now)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("mission {id}")))
+    }
+
+    async fn complete_mission(&self, r: MissionRow) -> Result<Mission, BodegaError> {
+        let template =
+            self.template(r.template_id).await?.ok_or_else(|| BodegaError::Query(sqlx::Error::RowNotFound))?;
+        let place = place_of(&r);
+        Ok(Mission {
+            id: r.id,
+            template,
+            status: MissionStatus::parse(&r.status).unwrap_or(MissionStatus::Draft),
+            district: r.district_code,
+            shift: r.shift_code,
+            shift_date: r.shift_date,
+            window_start: r.window_start,
+            window_end: r.window_end,
+            place,
+            place_label: r.place_label,
+            assignee_user_id: r.assignee_user_id,
+            assignee_name: r.assignee_name,
+            assignee_unit: r.assignee_unit,
+            priority: r.priority,
+            instructions: r.instructions,
+            reason: r.reason,
+            outcome: r.outcome.and_then(|o| serde_json::from_str(&o).ok()),
+            outcome_note: r.outcome_note,
+            not_completed_reason: r.not_completed_reason,
+            conflict: r.conflict != 0,
+            version: r.version,
+        })
+    }
+
+    /// One mission.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn mission(&self, id: &str) -> Result<Option<Mission>, BodegaError> {
+        let sql = format!("{MISSION_SELECT} WHERE m.id = $1");
+        let row: Option<MissionRow> =
+            on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
+        match row {
+            Some(r) => Ok(Some(self.complete_mission(r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Missions matching `filter`, by priority then window start.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn missions(&self, f: &MissionFilter) -> Result<Vec<Mission>, BodegaError> {
+        let rows: Vec<MissionRow> = on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(MISSION_SELECT);
+            qb.push(" WHERE 1 = 1");
+            if let Some(d) = &f.district {
+                qb.push(" AND m.district_code = ").push_bind(d.clone());
+            }
+            if let Some(s) = &f.shift {
+                qb.push(" AND m.shift_code = ").push_bind(s.clone());
+            }
+            if let Some(d) = &f.shift_date {
+                qb.push(" AND m.shift_date = ").push_bind(d.clone());
+            }
+            if let Some(u) = f.assignee_user_id {
+                qb.push(" AND m.assignee_user_id = ").push_bind(u);
+            }
+            if f.exclude_drafts {
+                qb.push(" AND m.status <> 'draft'");
+            }
+            qb.push(" ORDER BY m.priority, m.window_start, m.id");
+            qb.build_query_as().fetch_all(pool).await
+        })?;
+        let mut cache: std::collections::HashMap<i64, Template> = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let template = match cache.get(&r.template_id) {
+                Some(t) => t.clone(),
+                None => {
+                    let t = self.template(r.template_id).await?.ok_or(BodegaError::Query(sqlx::Error::RowNotFound))?;
+                    cache.insert(r.template_id, t.clone());
+                    t
+                }
+            };
+            let place = place_of(&r);
+            out.push(Mission {
+                id: r.id,
+                template,
+                status: MissionStatus::parse(&r.status).unwrap_or(MissionStatus::Draft),
+                district: r.district_code,
+                shift: r.shift_code,
+                shift_date: r.shift_date,
+                window_start: r.window_start,
+                window_end: r.window_end,
+                place,
+                place_label: r.place_label,
+                assignee_user_id: r.assignee_user_id,
+                assignee_name: r.assignee_name,
+                assignee_unit: r.assignee_unit,
+                priority: r.priority,
+                instructions: r.instructions,
+                reason: r.reason,
+                outcome: r.outcome.and_then(|o| serde_json::from_str(&o).ok()),
+                outcome_note: r.outcome_note,
+                not_completed_reason: r.not_completed_reason,
+                conflict: r.conflict != 0,
+                version: r.version,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The recorded transitions of a mission, oldest first.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn mission_events(&self, id: &str) -> Result<Vec<MissionEvent>, BodegaError> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT id, mission_id, transition, from_status, to_status, actor_user_id, device_id, server_time, device_time, \
+             detail FROM mission_events WHERE mission_id = $1 ORDER BY id")
+            .bind(id).fetch_all(pool).await)?)
+    }
+
+    /// Moves a mission one step, for `by`, in one transaction with its event: the lifecycle and
+    /// the policy (`protocol::mission::check`) decide; a stale `expected_version` is refused;
+    /// the step's details are validated (an assignee must be an active officer of the mission's
+    /// district; a completion must answer every outcome field; a not-completed needs a reason).
+    ///
+    /// # Errors
+    /// [`MissionError::NotFound`], [`MissionError::Stale`], [`MissionError::Transition`],
+    /// [`MissionError::Invalid`] or a store error.
+    pub async fn transition_mission(
+        &self,
+        id: &str,
+        t: Transition,
+        by: &Subject,
+        args: &TransitionArgs,
+    ) -> Result<Mission, MissionError> {
+        let now = now_seconds();
+        let mission = self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))?;
+        // Validate the details before taking the write lock.
+        let mut detail = serde_json::Map::new();
+        match t {
+            Transition::Assign => {
+                let Some(user_id) = args.assignee_user_id else {
+                    return Err(invalid("assignee_user_id", "choose the officer to assign"));
+                };
+                let officer = self
+                    .user_by_id(user_id)
+                    .await?
+                    .filter(|u| u.active)
+                    .ok_or_else(|| invalid("assignee_user_id", format!("no active user {user_id}")))?;
+                if !officer.roles.iter().any(|r| matches!(r, protocol::Role::Officer | protocol::Role::Sergeant)) {
+                    return Err(invalid(
+                        "assignee_user_id",
+                        format!("{} is not a patrol officer", officer.display_name),
+                    ));
+                }
+                if !officer.districts.contains(&mission.district) {
+                    return Err(invalid(
+                        "assignee_user_id",
+                        format!("{} is not in district {}", officer.display_name, mission.district),
+                    ));
+                }
+                detail.insert("assignee_user_id".into(), user_id.into());
+                detail.insert("assignee".into(), officer.display_name.into());
+            }
+            Transition::Complete => {
+                let outcome = args.outcome.clone().unwrap_or(serde_json::Value::Object(Default::default()));
+                let obj = outcome.as_object().ok_or_else(|| invalid("outcome", "must be an object of field values"))?;
+                for f in &mission.template.outcome_fields {
+                    let v =
+                        obj.get(&f.key).ok_or_else(|| invalid("outcome", format!("'{}' is not answered", f.label)))?;
+                    let ok = match f.kind {
+                        OutcomeKind::Count => v.as_u64().is_some_and(|n| n <= 10_000),
+                        OutcomeKind::YesNo => v.is_boolean(),
+                        OutcomeKind::Choice => v.as_str().is_some_and(|s| f.choices.iter().any(|c| c == s)),
+                    };
+                    if !ok {
+                        return Err(invalid("outcome", format!("'{}' has an answer of the wrong kind", f.label)));
+                    }
+                }
+                if let Some(extra) = obj.keys().find(|k| !mission.template.outcome_fields.iter().any(|f| &f.key == *k))
+                {
+                    return Err(invalid("outcome", format!("'{extra}' is not a field of this mission")));
+                }
+                detail.insert("outcome".into(), outcome);
+            }
+            Transition::NotComplete | Transition::Cancel => {
+                let reason = args.reason.as_deref().map(str::trim).unwrap_or_default();
+                if reason.is_empty() {
+                    return Err(invalid("reason", "say why"));
+                }
+                if reason.chars().count() > 500 {
+                    return Err(invalid("reason", "at most 500 characters"));
+                }
+                detail.insert("reason".into(), reason.into());
+            }
+            _ => {}
+        }
+        if let Some(note) = args.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            if note.chars().count() > 2000 {
+                return Err(invalid("note", "at most 2,000 characters"));
+            }
+            detail.insert("note".into(), note.into());
+        }
+        let detail_text = serde_json::Value::Object(detail.clone()).to_string();
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            // Re-read under the write lock: the decision is made on the row as it is now.
+            let row: Option<(String, i64, Option<i64>, String)> = sqlx::query_as(
+                "SELECT status, version, assignee_user_id, district_code FROM missions WHERE id = $1")
+                .bind(id).fetch_optional(&mut *tx).await?;
+            let Some((status, version, assignee, district)) = row else {
+                return Err(MissionError::NotFound(format!("no mission {id}")));
+            };
+            if let Some(expected) = args.expected_version {
+                if expected != version {
+                    return Err(MissionError::Stale { current: version });
+                }
+            }
+            let from = MissionStatus::parse(&status).unwrap_or(MissionStatus::Draft);
+            let facts = MissionFacts { status: from, district: &district, assignee };
+            let to = check(by, facts, t)?;
+            let outcome = detail.get("outcome").map(|o| o.to_string());
+            sqlx::query(
+                "UPDATE missions SET status = $2, version = version + 1, updated_at = $3, \
+                   assignee_user_id = COALESCE($4, assignee_user_id), assignee_unit = COALESCE($5, assignee_unit), \
+                   outcome = COALESCE($6, outcome), outcome_note = COALESCE($7, outcome_note), \
+                   not_completed_reason = COALESCE($8, not_completed_reason) \
+                 WHERE id = $1")
+                .bind(id).bind(to.as_str()).bind(now)
+                .bind(if t == Transition::Assign { args.assignee_user_id } else { None })
+                .bind(if t == Transition::Assign { args.assignee_unit.clone() } else { None })
+                .bind(outcome)
+                .bind(if t == Transition::Complete { detail.get("note").and_then(|n| n.as_str()).map(str::to_string) } else { None })
+                .bind(if t == Transition::NotComplete { detail.get("reason").and_then(|n| n.as_str()).map(str::to_string) } else { None })
+                .execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO mission_events (mission_id, transition, from_status, to_status, actor_user_id, device_id, \
+                 server_time, device_time, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(id).bind(t.as_str()).bind(from.as_str()).bind(to.as_str()).bind(by.user_id)
+                .bind(args.device_id.as_deref()).bind(now).bind(args.device_time).bind(&detail_text)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))
+    }
+
+    /// Completed Koper visits (missions completed) and their planned minutes at each cell of a
+    /// district since `since` (UTC seconds): what the dosage target and cap count.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn mission_dosage(
+        &self,
+        epsg: u32,
+        size_m: u32,
+        since: i64,
+    ) -> Result<Vec<((i64, i64), i64, i64, Option<i64>)>, BodegaError> {
+        let rows: Vec<(i64, i64, i64, i64, Option<i64>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT m.cell_ix, m.cell_iy, COUNT(*), CAST(COALESCE(SUM(t.dwell_minutes), 0) AS BIGINT), MAX(e.server_time) \
+             FROM missions m JOIN mission_templates t ON t.id = m.template_id \
+             JOIN mission_events e ON e.mission_id = m.id AND e.transition = 'complete' \
+             WHERE m.place_kind = 'cell' AND m.cell_epsg = $1 AND m.cell_size_m = $2 AND e.server_time >= $3 \
+             GROUP BY m.cell_ix, m.cell_iy")
+            .bind(i64::from(epsg)).bind(i64::from(size_m)).bind(since).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(ix, iy, n, minutes, last)| ((ix, iy), n, minutes, last)).collect())
+    }
+}
