@@ -72,7 +72,13 @@ impl ApiError {
 /// matrix test fails for one that is not.
 pub type Access = Option<protocol::Action>;
 
-/// The server functions, with the action each needs (see `server::routes` for the other routes).
+/// Every server function with the action it needs: [`ENDPOINTS`] here and the missions'
+/// (see `server::routes` for the other routes).
+pub fn endpoints() -> Vec<(&'static str, Access)> {
+    ENDPOINTS.iter().chain(crate::missions::ENDPOINTS).copied().collect()
+}
+
+/// The overview's server functions, with the action each needs.
 pub const ENDPOINTS: &[(&str, Access)] =
     &[("/api/city_overview", Some(protocol::Action::ViewOverview)), ("/api/me", None)];
 

@@ -222,7 +222,7 @@ pub mod ssr {
             Decision::Allow(_) => {
                 let district = match target {
                     Target::District(d) | Target::Assignment { district: d, .. } => Some(d.to_string()),
-                    Target::City | Target::Own => None,
+                    Target::City | Target::Own | Target::Reference => None,
                 };
                 Ok(Grant { caller, action, district })
             }

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod auth;
 pub mod components;
+pub mod missions;
 pub mod model;
 pub mod pages;
 

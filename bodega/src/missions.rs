@@ -6,102 +6,13 @@
 //! half-moved: the row's status and version change together with the `mission_events` record
 //! that says who moved it, when by both clocks, and from which device.
 
+pub use protocol::menu::{slug, FieldError, OutcomeField, OutcomeKind, Template, TemplateDraft, CRIME_TYPES, TACTICS};
 use protocol::mission::{check, MissionFacts};
+pub use protocol::mission::{Mission, NewMission, Place, TransitionArgs};
 use protocol::{MissionStatus, Subject, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 
 use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
-
-/// How an outcome field is answered (no typing for the common cases).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeKind {
-    /// A number, entered with − / + buttons.
-    Count,
-    /// Yes or no.
-    YesNo,
-    /// One of a short list.
-    Choice,
-}
-
-/// One field the officer fills in on completion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutcomeField {
-    /// Key in the stored outcome.
-    pub key: String,
-    /// Label on the form.
-    pub label: String,
-    /// How it is answered.
-    pub kind: OutcomeKind,
-    /// The choices, for [`OutcomeKind::Choice`].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub choices: Vec<String>,
-}
-
-/// The tactics the Mission Menu offers.
-pub const TACTICS: &[(&str, &str)] = &[
-    ("directed_patrol", "Directed patrol (Koper visit)"),
-    ("park_and_walk", "Park and walk"),
-    ("business_check", "Business check"),
-    ("traffic_safety", "Traffic safety"),
-    ("community_contact", "Community contact"),
-    ("problem_solving", "Problem-solving follow-up"),
-];
-
-/// Crime types a template can suit.
-pub const CRIME_TYPES: &[&str] = &["violent", "property", "quality_of_life", "calls"];
-
-/// A Mission Menu template, one version of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Template {
-    /// Row id of this version.
-    pub id: i64,
-    /// Stable key across versions.
-    pub key: String,
-    /// Version number, from 1.
-    pub version: i64,
-    /// Name.
-    pub name: String,
-    /// What success looks like.
-    pub goal: String,
-    /// One of [`TACTICS`].
-    pub tactic: String,
-    /// Default minutes in place per visit.
-    pub dwell_minutes: i64,
-    /// Visits per shift.
-    pub visits_per_shift: i64,
-    /// Crime types it suits (from [`CRIME_TYPES`]).
-    pub crime_types: Vec<String>,
-    /// Fields filled in on completion.
-    pub outcome_fields: Vec<OutcomeField>,
-    /// Why this tactic, with sources.
-    pub evidence_note: String,
-    /// False once retired.
-    pub active: bool,
-}
-
-/// What a template is made of (for creating or revising one).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TemplateDraft {
-    /// Name.
-    pub name: String,
-    /// What success looks like.
-    pub goal: String,
-    /// One of [`TACTICS`].
-    pub tactic: String,
-    /// Default minutes in place per visit (1–240).
-    pub dwell_minutes: i64,
-    /// Visits per shift (1–12).
-    pub visits_per_shift: i64,
-    /// Crime types it suits.
-    pub crime_types: Vec<String>,
-    /// Fields filled in on completion.
-    pub outcome_fields: Vec<OutcomeField>,
-    /// Why this tactic, with sources.
-    pub evidence_note: String,
-    /// False to retire it.
-    pub active: bool,
-}
 
 /// Errors of the mission store: every one names the field or the reason.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +42,12 @@ pub enum MissionError {
     Store(#[from] BodegaError),
 }
 
+impl From<FieldError> for MissionError {
+    fn from(e: FieldError) -> Self {
+        MissionError::Invalid { field: e.field, reason: e.reason }
+    }
+}
+
 impl From<sqlx::Error> for MissionError {
     fn from(e: sqlx::Error) -> Self {
         MissionError::Store(BodegaError::Query(e))
@@ -139,72 +56,6 @@ impl From<sqlx::Error> for MissionError {
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> MissionError {
     MissionError::Invalid { field, reason: reason.into() }
-}
-
-fn slug(name: &str) -> String {
-    let mut s = String::new();
-    for c in name.trim().to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            s.push(c);
-        } else if !s.ends_with('-') && !s.is_empty() {
-            s.push('-');
-        }
-    }
-    s.trim_end_matches('-').chars().take(48).collect()
-}
-
-impl TemplateDraft {
-    /// Checks every field.
-    ///
-    /// # Errors
-    /// [`MissionError::Invalid`] naming the first bad field.
-    pub fn validate(&self) -> Result<(), MissionError> {
-        let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 80 {
-            return Err(invalid("name", "must be 1 to 80 characters"));
-        }
-        if slug(name).is_empty() {
-            return Err(invalid("name", "needs at least one letter or digit"));
-        }
-        if self.goal.trim().is_empty() || self.goal.chars().count() > 500 {
-            return Err(invalid("goal", "must be 1 to 500 characters"));
-        }
-        if !TACTICS.iter().any(|(k, _)| *k == self.tactic) {
-            let known: Vec<&str> = TACTICS.iter().map(|(k, _)| *k).collect();
-            return Err(invalid("tactic", format!("'{}' is not one of {}", self.tactic, known.join(", "))));
-        }
-        if !(1..=240).contains(&self.dwell_minutes) {
-            return Err(invalid("dwell_minutes", "must be 1 to 240 minutes"));
-        }
-        if !(1..=12).contains(&self.visits_per_shift) {
-            return Err(invalid("visits_per_shift", "must be 1 to 12"));
-        }
-        if let Some(t) = self.crime_types.iter().find(|t| !CRIME_TYPES.contains(&t.as_str())) {
-            return Err(invalid("crime_types", format!("'{t}' is not one of {}", CRIME_TYPES.join(", "))));
-        }
-        let mut keys = std::collections::BTreeSet::new();
-        for f in &self.outcome_fields {
-            if f.key.is_empty() || !f.key.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
-                return Err(invalid(
-                    "outcome_fields",
-                    format!("key '{}' must be lower-case letters, digits and '_'", f.key),
-                ));
-            }
-            if !keys.insert(f.key.clone()) {
-                return Err(invalid("outcome_fields", format!("key '{}' is listed twice", f.key)));
-            }
-            if f.label.trim().is_empty() {
-                return Err(invalid("outcome_fields", format!("'{}' needs a label", f.key)));
-            }
-            if f.kind == OutcomeKind::Choice && f.choices.len() < 2 {
-                return Err(invalid("outcome_fields", format!("'{}' needs at least two choices", f.key)));
-            }
-        }
-        if self.evidence_note.chars().count() > 2000 {
-            return Err(invalid("evidence_note", "at most 2,000 characters"));
-        }
-        Ok(())
-    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -244,165 +95,6 @@ impl TemplateRow {
 
 const TEMPLATE_COLUMNS: &str = "id, template_key, version, name, goal, tactic, dwell_minutes, visits_per_shift, \
      crime_types, outcome_fields, evidence_note, active FROM mission_templates";
-
-/// Where a mission happens.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Place {
-    /// A micro hot spot: a cell of the global lattice.
-    Cell {
-        /// UTM zone as EPSG code.
-        epsg: u32,
-        /// Cell size, metres.
-        size_m: u32,
-        /// Column.
-        ix: i64,
-        /// Row.
-        iy: i64,
-        /// Centre latitude.
-        lat: f64,
-        /// Centre longitude.
-        lon: f64,
-    },
-    /// A street segment.
-    Segment {
-        /// Segment id in the department's street network.
-        id: String,
-        /// Midpoint latitude.
-        lat: f64,
-        /// Midpoint longitude.
-        lon: f64,
-        /// Buffer, metres.
-        radius_m: f64,
-    },
-    /// An address or point with a radius.
-    Point {
-        /// Latitude.
-        lat: f64,
-        /// Longitude.
-        lon: f64,
-        /// Radius, metres.
-        radius_m: f64,
-    },
-}
-
-impl Place {
-    /// Centre `(lat, lon)`.
-    pub fn centre(&self) -> (f64, f64) {
-        match self {
-            Place::Cell { lat, lon, .. } | Place::Segment { lat, lon, .. } | Place::Point { lat, lon, .. } => {
-                (*lat, *lon)
-            }
-        }
-    }
-
-    /// The radius presence and the Koper timer use: for a cell, the circle through its corners.
-    pub fn radius_m(&self) -> f64 {
-        match self {
-            Place::Cell { size_m, .. } => f64::from(*size_m) * std::f64::consts::FRAC_1_SQRT_2,
-            Place::Segment { radius_m, .. } | Place::Point { radius_m, .. } => *radius_m,
-        }
-    }
-}
-
-/// A mission as every screen and the sync see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Mission {
-    /// UUID.
-    pub id: String,
-    /// The template version it was issued from.
-    pub template: Template,
-    /// Where it stands.
-    pub status: MissionStatus,
-    /// District code.
-    pub district: String,
-    /// Shift code.
-    pub shift: String,
-    /// Local date the shift starts.
-    pub shift_date: String,
-    /// Window start, UTC seconds.
-    pub window_start: i64,
-    /// Window end, UTC seconds.
-    pub window_end: i64,
-    /// Where.
-    pub place: Place,
-    /// A name for the place people recognise.
-    pub place_label: String,
-    /// Assigned officer (user id).
-    pub assignee_user_id: Option<i64>,
-    /// Assigned officer's display name.
-    pub assignee_name: Option<String>,
-    /// Assigned unit.
-    pub assignee_unit: Option<String>,
-    /// 1 (highest) to 5.
-    pub priority: i64,
-    /// Instructions.
-    pub instructions: String,
-    /// Why it was recommended.
-    pub reason: String,
-    /// Outcome values by field key.
-    pub outcome: Option<serde_json::Value>,
-    /// The officer's closing note.
-    pub outcome_note: Option<String>,
-    /// Why it was not completed.
-    pub not_completed_reason: Option<String>,
-    /// Devices disagreed about the outcome.
-    pub conflict: bool,
-    /// Bumped by every change.
-    pub version: i64,
-}
-
-/// A mission to create.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewMission {
-    /// UUID chosen by the caller (devices create missions offline).
-    pub id: String,
-    /// Template version row id.
-    pub template_id: i64,
-    /// District code.
-    pub district: String,
-    /// Shift code.
-    pub shift: String,
-    /// Local date the shift starts.
-    pub shift_date: String,
-    /// Window start, UTC seconds.
-    pub window_start: i64,
-    /// Window end, UTC seconds.
-    pub window_end: i64,
-    /// Where.
-    pub place: Place,
-    /// A name for the place.
-    pub place_label: String,
-    /// 1 (highest) to 5.
-    pub priority: i64,
-    /// Instructions.
-    pub instructions: String,
-    /// Why it was recommended.
-    pub reason: String,
-    /// Issue at once (otherwise it stays a draft).
-    pub issue: bool,
-}
-
-/// The details a transition carries.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TransitionArgs {
-    /// For `assign`: the officer.
-    pub assignee_user_id: Option<i64>,
-    /// For `assign`: the unit.
-    pub assignee_unit: Option<String>,
-    /// For `complete`: outcome values by field key.
-    pub outcome: Option<serde_json::Value>,
-    /// For `complete` and `review`: a note.
-    pub note: Option<String>,
-    /// For `not_complete` and `cancel`: why.
-    pub reason: Option<String>,
-    /// The version the caller last saw (refused as stale if it moved on).
-    pub expected_version: Option<i64>,
-    /// The device it came from.
-    pub device_id: Option<String>,
-    /// The device's clock when it happened (UTC seconds).
-    pub device_time: Option<i64>,
-}
 
 /// A selection of missions.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1073,12 +765,7 @@ impl Bodega {
     ///
     /// # Errors
     /// A store error.
-    pub async fn mission_dosage(
-        &self,
-        epsg: u32,
-        size_m: u32,
-        since: i64,
-    ) -> Result<Vec<((i64, i64), i64, i64, Option<i64>)>, BodegaError> {
+    pub async fn mission_dosage(&self, epsg: u32, size_m: u32, since: i64) -> Result<Vec<CellDosage>, BodegaError> {
         let rows: Vec<(i64, i64, i64, i64, Option<i64>)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT m.cell_ix, m.cell_iy, COUNT(*), CAST(COALESCE(SUM(t.dwell_minutes), 0) AS BIGINT), MAX(e.server_time) \
              FROM missions m JOIN mission_templates t ON t.id = m.template_id \
@@ -1086,6 +773,98 @@ impl Bodega {
              WHERE m.place_kind = 'cell' AND m.cell_epsg = $1 AND m.cell_size_m = $2 AND e.server_time >= $3 \
              GROUP BY m.cell_ix, m.cell_iy")
             .bind(i64::from(epsg)).bind(i64::from(size_m)).bind(since).fetch_all(pool).await)?;
-        Ok(rows.into_iter().map(|(ix, iy, n, minutes, last)| ((ix, iy), n, minutes, last)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(ix, iy, visits, minutes, last_completed_at)| CellDosage {
+                ix,
+                iy,
+                visits,
+                minutes,
+                last_completed_at,
+            })
+            .collect())
+    }
+}
+
+/// Completed mission visits at one cell since a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellDosage {
+    /// Lattice column.
+    pub ix: i64,
+    /// Lattice row.
+    pub iy: i64,
+    /// Completed missions.
+    pub visits: i64,
+    /// Their planned minutes in place.
+    pub minutes: i64,
+    /// The latest completion, UTC seconds.
+    pub last_completed_at: Option<i64>,
+}
+
+/// A shift pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Shift {
+    /// Code, e.g. `A`.
+    pub code: String,
+    /// Name, e.g. `Day`.
+    pub name: String,
+    /// Local start, `HH:MM`.
+    pub starts_local: String,
+    /// Local end, `HH:MM` (may be earlier than the start: the shift crosses midnight).
+    pub ends_local: String,
+}
+
+/// A district's outline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistrictArea {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// The polygon(s), WGS84.
+    pub area: geo::MultiPolygon<f64>,
+    /// `(min_lon, min_lat, max_lon, max_lat)`.
+    pub bbox: (f64, f64, f64, f64),
+}
+
+impl Bodega {
+    /// The shift patterns, by start time.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn shifts(&self) -> Result<Vec<Shift>, BodegaError> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT code, name, starts_local, ends_local FROM shifts ORDER BY starts_local, code")
+            .fetch_all(pool).await)?)
+    }
+
+    /// One district's outline, if loaded.
+    ///
+    /// # Errors
+    /// A store error (a stored outline that no longer parses reads as missing and is logged).
+    pub async fn district_area(&self, code: &str) -> Result<Option<DistrictArea>, BodegaError> {
+        let row: Option<(String, String, String, f64, f64, f64, f64)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT code, name, geojson, min_lon, min_lat, max_lon, max_lat FROM districts WHERE code = $1 AND kind = 'district'")
+            .bind(code).fetch_optional(pool).await)?;
+        Ok(row.and_then(|(code, name, geojson, w, s, e, n)| match crate::geocode::parse_area(&geojson) {
+            Ok(area) => Some(DistrictArea { code, name, area, bbox: (w, s, e, n) }),
+            Err(err) => {
+                tracing::error!(district = %code, error = %err, "stored district outline does not parse");
+                None
+            }
+        }))
+    }
+
+    /// Active users who can be given missions in a district (officers and sergeants), by name.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn district_officers(&self, code: &str) -> Result<Vec<(i64, String)>, BodegaError> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT DISTINCT u.id, u.display_name FROM users u \
+             JOIN user_districts d ON d.user_id = u.id AND d.district_code = $1 \
+             JOIN user_roles r ON r.user_id = u.id AND r.role IN ('officer', 'sergeant') \
+             WHERE u.active = 1 ORDER BY u.display_name")
+            .bind(code).fetch_all(pool).await)?)
     }
 }

@@ -9,8 +9,12 @@
 //!   policy that says which role may take which action and where (anywhere, in its own district,
 //!   only on its own assignments). One function, [`policy::decide`], answers every question.
 //! - [`mission`]: the mission lifecycle as a state machine — statuses, the transitions each role
-//!   may make, and the monotonic merge order the offline sync uses.
+//!   may make, and the monotonic merge order the offline sync uses; and the mission records
+//!   that travel between server and devices ([`mission::Mission`], [`mission::Place`]).
+//! - [`menu`]: the Mission Menu's templates and the checks a template must pass, run in the
+//!   editor before sending and on the server before storing.
 
+pub mod menu;
 pub mod mission;
 pub mod policy;
 

@@ -321,6 +321,165 @@ pub fn merge(a: MissionStatus, b: MissionStatus) -> Merged {
     }
 }
 
+/// Where a mission happens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Place {
+    /// A micro hot spot: a cell of the global lattice.
+    Cell {
+        /// UTM zone as EPSG code.
+        epsg: u32,
+        /// Cell size, metres.
+        size_m: u32,
+        /// Column.
+        ix: i64,
+        /// Row.
+        iy: i64,
+        /// Centre latitude.
+        lat: f64,
+        /// Centre longitude.
+        lon: f64,
+    },
+    /// A street segment.
+    Segment {
+        /// Segment id in the department's street network.
+        id: String,
+        /// Midpoint latitude.
+        lat: f64,
+        /// Midpoint longitude.
+        lon: f64,
+        /// Buffer, metres.
+        radius_m: f64,
+    },
+    /// An address or point with a radius.
+    Point {
+        /// Latitude.
+        lat: f64,
+        /// Longitude.
+        lon: f64,
+        /// Radius, metres.
+        radius_m: f64,
+    },
+}
+
+impl Place {
+    /// Centre `(lat, lon)`.
+    pub fn centre(&self) -> (f64, f64) {
+        match self {
+            Place::Cell { lat, lon, .. } | Place::Segment { lat, lon, .. } | Place::Point { lat, lon, .. } => {
+                (*lat, *lon)
+            }
+        }
+    }
+
+    /// The radius presence and the Koper timer use: for a cell, the circle through its corners.
+    pub fn radius_m(&self) -> f64 {
+        match self {
+            Place::Cell { size_m, .. } => f64::from(*size_m) * std::f64::consts::FRAC_1_SQRT_2,
+            Place::Segment { radius_m, .. } | Place::Point { radius_m, .. } => *radius_m,
+        }
+    }
+}
+
+/// A mission as every screen and the sync see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mission {
+    /// UUID.
+    pub id: String,
+    /// The template version it was issued from.
+    pub template: crate::menu::Template,
+    /// Where it stands.
+    pub status: MissionStatus,
+    /// District code.
+    pub district: String,
+    /// Shift code.
+    pub shift: String,
+    /// Local date the shift starts.
+    pub shift_date: String,
+    /// Window start, UTC seconds.
+    pub window_start: i64,
+    /// Window end, UTC seconds.
+    pub window_end: i64,
+    /// Where.
+    pub place: Place,
+    /// A name for the place people recognise.
+    pub place_label: String,
+    /// Assigned officer (user id).
+    pub assignee_user_id: Option<i64>,
+    /// Assigned officer's display name.
+    pub assignee_name: Option<String>,
+    /// Assigned unit.
+    pub assignee_unit: Option<String>,
+    /// 1 (highest) to 5.
+    pub priority: i64,
+    /// Instructions.
+    pub instructions: String,
+    /// Why it was recommended.
+    pub reason: String,
+    /// Outcome values by field key.
+    pub outcome: Option<serde_json::Value>,
+    /// The officer's closing note.
+    pub outcome_note: Option<String>,
+    /// Why it was not completed.
+    pub not_completed_reason: Option<String>,
+    /// Devices disagreed about the outcome.
+    pub conflict: bool,
+    /// Bumped by every change.
+    pub version: i64,
+}
+
+/// A mission to create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewMission {
+    /// UUID chosen by the caller (devices create missions offline).
+    pub id: String,
+    /// Template version row id.
+    pub template_id: i64,
+    /// District code.
+    pub district: String,
+    /// Shift code.
+    pub shift: String,
+    /// Local date the shift starts.
+    pub shift_date: String,
+    /// Window start, UTC seconds.
+    pub window_start: i64,
+    /// Window end, UTC seconds.
+    pub window_end: i64,
+    /// Where.
+    pub place: Place,
+    /// A name for the place.
+    pub place_label: String,
+    /// 1 (highest) to 5.
+    pub priority: i64,
+    /// Instructions.
+    pub instructions: String,
+    /// Why it was recommended.
+    pub reason: String,
+    /// Issue at once (otherwise it stays a draft).
+    pub issue: bool,
+}
+
+/// The details a transition carries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitionArgs {
+    /// For `assign`: the officer.
+    pub assignee_user_id: Option<i64>,
+    /// For `assign`: the unit.
+    pub assignee_unit: Option<String>,
+    /// For `complete`: outcome values by field key.
+    pub outcome: Option<serde_json::Value>,
+    /// For `complete` and `review`: a note.
+    pub note: Option<String>,
+    /// For `not_complete` and `cancel`: why.
+    pub reason: Option<String>,
+    /// The version the caller last saw (refused as stale if it moved on).
+    pub expected_version: Option<i64>,
+    /// The device it came from.
+    pub device_id: Option<String>,
+    /// The device's clock when it happened (UTC seconds).
+    pub device_time: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

@@ -279,6 +279,9 @@ pub enum Target<'a> {
     },
     /// The user's own account or device.
     Own,
+    /// Reference data that belongs to no district (the Mission Menu, shift patterns): any
+    /// grant of the action covers it.
+    Reference,
 }
 
 /// The answer.
@@ -299,7 +302,7 @@ impl Decision {
 
 fn scope_covers(scope: Scope, subject: &Subject, target: Target<'_>) -> bool {
     match (scope, target) {
-        (Scope::Anywhere, _) | (_, Target::Own) => true,
+        (Scope::Anywhere, _) | (_, Target::Own | Target::Reference) => true,
         (Scope::OwnDistrict, Target::District(d) | Target::Assignment { district: d, .. }) => {
             subject.districts.iter().any(|m| m == d)
         }
@@ -335,7 +338,7 @@ pub fn decide(subject: &Subject, action: Action, target: Target<'_>) -> Decision
             Target::Assignment { district, .. } => {
                 format!("{action} on this assignment in district {district} is not yours to take")
             }
-            Target::Own => format!("{action} is not allowed"),
+            Target::Own | Target::Reference => format!("{action} is not allowed"),
         }),
         None => Decision::Deny(format!("your role does not allow {action}")),
     }

@@ -155,6 +155,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             },
             app::shell,
         ))
+        .layer(axum::middleware::from_fn(api_decode_errors_are_400))
         .layer(axum::middleware::from_fn(auth::page_guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::session_layer))
         .layer(axum::middleware::from_fn(auth::csrf_layer))
@@ -220,6 +221,28 @@ async fn offline_shell(State(state): State<AppState>) -> Response {
         resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     resp
+}
+
+/// A request body a server function cannot decode is the caller's mistake: Leptos answers it
+/// with 500, so this turns those answers (an [`app::api::ApiError::Transport`] naming the
+/// arguments or their decoding) into 400 with the same body.
+async fn api_decode_errors_are_400(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    if !is_api || resp.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    use leptos::server_fn::error::ServerFnErrorErr as E;
+    if let Ok(app::api::ApiError::Transport(E::Args(_) | E::Deserialization(_) | E::MissingArg(_))) =
+        serde_json::from_slice::<app::api::ApiError>(&bytes)
+    {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Caching rules: content-hashed bundle files are immutable; the shell assets revalidate; every

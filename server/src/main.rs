@@ -308,6 +308,10 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
         tracing::info!("empty Data Bodega: loading the demo city (Vancouver 2020 open data)");
         bodega::demo::seed_demo(&bodega).await?;
     }
+    let added = bodega.ensure_default_menu().await?;
+    if added > 0 {
+        tracing::info!(templates = added, "empty Mission Menu: the default menu was added");
+    }
     if args.seed_demo {
         announce_demo_password(server::accounts::ensure_demo_accounts(&bodega).await?);
     }

@@ -233,7 +233,10 @@ async fn a_mission_goes_from_issue_to_review_with_one_event_per_step() {
     assert!(mine.is_empty());
     let dosage = b.mission_dosage(32610, 150, 0).await.expect("dosage");
     assert_eq!(dosage.len(), 1);
-    assert_eq!((dosage[0].0, dosage[0].1, dosage[0].2), ((3275, 36_053), 1, i64::from(koper.dwell_minutes as i32)));
+    assert_eq!(
+        (dosage[0].ix, dosage[0].iy, dosage[0].visits, dosage[0].minutes),
+        (3275, 36_053, 1, koper.dwell_minutes)
+    );
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 mod auth;
+mod missions;
 
 struct TestApp {
     router: Router,
@@ -23,6 +24,7 @@ struct TestApp {
 async fn test_app() -> TestApp {
     let store = fresh_store().await;
     bodega::demo::seed_demo(&store.bodega).await.expect("seed demo");
+    store.bodega.ensure_default_menu().await.expect("default menu");
     let site = tempfile::tempdir().expect("site dir");
     std::fs::create_dir_all(site.path().join("pkg")).expect("pkg");
     std::fs::write(site.path().join("pkg/beatbook.js"), "export default function(){}").expect("js");

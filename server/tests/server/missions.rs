@@ -1,0 +1,260 @@
+//! Missions through the API: recommendations from the real Vancouver data, issuing, the
+//! sergeant's acknowledgement and assignment, the officer's work, and bad input.
+
+use std::collections::BTreeMap;
+
+use protocol::Role;
+
+use super::auth::json_call;
+use super::*;
+
+/// Shift B (14:00–22:00) of District 1 on 15 December 2020.
+fn d1_shift() -> serde_json::Value {
+    serde_json::json!({ "district": "D1", "shift": "B", "shift_date": "2020-12-15" })
+}
+
+/// Incidents per 150 m cell of District 1 in the 28 days before 15 Dec 2020 14:00 local time,
+/// counted straight from the demo CSV — not through the Data Bodega or the server.
+fn independent_d1_counts() -> BTreeMap<(i64, i64), BTreeMap<String, u32>> {
+    let tz = jiff::tz::TimeZone::get("America/Vancouver").expect("tz");
+    let end = jiff::civil::datetime(2020, 12, 15, 14, 0, 0, 0).to_zoned(tz.clone()).expect("end").timestamp();
+    let start = end - jiff::SignedDuration::from_hours(28 * 24);
+    let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
+    let mut rdr = csv::Reader::from_reader(bodega::demo::VANCOUVER_2020_CSV);
+    let mut cells: BTreeMap<(i64, i64), BTreeMap<String, u32>> = BTreeMap::new();
+    for rec in rdr.records() {
+        let rec = rec.expect("row");
+        let (Ok(lat), Ok(lon)) = (rec[4].parse::<f64>(), rec[5].parse::<f64>()) else { continue };
+        // District 1 of the demo: the rectangle west of -123.10 and north of 49.25.
+        if !(-123.2250..=-123.1000).contains(&lon) || !(49.2500..=49.3150).contains(&lat) {
+            continue;
+        }
+        let Ok(local) = rec[1].parse::<jiff::civil::DateTime>() else { continue };
+        let Ok(t) = local.to_zoned(tz.clone()).map(|z| z.timestamp()) else { continue };
+        if t < start || t >= end {
+            continue;
+        }
+        let key = lattice.key_of(lon, lat).expect("in zone");
+        *cells.entry((key.ix, key.iy)).or_default().entry(rec[2].to_string()).or_default() += 1;
+    }
+    cells
+}
+
+async fn call_json(
+    app: &TestApp,
+    path: &str,
+    body: serde_json::Value,
+    cookie: &str,
+) -> (StatusCode, serde_json::Value) {
+    let (status, _, text) = call(&app.router, json_call(path, &body, Some(cookie))).await;
+    let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, value)
+}
+
+#[tokio::test]
+async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    let cmd = sign_in(&app, "cmd").await;
+    let (status, rec) =
+        call_json(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{rec}");
+    assert_eq!(rec["window_from"], "2020-11-17");
+    assert_eq!(rec["window_to"], "2020-12-15");
+    assert_eq!(rec["window_moved_to_data"], false);
+    let proposals = rec["proposals"].as_array().expect("proposals");
+    assert_eq!(proposals.len(), 20, "the top 20 places of the district");
+
+    // Why the top proposal is right: no other cell of District 1 had as many incidents in the
+    // 28 days before the shift (count weights: harm = incidents), counted independently here.
+    let expected = independent_d1_counts();
+    let total = |by: &BTreeMap<String, u32>| by.values().sum::<u32>();
+    let best = expected.values().map(total).max().expect("incidents in D1");
+    let top = &proposals[0];
+    assert_eq!(top["rank"], 1);
+    assert_eq!(top["incidents"].as_u64(), Some(u64::from(best)));
+    let (ix, iy) = (top["place"]["ix"].as_i64().expect("ix"), top["place"]["iy"].as_i64().expect("iy"));
+    let by = &expected[&(ix, iy)];
+    assert_eq!(total(by), best, "the proposed cell is the one with the most incidents");
+    // Its reason names what happened there, with the counts.
+    let reason = top["reason"].as_str().expect("reason");
+    assert!(reason.starts_with("#1 by harm in District 1"), "{reason}");
+    for (offense, n) in by {
+        let o = offense.to_lowercase();
+        let phrase = if *n == 1 { format!("1 {o}") } else { format!("{n} × {o}") };
+        assert!(reason.contains(&phrase), "'{phrase}' missing from: {reason}");
+    }
+    assert!(reason.contains("no mission visit on record"), "{reason}");
+    // Proposals come in rank order, by harm.
+    let harms: Vec<f64> = proposals.iter().map(|p| p["harm"].as_f64().expect("harm")).collect();
+    assert!(harms.windows(2).all(|w| w[0] >= w[1]), "{harms:?}");
+    let mut counts: Vec<u32> = expected.values().map(total).collect();
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    let proposed: Vec<u32> = proposals.iter().map(|p| p["incidents"].as_u64().expect("n") as u32).collect();
+    assert_eq!(proposed, counts[..20], "the twenty busiest cells, in order");
+}
+
+#[tokio::test]
+async fn a_shift_is_issued_acknowledged_assigned_worked_and_reviewed_through_the_api() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+    add_user(&app, "sgt2", &[Role::Sergeant], &["D2"]).await;
+    let off_id = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let off2_id = add_user(&app, "off2", &[Role::Officer], &["D2"]).await;
+    let (cmd, sgt, sgt2, off) = (
+        sign_in(&app, "cmd").await,
+        sign_in(&app, "sgt1").await,
+        sign_in(&app, "sgt2").await,
+        sign_in(&app, "off1").await,
+    );
+
+    let (_, rec) = call_json(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
+    let items: Vec<serde_json::Value> = rec["proposals"].as_array().expect("proposals")[..3]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            serde_json::json!({
+                "id": format!("0193b3c4-0000-7000-8000-00000000000{i}"),
+                "template_id": p["template_id"], "place": p["place"], "place_label": p["place_label"],
+                "priority": p["priority"], "instructions": "Koper visits, random order.", "reason": p["reason"],
+            })
+        })
+        .collect();
+    let (status, issued) =
+        call_json(&app, "/api/missions/issue", serde_json::json!({ "shift": d1_shift(), "items": items }), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    assert_eq!(issued.as_array().expect("missions").len(), 3);
+    // Issued places are not proposed again for the same shift.
+    let (_, again) = call_json(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
+    let skipped: Vec<&str> =
+        again["proposals"].as_array().expect("p")[..3].iter().map(|p| p["skipped"].as_str().unwrap_or("")).collect();
+    assert!(skipped.iter().all(|s| s.starts_with("already planned")), "{skipped:?}");
+
+    let (status, board) =
+        call_json(&app, "/api/missions/board", serde_json::json!({ "shift": d1_shift() }), &sgt).await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    let officers = board["officers"].as_array().expect("officers");
+    assert!(officers.iter().any(|o| o[0] == off_id), "the D1 officer is on the board's roster: {officers:?}");
+    assert!(!officers.iter().any(|o| o[0] == off2_id), "D2's officer is not");
+    let m0 = "0193b3c4-0000-7000-8000-000000000000";
+    let step =
+        |id: &str, step: &str, args: serde_json::Value| serde_json::json!({ "id": id, "step": step, "args": args });
+    let (status, body) =
+        call_json(&app, "/api/missions/transition", step(m0, "acknowledge", serde_json::json!({})), &sgt2).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "D2's sergeant: {body}");
+    let (status, acked) = call_json(
+        &app,
+        "/api/missions/transition",
+        step(m0, "acknowledge", serde_json::json!({ "expected_version": 1 })),
+        &sgt,
+    )
+    .await;
+    assert_eq!((status, acked["status"].as_str()), (StatusCode::OK, Some("acknowledged")));
+    let (status, body) =
+        call_json(&app, "/api/missions/transition", step(m0, "acknowledge", serde_json::json!({})), &sgt).await;
+    assert_eq!(status, StatusCode::CONFLICT, "acknowledged twice: {body}");
+    assert!(body.to_string().contains("cannot be acknowledged"), "{body}");
+    let (status, body) = call_json(
+        &app,
+        "/api/missions/transition",
+        step(m0, "assign", serde_json::json!({ "assignee_user_id": off2_id })),
+        &sgt,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("assignee_user_id") && body.to_string().contains("not in district D1"), "{body}");
+    let (status, stale) = call_json(
+        &app,
+        "/api/missions/transition",
+        step(m0, "assign", serde_json::json!({ "assignee_user_id": off_id, "expected_version": 1 })),
+        &sgt,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "stale version: {stale}");
+    let (status, assigned) = call_json(
+        &app,
+        "/api/missions/transition",
+        step(m0, "assign", serde_json::json!({ "assignee_user_id": off_id, "expected_version": 2 })),
+        &sgt,
+    )
+    .await;
+    assert_eq!((status, assigned["assignee_name"].as_str()), (StatusCode::OK, Some("Test off1")));
+
+    let (status, mine) = call_json(&app, "/api/missions/mine", serde_json::json!({}), &off).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(mine.as_array().expect("mine").len(), 1);
+    let (status, _) = call_json(&app, "/api/missions/transition", step(m0, "start", serde_json::json!({})), &off).await;
+    assert_eq!(status, StatusCode::OK);
+    let outcome = serde_json::json!({ "contacts": 3, "conditions": "Disorder", "reports": 1 });
+    let (status, done) = call_json(
+        &app,
+        "/api/missions/transition",
+        step(m0, "complete", serde_json::json!({ "outcome": outcome, "note": "Moved a group along." })),
+        &off,
+    )
+    .await;
+    assert_eq!((status, done["status"].as_str()), (StatusCode::OK, Some("completed")), "{done}");
+    let (status, reviewed) =
+        call_json(&app, "/api/missions/transition", step(m0, "review", serde_json::json!({})), &sgt).await;
+    assert_eq!((status, reviewed["status"].as_str()), (StatusCode::OK, Some("reviewed")));
+    // The board shows the outcome; the event log holds each step once.
+    let (_, board) = call_json(&app, "/api/missions/board", serde_json::json!({ "shift": d1_shift() }), &sgt).await;
+    let row = board["missions"].as_array().expect("m").iter().find(|m| m["id"] == m0).cloned().expect("on the board");
+    assert_eq!(row["outcome"], outcome);
+    let events = app.store.bodega.mission_events(m0).await.expect("events");
+    let steps: Vec<&str> = events.iter().map(|e| e.transition.as_str()).collect();
+    assert_eq!(steps, ["issue", "acknowledge", "assign", "start", "complete", "review"]);
+}
+
+#[tokio::test]
+async fn bad_mission_input_gets_a_clear_4xx_and_nothing_is_written() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    let cmd = sign_in(&app, "cmd").await;
+    let item = |template: i64, lat: f64| {
+        serde_json::json!({ "id": "0193b3c4-0000-7000-8000-0000000000ff", "template_id": template,
+            "place": { "kind": "point", "lat": lat, "lon": -123.12, "radius_m": 100.0 },
+            "place_label": "x", "priority": 2, "instructions": "", "reason": "" })
+    };
+    let good_template = app.store.bodega.mission_menu(false).await.expect("menu")[0].id;
+    let cases = [
+        (serde_json::json!({ "shift": d1_shift(), "items": [item(99_999, 49.28)] }), "template_id"),
+        (serde_json::json!({ "shift": d1_shift(), "items": [item(good_template, 123.0)] }), "place"),
+        (
+            serde_json::json!({ "shift": { "district": "D1", "shift": "Z", "shift_date": "2020-12-15" }, "items": [item(good_template, 49.28)] }),
+            "shift",
+        ),
+        (
+            serde_json::json!({ "shift": { "district": "D1", "shift": "B", "shift_date": "15.12.2020" }, "items": [item(good_template, 49.28)] }),
+            "shift_date",
+        ),
+        (serde_json::json!({ "shift": d1_shift(), "items": [] }), "items"),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = call_json(&app, "/api/missions/issue", body, &cmd).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {answer}");
+        assert_eq!(answer["Invalid"]["field"], field, "{answer}");
+    }
+    let (status, answer) = call_json(
+        &app,
+        "/api/missions/recommend",
+        serde_json::json!({ "shift": { "district": "D9", "shift": "B", "shift_date": "2020-12-15" } }),
+        &cmd,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let (status, answer) = call_json(
+        &app,
+        "/api/missions/transition",
+        serde_json::json!({ "id": "nope", "step": "cancel", "args": { "reason": "x" } }),
+        &cmd,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let (status, _, _) =
+        call(&app.router, json_call("/api/missions/issue", &serde_json::json!({ "shift": 5 }), Some(&cmd))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a body that does not decode");
+    let n: i64 = bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar("SELECT COUNT(*) FROM missions").fetch_one(pool).await).expect("count");
+    assert_eq!(n, 0, "nothing half-written");
+}
