@@ -130,6 +130,27 @@ fn AccountMenu() -> impl IntoView {
     }
 }
 
+/// The links a user's roles make useful.
+#[component]
+fn RoleLinks() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let me = me.await;
+                let may = |a| me.as_ref().is_some_and(|m| m.may(a));
+                let officer = me.as_ref().is_some_and(|m| m.roles.contains(&protocol::Role::Officer));
+                view! {
+                    {officer.then(|| view! { <A href="/missions">"My missions"</A> })}
+                    {may(protocol::Action::AcknowledgeMission).then(|| view! { <A href="/board">"Board"</A> })}
+                    {may(protocol::Action::PlanMissions).then(|| view! { <A href="/plan">"Plan"</A> })}
+                    {may(protocol::Action::ManageMenu).then(|| view! { <A href="/menu">"Menu"</A> })}
+                }
+            })}
+        </Transition>
+    }
+}
+
 /// Top bar: the name, the navigation, who is signed in and whether the device has signal.
 #[component]
 pub fn AppHeader() -> impl IntoView {
@@ -157,6 +178,7 @@ pub fn AppHeader() -> impl IntoView {
             <nav aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/places">"Places"</A>
+                <RoleLinks/>
             </nav>
             <AccountMenu/>
             <span class="connectivity" class:offline=move || !online.get() role="status" data-testid="connectivity">

@@ -8,7 +8,10 @@
 //! - [`shell`] renders a whole server page; [`offline_shell`] renders the data-free page the
 //!   service worker precaches and serves to navigations when there is no signal.
 //! - [`App`] is the router: `/` (city overview with the micro-place map), `/places` (the
-//!   busiest micro places) and `/signin`.
+//!   busiest micro places), `/signin`, and the mission screens: `/missions` (the officer's
+//!   list with the Koper timer), `/board` (the sergeant's shift board), `/plan` (issuing a
+//!   shift's missions from recommendations) and `/menu` (the Mission Menu editor).
+//! - [`missions`] holds the mission server functions (menu, recommendations, board, steps).
 //! - [`auth`] holds the signed-in user ([`auth::Me`]) and, on the server, the one gate every
 //!   server function passes ([`auth::ssr::authorize`]): policy decision, 401/403, audit record.
 //! - [`api`] holds the server functions, each at a fixed URL under `/api/`.
@@ -34,7 +37,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::{AppHeader, UpdateBanner};
-use crate::pages::{NotFound, Overview, Places, SignIn};
+use crate::pages::{MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, ShiftBoard, SignIn};
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
 #[component]
@@ -101,6 +104,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Overview/>
                     <Route path=path!("/places") view=Places/>
                     <Route path=path!("/signin") view=SignIn/>
+                    <Route path=path!("/missions") view=MyMissions/>
+                    <Route path=path!("/board") view=ShiftBoard/>
+                    <Route path=path!("/plan") view=PlanShift/>
+                    <Route path=path!("/menu") view=MenuEditor/>
                 </Routes>
             </main>
         </Router>

@@ -25,3 +25,8 @@ export async function watchCspViolations(page: Page): Promise<() => Promise<stri
   });
   return async () => page.evaluate(() => (window as any).__cspViolations ?? []);
 }
+
+/** Waits until the WebAssembly app has hydrated the page (taps before that reach only HTML). */
+export async function hydrated(page: Page) {
+  await page.locator('body[data-hydrated]').waitFor({ state: 'attached', timeout: 30_000 });
+}

@@ -21,4 +21,9 @@ pub fn hydrate() {
         }
         _ => leptos::mount::hydrate_body(app::App),
     }
+    // Says the app is live: before this, a tap reaches only the server's HTML. End-to-end tests
+    // wait for it; so could a stylesheet that dims controls until then.
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
 }

@@ -1,10 +1,12 @@
 //! The screens, one module each.
 
+mod missions;
 mod not_found;
 mod overview;
 mod places;
 mod signin;
 
+pub use missions::{compass, distance_and_bearing, distance_text, MenuEditor, MyMissions, PlanShift, ShiftBoard};
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use places::{busiest_places, PlaceRow, Places};

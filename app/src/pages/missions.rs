@@ -1,0 +1,885 @@
+//! The mission screens: planning a shift from recommendations (`/plan`), the sergeant's shift
+//! board (`/board`), the officer's "My missions" with the Koper timer (`/missions`), and the
+//! Mission Menu editor (`/menu`). Mobile first: big touch targets, no typing for the common
+//! outcomes.
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use protocol::menu::{OutcomeKind, Template, TemplateDraft, TACTICS};
+use protocol::mission::{Mission, Place, TransitionArgs};
+use protocol::{MissionStatus, Transition};
+
+use crate::components::MeResource;
+use crate::missions::{
+    get_board, get_menu, get_shifts, issue_missions, move_mission, my_missions, recommend, save_template, IssueItem,
+    ShiftRef,
+};
+
+/// Straight-line distance (metres) and compass bearing (degrees from grid north) from a
+/// position to a place, projected in the place's UTM zone by the scoring core.
+pub fn distance_and_bearing(lat: f64, lon: f64, place: &Place) -> Option<(f64, f64)> {
+    let (plat, plon) = place.centre();
+    let epsg = match place {
+        Place::Cell { epsg, .. } => hotspot::Epsg::utm(*epsg).ok()?,
+        _ => hotspot::Epsg::for_lon_lat(plon, plat).ok()?,
+    };
+    let utm = hotspot::Utm::new(epsg);
+    let (px, py) = utm.forward(plon, plat).ok()?;
+    let (x, y) = utm.forward(lon, lat).ok()?;
+    let found = hotspot::nearby(&[(px, py)], x, y, f64::INFINITY);
+    found.first().map(|n| (n.distance_m, n.bearing_deg))
+}
+
+/// Eight-point compass name of a bearing.
+pub fn compass(bearing: f64) -> &'static str {
+    const NAMES: [&str; 8] = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+    NAMES[((bearing.rem_euclid(360.0) + 22.5) / 45.0) as usize % 8]
+}
+
+/// "350 m", "1.2 km".
+pub fn distance_text(m: f64) -> String {
+    if m < 1000.0 {
+        format!("{} m", (m / 10.0).round() * 10.0)
+    } else {
+        format!("{:.1} km", m / 1000.0)
+    }
+}
+
+/// Missions ordered as an officer works them: priority first, then nearest.
+pub fn order_by_priority_and_distance(missions: &mut [(Mission, Option<(f64, f64)>)]) {
+    missions.sort_by(|(a, da), (b, db)| {
+        a.priority
+            .cmp(&b.priority)
+            .then_with(|| {
+                let (x, y) = (da.map_or(f64::INFINITY, |d| d.0), db.map_or(f64::INFINITY, |d| d.0));
+                x.total_cmp(&y)
+            })
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}
+
+fn query_or(key: &'static str, default: impl Fn() -> String + Send + Sync + 'static) -> RwSignal<String> {
+    let q = use_query_map();
+    let v = q.with_untracked(|q| q.get(key)).unwrap_or_else(default);
+    RwSignal::new(v)
+}
+
+fn new_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let a = js_sys::Math::random();
+        let b = js_sys::Math::random();
+        let c = js_sys::Date::now() as u64;
+        format!(
+            "{:012x}-{:04x}-7{:03x}-8{:03x}-{:012x}",
+            c,
+            (a * 65536.0) as u32,
+            (b * 4096.0) as u32,
+            (a * b * 4096.0) as u32,
+            ((a + b) * 1e14) as u64 & 0xffff_ffff_ffff
+        )
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+/// District, shift and date pickers shared by the planning and board screens.
+#[component]
+fn ShiftPicker(district: RwSignal<String>, shift: RwSignal<String>, date: RwSignal<String>) -> impl IntoView {
+    let options = Resource::new(|| (), |_| get_shifts());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading shifts…"</p> }>
+            {move || Suspend::new(async move {
+                match options.await {
+                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Ok(o) => {
+                        if district.get_untracked().is_empty() {
+                            if let Some((code, _)) = o.districts.first() {
+                                district.set(code.clone());
+                            }
+                        }
+                        if shift.get_untracked().is_empty() {
+                            if let Some(s) = o.shifts.first() {
+                                shift.set(s.0.clone());
+                            }
+                        }
+                        if date.get_untracked().is_empty() {
+                            date.set(o.today.clone());
+                        }
+                        view! {
+                            <div class="picker">
+                                <label>"District"
+                                    <select prop:value=move || district.get() on:change=move |ev| district.set(event_target_value(&ev))>
+                                        {o.districts.iter().map(|(c, n)| view! { <option value=c.clone()>{n.clone()}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <label>"Shift"
+                                    <select prop:value=move || shift.get() on:change=move |ev| shift.set(event_target_value(&ev))>
+                                        {o.shifts.iter().map(|(c, n, a, b)| view! { <option value=c.clone()>{format!("{n} ({a}–{b})")}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <label>"Date"
+                                    <input type="date" prop:value=move || date.get() on:change=move |ev| date.set(event_target_value(&ev))/>
+                                </label>
+                            </div>
+                        }
+                        .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+fn shift_ref(district: RwSignal<String>, shift: RwSignal<String>, date: RwSignal<String>) -> Option<ShiftRef> {
+    let (d, s, t) = (district.get(), shift.get(), date.get());
+    (!d.is_empty() && !s.is_empty() && !t.is_empty()).then_some(ShiftRef { district: d, shift: s, shift_date: t })
+}
+
+/// `/plan`: proposals for a district's shift; accept, edit or reject each; issue.
+#[component]
+pub fn PlanShift() -> impl IntoView {
+    let district = query_or("district", String::new);
+    let shift = query_or("shift", String::new);
+    let date = query_or("date", String::new);
+    let recs = Resource::new(
+        move || shift_ref(district, shift, date),
+        |s| async move {
+            match s {
+                Some(s) => Some(recommend(s).await),
+                None => None,
+            }
+        },
+    );
+    let rejected = RwSignal::new(BTreeSet::<u32>::new());
+    let message = RwSignal::new(None::<Result<String, String>>);
+    let issue = Action::new(move |items: &(ShiftRef, Vec<IssueItem>)| {
+        let (s, items) = items.clone();
+        async move { issue_missions(s, items).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = issue.value().get() {
+            message.set(Some(match result {
+                Ok(m) => Ok(format!("Issued {} missions.", m.len())),
+                Err(e) => Err(e.to_string()),
+            }));
+            recs.refetch();
+        }
+    });
+    view! {
+        <Title text="Plan a shift · Beatbook"/>
+        <section class="page">
+            <h1>"Plan a shift"</h1>
+            <ShiftPicker district shift date/>
+            {move || message.get().map(|m| match m {
+                Ok(text) => view! { <p class="notice" role="status" data-testid="plan-message">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="error" role="alert" data-testid="plan-message">{text}</p> }.into_any(),
+            })}
+            <Suspense fallback=|| view! { <p class="loading">"Ranking the district's places…"</p> }>
+                {move || Suspend::new(async move {
+                    match recs.await {
+                        None => ().into_any(),
+                        Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Some(Ok(r)) => {
+                            let open: Vec<_> = r.proposals.iter().filter(|p| p.skipped.is_none()).cloned().collect();
+                            let shift_for_issue = r.shift.clone();
+                            let all = open.clone();
+                            let window = format!(
+                                "Top places of {} by harm ({}) in {} m cells, {} to {}.",
+                                r.district_name, r.harm_table, r.cell_size_m, r.window_from, r.window_to
+                            );
+                            view! {
+                                <p class="hint">{window}</p>
+                                {r.window_moved_to_data.then(|| view! {
+                                    <p class="notice" role="status">"The data ends before this shift: the ranking uses the last 28 days of data."</p>
+                                })}
+                                <ol class="proposals" data-testid="proposals">
+                                    {r.proposals.into_iter().map(|p| {
+                                        let rank = p.rank;
+                                        let skipped = p.skipped.clone();
+                                        let is_skipped = skipped.is_some();
+                                        view! {
+                                            <li class="proposal" class:skipped=is_skipped data-rank=rank>
+                                                <div class="proposal-head">
+                                                    <span class="rank">{format!("#{rank}")}</span>
+                                                    <span class="where">{p.place_label.clone()}</span>
+                                                    <span class="priority">{format!("P{}", p.priority)}</span>
+                                                </div>
+                                                <p class="reason">{p.reason.clone()}</p>
+                                                {match skipped {
+                                                    Some(why) => view! { <p class="skip-note">{format!("Not proposed: {why}")}</p> }.into_any(),
+                                                    None => view! {
+                                                        <label class="accept">
+                                                            <input type="checkbox"
+                                                                prop:checked=move || !rejected.get().contains(&rank)
+                                                                on:change=move |ev| {
+                                                                    let on = event_target_checked(&ev);
+                                                                    rejected.update(|r| { if on { r.remove(&rank); } else { r.insert(rank); } });
+                                                                }/>
+                                                            " Issue this mission"
+                                                        </label>
+                                                    }.into_any(),
+                                                }}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ol>
+                                <button type="button" class="primary big" data-testid="issue"
+                                    disabled=move || issue.pending().get()
+                                    on:click=move |_| {
+                                        let chosen: Vec<IssueItem> = all.iter()
+                                            .filter(|p| !rejected.get_untracked().contains(&p.rank))
+                                            .map(|p| IssueItem {
+                                                id: new_id(),
+                                                template_id: p.template_id,
+                                                place: p.place.clone(),
+                                                place_label: p.place_label.clone(),
+                                                priority: p.priority,
+                                                instructions: "Koper visits: 10–16 minutes, random order, about every two hours.".into(),
+                                                reason: p.reason.clone(),
+                                            })
+                                            .collect();
+                                        issue.dispatch((shift_for_issue.clone(), chosen));
+                                    }>
+                                    {move || format!("Issue {} missions", open.iter().filter(|p| !rejected.get().contains(&p.rank)).count())}
+                                </button>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
+}
+
+fn status_column(s: MissionStatus) -> usize {
+    match s {
+        MissionStatus::Draft | MissionStatus::Issued => 0,
+        MissionStatus::Acknowledged => 1,
+        MissionStatus::Assigned => 2,
+        MissionStatus::InProgress => 3,
+        MissionStatus::Completed | MissionStatus::NotCompleted | MissionStatus::Reviewed => 4,
+        MissionStatus::Cancelled => 5,
+    }
+}
+
+/// `/board`: a district's shift as a planner board, columns by status.
+#[component]
+pub fn ShiftBoard() -> impl IntoView {
+    let district = query_or("district", String::new);
+    let shift = query_or("shift", String::new);
+    let date = query_or("date", String::new);
+    let board = Resource::new(
+        move || shift_ref(district, shift, date),
+        |s| async move {
+            match s {
+                Some(s) => Some(get_board(s).await),
+                None => None,
+            }
+        },
+    );
+    let error = RwSignal::new(None::<String>);
+    let step = Action::new(move |input: &(String, Transition, TransitionArgs)| {
+        let (id, t, args) = input.clone();
+        async move { move_mission(id, t, args).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = step.value().get() {
+            error.set(result.err().map(|e| e.to_string()));
+            board.refetch();
+        }
+    });
+    const COLUMNS: [&str; 5] = ["Issued", "Acknowledged", "Assigned", "In progress", "Done"];
+    view! {
+        <Title text="Shift board · Beatbook"/>
+        <section class="page wide">
+            <h1>"Shift board"</h1>
+            <ShiftPicker district shift date/>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="board-error">{e}</p> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading the board…"</p> }>
+                {move || Suspend::new(async move {
+                    match board.await {
+                        None => ().into_any(),
+                        Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Some(Ok(b)) => {
+                            let officers = b.officers.clone();
+                            view! {
+                                <div class="board" data-testid="board">
+                                    {COLUMNS.iter().enumerate().map(|(col, title)| {
+                                        let cards: Vec<Mission> = b.missions.iter().filter(|m| status_column(m.status) == col).cloned().collect();
+                                        let officers = officers.clone();
+                                        view! {
+                                            <section class="column" data-column=*title>
+                                                <h2>{format!("{title} ({})", cards.len())}</h2>
+                                                {cards.into_iter().map(|m| view! { <BoardCard m officers=officers.clone() step/> }).collect_view()}
+                                            </section>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn BoardCard(
+    m: Mission,
+    officers: Vec<(i64, String)>,
+    step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::api::ApiError>>,
+) -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    let may = move |a: protocol::Action| me.get().flatten().is_some_and(|me| me.may(a));
+    let choice = RwSignal::new(officers.first().map(|o| o.0).unwrap_or_default());
+    let id = m.id.clone();
+    let version = m.version;
+    let (id_ack, id_assign, id_review) = (id.clone(), id.clone(), id.clone());
+    let status = m.status;
+    view! {
+        <article class="card" data-mission=m.id.clone() data-status=status.as_str()>
+            <header>
+                <span class="priority">{format!("P{}", m.priority)}</span>
+                <strong>{m.place_label.clone()}</strong>
+            </header>
+            <p class="template">{m.template.name.clone()}</p>
+            <p class="reason">{m.reason.clone()}</p>
+            {m.assignee_name.clone().map(|n| view! { <p class="assignee">{format!("Assigned: {n}")}</p> })}
+            {m.outcome.clone().map(|o| view! { <p class="outcome" data-testid="outcome">{outcome_text(&m, &o)}</p> })}
+            <div class="actions">
+                {(status == MissionStatus::Issued).then(|| view! {
+                    <button type="button" class="primary" disabled=move || !may(protocol::Action::AcknowledgeMission)
+                        on:click=move |_| { step.dispatch((id_ack.clone(), Transition::Acknowledge, TransitionArgs { expected_version: Some(version), ..Default::default() })); }>
+                        "Acknowledge"
+                    </button>
+                })}
+                {matches!(status, MissionStatus::Acknowledged | MissionStatus::Assigned).then(|| view! {
+                    <label class="assign">
+                        <span class="visually-hidden">"Officer"</span>
+                        <select on:change=move |ev| choice.set(event_target_value(&ev).parse().unwrap_or_default())>
+                            {officers.iter().map(|(uid, name)| view! { <option value=uid.to_string()>{name.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="button" disabled=move || !may(protocol::Action::AssignMission)
+                        on:click=move |_| {
+                            let args = TransitionArgs { assignee_user_id: Some(choice.get_untracked()), expected_version: Some(version), ..Default::default() };
+                            step.dispatch((id_assign.clone(), Transition::Assign, args));
+                        }>
+                        {if status == MissionStatus::Assigned { "Reassign" } else { "Assign" }}
+                    </button>
+                })}
+                {matches!(status, MissionStatus::Completed | MissionStatus::NotCompleted).then(|| view! {
+                    <button type="button" disabled=move || !may(protocol::Action::ReviewMission)
+                        on:click=move |_| { step.dispatch((id_review.clone(), Transition::Review, TransitionArgs { expected_version: Some(version), ..Default::default() })); }>
+                        "Review"
+                    </button>
+                })}
+            </div>
+            <p class="status">{status.label()}</p>
+        </article>
+    }
+    .into_any()
+}
+
+fn outcome_text(m: &Mission, o: &serde_json::Value) -> String {
+    m.template
+        .outcome_fields
+        .iter()
+        .filter_map(|f| {
+            let v = o.get(&f.key)?;
+            let text = match v {
+                serde_json::Value::Bool(true) => "yes".to_string(),
+                serde_json::Value::Bool(false) => "no".to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some(format!("{}: {text}", f.label))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The device's position while the screen is open: `(lat, lon, accuracy m)`.
+fn use_position() -> RwSignal<Option<(f64, f64, f64)>> {
+    let pos = RwSignal::new(None);
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::prelude::*;
+        Effect::new(move |_| {
+            let Some(geo) = web_sys::window().and_then(|w| w.navigator().geolocation().ok()) else { return };
+            let ok = Closure::<dyn Fn(JsValue)>::new(move |p: JsValue| {
+                let coords = js_sys::Reflect::get(&p, &"coords".into()).unwrap_or(JsValue::NULL);
+                let num = |k: &str| js_sys::Reflect::get(&coords, &k.into()).ok().and_then(|v| v.as_f64());
+                if let (Some(lat), Some(lon)) = (num("latitude"), num("longitude")) {
+                    pos.set(Some((lat, lon, num("accuracy").unwrap_or(f64::NAN))));
+                }
+            });
+            let options = web_sys::PositionOptions::new();
+            options.set_enable_high_accuracy(true);
+            options.set_maximum_age(5_000);
+            let id =
+                geo.watch_position_with_error_callback_and_options(ok.as_ref().unchecked_ref(), None, &options).ok();
+            ok.forget();
+            on_cleanup(move || {
+                if let (Some(id), Some(geo)) = (id, web_sys::window().and_then(|w| w.navigator().geolocation().ok())) {
+                    geo.clear_watch(id);
+                }
+            });
+        });
+    }
+    pos
+}
+
+/// Milliseconds since the epoch, ticking once a second while the screen is open.
+fn use_clock() -> RwSignal<f64> {
+    let now = RwSignal::new(0.0);
+    #[cfg(feature = "hydrate")]
+    {
+        now.set(js_sys::Date::now());
+        if let Ok(handle) =
+            set_interval_with_handle(move || now.set(js_sys::Date::now()), std::time::Duration::from_secs(1))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    now
+}
+
+/// `/missions`: the officer's missions by priority and distance, each with its place, reason,
+/// Koper timer and a completion form.
+#[component]
+pub fn MyMissions() -> impl IntoView {
+    let missions = Resource::new(|| (), |_| my_missions());
+    let position = use_position();
+    let now = use_clock();
+    let open = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
+    let step = Action::new(move |input: &(String, Transition, TransitionArgs)| {
+        let (id, t, args) = input.clone();
+        async move { move_mission(id, t, args).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = step.value().get() {
+            error.set(result.err().map(|e| e.to_string()));
+            missions.refetch();
+        }
+    });
+    view! {
+        <Title text="My missions · Beatbook"/>
+        <section class="page">
+            <h1>"My missions"</h1>
+            <p class="hint" data-testid="position">{move || match position.get() {
+                Some((lat, lon, acc)) => format!("Your position: {lat:.5}, {lon:.5} (±{} m)", acc.round()),
+                None => "Waiting for your position… missions are listed by priority until it comes.".to_string(),
+            }}</p>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading your missions…"</p> }>
+                {move || Suspend::new(async move {
+                    match missions.await {
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No missions assigned to you."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ol class="my-missions" data-testid="my-missions">
+                                {move || {
+                                    let here = position.get();
+                                    let mut rows: Vec<(Mission, Option<(f64, f64)>)> = list.iter().cloned()
+                                        .map(|m| { let d = here.and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &m.place)); (m, d) })
+                                        .collect();
+                                    order_by_priority_and_distance(&mut rows);
+                                    rows.into_iter().map(|(m, d)| view! { <MissionItem m d open now position step/> }).collect_view()
+                                }}
+                            </ol>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn MissionItem(
+    m: Mission,
+    d: Option<(f64, f64)>,
+    open: RwSignal<Option<String>>,
+    now: RwSignal<f64>,
+    position: RwSignal<Option<(f64, f64, f64)>>,
+    step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::api::ApiError>>,
+) -> impl IntoView {
+    let id = m.id.clone();
+    let id_toggle = id.clone();
+    let is_open = {
+        let id = id.clone();
+        move || open.get().as_deref() == Some(id.as_str())
+    };
+    let where_text =
+        d.map(|(dist, bearing)| format!("{} {}", distance_text(dist), compass(bearing))).unwrap_or_default();
+    let mission = m.clone();
+    view! {
+        <li class="mission" data-mission=id.clone() data-status=m.status.as_str()>
+            <button type="button" class="mission-head" on:click=move |_| {
+                open.update(|o| *o = if o.as_deref() == Some(id_toggle.as_str()) { None } else { Some(id_toggle.clone()) });
+            }>
+                <span class="priority">{format!("P{}", m.priority)}</span>
+                <span class="name">{format!("{} · {}", m.template.name, m.place_label)}</span>
+                <span class="distance" data-testid="distance">{where_text}</span>
+                <span class="status">{m.status.label()}</span>
+            </button>
+            <Show when=is_open.clone()>
+                <MissionDetail m=mission.clone() now position step/>
+            </Show>
+        </li>
+    }
+    .into_any()
+}
+
+/// A sketch of the place: the cell (or circle) and where the officer stands, north up.
+#[component]
+fn PlaceSketch(place: Place, position: RwSignal<Option<(f64, f64, f64)>>) -> impl IntoView {
+    let radius = place.radius_m();
+    let scale = 90.0 / (radius * 3.0);
+    let square = matches!(place, Place::Cell { .. });
+    let half = if let Place::Cell { size_m, .. } = place { f64::from(size_m) / 2.0 } else { radius };
+    let marker = move || {
+        position.get().and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &place)).map(|(dist, bearing)| {
+            // From the place to the officer is the opposite bearing.
+            let b = (bearing + 180.0).to_radians();
+            let (x, y) = ((dist * b.sin() * scale).clamp(-95.0, 95.0), (-dist * b.cos() * scale).clamp(-95.0, 95.0));
+            view! { <circle class="me" cx=x cy=y r="5"/> }
+        })
+    };
+    view! {
+        <svg class="place-sketch" viewBox="-100 -100 200 200" role="img" aria-label="The place and your position">
+            {if square {
+                let s = half * scale;
+                view! { <rect class="place" x=-s y=-s width=2.0 * s height=2.0 * s/> }.into_any()
+            } else {
+                view! { <circle class="place" cx="0" cy="0" r=radius * scale/> }.into_any()
+            }}
+            <text x="0" y="-88" class="north">"N"</text>
+            {marker}
+        </svg>
+    }
+    .into_any()
+}
+
+#[component]
+fn MissionDetail(
+    m: Mission,
+    now: RwSignal<f64>,
+    position: RwSignal<Option<(f64, f64, f64)>>,
+    step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::api::ApiError>>,
+) -> impl IntoView {
+    let place = m.place.clone();
+    let radius = place.radius_m();
+    let inside = {
+        let place = place.clone();
+        move || {
+            position
+                .get()
+                .and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &place))
+                .is_some_and(|(d, _)| d <= radius)
+        }
+    };
+    // The Koper timer: runs while the device is inside the place; "I am here" starts it by hand.
+    let since = RwSignal::new(None::<f64>);
+    let manual = RwSignal::new(false);
+    Effect::new({
+        let inside = inside.clone();
+        move |_| {
+            let is_in = inside() || manual.get();
+            match (is_in, since.get_untracked()) {
+                (true, None) => since.set(Some(now.get_untracked())),
+                (false, Some(_)) => since.set(None),
+                _ => {}
+            }
+        }
+    });
+    let minutes = move || since.get().map(|s| ((now.get() - s) / 1000.0).max(0.0));
+    let timer_text = move || match minutes() {
+        None => "Timer starts when you are inside the place.".to_string(),
+        Some(secs) => format!("{:02}:{:02} in place", (secs / 60.0) as u64, (secs % 60.0) as u64),
+    };
+    let nudge = move || match minutes() {
+        Some(s) if s >= 16.0 * 60.0 => Some("16 minutes: move on to your next place."),
+        Some(s) if s >= 10.0 * 60.0 => Some("10 minutes: a Koper visit counts from here."),
+        _ => None,
+    };
+    let id = m.id.clone();
+    let version = m.version;
+    let status = m.status;
+    let fields = m.template.outcome_fields.clone();
+    let answers = RwSignal::new(serde_json::Map::new());
+    for f in &fields {
+        let default = match f.kind {
+            OutcomeKind::Count => serde_json::json!(0),
+            OutcomeKind::YesNo => serde_json::json!(false),
+            OutcomeKind::Choice => serde_json::Value::Null,
+        };
+        answers.update(|a| {
+            a.insert(f.key.clone(), default);
+        });
+    }
+    let note = RwSignal::new(String::new());
+    let (id_start, id_done, id_not) = (id.clone(), id.clone(), id.clone());
+    let complete_ready = {
+        let fields = fields.clone();
+        move || fields.iter().all(|f| answers.with(|a| a.get(&f.key).is_some_and(|v| !v.is_null())))
+    };
+    view! {
+        <div class="mission-detail">
+            <PlaceSketch place=place.clone() position/>
+            <p class="goal">{m.template.goal.clone()}</p>
+            <p class="reason">{m.reason.clone()}</p>
+            {(!m.instructions.is_empty()).then(|| view! { <p class="instructions">{m.instructions.clone()}</p> })}
+            <div class="koper" role="timer" aria-live="polite">
+                <p class="timer" data-testid="koper-timer">{timer_text}</p>
+                {move || nudge().map(|n| view! { <p class="nudge" role="alert" data-testid="koper-nudge">{n}</p> })}
+                <Show when=move || !inside() && since.get().is_none()>
+                    <button type="button" class="secondary" on:click=move |_| manual.set(true)>"I am here (no GPS)"</button>
+                </Show>
+            </div>
+            {(status == MissionStatus::Assigned).then(|| view! {
+                <button type="button" class="primary big" on:click=move |_| {
+                    step.dispatch((id_start.clone(), Transition::Start, TransitionArgs { expected_version: Some(version), device_time: device_now(), ..Default::default() }));
+                }>"Start mission"</button>
+            })}
+            {matches!(status, MissionStatus::Assigned | MissionStatus::InProgress).then(|| view! {
+                <form class="outcome-form" on:submit=|ev| ev.prevent_default()>
+                    <h3>"Outcome"</h3>
+                    {fields.iter().map(|f| {
+                        let key = f.key.clone();
+                        match f.kind {
+                            OutcomeKind::Count => {
+                                let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
+                                let value = move || answers.with(|a| a.get(&k1).and_then(|v| v.as_u64()).unwrap_or(0));
+                                view! {
+                                    <div class="field count" data-field=key.clone()>
+                                        <span class="label">{f.label.clone()}</span>
+                                        <button type="button" class="step" aria-label=format!("fewer {}", f.label) on:click=move |_| answers.update(|a| {
+                                            let n = a.get(&k2).and_then(|v| v.as_u64()).unwrap_or(0);
+                                            a.insert(k2.clone(), serde_json::json!(n.saturating_sub(1)));
+                                        })>"−"</button>
+                                        <output>{value}</output>
+                                        <button type="button" class="step" aria-label=format!("more {}", f.label) on:click=move |_| answers.update(|a| {
+                                            let n = a.get(&k3).and_then(|v| v.as_u64()).unwrap_or(0);
+                                            a.insert(k3.clone(), serde_json::json!(n + 1));
+                                        })>"+"</button>
+                                    </div>
+                                }.into_any()
+                            }
+                            OutcomeKind::YesNo => {
+                                let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
+                                view! {
+                                    <div class="field yesno" data-field=key.clone() role="group" aria-label=f.label.clone()>
+                                        <span class="label">{f.label.clone()}</span>
+                                        <button type="button" aria-pressed=move || answers.with(|a| a.get(&k1) == Some(&serde_json::json!(true))).to_string()
+                                            on:click=move |_| answers.update(|a| { a.insert(k2.clone(), serde_json::json!(true)); })>"Yes"</button>
+                                        <button type="button" aria-pressed=move || answers.with(|a| a.get(&k3) == Some(&serde_json::json!(false))).to_string()
+                                            on:click={ let k = key.clone(); move |_| answers.update(|a| { a.insert(k.clone(), serde_json::json!(false)); }) }>"No"</button>
+                                    </div>
+                                }.into_any()
+                            }
+                            OutcomeKind::Choice => view! {
+                                <div class="field choice" data-field=key.clone() role="group" aria-label=f.label.clone()>
+                                    <span class="label">{f.label.clone()}</span>
+                                    {f.choices.iter().cloned().map(|c| {
+                                        let (k1, k2, c1, c2) = (key.clone(), key.clone(), c.clone(), c.clone());
+                                        view! {
+                                            <button type="button" aria-pressed=move || answers.with(|a| a.get(&k1).and_then(|v| v.as_str()) == Some(c1.as_str())).to_string()
+                                                on:click=move |_| answers.update(|a| { a.insert(k2.clone(), serde_json::json!(c2.clone())); })>{c}</button>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            }.into_any(),
+                        }
+                    }).collect_view()}
+                    <label class="note">"Note (optional)"
+                        <textarea rows="2" maxlength="2000" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <button type="button" class="primary big" disabled=move || !complete_ready() on:click=move |_| {
+                        let args = TransitionArgs {
+                            outcome: Some(serde_json::Value::Object(answers.get_untracked())),
+                            note: Some(note.get_untracked()).filter(|n| !n.trim().is_empty()),
+                            expected_version: Some(version),
+                            device_time: device_now(),
+                            ..Default::default()
+                        };
+                        step.dispatch((id_done.clone(), Transition::Complete, args));
+                    }>"Complete mission"</button>
+                    <details class="not-complete">
+                        <summary>"Could not complete it"</summary>
+                        {["Called to a priority call", "Place not accessible", "Shift ended", "Sent elsewhere by a supervisor"].into_iter().map(|r| {
+                            let id = id_not.clone();
+                            view! {
+                                <button type="button" class="secondary" on:click=move |_| {
+                                    let args = TransitionArgs { reason: Some(r.to_string()), expected_version: Some(version), device_time: device_now(), ..Default::default() };
+                                    step.dispatch((id.clone(), Transition::NotComplete, args));
+                                }>{r}</button>
+                            }
+                        }).collect_view()}
+                    </details>
+                </form>
+            })}
+            {m.outcome.clone().map(|o| view! { <p class="outcome">{outcome_text(&m, &o)}</p> })}
+        </div>
+    }
+    .into_any()
+}
+
+fn device_now() -> Option<i64> {
+    #[cfg(feature = "hydrate")]
+    {
+        Some((js_sys::Date::now() / 1000.0) as i64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
+/// `/menu`: the Mission Menu and its editor (each save is a new version).
+#[component]
+pub fn MenuEditor() -> impl IntoView {
+    let menu = Resource::new(|| (), |_| get_menu(true));
+    let editing = RwSignal::new(None::<Template>);
+    view! {
+        <Title text="Mission Menu · Beatbook"/>
+        <section class="page">
+            <h1>"Mission Menu"</h1>
+            <p class="hint">"Editing a template makes a new version: missions already issued keep the version they were issued from."</p>
+            <Transition fallback=|| view! { <p class="loading">"Loading the menu…"</p> }>
+                {move || Suspend::new(async move {
+                    match menu.await {
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="menu-list" data-testid="menu">
+                                {list.into_iter().map(|t| {
+                                    let edit = t.clone();
+                                    view! {
+                                        <li class:retired=!t.active>
+                                            <strong>{t.name.clone()}</strong>
+                                            <span class="meta">{format!("v{} · {} min · {} per shift{}", t.version, t.dwell_minutes, t.visits_per_shift, if t.active { "" } else { " · retired" })}</span>
+                                            <p>{t.goal.clone()}</p>
+                                            <p class="evidence">{t.evidence_note.clone()}</p>
+                                            <button type="button" on:click=move |_| editing.set(Some(edit.clone()))>"Edit"</button>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || editing.get().map(|t| view! { <TemplateForm t editing menu/> })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn TemplateForm(
+    t: Template,
+    editing: RwSignal<Option<Template>>,
+    menu: Resource<Result<Vec<Template>, crate::api::ApiError>>,
+) -> impl IntoView {
+    let name = RwSignal::new(t.name.clone());
+    let goal = RwSignal::new(t.goal.clone());
+    let tactic = RwSignal::new(t.tactic.clone());
+    let dwell = RwSignal::new(t.dwell_minutes.to_string());
+    let visits = RwSignal::new(t.visits_per_shift.to_string());
+    let evidence = RwSignal::new(t.evidence_note.clone());
+    let active = RwSignal::new(t.active);
+    let error = RwSignal::new(None::<String>);
+    let key = t.key.clone();
+    let version = t.version;
+    let crime_types = t.crime_types.clone();
+    let outcome_fields = t.outcome_fields.clone();
+    let save = Action::new(move |draft: &TemplateDraft| {
+        let (draft, key) = (draft.clone(), key.clone());
+        async move { save_template(Some(key), Some(version), draft).await }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(_)) => {
+            editing.set(None);
+            menu.refetch();
+        }
+        Some(Err(e)) => error.set(Some(e.to_string())),
+        None => {}
+    });
+    view! {
+        <form class="template-form" on:submit=move |ev| {
+            ev.prevent_default();
+            let draft = TemplateDraft {
+                name: name.get_untracked(),
+                goal: goal.get_untracked(),
+                tactic: tactic.get_untracked(),
+                dwell_minutes: dwell.get_untracked().trim().parse().unwrap_or(0),
+                visits_per_shift: visits.get_untracked().trim().parse().unwrap_or(0),
+                crime_types: crime_types.clone(),
+                outcome_fields: outcome_fields.clone(),
+                evidence_note: evidence.get_untracked(),
+                active: active.get_untracked(),
+            };
+            // The same checks the server runs, before anything is sent.
+            match draft.validate() {
+                Err(e) => error.set(Some(e.to_string())),
+                Ok(()) => { error.set(None); save.dispatch(draft); }
+            }
+        }>
+            <h2>{format!("Edit “{}” (version {version} → {})", t.name, version + 1)}</h2>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="template-error">{e}</p> })}
+            <label>"Name"<input prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
+            <label>"Goal"<textarea rows="2" prop:value=move || goal.get() on:input=move |ev| goal.set(event_target_value(&ev))></textarea></label>
+            <label>"Tactic"
+                <select prop:value=move || tactic.get() on:change=move |ev| tactic.set(event_target_value(&ev))>
+                    {TACTICS.iter().map(|(k, label)| view! { <option value=*k>{*label}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Minutes in place"<input type="number" inputmode="numeric" prop:value=move || dwell.get() on:input=move |ev| dwell.set(event_target_value(&ev))/></label>
+            <label>"Visits per shift"<input type="number" inputmode="numeric" prop:value=move || visits.get() on:input=move |ev| visits.set(event_target_value(&ev))/></label>
+            <label>"Evidence note"<textarea rows="3" prop:value=move || evidence.get() on:input=move |ev| evidence.set(event_target_value(&ev))></textarea></label>
+            <label class="check"><input type="checkbox" prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>" Offered for new missions"</label>
+            <div class="actions">
+                <button type="submit" class="primary">"Save as new version"</button>
+                <button type="button" class="secondary" on:click=move |_| editing.set(None)>"Cancel"</button>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(lat: f64, lon: f64) -> Place {
+        Place::Point { lat, lon, radius_m: 100.0 }
+    }
+
+    #[test]
+    fn distance_and_bearing_point_the_right_way() {
+        // 0.009° of latitude is about 1 km; due north.
+        let (d, b) = distance_and_bearing(49.280, -123.120, &point(49.289, -123.120)).expect("projects");
+        assert!((d - 1000.0).abs() < 5.0, "{d}");
+        assert!(!(2.0..=358.0).contains(&b), "{b}");
+        assert_eq!(compass(b), "N");
+        let (_, b) = distance_and_bearing(49.28, -123.12, &point(49.28, -123.10)).expect("projects");
+        assert_eq!(compass(b), "E");
+        assert_eq!(distance_text(349.0), "350 m");
+        assert_eq!(distance_text(1234.0), "1.2 km");
+    }
+}

@@ -1,0 +1,126 @@
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
+
+// The mission workflow as the department runs it: command staff issue a shift's missions from
+// the recommendations; the district's sergeant acknowledges and assigns three; the officer sees
+// them by distance from where they stand, runs a Koper visit and completes one; the board shows it.
+
+// Each viewport works its own shift and officer: the projects share one server.
+const phone = () => test.info().project.name === 'phone';
+const shiftQuery = () => `district=D1&shift=B&date=${phone() ? '2020-12-15' : '2020-12-16'}`;
+const officerName = () => (phone() ? 'Demo Officer 101 (synthetic)' : 'Demo Officer 102 (synthetic)');
+const officerLogin = () => (phone() ? 'd1.officer1' : 'd1.officer2');
+
+async function newPage(browser: Browser, options: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
+  const project = test.info().project.use;
+  const context = await browser.newContext({
+    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
+    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
+    ...options,
+  });
+  return context.newPage();
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
+}
+
+test('issue from recommendations, acknowledge and assign, work a Koper visit, see it on the board', async ({ browser }) => {
+  test.setTimeout(180_000);
+  // Command staff: the shift's recommendations, issued.
+  const command = await newPage(browser);
+  await signIn(command, 'commander', '/plan');
+  await command.goto(`/plan?${shiftQuery()}`);
+  await hydrated(command);
+  const proposals = command.getByTestId('proposals').locator('li.proposal');
+  await expect(proposals.first()).toContainText('#1 by harm in District 1');
+  const open = await command.locator('li.proposal:not(.skipped)').count();
+  expect(open).toBeGreaterThanOrEqual(5);
+  // Reject the sixth proposal onwards: issue the top five.
+  for (let i = 5; i < open; i++) {
+    await command.locator('li.proposal:not(.skipped)').nth(i).getByRole('checkbox').uncheck();
+  }
+  await expect(command.getByTestId('issue')).toHaveText('Issue 5 missions');
+  await shot(command, '1-plan');
+  await command.getByTestId('issue').click();
+  await expect(command.getByTestId('plan-message')).toHaveText('Issued 5 missions.');
+  // Issued places are not proposed again for this shift.
+  await expect(command.locator('li.proposal.skipped')).toHaveCount(5);
+
+  // The sergeant acknowledges three and assigns them.
+  const sergeant = await newPage(browser);
+  await signIn(sergeant, 'd1.sergeant', '/board');
+  await sergeant.goto(`/board?${shiftQuery()}`);
+  await hydrated(sergeant);
+  const column = (name: string) => sergeant.locator(`.column[data-column="${name}"]`);
+  await expect(column('Issued').locator('article.card')).toHaveCount(5);
+  for (let i = 1; i <= 3; i++) {
+    await column('Issued').locator('article.card').first().getByRole('button', { name: 'Acknowledge' }).click();
+    await expect(column('Acknowledged').locator('article.card')).toHaveCount(i);
+  }
+  for (let i = 1; i <= 3; i++) {
+    const card = column('Acknowledged').locator('article.card').first();
+    await card.getByRole('combobox').selectOption({ label: officerName() });
+    await card.getByRole('button', { name: 'Assign' }).click();
+    await expect(column('Assigned').locator('article.card')).toHaveCount(i);
+  }
+  await expect(column('Assigned')).toContainText(`Assigned: ${officerName()}`);
+  await shot(sergeant, '2-board-assigned');
+
+  // The officer, standing downtown: missions by distance.
+  const here = { latitude: 49.2827, longitude: -123.1207 };
+  const officer = await newPage(browser, { geolocation: here, permissions: ['geolocation'] });
+  await signIn(officer, officerLogin(), '/missions');
+  const mine = await (await officer.request.post('/api/missions/mine', { data: {} })).json();
+  expect(mine).toHaveLength(3);
+  await officer.clock.install();
+  await officer.goto('/missions');
+  await hydrated(officer);
+  await expect(officer.getByTestId('position')).toContainText('49.28270');
+  const items = officer.getByTestId('my-missions').locator('li.mission');
+  await expect(items).toHaveCount(3);
+  await expect(items.first().getByTestId('distance')).not.toBeEmpty();
+  const metres = await items.getByTestId('distance').allTextContents();
+  const asMetres = metres.map((t) => (t.includes('km') ? parseFloat(t) * 1000 : parseFloat(t)));
+  expect([...asMetres].sort((a, b) => a - b)).toEqual(asMetres);
+  await shot(officer, '3-my-missions');
+
+  // Walk into the nearest place: the Koper timer starts, and nudges at 10 minutes.
+  const nearestId = await items.first().getAttribute('data-mission');
+  const nearest = mine.find((m: any) => m.id === nearestId);
+  await items.first().locator('.mission-head').click();
+  await expect(officer.getByTestId('koper-timer')).toHaveText('Timer starts when you are inside the place.');
+  await officer.context().setGeolocation({ latitude: nearest.place.lat, longitude: nearest.place.lon });
+  await expect(officer.getByTestId('koper-timer')).toContainText('in place');
+  await officer.clock.fastForward('10:05');
+  await expect(officer.getByTestId('koper-nudge')).toHaveText('10 minutes: a Koper visit counts from here.');
+  await expect(officer.getByTestId('koper-timer')).toContainText('10:0');
+  await officer.getByRole('button', { name: 'Start mission' }).click();
+  await expect(items.first()).toHaveAttribute('data-status', 'in_progress');
+  await items.first().locator('.mission-head').click().catch(() => {});
+  if (!(await officer.locator('.outcome-form').isVisible())) await items.first().locator('.mission-head').click();
+  const form = officer.locator('.outcome-form');
+  await form.getByRole('button', { name: 'more Contacts made' }).click();
+  await form.getByRole('button', { name: 'more Contacts made' }).click();
+  await form.getByRole('button', { name: 'Quiet' }).click();
+  await shot(officer, '4-koper-visit');
+  await form.getByRole('button', { name: 'Complete mission' }).click();
+  await expect(officer.locator(`li.mission[data-mission="${nearestId}"]`)).toHaveAttribute('data-status', 'completed');
+
+  // The sergeant's board shows it done, with its outcome.
+  await sergeant.reload();
+  await hydrated(sergeant);
+  const done = column('Done').locator(`article.card[data-mission="${nearestId}"]`);
+  await expect(done).toBeVisible();
+  await expect(done.getByTestId('outcome')).toContainText('Contacts made: 2');
+  await expect(done.getByTestId('outcome')).toContainText('Conditions found: Quiet');
+  await shot(sergeant, '5-board-done');
+});
+
+test('another district\'s sergeant cannot act on the board, and bad input is explained', async ({ page }) => {
+  await signIn(page, 'd2.sergeant', '/board');
+  await page.goto(`/board?${shiftQuery()}`);
+  await expect(page.getByRole('alert')).toContainText('outside your districts');
+  await page.goto('/plan?district=D2&shift=B&date=15.12.2020');
+  await expect(page.getByRole('alert')).toContainText('shift_date');
+});
