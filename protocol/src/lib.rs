@@ -11,12 +11,16 @@
 //! - [`mission`]: the mission lifecycle as a state machine — statuses, the transitions each role
 //!   may make, and the monotonic merge order the offline sync uses; and the mission records
 //!   that travel between server and devices ([`mission::Mission`], [`mission::Place`]).
+//! - [`sync`]: the offline sync as a pure protocol — messages, the server's per-device
+//!   sequencing rule, the device's outbox and rebase — simulated in its tests against an
+//!   in-memory server through a faulty network.
 //! - [`menu`]: the Mission Menu's templates and the checks a template must pass, run in the
 //!   editor before sending and on the server before storing.
 
 pub mod menu;
 pub mod mission;
 pub mod policy;
+pub mod sync;
 
 pub use mission::{MissionStatus, Transition, TransitionError};
 pub use policy::{Action, Decision, Role, Scope, Subject};

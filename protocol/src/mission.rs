@@ -297,6 +297,42 @@ pub fn replay(steps: impl IntoIterator<Item = Transition>) -> Result<MissionStat
     })
 }
 
+/// How a step arriving through the offline sync lands on a mission's current status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepLanding {
+    /// Apply it: the mission moves to this status.
+    Apply(MissionStatus),
+    /// The mission is already there or further along (another device of the same officer, or
+    /// the sergeant's second tablet, got there first): nothing to do, and that is a success.
+    AlreadyThere,
+    /// Completed on one device, not completed on another: keep the merge, flag it for review.
+    Conflict(MissionStatus),
+    /// It cannot land (the mission was cancelled, or is not yet where the step starts).
+    Refuse(String),
+}
+
+/// Where a synced step lands, given the mission's status when it arrives. Steps are set-once
+/// facts under the monotonic merge: a repeat or a step the mission has moved past is a no-op
+/// success, so two devices of one officer converge in either order; a step into a cancelled
+/// mission, or one the mission has not reached, is refused with a reason the user sees.
+pub fn land_step(current: MissionStatus, step: Transition) -> StepLanding {
+    if step.leaves(current) {
+        return StepLanding::Apply(step.target());
+    }
+    let target = step.target();
+    if current == MissionStatus::Cancelled && step != Transition::Cancel {
+        return StepLanding::Refuse(format!("the mission was cancelled before this could be {}", past(step)));
+    }
+    let merged = merge(current, target);
+    if merged.conflict {
+        return StepLanding::Conflict(merged.status);
+    }
+    if current.rank() >= target.rank() && step != Transition::Assign {
+        return StepLanding::AlreadyThere;
+    }
+    StepLanding::Refuse(TransitionError::NotFromHere { from: current, transition: step }.to_string())
+}
+
 /// The outcome of merging two views of one mission's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merged {
@@ -594,6 +630,21 @@ mod tests {
             prop_assert!(status.is_terminal(), "path {steps:?} ended in {status}");
             // An event log replays to the same state.
             prop_assert_eq!(replay(steps.iter().copied()), Ok(status));
+        }
+
+        /// A synced step never moves a mission backwards, and landing the same step twice is
+        /// the same as landing it once.
+        #[test]
+        fn landing_is_monotonic_and_idempotent(status in any_status(), t in any_transition()) {
+            match land_step(status, t) {
+                StepLanding::Apply(next) => {
+                    prop_assert!(next.rank() >= status.rank());
+                    prop_assert!(matches!(land_step(next, t), StepLanding::AlreadyThere | StepLanding::Apply(_)));
+                }
+                StepLanding::Conflict(next) => prop_assert_eq!(next, MissionStatus::Completed),
+                StepLanding::AlreadyThere => prop_assert!(status.rank() >= t.target().rank()),
+                StepLanding::Refuse(reason) => prop_assert!(!reason.is_empty()),
+            }
         }
 
         /// The merge is a join: commutative, associative, idempotent, and never goes below
