@@ -95,6 +95,19 @@ pub struct Board {
     pub missions: Vec<Mission>,
     /// Who can be assigned: (user id, name).
     pub officers: Vec<(i64, String)>,
+    /// What the caller may do on this board (the server enforces it again on every step).
+    pub rights: BoardRights,
+}
+
+/// The steps the caller's roles allow on a board's district.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardRights {
+    /// Acknowledge issued missions.
+    pub acknowledge: bool,
+    /// Assign and reassign.
+    pub assign: bool,
+    /// Review finished missions.
+    pub review: bool,
 }
 
 /// The server functions' list (for the authorization matrix).
@@ -185,7 +198,7 @@ pub mod ssr {
     use protocol::policy::Target;
     use protocol::{Action, MissionStatus, Transition};
 
-    use super::{Board, IssueItem, Proposal, Recommendations, ShiftOptions, ShiftRef};
+    use super::{Board, BoardRights, IssueItem, Proposal, Recommendations, ShiftOptions, ShiftRef};
     use crate::api::{ApiError, ServerContext};
     use crate::auth::ssr::{authorize, context, respond_with};
 
@@ -546,7 +559,16 @@ pub mod ssr {
     /// 401/403, 503.
     pub async fn board(s: ShiftRef) -> Result<Board, ApiError> {
         let ctx = context()?;
-        authorize(&ctx, Action::ViewMissions, Target::District(&s.district), &format!("board {}", s.district)).await?;
+        let grant =
+            authorize(&ctx, Action::ViewMissions, Target::District(&s.district), &format!("board {}", s.district))
+                .await?;
+        let subject = grant.user().subject();
+        let may = |a| protocol::policy::decide(&subject, a, Target::District(&s.district)).is_allowed();
+        let rights = BoardRights {
+            acknowledge: may(Action::AcknowledgeMission),
+            assign: may(Action::AssignMission),
+            review: may(Action::ReviewMission),
+        };
         let missions = ctx
             .bodega
             .missions(&MissionFilter {
@@ -559,7 +581,7 @@ pub mod ssr {
             .await
             .map_err(unavailable)?;
         let officers = ctx.bodega.district_officers(&s.district).await.map_err(unavailable)?;
-        Ok(Board { shift: s, missions, officers })
+        Ok(Board { shift: s, missions, officers, rights })
     }
 
     /// The caller's missions.

@@ -109,6 +109,8 @@ pub struct MissionFilter {
     pub assignee_user_id: Option<i64>,
     /// Leave out drafts.
     pub exclude_drafts: bool,
+    /// Only missions changed after this change version (the sync's cookie).
+    pub changed_since: Option<i64>,
 }
 
 /// One recorded transition.
@@ -189,6 +191,53 @@ fn place_of(r: &MissionRow) -> Place {
         _ => Place::Point { lat: r.lat, lon: r.lon, radius_m: r.radius_m },
     }
 }
+
+/// One applied step, as written to `missions` and `mission_events`.
+pub(crate) struct StepRecord<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) t: Transition,
+    pub(crate) from: MissionStatus,
+    pub(crate) to: MissionStatus,
+    pub(crate) by: i64,
+    pub(crate) args: &'a TransitionArgs,
+    pub(crate) detail: &'a serde_json::Map<String, serde_json::Value>,
+    pub(crate) conflict: bool,
+    pub(crate) now: i64,
+}
+
+/// Writes one step inside an open write transaction: the mission's new status, version, change
+/// stamp and step details, and its event. Used by the online path and the sync's apply, so the
+/// two can never write a step differently.
+macro_rules! record_step {
+    ($tx:ident, $r:expr) => {{
+        let r: crate::missions::StepRecord<'_> = $r;
+        let change = crate::sync::next_change(&mut $tx).await?;
+        let outcome = r.detail.get("outcome").map(|o| o.to_string());
+        let text = |k: &str| r.detail.get(k).and_then(|n| n.as_str()).map(str::to_string);
+        sqlx::query(
+            "UPDATE missions SET status = $2, version = version + 1, updated_at = $3, change_version = $4, \
+               assignee_user_id = COALESCE($5, assignee_user_id), assignee_unit = COALESCE($6, assignee_unit), \
+               outcome = COALESCE($7, outcome), outcome_note = COALESCE($8, outcome_note), \
+               not_completed_reason = COALESCE($9, not_completed_reason), conflict = CASE WHEN $10 = 1 THEN 1 ELSE conflict END \
+             WHERE id = $1")
+            .bind(r.id).bind(r.to.as_str()).bind(r.now).bind(change)
+            .bind(if r.t == protocol::Transition::Assign { r.args.assignee_user_id } else { None })
+            .bind(if r.t == protocol::Transition::Assign { r.args.assignee_unit.clone() } else { None })
+            .bind(outcome)
+            .bind(if r.t == protocol::Transition::Complete { text("note") } else { None })
+            .bind(if r.t == protocol::Transition::NotComplete { text("reason") } else { None })
+            .bind(i64::from(r.conflict))
+            .execute(&mut *$tx).await?;
+        let detail_text = serde_json::Value::Object(r.detail.clone()).to_string();
+        sqlx::query(
+            "INSERT INTO mission_events (mission_id, transition, from_status, to_status, actor_user_id, device_id, \
+             server_time, device_time, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(r.id).bind(r.t.as_str()).bind(r.from.as_str()).bind(r.to.as_str()).bind(r.by)
+            .bind(r.args.device_id.as_deref()).bind(r.now).bind(r.args.device_time).bind(&detail_text)
+            .execute(&mut *$tx).await?;
+    }};
+}
+pub(crate) use record_step;
 
 /// The default Mission Menu: the tactics the hot-spot policing evidence supports, each with a
 /// short note on that evidence (sources in docs/MISSIONS.md).
@@ -504,6 +553,9 @@ impl Bodega {
                 .bind(ix).bind(iy).bind(seg).bind(lat).bind(lon).bind(radius).bind(m.place_label.trim())
                 .bind(m.priority).bind(m.instructions.trim()).bind(m.reason.trim()).bind(now).bind(by.user_id)
                 .execute(&mut *tx).await?;
+            let change = crate::sync::next_change(&mut tx).await?;
+            sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
+                .bind(id).bind(change).execute(&mut *tx).await?;
             let transition = if m.issue { "issue" } else { "create" };
             sqlx::query(
                 "INSERT INTO mission_events (mission_id, transition, from_status, to_status, actor_user_id, device_id, \
@@ -581,6 +633,9 @@ impl Bodega {
             if f.exclude_drafts {
                 qb.push(" AND m.status <> 'draft'");
             }
+            if let Some(c) = f.changed_since {
+                qb.push(" AND m.change_version > ").push_bind(c);
+            }
             qb.push(" ORDER BY m.priority, m.window_start, m.id");
             qb.build_query_as().fetch_all(pool).await
         })?;
@@ -634,24 +689,19 @@ impl Bodega {
             .bind(id).fetch_all(pool).await)?)
     }
 
-    /// Moves a mission one step, for `by`, in one transaction with its event: the lifecycle and
-    /// the policy (`protocol::mission::check`) decide; a stale `expected_version` is refused;
-    /// the step's details are validated (an assignee must be an active officer of the mission's
-    /// district; a completion must answer every outcome field; a not-completed needs a reason).
+    /// Checks a step's details against the mission (an assignee must be an active officer of
+    /// the mission's district; a completion must answer every outcome field of the mission's
+    /// template version; not completed and cancel need a reason) and returns them as the
+    /// event's detail.
     ///
     /// # Errors
-    /// [`MissionError::NotFound`], [`MissionError::Stale`], [`MissionError::Transition`],
-    /// [`MissionError::Invalid`] or a store error.
-    pub async fn transition_mission(
+    /// [`MissionError::Invalid`] naming the field, or a store error.
+    pub async fn step_details(
         &self,
-        id: &str,
+        mission: &Mission,
         t: Transition,
-        by: &Subject,
         args: &TransitionArgs,
-    ) -> Result<Mission, MissionError> {
-        let now = now_seconds();
-        let mission = self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))?;
-        // Validate the details before taking the write lock.
+    ) -> Result<serde_json::Map<String, serde_json::Value>, MissionError> {
         let mut detail = serde_json::Map::new();
         match t {
             Transition::Assign => {
@@ -717,7 +767,26 @@ impl Bodega {
             }
             detail.insert("note".into(), note.into());
         }
-        let detail_text = serde_json::Value::Object(detail.clone()).to_string();
+        Ok(detail)
+    }
+
+    /// Moves a mission one step, for `by`, in one transaction with its event: the lifecycle and
+    /// the policy (`protocol::mission::check`) decide on the row as it is under the write lock;
+    /// a stale `expected_version` is refused; the details are checked by [`Bodega::step_details`].
+    ///
+    /// # Errors
+    /// [`MissionError::NotFound`], [`MissionError::Stale`], [`MissionError::Transition`],
+    /// [`MissionError::Invalid`] or a store error.
+    pub async fn transition_mission(
+        &self,
+        id: &str,
+        t: Transition,
+        by: &Subject,
+        args: &TransitionArgs,
+    ) -> Result<Mission, MissionError> {
+        let now = now_seconds();
+        let mission = self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))?;
+        let detail = self.step_details(&mission, t, args).await?;
         on_pool!(self, pool => {
             let mut tx = begin_write(pool).await?;
             // Re-read under the write lock: the decision is made on the row as it is now.
@@ -735,26 +804,7 @@ impl Bodega {
             let from = MissionStatus::parse(&status).unwrap_or(MissionStatus::Draft);
             let facts = MissionFacts { status: from, district: &district, assignee };
             let to = check(by, facts, t)?;
-            let outcome = detail.get("outcome").map(|o| o.to_string());
-            sqlx::query(
-                "UPDATE missions SET status = $2, version = version + 1, updated_at = $3, \
-                   assignee_user_id = COALESCE($4, assignee_user_id), assignee_unit = COALESCE($5, assignee_unit), \
-                   outcome = COALESCE($6, outcome), outcome_note = COALESCE($7, outcome_note), \
-                   not_completed_reason = COALESCE($8, not_completed_reason) \
-                 WHERE id = $1")
-                .bind(id).bind(to.as_str()).bind(now)
-                .bind(if t == Transition::Assign { args.assignee_user_id } else { None })
-                .bind(if t == Transition::Assign { args.assignee_unit.clone() } else { None })
-                .bind(outcome)
-                .bind(if t == Transition::Complete { detail.get("note").and_then(|n| n.as_str()).map(str::to_string) } else { None })
-                .bind(if t == Transition::NotComplete { detail.get("reason").and_then(|n| n.as_str()).map(str::to_string) } else { None })
-                .execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO mission_events (mission_id, transition, from_status, to_status, actor_user_id, device_id, \
-                 server_time, device_time, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                .bind(id).bind(t.as_str()).bind(from.as_str()).bind(to.as_str()).bind(by.user_id)
-                .bind(args.device_id.as_deref()).bind(now).bind(args.device_time).bind(&detail_text)
-                .execute(&mut *tx).await?;
+            record_step!(tx, StepRecord { id, t, from, to, by: by.user_id, args, detail: &detail, conflict: false, now });
             tx.commit().await?;
         });
         self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))

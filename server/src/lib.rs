@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod auth;
 pub mod config;
 pub mod pwa;
+pub mod sync;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub shell: Arc<ShellAssets>,
     /// Sign-in settings and recent failures.
     pub auth: auth::AuthState,
+    /// Sync requests per device in the current minute.
+    pub sync_limiter: Arc<sync::SyncLimiter>,
 }
 
 /// Department and session settings the state is built from.
@@ -125,6 +128,8 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/shell", None, get(offline_shell)),
         ("/api/auth/login", None, post(auth::login)),
         ("/api/auth/logout", None, post(auth::logout)),
+        ("/api/sync/push", Some(protocol::Action::SyncDevice), post(sync::push)),
+        ("/api/sync/pull", Some(protocol::Action::SyncDevice), get(sync::pull)),
     ]
 }
 
@@ -294,5 +299,11 @@ pub fn app_state(
         map_cell_size_m: settings.map_cell_size_m,
         idle_lock_seconds: settings.auth.idle_lock.as_secs() as i64,
     };
-    Ok(AppState { leptos, ctx, shell: Arc::new(shell), auth: auth::AuthState::new(settings.auth) })
+    Ok(AppState {
+        leptos,
+        ctx,
+        shell: Arc::new(shell),
+        auth: auth::AuthState::new(settings.auth),
+        sync_limiter: Arc::new(sync::SyncLimiter::default()),
+    })
 }

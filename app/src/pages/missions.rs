@@ -12,7 +12,6 @@ use protocol::menu::{OutcomeKind, Template, TemplateDraft, TACTICS};
 use protocol::mission::{Mission, Place, TransitionArgs};
 use protocol::{MissionStatus, Transition};
 
-use crate::components::MeResource;
 use crate::missions::{
     get_board, get_menu, get_shifts, issue_missions, move_mission, my_missions, recommend, save_template, IssueItem,
     ShiftRef,
@@ -311,6 +310,7 @@ pub fn ShiftBoard() -> impl IntoView {
                         Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                         Some(Ok(b)) => {
                             let officers = b.officers.clone();
+                            let rights = b.rights;
                             view! {
                                 <div class="board" data-testid="board">
                                     {COLUMNS.iter().enumerate().map(|(col, title)| {
@@ -319,7 +319,7 @@ pub fn ShiftBoard() -> impl IntoView {
                                         view! {
                                             <section class="column" data-column=*title>
                                                 <h2>{format!("{title} ({})", cards.len())}</h2>
-                                                {cards.into_iter().map(|m| view! { <BoardCard m officers=officers.clone() step/> }).collect_view()}
+                                                {cards.into_iter().map(|m| view! { <BoardCard m officers=officers.clone() rights step/> }).collect_view()}
                                             </section>
                                         }
                                     }).collect_view()}
@@ -339,10 +339,9 @@ pub fn ShiftBoard() -> impl IntoView {
 fn BoardCard(
     m: Mission,
     officers: Vec<(i64, String)>,
+    rights: crate::missions::BoardRights,
     step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::api::ApiError>>,
 ) -> impl IntoView {
-    let me = expect_context::<MeResource>().0;
-    let may = move |a: protocol::Action| me.get().flatten().is_some_and(|me| me.may(a));
     let choice = RwSignal::new(officers.first().map(|o| o.0).unwrap_or_default());
     let id = m.id.clone();
     let version = m.version;
@@ -360,7 +359,7 @@ fn BoardCard(
             {m.outcome.clone().map(|o| view! { <p class="outcome" data-testid="outcome">{outcome_text(&m, &o)}</p> })}
             <div class="actions">
                 {(status == MissionStatus::Issued).then(|| view! {
-                    <button type="button" class="primary" disabled=move || !may(protocol::Action::AcknowledgeMission)
+                    <button type="button" class="primary" disabled=!rights.acknowledge
                         on:click=move |_| { step.dispatch((id_ack.clone(), Transition::Acknowledge, TransitionArgs { expected_version: Some(version), ..Default::default() })); }>
                         "Acknowledge"
                     </button>
@@ -372,7 +371,7 @@ fn BoardCard(
                             {officers.iter().map(|(uid, name)| view! { <option value=uid.to_string()>{name.clone()}</option> }).collect_view()}
                         </select>
                     </label>
-                    <button type="button" disabled=move || !may(protocol::Action::AssignMission)
+                    <button type="button" disabled=!rights.assign
                         on:click=move |_| {
                             let args = TransitionArgs { assignee_user_id: Some(choice.get_untracked()), expected_version: Some(version), ..Default::default() };
                             step.dispatch((id_assign.clone(), Transition::Assign, args));
@@ -381,7 +380,7 @@ fn BoardCard(
                     </button>
                 })}
                 {matches!(status, MissionStatus::Completed | MissionStatus::NotCompleted).then(|| view! {
-                    <button type="button" disabled=move || !may(protocol::Action::ReviewMission)
+                    <button type="button" disabled=!rights.review
                         on:click=move |_| { step.dispatch((id_review.clone(), Transition::Review, TransitionArgs { expected_version: Some(version), ..Default::default() })); }>
                         "Review"
                     </button>

@@ -78,7 +78,11 @@ impl ModelServer {
             self.devices.insert(req.device_id.clone(), m.seq);
             results.push((m.seq, outcome));
         }
-        Ok(PushResponse { schema_version: SCHEMA_VERSION, last_seq: *self.devices.get(&req.device_id).unwrap_or(&0), results })
+        Ok(PushResponse {
+            schema_version: SCHEMA_VERSION,
+            last_seq: *self.devices.get(&req.device_id).unwrap_or(&0),
+            results,
+        })
     }
 
     fn apply(&mut self, who: &Subject, m: &Mutation) -> Result<(), String> {
@@ -123,8 +127,14 @@ impl ModelServer {
     }
 
     fn pull(&self, device: &str, cookie: i64) -> (i64, u64, BTreeMap<String, ModelMission>, Vec<Rejection>) {
-        let changed = self.missions.iter().filter(|(_, m)| m.changed > cookie).map(|(k, v)| (k.clone(), v.clone())).collect();
-        (self.change, *self.devices.get(device).unwrap_or(&0), changed, self.rejections.get(device).cloned().unwrap_or_default())
+        let changed =
+            self.missions.iter().filter(|(_, m)| m.changed > cookie).map(|(k, v)| (k.clone(), v.clone())).collect();
+        (
+            self.change,
+            *self.devices.get(device).unwrap_or(&0),
+            changed,
+            self.rejections.get(device).cloned().unwrap_or_default(),
+        )
     }
 }
 
@@ -165,7 +175,8 @@ impl Device {
                 return;
             }
             let step = options[rng.below(options.len() as u64) as usize];
-            let args = TransitionArgs { assignee_user_id: (step == Transition::Assign).then_some(10), ..Default::default() };
+            let args =
+                TransitionArgs { assignee_user_id: (step == Transition::Assign).then_some(10), ..Default::default() };
             MutationKind::Step { mission_id: mission.clone(), step, args }
         } else if roll < 8 {
             MutationKind::Note {
@@ -175,7 +186,9 @@ impl Device {
                 supersedes: None,
             }
         } else {
-            MutationKind::Breadcrumbs { fixes: vec![Fix { t, lat: 49.28, lon: -123.12, accuracy_m: Some(8.0), speed_mps: None }] }
+            MutationKind::Breadcrumbs {
+                fixes: vec![Fix { t, lat: 49.28, lon: -123.12, accuracy_m: Some(8.0), speed_mps: None }],
+            }
         };
         self.outbox.enqueue(kind, t);
     }
@@ -185,10 +198,17 @@ impl Device {
             return None;
         }
         let n = 1 + rng.below(4) as usize;
-        Some(PushRequest { schema_version: SCHEMA_VERSION, device_id: self.id.clone(), mutations: self.outbox.batch(n) })
+        Some(PushRequest {
+            schema_version: SCHEMA_VERSION,
+            device_id: self.id.clone(),
+            mutations: self.outbox.batch(n),
+        })
     }
 
-    fn absorb_pull(&mut self, (cookie, last_seq, changed, rejections): (i64, u64, BTreeMap<String, ModelMission>, Vec<Rejection>)) {
+    fn absorb_pull(
+        &mut self,
+        (cookie, last_seq, changed, rejections): (i64, u64, BTreeMap<String, ModelMission>, Vec<Rejection>),
+    ) {
         if cookie < self.cookie {
             return; // a stale answer overtaken by a newer one
         }
@@ -210,7 +230,10 @@ fn world() -> (ModelServer, Vec<Device>, Vec<String>) {
     let mut server = ModelServer::default();
     let missions: Vec<String> = (0..4).map(|i| format!("m{i}")).collect();
     for m in &missions {
-        server.missions.insert(m.clone(), ModelMission { status: MissionStatus::Issued, assignee: None, conflict: false, changed: 0 });
+        server.missions.insert(
+            m.clone(),
+            ModelMission { status: MissionStatus::Issued, assignee: None, conflict: false, changed: 0 },
+        );
     }
     let officer = Subject { user_id: 10, roles: vec![Role::Officer], districts: vec!["D1".into()] };
     let sergeant = Subject { user_id: 20, roles: vec![Role::Sergeant], districts: vec!["D1".into()] };
@@ -232,9 +255,9 @@ fn run_schedule(seed: u64, steps: usize) -> Result<(), String> {
     let mut rng = Rng(seed);
     let (mut server, mut devices, missions) = world();
     let mut in_flight: Vec<Message> = Vec::new();
-    for d in 0..devices.len() {
-        let pulled = server.pull(&devices[d].id, devices[d].cookie);
-        devices[d].absorb_pull(pulled);
+    for device in devices.iter_mut() {
+        let pulled = server.pull(&device.id, device.cookie);
+        device.absorb_pull(pulled);
     }
     let mut t = 1_700_000_000;
     for _ in 0..steps {
@@ -271,15 +294,15 @@ fn run_schedule(seed: u64, steps: usize) -> Result<(), String> {
             return Err(format!("seed {seed}: outboxes did not drain (liveness)"));
         }
         let mut busy = false;
-        for d in 0..devices.len() {
-            if let Some(req) = devices[d].push_request(&mut rng) {
+        for device in devices.iter_mut() {
+            if let Some(req) = device.push_request(&mut rng) {
                 busy = true;
-                if let Ok(resp) = server.push(&devices[d].who, &req) {
-                    devices[d].outbox.acknowledge(resp.last_seq);
+                if let Ok(resp) = server.push(&device.who, &req) {
+                    device.outbox.acknowledge(resp.last_seq);
                 }
             }
-            let pulled = server.pull(&devices[d].id, devices[d].cookie);
-            devices[d].absorb_pull(pulled);
+            let pulled = server.pull(&device.id, device.cookie);
+            device.absorb_pull(pulled);
         }
         if !busy {
             break;
@@ -303,7 +326,12 @@ fn run_schedule(seed: u64, steps: usize) -> Result<(), String> {
         // Convergence: the device's view equals the server's.
         for m in &missions {
             if d.view(m) != server.missions.get(m).map(|x| x.status) {
-                return Err(format!("seed {seed}: {} sees {m} as {:?}, the server {:?}", d.id, d.view(m), server.missions[m].status));
+                return Err(format!(
+                    "seed {seed}: {} sees {m} as {:?}, the server {:?}",
+                    d.id,
+                    d.view(m),
+                    server.missions[m].status
+                ));
             }
         }
         let server_rejections = server.rejections.get(&d.id).cloned().unwrap_or_default();
@@ -362,9 +390,21 @@ fn a_gap_applies_nothing_past_it_and_resending_converges() {
     let (mut server, mut devices, _) = world();
     let phone = &mut devices[0];
     for i in 0..20 {
-        phone.outbox.enqueue(MutationKind::Note { note_id: format!("n{i}"), mission_id: "m0".into(), body: "x".into(), supersedes: None }, 1);
+        phone.outbox.enqueue(
+            MutationKind::Note {
+                note_id: format!("n{i}"),
+                mission_id: "m0".into(),
+                body: "x".into(),
+                supersedes: None,
+            },
+            1,
+        );
     }
-    let late = PushRequest { schema_version: SCHEMA_VERSION, device_id: "phone".into(), mutations: phone.outbox.pending[10..20].to_vec() };
+    let late = PushRequest {
+        schema_version: SCHEMA_VERSION,
+        device_id: "phone".into(),
+        mutations: phone.outbox.pending[10..20].to_vec(),
+    };
     assert_eq!(server.push(&phone.who, &late), Err(SyncRefusal::Gap { last_seq: 0, first: 11 }));
     assert!(server.notes.is_empty(), "nothing from the early batch is applied");
     let early = PushRequest { mutations: phone.outbox.pending[..10].to_vec(), ..late.clone() };
@@ -385,13 +425,23 @@ fn two_devices_completing_one_mission_converge_in_either_order() {
         for (seq, step) in [(1, Transition::Acknowledge), (2, Transition::Assign)] {
             let args = TransitionArgs { assignee_user_id: Some(10), ..Default::default() };
             let m = Mutation { seq, kind: MutationKind::Step { mission_id: "m0".into(), step, args }, device_time: 0 };
-            server.push(sergeant, &PushRequest { schema_version: SCHEMA_VERSION, device_id: "tablet".into(), mutations: vec![m] }).expect("push");
+            server
+                .push(
+                    sergeant,
+                    &PushRequest { schema_version: SCHEMA_VERSION, device_id: "tablet".into(), mutations: vec![m] },
+                )
+                .expect("push");
         }
         let steps = [Transition::Complete, Transition::NotComplete];
         for &d in &order {
             let args = TransitionArgs { reason: Some("called away".into()), ..Default::default() };
-            let m = Mutation { seq: 1, kind: MutationKind::Step { mission_id: "m0".into(), step: steps[d], args }, device_time: 0 };
-            let req = PushRequest { schema_version: SCHEMA_VERSION, device_id: devices[d].id.clone(), mutations: vec![m] };
+            let m = Mutation {
+                seq: 1,
+                kind: MutationKind::Step { mission_id: "m0".into(), step: steps[d], args },
+                device_time: 0,
+            };
+            let req =
+                PushRequest { schema_version: SCHEMA_VERSION, device_id: devices[d].id.clone(), mutations: vec![m] };
             let resp = server.push(&devices[d].who, &req).expect("push");
             assert!(matches!(resp.results[0].1, Outcome::Applied), "{resp:?}");
         }
@@ -408,7 +458,13 @@ fn another_wire_version_is_told_to_upgrade_and_a_bad_batch_is_malformed() {
     let m = |seq| Mutation { seq, kind: MutationKind::Breadcrumbs { fixes: vec![] }, device_time: 0 };
     assert!(matches!(plan_push(0, &[m(1), m(3)]), Err(SyncRefusal::Malformed(_))));
     assert!(check_mutation(&m(1)).is_err(), "an empty breadcrumb batch is rejected with a reason");
-    let off_globe = Mutation { seq: 1, kind: MutationKind::Breadcrumbs { fixes: vec![Fix { t: 0, lat: 95.0, lon: 0.0, accuracy_m: None, speed_mps: None }] }, device_time: 0 };
-    assert!(check_mutation(&off_globe).unwrap_err().contains("off the globe"));
+    let off_globe = Mutation {
+        seq: 1,
+        kind: MutationKind::Breadcrumbs {
+            fixes: vec![Fix { t: 0, lat: 95.0, lon: 0.0, accuracy_m: None, speed_mps: None }],
+        },
+        device_time: 0,
+    };
+    assert!(check_mutation(&off_globe).expect_err("off the globe").contains("off the globe"));
     assert!(skewed(1_000, 1_000 + SKEW_FLAG_SECONDS + 1) && !skewed(1_000, 1_060));
 }

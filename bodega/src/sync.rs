@@ -1,0 +1,412 @@
+//! The offline sync's store side: applying a device's pushed mutations exactly once, and
+//! answering pulls.
+//!
+//! The rules are `protocol::sync` (sequencing, checks) and `protocol::mission` (where a synced
+//! step lands); this module runs them transactionally. Each mutation is applied in **one write
+//! transaction** with its effect, its `mutation_log` row and the device's `last_seq` (SQLite:
+//! `BEGIN IMMEDIATE`; PostgreSQL: the device row is locked `FOR UPDATE`), so a retry, a
+//! duplicate delivered concurrently, or a second server instance receiving the same push finds
+//! the sequence already taken and does nothing. A business rejection is recorded and still
+//! consumes its number. Every change a device must see takes the next value of the global
+//! change counter (`sync_state`) in the same transaction; pull returns what is stamped above the
+//! device's cookie.
+
+use protocol::mission::{land_step, StepLanding};
+use protocol::policy::{decide, Decision, Target};
+use protocol::sync::{
+    check_mutation, plan_push, skewed, Disposition, Mutation, MutationKind, Note, Outcome, PullResponse, PushRequest,
+    PushResponse, Rejection, SyncRefusal, SCHEMA_VERSION,
+};
+use protocol::{Action, MissionStatus};
+
+use crate::accounts::{AccountError, User};
+use crate::missions::{record_step, MissionError, MissionFilter, StepRecord};
+use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
+
+/// Why a push or pull is refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Wire version, gap, malformed batch: answered 409 or 422.
+    #[error(transparent)]
+    Refused(#[from] SyncRefusal),
+    /// The device id belongs to another user: 403.
+    #[error("this device is registered to another user")]
+    DeviceOfAnotherUser,
+    /// The device was revoked: 403; the device reports how much unsynced work it holds.
+    #[error("this device was revoked by an administrator; {pending} unsynced change(s) stay on it")]
+    Revoked {
+        /// Mutations the refused push carried.
+        pending: usize,
+    },
+    /// The store failed: 503.
+    #[error(transparent)]
+    Store(#[from] BodegaError),
+}
+
+impl From<sqlx::Error> for SyncError {
+    fn from(e: sqlx::Error) -> Self {
+        SyncError::Store(BodegaError::Query(e))
+    }
+}
+
+impl From<MissionError> for SyncError {
+    fn from(e: MissionError) -> Self {
+        match e {
+            MissionError::Store(s) => SyncError::Store(s),
+            other => SyncError::Store(BodegaError::Query(sqlx::Error::Protocol(other.to_string()))),
+        }
+    }
+}
+
+/// Takes the next value of the global change counter inside a write transaction.
+pub(crate) trait ChangeCounter {
+    /// The next change version.
+    async fn next_change(&mut self) -> Result<i64, sqlx::Error>;
+}
+
+const NEXT_CHANGE: &str =
+    "UPDATE sync_state SET change_version = change_version + 1 WHERE id = 1 RETURNING change_version";
+
+impl ChangeCounter for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn next_change(&mut self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(NEXT_CHANGE).fetch_one(&mut **self).await
+    }
+}
+
+impl ChangeCounter for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn next_change(&mut self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(NEXT_CHANGE).fetch_one(&mut **self).await
+    }
+}
+
+/// `record_step!` calls this name.
+pub(crate) async fn next_change<T: ChangeCounter>(tx: &mut T) -> Result<i64, sqlx::Error> {
+    tx.next_change().await
+}
+
+/// What was decided about a mutation before the write lock: its effect, or why it is refused.
+enum Prepared {
+    Step {
+        mission_id: String,
+        step: protocol::Transition,
+        args: protocol::mission::TransitionArgs,
+        detail: serde_json::Map<String, serde_json::Value>,
+    },
+    Note {
+        note_id: String,
+        mission_id: String,
+        body: String,
+        supersedes: Option<String>,
+    },
+    Fixes(Vec<protocol::sync::Fix>),
+}
+
+fn entity_of(m: &Mutation) -> Option<String> {
+    match &m.kind {
+        MutationKind::Step { mission_id, .. } => Some(mission_id.clone()),
+        MutationKind::Note { note_id, .. } => Some(note_id.clone()),
+        MutationKind::Breadcrumbs { .. } => None,
+    }
+}
+
+impl Bodega {
+    /// The device `id` for `user`: registered on first use, refused when another user's or
+    /// revoked.
+    async fn sync_device(&self, user: &User, id: &str, pending: usize) -> Result<crate::accounts::Device, SyncError> {
+        let device = match self.device(id).await? {
+            Some(d) => d,
+            None => match self.register_device(id, user.id, "").await {
+                Ok(d) => d,
+                Err(AccountError::Invalid { reason, .. }) => {
+                    return Err(SyncError::Refused(SyncRefusal::Malformed(format!("device_id: {reason}"))))
+                }
+                Err(AccountError::DeviceOfAnotherUser(_)) => return Err(SyncError::DeviceOfAnotherUser),
+                Err(AccountError::Store(e)) => return Err(SyncError::Store(e)),
+                Err(e) => return Err(SyncError::Store(BodegaError::Query(sqlx::Error::Protocol(e.to_string())))),
+            },
+        };
+        if device.user_id != user.id {
+            return Err(SyncError::DeviceOfAnotherUser);
+        }
+        if device.revoked_at.is_some() {
+            return Err(SyncError::Revoked { pending });
+        }
+        Ok(device)
+    }
+
+    /// Decides, before the write lock, what a mutation will do (or why it is refused).
+    async fn prepare(&self, user: &User, m: &Mutation) -> Result<Result<Prepared, String>, SyncError> {
+        if let Err(reason) = check_mutation(m) {
+            return Ok(Err(reason));
+        }
+        let subject = user.subject();
+        Ok(match &m.kind {
+            MutationKind::Step { mission_id, step, args } => {
+                let Some(mission) = self.mission(mission_id).await? else {
+                    return Ok(Err(format!("no mission {mission_id}")));
+                };
+                let target = Target::Assignment { district: &mission.district, assignee: mission.assignee_user_id };
+                if let Decision::Deny(reason) = decide(&subject, step.action(), target) {
+                    return Ok(Err(reason));
+                }
+                match self.step_details(&mission, *step, args).await {
+                    Ok(detail) => {
+                        Ok(Prepared::Step { mission_id: mission_id.clone(), step: *step, args: args.clone(), detail })
+                    }
+                    Err(MissionError::Invalid { field, reason }) => Err(format!("{field}: {reason}")),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            MutationKind::Note { note_id, mission_id, body, supersedes } => {
+                let Some(mission) = self.mission(mission_id).await? else {
+                    return Ok(Err(format!("no mission {mission_id}")));
+                };
+                let target = Target::Assignment { district: &mission.district, assignee: mission.assignee_user_id };
+                match decide(&subject, Action::WorkMission, target) {
+                    Decision::Deny(reason) => Err(reason),
+                    Decision::Allow(_) => Ok(Prepared::Note {
+                        note_id: note_id.clone(),
+                        mission_id: mission_id.clone(),
+                        body: body.trim().to_string(),
+                        supersedes: supersedes.clone(),
+                    }),
+                }
+            }
+            MutationKind::Breadcrumbs { fixes } => Ok(Prepared::Fixes(fixes.clone())),
+        })
+    }
+
+    /// Applies a push from `user`'s device, exactly once per (device, seq).
+    ///
+    /// # Errors
+    /// [`SyncError`]: the whole push refused (wire version, gap, malformed, another user's or a
+    /// revoked device) or the store failed. Mutations committed before a failure stay committed
+    /// and are reported by the next pull's `last_seq`.
+    pub async fn apply_push(&self, user: &User, req: &PushRequest) -> Result<PushResponse, SyncError> {
+        if req.schema_version != SCHEMA_VERSION {
+            return Err(SyncRefusal::Upgrade { client: req.schema_version, server: SCHEMA_VERSION }.into());
+        }
+        let device = self.sync_device(user, &req.device_id, req.mutations.len()).await?;
+        let plan = plan_push(device.last_seq.max(0) as u64, &req.mutations)?;
+        let mut results = Vec::with_capacity(req.mutations.len());
+        let mut last_seq = device.last_seq.max(0) as u64;
+        for (m, disposition) in req.mutations.iter().zip(plan) {
+            if disposition == Disposition::Skip {
+                results.push((m.seq, Outcome::Duplicate));
+                continue;
+            }
+            let prepared = self.prepare(user, m).await?;
+            match self.apply_one(user, &req.device_id, m, prepared).await? {
+                Applied::Done(outcome, seq) => {
+                    last_seq = seq;
+                    results.push((m.seq, outcome));
+                }
+                Applied::AlreadyHeld(seq) => {
+                    last_seq = seq;
+                    results.push((m.seq, Outcome::Duplicate));
+                }
+                Applied::Gap(held) => return Err(SyncRefusal::Gap { last_seq: held, first: m.seq }.into()),
+            }
+        }
+        Ok(PushResponse { schema_version: SCHEMA_VERSION, last_seq, results })
+    }
+
+    /// One mutation in one transaction: sequence check under the lock, effect, log, last_seq.
+    async fn apply_one(
+        &self,
+        user: &User,
+        device_id: &str,
+        m: &Mutation,
+        prepared: Result<Prepared, String>,
+    ) -> Result<Applied, SyncError> {
+        let now = now_seconds();
+        let seq = m.seq as i64;
+        let subject = user.subject();
+        let result = on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            let held: i64 = sqlx::query_scalar(lock_device_sql(self))
+                .bind(device_id).fetch_one(&mut *tx).await?;
+            if seq <= held {
+                return Ok(Applied::AlreadyHeld(held as u64));
+            }
+            if seq > held + 1 {
+                return Ok(Applied::Gap(held as u64));
+            }
+            let mut outcome = Outcome::Applied;
+            match prepared {
+                Err(reason) => outcome = Outcome::Rejected { reason },
+                Ok(Prepared::Step { mission_id, step, mut args, detail }) => {
+                    args.device_id = Some(device_id.to_string());
+                    args.device_time = Some(m.device_time);
+                    let row: Option<(String, Option<i64>, String)> = sqlx::query_as(
+                        "SELECT status, assignee_user_id, district_code FROM missions WHERE id = $1")
+                        .bind(&mission_id).fetch_optional(&mut *tx).await?;
+                    match row {
+                        None => outcome = Outcome::Rejected { reason: format!("no mission {mission_id}") },
+                        Some((status, assignee, district)) => {
+                            let from = MissionStatus::parse(&status).unwrap_or(MissionStatus::Draft);
+                            let target = Target::Assignment { district: &district, assignee };
+                            if let Decision::Deny(reason) = decide(&subject, step.action(), target) {
+                                outcome = Outcome::Rejected { reason };
+                            } else {
+                                let (to, conflict) = match land_step(from, step) {
+                                    StepLanding::Apply(to) => (Some(to), false),
+                                    StepLanding::Conflict(to) => (Some(to), true),
+                                    StepLanding::AlreadyThere => (None, false),
+                                    StepLanding::Refuse(reason) => {
+                                        outcome = Outcome::Rejected { reason };
+                                        (None, false)
+                                    }
+                                };
+                                if let Some(to) = to {
+                                    record_step!(tx, StepRecord {
+                                        id: &mission_id, t: step, from, to, by: user.id, args: &args,
+                                        detail: &detail, conflict, now,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(Prepared::Note { note_id, mission_id, body, supersedes }) => {
+                    let change = next_change(&mut tx).await?;
+                    sqlx::query(
+                        "INSERT INTO mission_notes (id, mission_id, author_user_id, body, supersedes, device_id, \
+                         device_time, server_time, change_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                         ON CONFLICT (id) DO NOTHING")
+                        .bind(&note_id).bind(&mission_id).bind(user.id).bind(&body).bind(&supersedes)
+                        .bind(device_id).bind(m.device_time).bind(now).bind(change)
+                        .execute(&mut *tx).await?;
+                    // The mission is re-sent with its new note on the next pull.
+                    sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
+                        .bind(&mission_id).bind(change).execute(&mut *tx).await?;
+                }
+                Ok(Prepared::Fixes(fixes)) => {
+                    for f in fixes {
+                        sqlx::query(
+                            "INSERT INTO gps_fixes (device, fix_at, lat, lon, accuracy_m, speed_mps, received_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device, fix_at) DO NOTHING")
+                            .bind(device_id).bind(f.t).bind(f.lat).bind(f.lon).bind(f.accuracy_m).bind(f.speed_mps)
+                            .bind(now).execute(&mut *tx).await?;
+                    }
+                }
+            }
+            let (kind_outcome, reason) = match &outcome {
+                Outcome::Rejected { reason } => ("rejected", reason.clone()),
+                _ => ("applied", String::new()),
+            };
+            sqlx::query(
+                "INSERT INTO mutation_log (device_id, seq, user_id, author_user_id, kind, entity_id, outcome, reason, \
+                 device_time, received_at, skewed) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(device_id).bind(seq).bind(user.id).bind(m.kind.name()).bind(entity_of(m))
+                .bind(kind_outcome).bind(&reason).bind(m.device_time).bind(now)
+                .bind(i64::from(skewed(m.device_time, now)))
+                .execute(&mut *tx).await?;
+            sqlx::query("UPDATE devices SET last_seq = $2, last_seen_at = $3 WHERE id = $1")
+                .bind(device_id).bind(seq).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<Applied, SyncError>(Applied::Done(outcome, m.seq))
+        });
+        result
+    }
+
+    /// What `user`'s device should hear since `cookie`: missions it may see that changed (with
+    /// their new notes), its rejected mutations, its `last_seq`, and the new cookie.
+    ///
+    /// # Errors
+    /// [`SyncError`] for another user's or a revoked device, or a store failure.
+    pub async fn pull(&self, user: &User, device_id: &str, cookie: i64) -> Result<PullResponse, SyncError> {
+        let device = self.sync_device(user, device_id, 0).await?;
+        let now = now_seconds();
+        let new_cookie: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT change_version FROM sync_state WHERE id = 1").fetch_one(pool).await)?;
+        let subject = user.subject();
+        let mut filters = Vec::new();
+        if decide(&subject, Action::ViewMissions, Target::City).is_allowed() {
+            filters.push(MissionFilter { changed_since: Some(cookie), exclude_drafts: true, ..Default::default() });
+        } else {
+            for d in &user.districts {
+                if decide(&subject, Action::ViewMissions, Target::District(d)).is_allowed() {
+                    filters.push(MissionFilter {
+                        district: Some(d.clone()),
+                        changed_since: Some(cookie),
+                        exclude_drafts: true,
+                        ..Default::default()
+                    });
+                }
+            }
+            filters.push(MissionFilter {
+                assignee_user_id: Some(user.id),
+                changed_since: Some(cookie),
+                exclude_drafts: true,
+                ..Default::default()
+            });
+        }
+        let mut missions = Vec::new();
+        for f in &filters {
+            for m in self.missions(f).await? {
+                if !missions.iter().any(|x: &protocol::mission::Mission| x.id == m.id) {
+                    missions.push(m);
+                }
+            }
+        }
+        let mut notes = Vec::new();
+        for m in &missions {
+            let rows: Vec<(String, String, String, String, Option<String>, i64)> = on_pool!(self, pool => sqlx::query_as(
+                "SELECT n.id, n.mission_id, u.display_name, n.body, n.supersedes, n.server_time FROM mission_notes n \
+                 JOIN users u ON u.id = n.author_user_id WHERE n.mission_id = $1 AND n.change_version > $2 \
+                 ORDER BY n.server_time, n.id")
+                .bind(&m.id).bind(cookie).fetch_all(pool).await)?;
+            notes.extend(rows.into_iter().map(|(id, mission_id, author, body, supersedes, server_time)| Note {
+                id,
+                mission_id,
+                author,
+                body,
+                supersedes,
+                server_time,
+            }));
+        }
+        let rejections: Vec<(i64, String, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT seq, kind, reason FROM mutation_log WHERE device_id = $1 AND outcome = 'rejected' ORDER BY seq")
+            .bind(device_id).fetch_all(pool).await)?;
+        on_pool!(self, pool => sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
+            .bind(device_id).bind(now).execute(pool).await.map(|_| ()))?;
+        Ok(PullResponse {
+            schema_version: SCHEMA_VERSION,
+            cookie: new_cookie,
+            last_seq: device.last_seq.max(0) as u64,
+            missions,
+            notes,
+            rejections: rejections
+                .into_iter()
+                .map(|(seq, kind, reason)| Rejection { seq: seq.max(0) as u64, kind, reason })
+                .collect(),
+            server_time: now,
+        })
+    }
+
+    /// Mutations applied (or rejected) per device and sequence: how many times each took effect.
+    /// For tests and the load tool's "zero lost, zero doubled" count.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn mutation_log_counts(&self) -> Result<Vec<(String, i64, String)>, BodegaError> {
+        Ok(on_pool!(self, pool => sqlx::query_as(
+            "SELECT device_id, seq, outcome FROM mutation_log ORDER BY device_id, seq").fetch_all(pool).await)?)
+    }
+}
+
+/// The outcome of one mutation's transaction.
+enum Applied {
+    Done(Outcome, u64),
+    AlreadyHeld(u64),
+    Gap(u64),
+}
+
+/// Reads the device's `last_seq`, locking its row on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
+/// already holds the database's one write lock).
+fn lock_device_sql(b: &Bodega) -> &'static str {
+    match b {
+        Bodega::Sqlite(_) => "SELECT last_seq FROM devices WHERE id = $1",
+        Bodega::Postgres(_) => "SELECT last_seq FROM devices WHERE id = $1 FOR UPDATE",
+    }
+}

@@ -1,0 +1,401 @@
+//! The sync's fault tests (docs/SYNC.md), through the HTTP routes on this run's engine: lost
+//! responses, duplicate and concurrent pushes, gaps, clock skew, a crash between commit and
+//! response, two devices on one mission in both orders, expiry mid-sync, revoked devices,
+//! hostile bodies, and two server instances on one store.
+
+use protocol::sync::{Fix, Mutation, MutationKind, PushRequest, SCHEMA_VERSION};
+use protocol::{Role, Transition};
+
+use super::auth::json_call;
+use super::*;
+
+const MISSION: &str = "0193b3c4-0000-7000-8000-00000000sync";
+
+struct Crew {
+    officer: String,
+    sergeant: String,
+    officer_id: i64,
+}
+
+/// A D1 mission, acknowledged and assigned to `off1`, and sessions for the officer and sergeant.
+async fn crew(app: &TestApp) -> Crew {
+    let cmd = add_user(app, "cmd", &[Role::Command], &[]).await;
+    let sgt = add_user(app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+    let officer_id = add_user(app, "off1", &[Role::Officer], &["D1"]).await;
+    let b = &app.store.bodega;
+    let subject = |id: i64| async move { b.user_by_id(id).await.expect("q").expect("u").subject() };
+    let template = b
+        .mission_menu(false)
+        .await
+        .expect("menu")
+        .into_iter()
+        .find(|t| t.tactic == "directed_patrol")
+        .expect("koper")
+        .id;
+    let m = bodega::missions::NewMission {
+        id: MISSION.into(),
+        template_id: template,
+        district: "D1".into(),
+        shift: "B".into(),
+        shift_date: "2020-12-15".into(),
+        window_start: 1_608_069_600,
+        window_end: 1_608_098_400,
+        place: bodega::missions::Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
+        place_label: "sync test".into(),
+        priority: 1,
+        instructions: String::new(),
+        reason: String::new(),
+        issue: true,
+    };
+    b.create_mission(&m, &subject(cmd).await, None).await.expect("issue");
+    let sgt_subject = subject(sgt).await;
+    b.transition_mission(MISSION, Transition::Acknowledge, &sgt_subject, &Default::default()).await.expect("ack");
+    let args = protocol::mission::TransitionArgs { assignee_user_id: Some(officer_id), ..Default::default() };
+    b.transition_mission(MISSION, Transition::Assign, &sgt_subject, &args).await.expect("assign");
+    Crew { officer: sign_in(app, "off1").await, sergeant: sign_in(app, "sgt1").await, officer_id }
+}
+
+fn step(seq: u64, step: Transition, args: serde_json::Value) -> Mutation {
+    let args = serde_json::from_value(args).expect("args");
+    Mutation { seq, kind: MutationKind::Step { mission_id: MISSION.into(), step, args }, device_time: 1_700_000_000 }
+}
+
+fn note(seq: u64, id: &str) -> Mutation {
+    Mutation {
+        seq,
+        kind: MutationKind::Note {
+            note_id: id.into(),
+            mission_id: MISSION.into(),
+            body: format!("note {id}"),
+            supersedes: None,
+        },
+        device_time: 1_700_000_000,
+    }
+}
+
+fn crumbs(seq: u64, t0: i64) -> Mutation {
+    let fixes = (0..3)
+        .map(|i| Fix { t: t0 + i, lat: 49.28, lon: -123.12, accuracy_m: Some(6.0), speed_mps: Some(0.5) })
+        .collect();
+    Mutation { seq, kind: MutationKind::Breadcrumbs { fixes }, device_time: t0 }
+}
+
+fn push_req(device: &str, mutations: Vec<Mutation>, cookie: &str) -> Request<Body> {
+    let body =
+        serde_json::to_value(PushRequest { schema_version: SCHEMA_VERSION, device_id: device.into(), mutations })
+            .expect("json");
+    json_call("/api/sync/push", &body, Some(cookie))
+}
+
+async fn push(app: &TestApp, device: &str, mutations: Vec<Mutation>, cookie: &str) -> (StatusCode, serde_json::Value) {
+    let (status, _, text) = call(&app.router, push_req(device, mutations, cookie)).await;
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+async fn pull(app: &TestApp, device: &str, cookie_value: i64, cookie: &str) -> (StatusCode, serde_json::Value) {
+    let req = with_cookie(get(&format!("/api/sync/pull?cookie={cookie_value}&device_id={device}")), cookie);
+    let (status, _, text) = call(&app.router, req).await;
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+async fn events(app: &TestApp, transition: &str) -> usize {
+    app.store
+        .bodega
+        .mission_events(MISSION)
+        .await
+        .expect("events")
+        .iter()
+        .filter(|e| e.transition == transition)
+        .count()
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await)
+        .expect("count")
+}
+
+#[tokio::test]
+async fn a_lost_response_and_a_retry_apply_once_and_pull_acknowledges() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let batch = vec![step(1, Transition::Start, serde_json::json!({})), note(2, "n-1"), crumbs(3, 1_700_000_100)];
+    let (status, first) = push(&app, "phone-1", batch.clone(), &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["last_seq"], 3);
+    // The response was lost: the device sends the same batch again.
+    let (status, again) = push(&app, "phone-1", batch, &c.officer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["last_seq"], 3);
+    assert!(again["results"].as_array().expect("results").iter().all(|r| r[1]["outcome"] == "duplicate"), "{again}");
+    assert_eq!(events(&app, "start").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM gps_fixes WHERE device = 'phone-1'").await, 3);
+    // The acknowledgement also comes through pull, with the mission as the server holds it.
+    let (status, p) = pull(&app, "phone-1", 0, &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!((p["last_seq"].as_u64(), p["schema_version"].as_u64()), (Some(3), Some(u64::from(SCHEMA_VERSION))));
+    let m = p["missions"].as_array().expect("missions").iter().find(|m| m["id"] == MISSION).cloned().expect("mine");
+    assert_eq!(m["status"], "in_progress");
+    assert_eq!(p["notes"][0]["body"], "note n-1");
+    // Nothing new since the cookie.
+    let (_, p2) = pull(&app, "phone-1", p["cookie"].as_i64().expect("cookie"), &c.officer).await;
+    assert!(p2["missions"].as_array().expect("m").is_empty());
+}
+
+#[tokio::test]
+async fn the_same_batch_pushed_twice_at_once_applies_once() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let batch = vec![step(1, Transition::Start, serde_json::json!({})), note(2, "n-1"), note(3, "n-2")];
+    let (a, b) = tokio::join!(
+        call(&app.router, push_req("phone-1", batch.clone(), &c.officer)),
+        call(&app.router, push_req("phone-1", batch, &c.officer))
+    );
+    assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{} / {}", a.2, b.2);
+    assert_eq!(events(&app, "start").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 2);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mutation_log WHERE device_id = 'phone-1'").await, 3);
+}
+
+#[tokio::test]
+async fn a_batch_after_a_gap_applies_nothing_until_the_missing_one_arrives() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let (status, body) = push(&app, "phone-1", vec![note(3, "n-3"), note(4, "n-4")], &c.officer).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!((body["error"].as_str(), body["last_seq"].as_u64()), (Some("gap"), Some(0)));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 0, "nothing past the gap");
+    push(&app, "phone-1", vec![note(1, "n-1"), note(2, "n-2")], &c.officer).await;
+    let (status, body) = push(&app, "phone-1", vec![note(3, "n-3"), note(4, "n-4")], &c.officer).await;
+    assert_eq!((status, body["last_seq"].as_u64()), (StatusCode::OK, Some(4)));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 4);
+}
+
+#[tokio::test]
+async fn skewed_device_clocks_are_kept_and_flagged_but_never_order() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let three_days = 3 * 86_400;
+    let now = jiff::Timestamp::now().as_second();
+    let mut start = step(1, Transition::Start, serde_json::json!({}));
+    start.device_time = now + three_days;
+    let mut done = step(
+        2,
+        Transition::Complete,
+        serde_json::json!({ "outcome": { "contacts": 1, "conditions": "Quiet", "reports": 0 } }),
+    );
+    done.device_time = now - three_days; // the clock jumped backwards mid-shift
+    let (status, body) = push(&app, "phone-1", vec![start, done], &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let m = app.store.bodega.mission(MISSION).await.expect("q").expect("m");
+    assert_eq!(m.status, protocol::MissionStatus::Completed, "server order, not device clocks");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mutation_log WHERE skewed = 1").await, 2);
+    let ev = app.store.bodega.mission_events(MISSION).await.expect("events");
+    let complete = ev.iter().find(|e| e.transition == "complete").expect("complete");
+    assert_eq!(complete.device_time, Some(now - three_days), "the device's time is kept as sent");
+    assert!(complete.server_time >= ev.iter().find(|e| e.transition == "start").expect("start").server_time);
+}
+
+#[tokio::test]
+async fn a_crash_between_commit_and_response_is_healed_by_the_retry() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let officer = app.store.bodega.user_by_id(c.officer_id).await.expect("q").expect("u");
+    let batch = vec![step(1, Transition::Start, serde_json::json!({})), note(2, "n-1")];
+    // The server commits and dies before answering: the device never hears back.
+    let req = PushRequest { schema_version: SCHEMA_VERSION, device_id: "phone-1".into(), mutations: batch.clone() };
+    app.store.bodega.apply_push(&officer, &req).await.expect("committed");
+    // After the restart the device retries; then pushes its next write.
+    let (status, body) = push(&app, "phone-1", [batch, vec![note(3, "n-2")]].concat(), &c.officer).await;
+    assert_eq!((status, body["last_seq"].as_u64()), (StatusCode::OK, Some(3)), "{body}");
+    assert_eq!(events(&app, "start").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 2);
+}
+
+#[tokio::test]
+async fn two_devices_completing_and_annotating_one_mission_converge_in_either_order() {
+    let mut finals = Vec::new();
+    for order in [["phone-1", "laptop-1"], ["laptop-1", "phone-1"]] {
+        let app = test_app().await;
+        let c = crew(&app).await;
+        for device in order {
+            // Both devices of the officer recorded the same visit while offline.
+            let outcome = step(
+                1,
+                Transition::Complete,
+                serde_json::json!({ "outcome": { "contacts": 2, "conditions": "Quiet", "reports": 0 } }),
+            );
+            let (status, body) =
+                push(&app, device, vec![outcome, note(2, &format!("{device}-note"))], &c.officer).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert!(
+                body["results"].as_array().expect("r").iter().all(|r| r[1]["outcome"] == "applied"),
+                "{order:?}: {body}"
+            );
+        }
+        let m = app.store.bodega.mission(MISSION).await.expect("q").expect("m");
+        let notes = count(&app, "SELECT COUNT(*) FROM mission_notes").await;
+        assert_eq!(events(&app, "complete").await, 1, "the second completion is a no-op success");
+        finals.push((m.status, notes, m.outcome.clone()));
+        // The sergeant's device pulls the same state.
+        let (_, p) = pull(&app, "tablet-1", 0, &c.sergeant).await;
+        let seen = p["missions"].as_array().expect("m").iter().find(|x| x["id"] == MISSION).cloned().expect("visible");
+        assert_eq!(seen["status"], "completed");
+        assert_eq!(p["notes"].as_array().expect("notes").len(), 2, "both notes kept");
+    }
+    assert_eq!(finals[0], finals[1], "same final state in either order");
+}
+
+#[tokio::test]
+async fn an_expired_session_keeps_the_outbox_and_the_push_resumes_after_sign_in() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    push(&app, "phone-1", vec![note(1, "n-1")], &c.officer).await;
+    bodega::on_pool!(&app.store.bodega, pool => sqlx::query("UPDATE sessions SET expires_at = 0").execute(pool).await.map(|_| ()))
+        .expect("expire");
+    let batch = vec![note(2, "n-2"), note(3, "n-3")];
+    let (status, body) = push(&app, "phone-1", batch.clone(), &c.officer).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body["message"].as_str().expect("message").contains("end of its shift"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 1, "nothing applied without a session");
+    let fresh = sign_in(&app, "off1").await;
+    let (status, body) = push(&app, "phone-1", batch, &fresh).await;
+    assert_eq!((status, body["last_seq"].as_u64()), (StatusCode::OK, Some(3)));
+    let authors =
+        count(&app, &format!("SELECT COUNT(*) FROM mutation_log WHERE author_user_id = {}", c.officer_id)).await;
+    assert_eq!(authors, 3, "attributed to the original author");
+}
+
+#[tokio::test]
+async fn a_revoked_device_is_refused_and_its_outbox_reported() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    push(&app, "phone-1", vec![note(1, "n-1")], &c.officer).await;
+    app.store.bodega.revoke_device("phone-1", None, "lost").await.expect("revoke");
+    let (status, body) = push(&app, "phone-1", vec![note(2, "n-2"), note(3, "n-3")], &c.officer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!((body["error"].as_str(), body["pending"].as_u64()), (Some("device_revoked"), Some(2)));
+    let audit = app
+        .store
+        .bodega
+        .search_audit(&bodega::audit::AuditQuery { action: Some("sync_device".into()), ..Default::default() })
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0].detail.contains("2 unsynced"), "{:?}", audit[0]);
+    // Another user cannot use that device id either.
+    add_user(&app, "off2", &[Role::Officer], &["D1"]).await;
+    let other = sign_in(&app, "off2").await;
+    let (status, _) = push(&app, "phone-1", vec![note(1, "x")], &other).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn business_rejections_consume_their_number_and_reach_the_device() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let batch = vec![
+        step(1, Transition::Review, serde_json::json!({})), // officers do not review
+        note(2, "n-1"),
+        Mutation {
+            seq: 3,
+            kind: MutationKind::Note {
+                note_id: "n-x".into(),
+                mission_id: "no-such-mission".into(),
+                body: "x".into(),
+                supersedes: None,
+            },
+            device_time: 0,
+        },
+        step(4, Transition::Start, serde_json::json!({})),
+    ];
+    let (status, body) = push(&app, "phone-1", batch, &c.officer).await;
+    assert_eq!((status, body["last_seq"].as_u64()), (StatusCode::OK, Some(4)), "{body}");
+    let (_, p) = pull(&app, "phone-1", 0, &c.officer).await;
+    let rejected: Vec<u64> =
+        p["rejections"].as_array().expect("r").iter().map(|r| r["seq"].as_u64().expect("seq")).collect();
+    assert_eq!(rejected, [1, 3]);
+    assert!(p["rejections"][0]["reason"].as_str().expect("reason").contains("review"), "{p}");
+    assert_eq!(events(&app, "start").await, 1, "the queue was not wedged");
+}
+
+#[tokio::test]
+async fn hostile_and_malformed_pushes_get_4xx_and_change_nothing() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let raw = |body: &str| {
+        with_cookie(
+            Request::post("/api/sync/push")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .expect("req"),
+            &c.officer,
+        )
+    };
+    for (body, expect) in [
+        ("{", StatusCode::BAD_REQUEST),
+        ("[]", StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            r#"{"schema_version":1,"device_id":"p","mutations":[{"seq":1,"kind":"drop_tables","device_time":0}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (r#"{"schema_version":99,"device_id":"p","mutations":[]}"#, StatusCode::CONFLICT),
+        (r#"{"schema_version":1,"device_id":"../../etc/passwd","mutations":[]}"#, StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (status, _, text) = call(&app.router, raw(body)).await;
+        assert_eq!(status, expect, "{body} → {text}");
+    }
+    let too_many: Vec<Mutation> = (1..=101).map(|i| note(i, &format!("n{i}"))).collect();
+    let (status, body) = push(&app, "phone-1", too_many, &c.officer).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = push(&app, "phone-1", vec![note(1, "a"), note(3, "b")], &c.officer).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let script = Mutation {
+        seq: 1,
+        kind: MutationKind::Note {
+            note_id: "'; DROP TABLE missions; --".into(),
+            mission_id: MISSION.into(),
+            body: "<script>alert(1)</script>".into(),
+            supersedes: None,
+        },
+        device_time: 0,
+    };
+    let (status, _) = push(&app, "phone-1", vec![script], &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "stored as text, never interpreted");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM missions").await, 1, "the tables are intact");
+    let big = format!(r#"{{"schema_version":1,"device_id":"p","mutations":[],"pad":"{}"}}"#, "x".repeat(70 * 1024));
+    let (status, _, _) = call(&app.router, raw(&big)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "bounded memory");
+    let (status, _, _) = call(&app.router, get("/api/sync/pull?cookie=0&device_id=x")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "anonymous pulls get 401");
+    let (status, _, _) = call(&app.router, with_cookie(get("/api/sync/pull?cookie=abc&device_id=x"), &c.officer)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn two_server_instances_on_one_store_still_apply_once() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    // A second server on the same database (its own pool, its own process state).
+    let other_store = bodega::Bodega::connect(&app.store.url, 4).await.expect("second pool");
+    let site = tempfile::tempdir().expect("site");
+    let settings = server::Settings {
+        auth: server::auth::AuthConfig { secure_cookie: false, ..Default::default() },
+        ..Default::default()
+    };
+    let state =
+        server::app_state(other_store, site.path(), "127.0.0.1:0".parse().expect("addr"), settings).expect("state");
+    let second =
+        server::router(state, server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: 64 * 1024 });
+    for round in 0..5u64 {
+        let batch: Vec<Mutation> = (1..=round * 4 + 4).map(|i| note(i, &format!("n{i}"))).collect();
+        let (a, b) = tokio::join!(
+            call(&app.router, push_req("phone-1", batch.clone(), &c.officer)),
+            call(&second, push_req("phone-1", batch, &c.officer))
+        );
+        assert!(a.0 == StatusCode::OK && b.0 == StatusCode::OK, "round {round}: {} {} / {} {}", a.0, a.2, b.0, b.2);
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 20);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mutation_log").await, 20);
+    assert_eq!(count(&app, "SELECT MAX(seq) FROM mutation_log").await, 20);
+}
