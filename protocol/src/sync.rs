@@ -350,5 +350,7 @@ pub fn rebase(server: &Mission, pending: &[Mutation]) -> Mission {
     view
 }
 
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use bodega::{demo, Bodega, IngestError, IngestOptions};
 
 mod accounts;
 mod missions;
+mod sync_sim;
 
 fn opts(source: &str) -> IngestOptions {
     IngestOptions {
