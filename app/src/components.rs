@@ -71,6 +71,8 @@ pub fn provide_app_state() {
     provide_context(OverviewResource(overview));
     let me = Resource::new(|| (), |_| async { crate::api::get_me().await.ok().flatten() });
     provide_context(MeResource(me));
+    let field = FieldStore { state: RwSignal::new(None), syncing: RwSignal::new(false) };
+    provide_context(field);
     let update_ready = RwSignal::new(false);
     provide_context(UpdateReady(update_ready));
     let offline_ready = RwSignal::new(false);
@@ -95,6 +97,167 @@ pub fn provide_app_state() {
             }
         });
         Effect::new(move |_| crate::pwa::register(update_ready));
+        start_field_sync(me, field);
+    }
+}
+
+/// The device's field state (missions, outbox) once loaded in the browser; `None` on the server
+/// and until IndexedDB answers.
+#[derive(Clone, Copy)]
+pub struct FieldStore {
+    /// The state.
+    pub state: RwSignal<Option<crate::field::FieldState>>,
+    /// A sync is running.
+    pub syncing: RwSignal<bool>,
+}
+
+impl FieldStore {
+    /// Records a write with its optimistic effect, saves it durably, then syncs. The screen
+    /// shows the write only once it is saved.
+    pub fn record(self, kind: protocol::sync::MutationKind) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let Some(mut state) = self.state.get_untracked() else { return };
+            state.record(kind, (js_sys::Date::now() / 1000.0) as i64);
+            match crate::field::device::save(&state).await {
+                Ok(()) => {
+                    self.state.set(Some(state));
+                    self.sync();
+                }
+                Err(e) => self.state.update(|s| {
+                    if let Some(s) = s {
+                        s.last_error = Some(format!("not saved: {e}"));
+                    }
+                }),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = kind;
+    }
+
+    /// Pushes and pulls now (one at a time).
+    pub fn sync(self) {
+        #[cfg(feature = "hydrate")]
+        {
+            if self.syncing.get_untracked() {
+                return;
+            }
+            let Some(state) = self.state.get_untracked() else { return };
+            self.syncing.set(true);
+            leptos::task::spawn_local(async move {
+                let next = match crate::field::device::sync(state).await {
+                    Ok(s) => s,
+                    Err((mut s, e)) => {
+                        s.last_error = Some(e);
+                        s
+                    }
+                };
+                self.state.set(Some(next));
+                self.syncing.set(false);
+            });
+        }
+    }
+}
+
+/// Loads the field state (the signed-in user's, or offline the last user's) and syncs: on start,
+/// when the signal returns, when the app becomes visible, and on a back-off timer.
+#[cfg(feature = "hydrate")]
+fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
+    Effect::new(move |_| {
+        let Some(me) = me.get() else { return };
+        leptos::task::spawn_local(async move {
+            let loaded = match &me {
+                Some(me) => crate::field::device::load_for(&me.username).await.map(Some),
+                None => crate::field::device::load_last().await,
+            };
+            match loaded {
+                Ok(Some(state)) => {
+                    field.state.set(Some(state));
+                    if me.is_some() {
+                        crate::field::device::ask_persistent_storage();
+                        field.sync();
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => leptos::logging::warn!("the device store could not be read: {e}"),
+            }
+        });
+    });
+    let online = window_event_listener(leptos::ev::online, move |_| field.sync());
+    let visible = window_event_listener(leptos::ev::visibilitychange, move |_| {
+        let shown = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+        if shown {
+            field.sync();
+        }
+    });
+    // Back-off: 30 s while things go through, up to 5 minutes while they do not.
+    let delay = StoredValue::new(30u32);
+    let tick = set_interval_with_handle(
+        move || {
+            let pending = field.state.with_untracked(|s| s.as_ref().is_some_and(|s| !s.outbox.is_empty()));
+            let failing = field.state.with_untracked(|s| s.as_ref().is_some_and(|s| s.last_error.is_some()));
+            let wait = delay.get_value();
+            delay.set_value(if failing { (wait * 2).min(300) } else { 30 });
+            if pending || !failing {
+                field.sync();
+            }
+        },
+        std::time::Duration::from_secs(30),
+    );
+    on_cleanup(move || {
+        online.remove();
+        visible.remove();
+        if let Ok(t) = tick {
+            t.clear();
+        }
+    });
+}
+
+/// The sync status: what is waiting, when the last sync went through, what failed and why.
+#[component]
+pub fn SyncStatus() -> impl IntoView {
+    let field = expect_context::<FieldStore>();
+    let text = move || {
+        field.state.with(|s| {
+            s.as_ref().map(|s| {
+                let pending = s.outbox.len();
+                let waiting = match pending {
+                    0 => "All changes synced".to_string(),
+                    1 => "1 change waiting to sync".to_string(),
+                    n => format!("{n} changes waiting to sync"),
+                };
+                let last = s.last_sync_ms.map(|ms| format!(" · last sync {}", clock_time(ms))).unwrap_or_default();
+                let error = s.last_error.as_ref().map(|e| format!(" · {e}")).unwrap_or_default();
+                (pending, format!("{waiting}{last}{error}"))
+            })
+        })
+    };
+    view! {
+        {move || text().map(|(pending, t)| {
+            let waiting = pending > 0;
+            view! {
+            <p class="sync-status" class:pending=waiting role="status" data-testid="sync-status" data-pending=pending.to_string()>
+                {t}
+                <button type="button" class="link" on:click=move |_| field.sync()>"Sync now"</button>
+            </p>
+            }
+        })}
+    }
+}
+
+/// "21:04" in the device's local time.
+fn clock_time(ms: f64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+        format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ms;
+        String::new()
     }
 }
 

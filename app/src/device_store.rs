@@ -16,7 +16,7 @@ const DB_VERSION: u8 = 1;
 const CACHE: &str = "cache";
 const OVERVIEW_KEY: &str = "city-overview";
 
-async fn open() -> Result<Database, String> {
+pub(crate) async fn open() -> Result<Database, String> {
     Database::open(DB_NAME)
         .with_version(DB_VERSION)
         .with_on_upgrade_needed(|_event, db| {

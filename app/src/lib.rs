@@ -11,6 +11,8 @@
 //!   busiest micro places), `/signin`, and the mission screens: `/missions` (the officer's
 //!   list with the Koper timer), `/board` (the sergeant's shift board), `/plan` (issuing a
 //!   shift's missions from recommendations) and `/menu` (the Mission Menu editor).
+//! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
+//!   the sync that carries the outbox to the server exactly once (`protocol::sync`).
 //! - [`missions`] holds the mission server functions (menu, recommendations, board, steps).
 //! - [`auth`] holds the signed-in user ([`auth::Me`]) and, on the server, the one gate every
 //!   server function passes ([`auth::ssr::authorize`]): policy decision, 401/403, audit record.
@@ -22,6 +24,7 @@
 pub mod api;
 pub mod auth;
 pub mod components;
+pub mod field;
 pub mod missions;
 pub mod model;
 pub mod pages;

@@ -106,6 +106,7 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   await shot(officer, '4-koper-visit');
   await form.getByRole('button', { name: 'Complete mission' }).click();
   await expect(officer.locator(`li.mission[data-mission="${nearestId}"]`)).toHaveAttribute('data-status', 'completed');
+  await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '0');
 
   // The sergeant's board shows it done, with its outcome.
   await sergeant.reload();

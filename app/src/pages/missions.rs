@@ -13,8 +13,7 @@ use protocol::mission::{Mission, Place, TransitionArgs};
 use protocol::{MissionStatus, Transition};
 
 use crate::missions::{
-    get_board, get_menu, get_shifts, issue_missions, move_mission, my_missions, recommend, save_template, IssueItem,
-    ShiftRef,
+    get_board, get_menu, get_shifts, issue_missions, move_mission, recommend, save_template, IssueItem, ShiftRef,
 };
 
 /// Straight-line distance (metres) and compass bearing (degrees from grid north) from a
@@ -457,53 +456,52 @@ fn use_clock() -> RwSignal<f64> {
 }
 
 /// `/missions`: the officer's missions by priority and distance, each with its place, reason,
-/// Koper timer and a completion form.
+/// Koper timer and a completion form. Read from the device (IndexedDB), so it opens with no
+/// signal; every step is saved on the device first and synced when there is signal.
 #[component]
 pub fn MyMissions() -> impl IntoView {
-    let missions = Resource::new(|| (), |_| my_missions());
+    let field = expect_context::<crate::components::FieldStore>();
     let position = use_position();
     let now = use_clock();
     let open = RwSignal::new(None::<String>);
-    let error = RwSignal::new(None::<String>);
-    let step = Action::new(move |input: &(String, Transition, TransitionArgs)| {
-        let (id, t, args) = input.clone();
-        async move { move_mission(id, t, args).await }
+    let step = Callback::new(move |(id, t, args): (String, Transition, TransitionArgs)| {
+        field.record(protocol::sync::MutationKind::Step { mission_id: id, step: t, args });
     });
-    Effect::new(move |_| {
-        if let Some(result) = step.value().get() {
-            error.set(result.err().map(|e| e.to_string()));
-            missions.refetch();
-        }
-    });
+    let rejections = move || field.state.with(|s| s.as_ref().map(|s| s.rejections.clone()).unwrap_or_default());
     view! {
         <Title text="My missions · Beatbook"/>
         <section class="page">
             <h1>"My missions"</h1>
+            <crate::components::SyncStatus/>
             <p class="hint" data-testid="position">{move || match position.get() {
                 Some((lat, lon, acc)) => format!("Your position: {lat:.5}, {lon:.5} (±{} m)", acc.round()),
                 None => "Waiting for your position… missions are listed by priority until it comes.".to_string(),
             }}</p>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <Transition fallback=|| view! { <p class="loading">"Loading your missions…"</p> }>
-                {move || Suspend::new(async move {
-                    match missions.await {
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"No missions assigned to you."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ol class="my-missions" data-testid="my-missions">
-                                {move || {
-                                    let here = position.get();
-                                    let mut rows: Vec<(Mission, Option<(f64, f64)>)> = list.iter().cloned()
-                                        .map(|m| { let d = here.and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &m.place)); (m, d) })
-                                        .collect();
-                                    order_by_priority_and_distance(&mut rows);
-                                    rows.into_iter().map(|(m, d)| view! { <MissionItem m d open now position step/> }).collect_view()
-                                }}
-                            </ol>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || {
+                let r = rejections();
+                (!r.is_empty()).then(|| view! {
+                    <ul class="rejections" role="alert" data-testid="rejections">
+                        {r.into_iter().map(|r| view! { <li>{format!("Not accepted by the server ({} #{}): {}", r.kind, r.seq, r.reason)}</li> }).collect_view()}
+                    </ul>
+                })
+            }}
+            {move || match field.state.with(|s| s.as_ref().map(|s| s.missions())) {
+                None => view! { <p class="loading">"Loading your missions…"</p> }.into_any(),
+                Some(list) if list.is_empty() => view! { <p class="empty">"No missions assigned to you."</p> }.into_any(),
+                Some(list) => {
+                    let here = position.get();
+                    let mut rows: Vec<(Mission, Option<(f64, f64)>)> = list.into_iter()
+                        .filter(|m| m.status != MissionStatus::Cancelled)
+                        .map(|m| { let d = here.and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &m.place)); (m, d) })
+                        .collect();
+                    order_by_priority_and_distance(&mut rows);
+                    view! {
+                        <ol class="my-missions" data-testid="my-missions">
+                            {rows.into_iter().map(|(m, d)| view! { <MissionItem m d open now position step/> }).collect_view()}
+                        </ol>
+                    }.into_any()
+                }
+            }}
         </section>
     }
     .into_any()
@@ -516,7 +514,7 @@ fn MissionItem(
     open: RwSignal<Option<String>>,
     now: RwSignal<f64>,
     position: RwSignal<Option<(f64, f64, f64)>>,
-    step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::api::ApiError>>,
+    step: Callback<(String, Transition, TransitionArgs)>,
 ) -> impl IntoView {
     let id = m.id.clone();
     let id_toggle = id.clone();
@@ -580,7 +578,7 @@ fn MissionDetail(
     m: Mission,
     now: RwSignal<f64>,
     position: RwSignal<Option<(f64, f64, f64)>>,
-    step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::api::ApiError>>,
+    step: Callback<(String, Transition, TransitionArgs)>,
 ) -> impl IntoView {
     let place = m.place.clone();
     let radius = place.radius_m();
@@ -653,7 +651,7 @@ fn MissionDetail(
             </div>
             {(status == MissionStatus::Assigned).then(|| view! {
                 <button type="button" class="primary big" on:click=move |_| {
-                    step.dispatch((id_start.clone(), Transition::Start, TransitionArgs { expected_version: Some(version), device_time: device_now(), ..Default::default() }));
+                    step.run((id_start.clone(), Transition::Start, TransitionArgs { expected_version: Some(version), device_time: device_now(), ..Default::default() }));
                 }>"Start mission"</button>
             })}
             {matches!(status, MissionStatus::Assigned | MissionStatus::InProgress).then(|| view! {
@@ -717,7 +715,7 @@ fn MissionDetail(
                             device_time: device_now(),
                             ..Default::default()
                         };
-                        step.dispatch((id_done.clone(), Transition::Complete, args));
+                        step.run((id_done.clone(), Transition::Complete, args));
                     }>"Complete mission"</button>
                     <details class="not-complete">
                         <summary>"Could not complete it"</summary>
@@ -726,7 +724,7 @@ fn MissionDetail(
                             view! {
                                 <button type="button" class="secondary" on:click=move |_| {
                                     let args = TransitionArgs { reason: Some(r.to_string()), expected_version: Some(version), device_time: device_now(), ..Default::default() };
-                                    step.dispatch((id.clone(), Transition::NotComplete, args));
+                                    step.run((id.clone(), Transition::NotComplete, args));
                                 }>{r}</button>
                             }
                         }).collect_view()}
