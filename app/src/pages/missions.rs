@@ -464,6 +464,8 @@ pub fn MyMissions() -> impl IntoView {
     let position = use_position();
     let now = use_clock();
     let open = RwSignal::new(None::<String>);
+    // Koper timers live here, by mission, so that a sync refreshing the list never restarts one.
+    let timers = KoperTimers { since: RwSignal::new(Default::default()), manual: RwSignal::new(Default::default()) };
     let step = Callback::new(move |(id, t, args): (String, Transition, TransitionArgs)| {
         field.record(protocol::sync::MutationKind::Step { mission_id: id, step: t, args });
     });
@@ -485,35 +487,51 @@ pub fn MyMissions() -> impl IntoView {
                     </ul>
                 })
             }}
-            {move || match field.state.with(|s| s.as_ref().map(|s| s.missions())) {
+            {move || match field.state.with(|s| s.as_ref().map(|s| s.missions().is_empty())) {
                 None => view! { <p class="loading">"Loading your missions…"</p> }.into_any(),
-                Some(list) if list.is_empty() => view! { <p class="empty">"No missions assigned to you."</p> }.into_any(),
-                Some(list) => {
-                    let here = position.get();
-                    let mut rows: Vec<(Mission, Option<(f64, f64)>)> = list.into_iter()
-                        .filter(|m| m.status != MissionStatus::Cancelled)
-                        .map(|m| { let d = here.and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &m.place)); (m, d) })
-                        .collect();
-                    order_by_priority_and_distance(&mut rows);
-                    view! {
-                        <ol class="my-missions" data-testid="my-missions">
-                            {rows.into_iter().map(|(m, d)| view! { <MissionItem m d open now position step/> }).collect_view()}
-                        </ol>
-                    }.into_any()
-                }
+                Some(true) => view! { <p class="empty">"No missions assigned to you."</p> }.into_any(),
+                Some(false) => view! {
+                    <ol class="my-missions" data-testid="my-missions">
+                        // Keyed by mission and version: a sync that changes nothing keeps each
+                        // item (and its open form) as it is.
+                        <For
+                            each=move || {
+                                let here = position.get();
+                                let list = field.state.with(|s| s.as_ref().map(|s| s.missions()).unwrap_or_default());
+                                let mut rows: Vec<(Mission, Option<(f64, f64)>)> = list.into_iter()
+                                    .filter(|m| m.status != MissionStatus::Cancelled)
+                                    .map(|m| { let d = here.and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &m.place)); (m, d) })
+                                    .collect();
+                                order_by_priority_and_distance(&mut rows);
+                                rows.into_iter().map(|(m, _)| m).collect::<Vec<_>>()
+                            }
+                            key=|m| (m.id.clone(), m.version, m.status)
+                            children=move |m| view! { <MissionItem m open now position timers step/> }
+                        />
+                    </ol>
+                }.into_any(),
             }}
         </section>
     }
     .into_any()
 }
 
+/// Per-mission Koper timers of the "My missions" screen.
+#[derive(Clone, Copy)]
+struct KoperTimers {
+    /// When the device entered each mission's place (UTC ms).
+    since: RwSignal<std::collections::HashMap<String, f64>>,
+    /// Missions whose timer the officer started by hand ("I am here").
+    manual: RwSignal<std::collections::HashSet<String>>,
+}
+
 #[component]
 fn MissionItem(
     m: Mission,
-    d: Option<(f64, f64)>,
     open: RwSignal<Option<String>>,
     now: RwSignal<f64>,
     position: RwSignal<Option<(f64, f64, f64)>>,
+    timers: KoperTimers,
     step: Callback<(String, Transition, TransitionArgs)>,
 ) -> impl IntoView {
     let id = m.id.clone();
@@ -522,8 +540,14 @@ fn MissionItem(
         let id = id.clone();
         move || open.get().as_deref() == Some(id.as_str())
     };
-    let where_text =
-        d.map(|(dist, bearing)| format!("{} {}", distance_text(dist), compass(bearing))).unwrap_or_default();
+    let place = m.place.clone();
+    let where_text = move || {
+        position
+            .get()
+            .and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &place))
+            .map(|(dist, bearing)| format!("{} {}", distance_text(dist), compass(bearing)))
+            .unwrap_or_default()
+    };
     let mission = m.clone();
     view! {
         <li class="mission" data-mission=id.clone() data-status=m.status.as_str()>
@@ -536,7 +560,7 @@ fn MissionItem(
                 <span class="status">{m.status.label()}</span>
             </button>
             <Show when=is_open.clone()>
-                <MissionDetail m=mission.clone() now position step/>
+                <MissionDetail m=mission.clone() now position timers step/>
             </Show>
         </li>
     }
@@ -578,6 +602,7 @@ fn MissionDetail(
     m: Mission,
     now: RwSignal<f64>,
     position: RwSignal<Option<(f64, f64, f64)>>,
+    timers: KoperTimers,
     step: Callback<(String, Transition, TransitionArgs)>,
 ) -> impl IntoView {
     let place = m.place.clone();
@@ -592,25 +617,35 @@ fn MissionDetail(
         }
     };
     // The Koper timer: runs while the device is inside the place; "I am here" starts it by hand.
-    let since = RwSignal::new(None::<f64>);
-    let manual = RwSignal::new(false);
+    let timer_id = m.id.clone();
+    let (id_since, id_manual, id_button) = (timer_id.clone(), timer_id.clone(), timer_id.clone());
+    let since = move || timers.since.with(|t| t.get(&id_since).copied());
+    let manual = move || timers.manual.with(|t| t.contains(&id_manual));
     Effect::new({
         let inside = inside.clone();
+        let since = since.clone();
+        let manual = manual.clone();
         move |_| {
-            let is_in = inside() || manual.get();
-            match (is_in, since.get_untracked()) {
-                (true, None) => since.set(Some(now.get_untracked())),
-                (false, Some(_)) => since.set(None),
+            let is_in = inside() || manual();
+            match (is_in, untrack(&since)) {
+                (true, None) => timers.since.update(|t| {
+                    t.insert(timer_id.clone(), now.get_untracked());
+                }),
+                (false, Some(_)) => timers.since.update(|t| {
+                    t.remove(&timer_id);
+                }),
                 _ => {}
             }
         }
     });
-    let minutes = move || since.get().map(|s| ((now.get() - s) / 1000.0).max(0.0));
+    let since_for_minutes = since.clone();
+    let minutes = move || since_for_minutes().map(|s| ((now.get() - s) / 1000.0).max(0.0));
+    let minutes_for_nudge = minutes.clone();
     let timer_text = move || match minutes() {
         None => "Timer starts when you are inside the place.".to_string(),
         Some(secs) => format!("{:02}:{:02} in place", (secs / 60.0) as u64, (secs % 60.0) as u64),
     };
-    let nudge = move || match minutes() {
+    let nudge = move || match minutes_for_nudge() {
         Some(s) if s >= 16.0 * 60.0 => Some("16 minutes: move on to your next place."),
         Some(s) if s >= 10.0 * 60.0 => Some("10 minutes: a Koper visit counts from here."),
         _ => None,
@@ -645,8 +680,11 @@ fn MissionDetail(
             <div class="koper" role="timer" aria-live="polite">
                 <p class="timer" data-testid="koper-timer">{timer_text}</p>
                 {move || nudge().map(|n| view! { <p class="nudge" role="alert" data-testid="koper-nudge">{n}</p> })}
-                <Show when=move || !inside() && since.get().is_none()>
-                    <button type="button" class="secondary" on:click=move |_| manual.set(true)>"I am here (no GPS)"</button>
+                <Show when=move || !inside() && since().is_none()>
+                    <button type="button" class="secondary" on:click={
+                        let id = id_button.clone();
+                        move |_| timers.manual.update(|t| { t.insert(id.clone()); })
+                    }>"I am here (no GPS)"</button>
                 </Show>
             </div>
             {(status == MissionStatus::Assigned).then(|| view! {
