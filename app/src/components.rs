@@ -304,7 +304,7 @@ fn RoleLinks() -> impl IntoView {
                 let may = |a| me.as_ref().is_some_and(|m| m.may(a));
                 let officer = me.as_ref().is_some_and(|m| m.roles.contains(&protocol::Role::Officer));
                 view! {
-                    {officer.then(|| view! { <A href="/missions">"My missions"</A> })}
+                    {(officer || may(protocol::Action::AcknowledgeMission)).then(|| view! { <A href="/missions">"My missions"</A> })}
                     {may(protocol::Action::AcknowledgeMission).then(|| view! { <A href="/board">"Board"</A> })}
                     {may(protocol::Action::PlanMissions).then(|| view! { <A href="/plan">"Plan"</A> })}
                     {may(protocol::Action::ManageMenu).then(|| view! { <A href="/menu">"Menu"</A> })}

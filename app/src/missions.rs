@@ -120,7 +120,33 @@ pub const ENDPOINTS: &[(&str, crate::api::Access)] = &[
     ("/api/missions/board", Some(protocol::Action::ViewMissions)),
     ("/api/missions/mine", Some(protocol::Action::ViewMissions)),
     ("/api/missions/transition", Some(protocol::Action::WorkMission)),
+    ("/api/missions/events", Some(protocol::Action::ViewMissions)),
 ];
+
+/// One recorded step of a mission: its audit trail and sync log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionEventView {
+    /// `create`, `issue`, `acknowledge`, …
+    pub transition: String,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: String,
+    /// Who (user id).
+    pub actor_user_id: i64,
+    /// From which device.
+    pub device_id: Option<String>,
+    /// Server clock, UTC seconds.
+    pub server_time: i64,
+    /// Device clock, UTC seconds.
+    pub device_time: Option<i64>,
+}
+
+/// A mission's recorded steps, oldest first.
+#[server(prefix = "/api", endpoint = "missions/events", input = Json)]
+pub async fn mission_events(id: String) -> Result<Vec<MissionEventView>, ApiError> {
+    ssr::events(id).await
+}
 
 /// The Mission Menu (latest version of each template; retired ones on request).
 #[server(prefix = "/api", endpoint = "missions/menu", input = Json)]
@@ -602,6 +628,33 @@ pub mod ssr {
             .map_err(unavailable)?;
         missions.retain(|m| m.status != MissionStatus::Cancelled);
         Ok(missions)
+    }
+
+    /// A mission's recorded steps.
+    ///
+    /// # Errors
+    /// 401/403, 404, 503.
+    pub async fn events(id: String) -> Result<Vec<super::MissionEventView>, ApiError> {
+        let ctx = context()?;
+        let Some(m) = ctx.bodega.mission(&id).await.map_err(unavailable)? else {
+            authorize(&ctx, Action::ViewMissions, Target::Reference, &format!("mission {id}")).await?;
+            return Err(fail(ApiError::NotFound(format!("no mission {id}"))));
+        };
+        let target = Target::Assignment { district: &m.district, assignee: m.assignee_user_id };
+        authorize(&ctx, Action::ViewMissions, target, &format!("mission {id}")).await?;
+        let events = ctx.bodega.mission_events(&id).await.map_err(unavailable)?;
+        Ok(events
+            .into_iter()
+            .map(|e| super::MissionEventView {
+                transition: e.transition,
+                from_status: e.from_status,
+                to_status: e.to_status,
+                actor_user_id: e.actor_user_id,
+                device_id: e.device_id,
+                server_time: e.server_time,
+                device_time: e.device_time,
+            })
+            .collect())
     }
 
     /// One lifecycle step.

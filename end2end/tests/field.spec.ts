@@ -1,87 +1,117 @@
-import { test, expect, type Page, type APIRequestContext } from '@playwright/test';
+import { test, expect, type Browser, type Page } from '@playwright/test';
 import { hydrated, signIn } from './helpers';
 
-// The officer's phone with no signal: missions still open after a reload and a cold start,
-// work done offline waits in the outbox across closed pages, and reaches the server once when
-// the signal returns.
+// Officers and sergeants in the field with no signal: their missions still open after a reload
+// and a cold start; the officer completes two missions and the sergeant acknowledges one while
+// offline; the work waits across closed pages and reaches the server exactly once when the
+// signal returns, and both screens say so.
 
 const phone = () => test.info().project.name === 'phone';
 const officerLogin = () => (phone() ? 'd2.officer1' : 'd2.officer2');
+const officerNumber = () => (phone() ? '201' : '202');
 const shift = () => ({ district: 'D2', shift: 'C', shift_date: phone() ? '2020-12-20' : '2020-12-21' });
+const missionId = (i: number) => `0193b3c4-0000-7000-8000-${phone() ? 'aa' : 'bb'}00000000${i}0`;
 
-/** Command staff issue two missions in D2; its sergeant acknowledges and assigns them (API). */
-async function twoMissionsFor(page: Page, officer: string): Promise<string[]> {
+/** Command staff issue three missions in D2; its sergeant assigns the first two (API). */
+async function setUp(page: Page) {
   await signIn(page, 'commander');
-  const api: APIRequestContext = page.request;
-  const rec = await (await api.post('/api/missions/recommend', { data: { shift: shift() } })).json();
-  const items = rec.proposals.slice(0, 2).map((p: any, i: number) => ({
-    id: `0193b3c4-0000-7000-8000-${phone() ? 'aa' : 'bb'}00000000${i}0`,
-    template_id: p.template_id, place: p.place, place_label: p.place_label, priority: p.priority,
-    instructions: '', reason: p.reason,
+  const rec = await (await page.request.post('/api/missions/recommend', { data: { shift: shift() } })).json();
+  const items = rec.proposals.slice(0, 3).map((p: any, i: number) => ({
+    id: missionId(i), template_id: p.template_id, place: p.place, place_label: p.place_label,
+    priority: p.priority, instructions: '', reason: p.reason,
   }));
-  const issued = await api.post('/api/missions/issue', { data: { shift: shift(), items } });
-  expect(issued.status()).toBe(200);
+  expect((await page.request.post('/api/missions/issue', { data: { shift: shift(), items } })).status()).toBe(200);
   await page.context().clearCookies();
   await signIn(page, 'd2.sergeant');
   const board = await (await page.request.post('/api/missions/board', { data: { shift: shift() } })).json();
-  const officerId = board.officers.find((o: any) => o[1].includes(officer === 'd2.officer1' ? '201' : '202'))[0];
-  for (const it of items) {
-    const ack = await page.request.post('/api/missions/transition', { data: { id: it.id, step: 'acknowledge', args: {} } });
-    expect(ack.status()).toBe(200);
-    const asg = await page.request.post('/api/missions/transition', { data: { id: it.id, step: 'assign', args: { assignee_user_id: officerId } } });
-    expect(asg.status()).toBe(200);
+  const officerId = board.officers.find((o: any) => o[1].includes(officerNumber()))[0];
+  for (const i of [0, 1]) {
+    for (const [step, args] of [['acknowledge', {}], ['assign', { assignee_user_id: officerId }]] as const) {
+      const r = await page.request.post('/api/missions/transition', { data: { id: missionId(i), step, args } });
+      expect(r.status(), `${step} ${i}`).toBe(200);
+    }
   }
-  await page.context().clearCookies();
-  return items.map((i: any) => i.id);
+  await page.close();
 }
 
-test('missions open offline, offline work waits across closed pages and syncs once', async ({ page, context, browser }) => {
-  test.setTimeout(120_000);
-  const ids = await twoMissionsFor(page, officerLogin());
-  await signIn(page, officerLogin(), '/missions');
+async function fieldPage(browser: Browser, user: string): Promise<Page> {
+  const project = test.info().project.use;
+  const context = await browser.newContext({
+    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
+    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
+  });
+  const page = await context.newPage();
+  await signIn(page, user, '/missions');
   await hydrated(page);
-  const items = page.getByTestId('my-missions').locator('li.mission');
-  await expect(items).toHaveCount(2);
   await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
   await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
+  return page;
+}
 
-  // No signal: reload, and the missions are still there (from the device).
-  await context.setOffline(true);
-  await page.reload();
-  await expect(items).toHaveCount(2);
-  await expect(page.getByTestId('connectivity')).toHaveText('No signal');
+const item = (page: Page, i: number) => page.locator(`li.mission[data-mission="${missionId(i)}"]`);
 
-  // Work one mission offline.
-  const first = page.locator(`li.mission[data-mission="${ids[0]}"]`);
-  await first.locator('.mission-head').click();
-  await page.getByRole('button', { name: 'Start mission' }).click();
-  await expect(first).toHaveAttribute('data-status', 'in_progress');
-  if (!(await page.locator('.outcome-form').isVisible())) await first.locator('.mission-head').click();
-  const form = page.locator('.outcome-form');
-  await form.getByRole('button', { name: 'more Contacts made' }).click();
-  await form.getByRole('button', { name: 'Disorder' }).click();
-  await form.getByRole('button', { name: 'Complete mission' }).click();
-  await expect(first).toHaveAttribute('data-status', 'completed');
-  await expect(page.getByTestId('sync-status')).toHaveAttribute('data-pending', '2');
-  await page.screenshot({ path: test.info().outputPath('offline-pending.png'), fullPage: true });
+test('officer and sergeant work offline; three actions sync exactly once', async ({ browser }) => {
+  test.setTimeout(150_000);
+  await setUp(await browser.newPage({ baseURL: test.info().project.use.baseURL }));
+  let officer = await fieldPage(browser, officerLogin());
+  let sergeant = await fieldPage(browser, 'd2.sergeant');
+  await expect(officer.getByTestId('my-missions').locator('li.mission')).toHaveCount(2);
+  await expect(item(sergeant, 2)).toHaveAttribute('data-status', 'issued');
 
-  // Close the page; a cold start, still offline: the work is still pending, the mission still done.
-  await page.close();
-  const again = await context.newPage();
-  await again.goto('/missions');
-  await expect(again.locator(`li.mission[data-mission="${ids[0]}"]`)).toHaveAttribute('data-status', 'completed');
-  await expect(again.getByTestId('sync-status')).toHaveAttribute('data-pending', '2');
+  // Both lose signal; a reload still shows their missions, from the device.
+  for (const page of [officer, sergeant]) {
+    await page.context().setOffline(true);
+    await page.reload();
+    await expect(page.getByTestId('connectivity')).toHaveText('No signal');
+  }
+  await expect(officer.getByTestId('my-missions').locator('li.mission')).toHaveCount(2);
+  await expect(item(sergeant, 2)).toBeVisible();
 
-  // Signal returns: the outbox drains, and the server has the completion once.
-  await context.setOffline(false);
-  await expect(again.getByTestId('sync-status')).toHaveAttribute('data-pending', '0', { timeout: 30_000 });
-  await expect(again.getByTestId('sync-status')).toContainText('All changes synced');
-  const sergeant = await browser.newPage({ baseURL: test.info().project.use.baseURL });
-  await signIn(sergeant, 'd2.sergeant');
+  // The officer completes two missions; the sergeant acknowledges the third.
+  for (const i of [0, 1]) {
+    await item(officer, i).locator('.mission-head').click();
+    const form = officer.locator(`li.mission[data-mission="${missionId(i)}"] .outcome-form`);
+    await form.getByRole('button', { name: 'more Contacts made' }).click();
+    await form.getByRole('button', { name: 'Quiet' }).click();
+    await form.getByRole('button', { name: 'Complete mission' }).click();
+    await expect(item(officer, i)).toHaveAttribute('data-status', 'completed');
+  }
+  await item(sergeant, 2).locator('.mission-head').click();
+  await item(sergeant, 2).getByRole('button', { name: 'Acknowledge', exact: true }).click();
+  await expect(item(sergeant, 2)).toHaveAttribute('data-status', 'acknowledged');
+  await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '2');
+  await expect(sergeant.getByTestId('sync-status')).toHaveAttribute('data-pending', '1');
+  await officer.screenshot({ path: test.info().outputPath('officer-offline-pending.png'), fullPage: true });
+
+  // Close the pages; reopen with no signal (a cold start): still pending, still done.
+  const officerContext = officer.context();
+  const sergeantContext = sergeant.context();
+  await officer.close();
+  await sergeant.close();
+  officer = await officerContext.newPage();
+  sergeant = await sergeantContext.newPage();
+  await officer.goto('/missions');
+  await sergeant.goto('/missions');
+  await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '2');
+  await expect(sergeant.getByTestId('sync-status')).toHaveAttribute('data-pending', '1');
+  await expect(item(officer, 0)).toHaveAttribute('data-status', 'completed');
+  await expect(item(sergeant, 2)).toHaveAttribute('data-status', 'acknowledged');
+
+  // Signal returns: both outboxes drain and both screens say so.
+  await officerContext.setOffline(false);
+  await sergeantContext.setOffline(false);
+  for (const page of [officer, sergeant]) {
+    await expect(page.getByTestId('sync-status')).toHaveAttribute('data-pending', '0', { timeout: 30_000 });
+    await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
+  }
+  // The server has each action exactly once.
   const board = await (await sergeant.request.post('/api/missions/board', { data: { shift: shift() } })).json();
-  const done = board.missions.find((m: any) => m.id === ids[0]);
-  expect(done.status).toBe('completed');
-  expect(done.outcome).toEqual({ contacts: 1, conditions: 'Disorder', reports: 0 });
-  const other = board.missions.find((m: any) => m.id === ids[1]);
-  expect(other.status).toBe('assigned');
+  const status = (i: number) => board.missions.find((m: any) => m.id === missionId(i)).status;
+  expect([status(0), status(1), status(2)]).toEqual(['completed', 'completed', 'acknowledged']);
+  const events = await (await sergeant.request.post('/api/missions/events', { data: { id: missionId(0) } })).json();
+  expect(events.filter((e: any) => e.transition === 'complete')).toHaveLength(1);
+  const acks = await (await sergeant.request.post('/api/missions/events', { data: { id: missionId(2) } })).json();
+  expect(acks.filter((e: any) => e.transition === 'acknowledge')).toHaveLength(1);
+  // The sergeant's device now shows the officer's completions too.
+  await expect(item(sergeant, 0)).toHaveAttribute('data-status', 'completed');
 });

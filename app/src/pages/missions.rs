@@ -474,6 +474,7 @@ pub fn MyMissions() -> impl IntoView {
         <Title text="My missions · Beatbook"/>
         <section class="page">
             <h1>"My missions"</h1>
+            <p class="hint">"Your assigned missions; on a sergeant's device, the squad's missions too."</p>
             <crate::components::SyncStatus/>
             <p class="hint" data-testid="position">{move || match position.get() {
                 Some((lat, lon, acc)) => format!("Your position: {lat:.5}, {lon:.5} (±{} m)", acc.round()),
@@ -687,6 +688,16 @@ fn MissionDetail(
                     }>"I am here (no GPS)"</button>
                 </Show>
             </div>
+            // A sergeant's device holds the squad's missions: an issued one is acknowledged here,
+            // in one tap, with or without signal.
+            {(status == MissionStatus::Issued).then(|| {
+                let id = id_start.clone();
+                view! {
+                    <button type="button" class="primary big" on:click=move |_| {
+                        step.run((id.clone(), Transition::Acknowledge, TransitionArgs { expected_version: Some(version), device_time: device_now(), ..Default::default() }));
+                    }>"Acknowledge"</button>
+                }
+            })}
             {(status == MissionStatus::Assigned).then(|| view! {
                 <button type="button" class="primary big" on:click=move |_| {
                     step.run((id_start.clone(), Transition::Start, TransitionArgs { expected_version: Some(version), device_time: device_now(), ..Default::default() }));

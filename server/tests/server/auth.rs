@@ -92,6 +92,19 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/missions/recommend", d1_planners.clone());
     m.insert("/api/missions/issue", d1_planners.clone());
     m.insert("/api/missions/board", d1_planners);
+    // A D1 mission's event log: D1's sergeant, command, analysts (the officer is not assigned).
+    m.insert(
+        "/api/missions/events",
+        vec![
+            (Anonymous, SignIn),
+            (Officer, Forbidden),
+            (Sergeant, Allowed),
+            (OtherDistrictSergeant, Forbidden),
+            (Command, Allowed),
+            (Analyst, Allowed),
+            (Admin, Forbidden),
+        ],
+    );
     // Acknowledging a D1 mission: only D1's sergeant.
     m.insert(
         "/api/missions/transition",
@@ -145,6 +158,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/recommend" | "/api/missions/board" => serde_json::json!({ "shift": d1 }),
         "/api/missions/issue" => serde_json::json!({ "shift": d1, "items": [] }),
         "/api/missions/transition" => serde_json::json!({ "id": MATRIX_MISSION, "step": "acknowledge", "args": {} }),
+        "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         _ => return None,
     })
 }
