@@ -9,7 +9,7 @@ BEATBOOK_ADDR ?= 127.0.0.1:3000
 export BEATBOOK_ADDR
 E2E_PORT ?= 3107
 
-.PHONY: run dev test deps-run deps-test lint unit postgres wasm-test e2e build-debug build-release bench-size fmt clean
+.PHONY: run dev test deps-run deps-test lint unit postgres wasm-test e2e build-debug build-release bench-size fuzz fmt clean
 
 ## make run — build the release site and server, then serve on $(BEATBOOK_ADDR) (SQLite under ./data/).
 run: deps-run build-release
@@ -59,6 +59,17 @@ e2e: build-debug
 ## make bench-size — gzip size of the release bundle (goal: ≤ 300 KB for pkg/*.wasm + pkg/*.js).
 bench-size: deps-run build-release
 	bench/bundle-size.sh target/site/pkg
+
+## make fuzz — run each fuzz target (sync push decoder, ingest parsers) for FUZZ_SECONDS (default
+## 600) with cargo-fuzz on the nightly toolchain. Not part of `make test`. Crashes land in
+## fuzz/artifacts/<target>/; each one found becomes a regression test.
+FUZZ_SECONDS ?= 600
+fuzz:
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in sync_push ingest_csv; do \
+	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 2>&1 | tail -n 15; \
+	done
 
 fmt:
 	cargo fmt --all

@@ -523,21 +523,19 @@ impl Bodega {
         let now = now_seconds();
         on_pool!(self, pool => {
             let mut tx = begin_write(pool).await?;
-            let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM devices WHERE id = $1")
-                .bind(id).fetch_optional(&mut *tx).await?;
-            match owner {
-                Some(o) if o != user_id => return Err(AccountError::DeviceOfAnotherUser(id.to_string())),
-                Some(_) => {
-                    sqlx::query("UPDATE devices SET last_seen_at = $2, label = CASE WHEN $3 = '' THEN label ELSE $3 END \
-                                 WHERE id = $1")
-                        .bind(id).bind(now).bind(&label).execute(&mut *tx).await?;
-                }
-                None => {
-                    sqlx::query("INSERT INTO devices (id, user_id, label, registered_at, last_seen_at) \
-                                 VALUES ($1, $2, $3, $4, $4)")
-                        .bind(id).bind(user_id).bind(&label).bind(now).execute(&mut *tx).await?;
-                }
+            // Insert-if-absent first: two first syncs of one device racing on PostgreSQL must
+            // not both try to create it.
+            sqlx::query("INSERT INTO devices (id, user_id, label, registered_at, last_seen_at) \
+                         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO NOTHING")
+                .bind(id).bind(user_id).bind(&label).bind(now).execute(&mut *tx).await?;
+            let owner: i64 = sqlx::query_scalar("SELECT user_id FROM devices WHERE id = $1")
+                .bind(id).fetch_one(&mut *tx).await?;
+            if owner != user_id {
+                return Err(AccountError::DeviceOfAnotherUser(id.to_string()));
             }
+            sqlx::query("UPDATE devices SET last_seen_at = $2, label = CASE WHEN $3 = '' THEN label ELSE $3 END \
+                         WHERE id = $1")
+                .bind(id).bind(now).bind(&label).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         self.device(id).await?.ok_or_else(|| AccountError::NoSuchUser(id.to_string()))
