@@ -546,8 +546,18 @@ pub mod ssr {
         if items.len() > 100 {
             return Err(fail(ApiError::invalid("items", "at most 100 missions at a time")));
         }
-        if ctx.bodega.district_area(&s.district).await.map_err(unavailable)?.is_none() {
+        let Some(area) = ctx.bodega.district_area(&s.district).await.map_err(unavailable)? else {
             return Err(fail(ApiError::invalid("district", format!("no district '{}'", s.district))));
+        };
+        // Every place must lie in the district it is issued for (and so in the city).
+        for (i, item) in items.iter().enumerate() {
+            let (lat, lon) = item.place.centre();
+            if lat.is_finite() && lon.is_finite() && !area.area.contains(&geo::Point::new(lon, lat)) {
+                return Err(fail(ApiError::invalid(
+                    "place",
+                    format!("mission {}: {lat:.5}, {lon:.5} is outside {}", i + 1, area.name),
+                )));
+            }
         }
         let (start, end) = shift_window(&ctx, &s).await?;
         let subject = grant.user().subject();

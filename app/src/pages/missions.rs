@@ -465,7 +465,11 @@ pub fn MyMissions() -> impl IntoView {
     let now = use_clock();
     let open = RwSignal::new(None::<String>);
     // Koper timers live here, by mission, so that a sync refreshing the list never restarts one.
-    let timers = KoperTimers { since: RwSignal::new(Default::default()), manual: RwSignal::new(Default::default()) };
+    let timers = KoperTimers {
+        since: RwSignal::new(Default::default()),
+        manual: RwSignal::new(Default::default()),
+        forms: RwSignal::new(Default::default()),
+    };
     let step = Callback::new(move |(id, t, args): (String, Transition, TransitionArgs)| {
         field.record(protocol::sync::MutationKind::Step { mission_id: id, step: t, args });
     });
@@ -524,7 +528,12 @@ struct KoperTimers {
     since: RwSignal<std::collections::HashMap<String, f64>>,
     /// Missions whose timer the officer started by hand ("I am here").
     manual: RwSignal<std::collections::HashSet<String>>,
+    /// Outcome answers and note typed so far, by mission.
+    forms: RwSignal<std::collections::HashMap<String, DraftOutcome>>,
 }
+
+/// An outcome being filled in: answers by field key, and the note.
+type DraftOutcome = (serde_json::Map<String, serde_json::Value>, String);
 
 #[component]
 fn MissionItem(
@@ -655,18 +664,30 @@ fn MissionDetail(
     let version = m.version;
     let status = m.status;
     let fields = m.template.outcome_fields.clone();
-    let answers = RwSignal::new(serde_json::Map::new());
+    // The form's answers outlive this item: a sync that redraws the mission (a new version from
+    // the server) must not clear what the officer has tapped in so far.
+    let mut initial = serde_json::Map::new();
     for f in &fields {
         let default = match f.kind {
             OutcomeKind::Count => serde_json::json!(0),
             OutcomeKind::YesNo => serde_json::json!(false),
             OutcomeKind::Choice => serde_json::Value::Null,
         };
-        answers.update(|a| {
-            a.insert(f.key.clone(), default);
-        });
+        initial.insert(f.key.clone(), default);
     }
-    let note = RwSignal::new(String::new());
+    let (kept_answers, kept_note) =
+        timers.forms.with_untracked(|f| f.get(&id).cloned()).unwrap_or((initial, String::new()));
+    let answers = RwSignal::new(kept_answers);
+    let note = RwSignal::new(kept_note);
+    Effect::new({
+        let id = id.clone();
+        move |_| {
+            let (a, n) = (answers.get(), note.get());
+            timers.forms.update_untracked(|f| {
+                f.insert(id.clone(), (a, n));
+            });
+        }
+    });
     let (id_start, id_done, id_not) = (id.clone(), id.clone(), id.clone());
     let complete_ready = {
         let fields = fields.clone();

@@ -221,6 +221,13 @@ async fn bad_mission_input_gets_a_clear_4xx_and_nothing_is_written() {
     let cases = [
         (serde_json::json!({ "shift": d1_shift(), "items": [item(99_999, 49.28)] }), "template_id"),
         (serde_json::json!({ "shift": d1_shift(), "items": [item(good_template, 123.0)] }), "place"),
+        // Montreal is not in District 1 of Vancouver.
+        (
+            serde_json::json!({ "shift": d1_shift(), "items": [{ "id": "0193b3c4-0000-7000-8000-0000000000fe", "template_id": good_template,
+            "place": { "kind": "point", "lat": 45.5017, "lon": -73.5673, "radius_m": 100.0 },
+            "place_label": "x", "priority": 2, "instructions": "", "reason": "" }] }),
+            "place",
+        ),
         (
             serde_json::json!({ "shift": { "district": "D1", "shift": "Z", "shift_date": "2020-12-15" }, "items": [item(good_template, 49.28)] }),
             "shift",
