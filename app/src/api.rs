@@ -75,7 +75,7 @@ pub type Access = Option<protocol::Action>;
 /// Every server function with the action it needs: [`ENDPOINTS`] here and the missions'
 /// (see `server::routes` for the other routes).
 pub fn endpoints() -> Vec<(&'static str, Access)> {
-    ENDPOINTS.iter().chain(crate::missions::ENDPOINTS).copied().collect()
+    ENDPOINTS.iter().chain(crate::missions::ENDPOINTS).chain(crate::admin::ENDPOINTS).copied().collect()
 }
 
 /// The overview's server functions, with the action each needs.

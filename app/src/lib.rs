@@ -13,6 +13,7 @@
 //!   shift's missions from recommendations) and `/menu` (the Mission Menu editor).
 //! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
 //!   the sync that carries the outbox to the server exactly once (`protocol::sync`).
+//! - [`admin`] holds the administrator's audit-log search (`/admin/audit`).
 //! - [`missions`] holds the mission server functions (menu, recommendations, board, steps).
 //! - [`auth`] holds the signed-in user ([`auth::Me`]) and, on the server, the one gate every
 //!   server function passes ([`auth::ssr::authorize`]): policy decision, 401/403, audit record.
@@ -21,6 +22,7 @@
 //! - `device_store` (browser only) keeps what the officer's device needs offline in IndexedDB;
 //!   `pwa` (browser only) registers the service worker and offers updates instead of forcing them.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod components;
@@ -40,7 +42,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::{AppHeader, UpdateBanner};
-use crate::pages::{MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, ShiftBoard, SignIn};
+use crate::pages::{AuditLog, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, ShiftBoard, SignIn};
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
 #[component]
@@ -111,6 +113,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/board") view=ShiftBoard/>
                     <Route path=path!("/plan") view=PlanShift/>
                     <Route path=path!("/menu") view=MenuEditor/>
+                    <Route path=path!("/admin/audit") view=AuditLog/>
                 </Routes>
             </main>
         </Router>

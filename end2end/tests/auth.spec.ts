@@ -41,3 +41,15 @@ test('the session cookie is HttpOnly and signing out ends the session', async ({
   const res = await page.request.post('/api/city_overview', { form: {} });
   expect(res.status()).toBe(401);
 });
+
+test('an administrator searches the audit log and sees no crime data', async ({ page }) => {
+  await signIn(page, 'admin', '/admin/audit');
+  await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
+  await expect(page.getByTestId('audit')).toContainText('sign_in');
+  await expect(page.getByRole('link', { name: 'Audit' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Plan' })).toHaveCount(0);
+  // The city overview is crime data: refused, and the refusal is on record.
+  const res = await page.request.post('/api/city_overview', { form: {} });
+  expect(res.status()).toBe(403);
+  await page.screenshot({ path: test.info().outputPath('audit-log.png'), fullPage: true });
+});

@@ -1,11 +1,13 @@
 //! The screens, one module each.
 
+mod audit;
 mod missions;
 mod not_found;
 mod overview;
 mod places;
 mod signin;
 
+pub use audit::AuditLog;
 pub use missions::{compass, distance_and_bearing, distance_text, MenuEditor, MyMissions, PlanShift, ShiftBoard};
 pub use not_found::NotFound;
 pub use overview::Overview;

@@ -105,6 +105,19 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
             (Admin, Forbidden),
         ],
     );
+    // The audit log: administrators only.
+    m.insert(
+        "/api/admin/audit",
+        vec![
+            (Anonymous, SignIn),
+            (Officer, Forbidden),
+            (Sergeant, Forbidden),
+            (OtherDistrictSergeant, Forbidden),
+            (Command, Forbidden),
+            (Analyst, Forbidden),
+            (Admin, Allowed),
+        ],
+    );
     // Acknowledging a D1 mission: only D1's sergeant.
     m.insert(
         "/api/missions/transition",
@@ -159,6 +172,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/issue" => serde_json::json!({ "shift": d1, "items": [] }),
         "/api/missions/transition" => serde_json::json!({ "id": MATRIX_MISSION, "step": "acknowledge", "args": {} }),
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
+        "/api/admin/audit" => serde_json::json!({ "search": {} }),
         _ => return None,
     })
 }
@@ -557,4 +571,31 @@ async fn the_sign_in_form_works_without_the_app_and_keeps_the_destination() {
     let (status, _, html) = call(&app.router, with_cookie(get("/places"), &cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Test off1"), "the header says who is signed in");
+}
+
+#[tokio::test]
+async fn administrators_search_the_audit_log_and_the_search_is_itself_recorded() {
+    let app = test_app().await;
+    add_user(&app, "adm", &[Role::Admin], &[]).await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    call(&app.router, login_request("off1", "not the password", serde_json::json!({}))).await;
+    let admin = sign_in(&app, "adm").await;
+    let search = |body: serde_json::Value| json_call("/api/admin/audit", &body, Some(&admin));
+    let (status, _, text) =
+        call(&app.router, search(serde_json::json!({ "search": { "actor": "off", "outcome": "failure" } }))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0]["actor"].as_str(), rows[0]["action"].as_str()), (Some("off1"), Some("sign_in")));
+    let (status, _, text) = call(&app.router, search(serde_json::json!({ "search": { "outcome": "maybe" } }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("outcome"));
+    let searches = app
+        .store
+        .bodega
+        .search_audit(&bodega::audit::AuditQuery { action: Some("view_audit".into()), ..Default::default() })
+        .await
+        .expect("audit");
+    assert_eq!(searches.len(), 1, "one record per search that ran");
+    assert_eq!(searches[0].actor, "adm");
 }
