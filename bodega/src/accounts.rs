@@ -244,6 +244,13 @@ impl Bodega {
         Ok(id)
     }
 
+    async fn complete_user_opt(&self, row: Option<UserRow>) -> Result<Option<User>, BodegaError> {
+        match row {
+            Some(r) => Ok(Some(self.complete_user(r).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn complete_user(&self, row: UserRow) -> Result<User, BodegaError> {
         let (roles, districts): (Vec<String>, Vec<String>) = on_pool!(self, pool => {
             let roles = sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
@@ -282,10 +289,7 @@ impl Bodega {
         let sql = format!("SELECT {USER_COLUMNS} WHERE username = $1");
         let row: Option<UserRow> =
             on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&name).fetch_optional(pool).await)?;
-        match row {
-            Some(r) => Ok(Some(self.complete_user(r).await?)),
-            None => Ok(None),
-        }
+        self.complete_user_opt(row).await
     }
 
     /// The user with this id, if any.
@@ -296,10 +300,7 @@ impl Bodega {
         let sql = format!("SELECT {USER_COLUMNS} WHERE id = $1");
         let row: Option<UserRow> =
             on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await)?;
-        match row {
-            Some(r) => Ok(Some(self.complete_user(r).await?)),
-            None => Ok(None),
-        }
+        self.complete_user_opt(row).await
     }
 
     /// The user signed in through this identity provider, if known.
@@ -310,10 +311,7 @@ impl Bodega {
         let sql = format!("SELECT {USER_COLUMNS} WHERE oidc_issuer = $1 AND oidc_subject = $2");
         let row: Option<UserRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issuer).bind(subject).fetch_optional(pool).await)?;
-        match row {
-            Some(r) => Ok(Some(self.complete_user(r).await?)),
-            None => Ok(None),
-        }
+        self.complete_user_opt(row).await
     }
 
     /// All users, by username.

@@ -192,6 +192,36 @@ fn place_of(r: &MissionRow) -> Place {
     }
 }
 
+impl MissionRow {
+    /// The record as screens and devices see it, with the template version it was issued from.
+    fn into_mission(self, template: Template) -> Mission {
+        let place = place_of(&self);
+        Mission {
+            id: self.id,
+            template,
+            status: MissionStatus::parse(&self.status).unwrap_or(MissionStatus::Draft),
+            district: self.district_code,
+            shift: self.shift_code,
+            shift_date: self.shift_date,
+            window_start: self.window_start,
+            window_end: self.window_end,
+            place,
+            place_label: self.place_label,
+            assignee_user_id: self.assignee_user_id,
+            assignee_name: self.assignee_name,
+            assignee_unit: self.assignee_unit,
+            priority: self.priority,
+            instructions: self.instructions,
+            reason: self.reason,
+            outcome: self.outcome.and_then(|o| serde_json::from_str(&o).ok()),
+            outcome_note: self.outcome_note,
+            not_completed_reason: self.not_completed_reason,
+            conflict: self.conflict != 0,
+            version: self.version,
+        }
+    }
+}
+
 /// One applied step, as written to `missions` and `mission_events`.
 pub(crate) struct StepRecord<'a> {
     pub(crate) id: &'a str,
@@ -570,30 +600,7 @@ impl Bodega {
     async fn complete_mission(&self, r: MissionRow) -> Result<Mission, BodegaError> {
         let template =
             self.template(r.template_id).await?.ok_or_else(|| BodegaError::Query(sqlx::Error::RowNotFound))?;
-        let place = place_of(&r);
-        Ok(Mission {
-            id: r.id,
-            template,
-            status: MissionStatus::parse(&r.status).unwrap_or(MissionStatus::Draft),
-            district: r.district_code,
-            shift: r.shift_code,
-            shift_date: r.shift_date,
-            window_start: r.window_start,
-            window_end: r.window_end,
-            place,
-            place_label: r.place_label,
-            assignee_user_id: r.assignee_user_id,
-            assignee_name: r.assignee_name,
-            assignee_unit: r.assignee_unit,
-            priority: r.priority,
-            instructions: r.instructions,
-            reason: r.reason,
-            outcome: r.outcome.and_then(|o| serde_json::from_str(&o).ok()),
-            outcome_note: r.outcome_note,
-            not_completed_reason: r.not_completed_reason,
-            conflict: r.conflict != 0,
-            version: r.version,
-        })
+        Ok(r.into_mission(template))
     }
 
     /// One mission.
@@ -650,30 +657,7 @@ impl Bodega {
                     t
                 }
             };
-            let place = place_of(&r);
-            out.push(Mission {
-                id: r.id,
-                template,
-                status: MissionStatus::parse(&r.status).unwrap_or(MissionStatus::Draft),
-                district: r.district_code,
-                shift: r.shift_code,
-                shift_date: r.shift_date,
-                window_start: r.window_start,
-                window_end: r.window_end,
-                place,
-                place_label: r.place_label,
-                assignee_user_id: r.assignee_user_id,
-                assignee_name: r.assignee_name,
-                assignee_unit: r.assignee_unit,
-                priority: r.priority,
-                instructions: r.instructions,
-                reason: r.reason,
-                outcome: r.outcome.and_then(|o| serde_json::from_str(&o).ok()),
-                outcome_note: r.outcome_note,
-                not_completed_reason: r.not_completed_reason,
-                conflict: r.conflict != 0,
-                version: r.version,
-            });
+            out.push(r.into_mission(template));
         }
         Ok(out)
     }

@@ -349,22 +349,24 @@ impl Bodega {
                 }
             }
         }
-        let mut notes = Vec::new();
-        for m in &missions {
-            let rows: Vec<(String, String, String, String, Option<String>, i64)> = on_pool!(self, pool => sqlx::query_as(
-                "SELECT n.id, n.mission_id, u.display_name, n.body, n.supersedes, n.server_time FROM mission_notes n \
-                 JOIN users u ON u.id = n.author_user_id WHERE n.mission_id = $1 AND n.change_version > $2 \
-                 ORDER BY n.server_time, n.id")
-                .bind(&m.id).bind(cookie).fetch_all(pool).await)?;
-            notes.extend(rows.into_iter().map(|(id, mission_id, author, body, supersedes, server_time)| Note {
+        // New notes in one query; a note also re-stamps its mission, so every note returned
+        // here belongs to a mission in `missions` or to one the user cannot see (left out).
+        let rows: Vec<(String, String, String, String, Option<String>, i64)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT n.id, n.mission_id, u.display_name, n.body, n.supersedes, n.server_time FROM mission_notes n \
+             JOIN users u ON u.id = n.author_user_id WHERE n.change_version > $1 ORDER BY n.server_time, n.id")
+            .bind(cookie).fetch_all(pool).await)?;
+        let notes: Vec<Note> = rows
+            .into_iter()
+            .filter(|(_, mission_id, ..)| missions.iter().any(|m| &m.id == mission_id))
+            .map(|(id, mission_id, author, body, supersedes, server_time)| Note {
                 id,
                 mission_id,
                 author,
                 body,
                 supersedes,
                 server_time,
-            }));
-        }
+            })
+            .collect();
         let rejections: Vec<(i64, String, String)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT seq, kind, reason FROM mutation_log WHERE device_id = $1 AND outcome = 'rejected' ORDER BY seq")
             .bind(device_id).fetch_all(pool).await)?;
