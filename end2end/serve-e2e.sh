@@ -10,7 +10,13 @@ export BEATBOOK_ADDR="127.0.0.1:${E2E_PORT:-3107}"
 export BEATBOOK_SITE_ROOT="target/site"
 # The demo accounts (synthetic) get this password; the specs sign in with it.
 export BEATBOOK_DEMO_PASSWORD="${BEATBOOK_DEMO_PASSWORD:-beatbook-e2e-password}"
-"${BEATBOOK_SERVER_BIN:-target/debug/server}" serve &
+bin="${BEATBOOK_SERVER_BIN:-target/debug/server}"
+# A basemap the suite generates (no city basemap can be downloaded here): a schematic raster
+# PMTiles over Vancouver, served with Range requests like a department's real file.
+"$bin" basemap schematic --out "$data/basemap.pmtiles" --bbox=-123.23,49.19,-123.02,49.32 --min-zoom 11 --max-zoom 16 >/dev/null
+export BEATBOOK_BASEMAP="$data/basemap.pmtiles"
+export BEATBOOK_BASEMAP_ATTRIBUTION="Beatbook test grid"
+"$bin" serve &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid; rm -rf "$data"' EXIT INT TERM
 wait $pid

@@ -9,6 +9,9 @@
 //   the app renders the route client-side from the device store.
 // - Precached files are served from the cache; everything else (the API) passes through.
 // - A new version waits: it activates only when the page asks (the user tapped "Reload now").
+// - The basemap (one PMTiles file under /maps/) is read in byte ranges. When the user kept it on
+//   the device, the page stored the whole file in the BASEMAP_CACHE; ranges are then answered
+//   from that copy (206, sliced here: Cache Storage cannot hold partial responses).
 'use strict';
 
 const BUILD = self.BEATBOOK_BUILD;
@@ -17,6 +20,7 @@ const CACHE = CACHE_PREFIX + BUILD.version;
 const SHELL_URL = '/shell';
 const NAVIGATION_TIMEOUT_MS = 4000;
 const PRECACHED = new Set(BUILD.precache.map((entry) => entry.url));
+const BASEMAP_CACHE = 'beatbook-basemap';
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -32,7 +36,9 @@ self.addEventListener('activate', (event) => {
     (async () => {
       const names = await caches.keys();
       await Promise.all(
-        names.filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE).map((name) => caches.delete(name)),
+        names
+          .filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE)
+          .map((name) => caches.delete(name)),
       );
       // Take control of pages opened before this worker existed (first install only: an update
       // reaches this point only after the user agreed to reload).
@@ -72,6 +78,44 @@ async function offlineShell() {
   });
 }
 
+// Answers `Range: bytes=a-b` (or `a-`, or `-n`) from a stored whole-file response.
+async function rangeFromCopy(request, stored) {
+  const blob = await stored.blob();
+  const header = request.headers.get('Range');
+  const size = blob.size;
+  if (!header) {
+    return new Response(blob, { status: 200, headers: { 'Content-Type': stored.headers.get('Content-Type') || '' } });
+  }
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  let start;
+  let end;
+  if (m && m[1] !== '') {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  } else if (m && m[2] !== '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  }
+  if (start === undefined || start > end || start >= size) {
+    return new Response('', { status: 416, headers: { 'Content-Range': `bytes */${size}` } });
+  }
+  return new Response(blob.slice(start, end + 1), {
+    status: 206,
+    headers: {
+      'Content-Type': stored.headers.get('Content-Type') || 'application/vnd.pmtiles',
+      'Content-Range': `bytes ${start}-${end}/${size}`,
+      'Content-Length': String(end - start + 1),
+    },
+  });
+}
+
+async function basemapRange(request) {
+  const cache = await caches.open(BASEMAP_CACHE);
+  const stored = await cache.match(request.url, { ignoreVary: true });
+  if (stored) return rangeFromCopy(request, stored);
+  return fetch(request);
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
@@ -80,6 +124,10 @@ self.addEventListener('fetch', (event) => {
 
   if (request.mode === 'navigate') {
     event.respondWith(withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS).catch(offlineShell));
+    return;
+  }
+  if (url.pathname.startsWith('/maps/')) {
+    event.respondWith(basemapRange(request));
     return;
   }
   if (PRECACHED.has(url.pathname)) {

@@ -75,7 +75,13 @@ pub type Access = Option<protocol::Action>;
 /// Every server function with the action it needs: [`ENDPOINTS`] here and the missions'
 /// (see `server::routes` for the other routes).
 pub fn endpoints() -> Vec<(&'static str, Access)> {
-    ENDPOINTS.iter().chain(crate::missions::ENDPOINTS).chain(crate::admin::ENDPOINTS).copied().collect()
+    ENDPOINTS
+        .iter()
+        .chain(crate::missions::ENDPOINTS)
+        .chain(crate::admin::ENDPOINTS)
+        .chain(crate::map::ENDPOINTS)
+        .copied()
+        .collect()
 }
 
 /// The overview's server functions, with the action each needs.
@@ -102,6 +108,8 @@ pub struct ServerContext {
     pub map_cell_size_m: u32,
     /// Idle lock, seconds.
     pub idle_lock_seconds: i64,
+    /// The department's basemap file, if it has one.
+    pub basemap: Option<crate::map::BasemapInfo>,
 }
 
 /// The city at a glance: totals, offences and the micro-place map.

@@ -13,6 +13,8 @@
 //!   shift's missions from recommendations) and `/menu` (the Mission Menu editor).
 //! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
 //!   the sync that carries the outbox to the server exactly once (`protocol::sync`).
+//! - [`map`] is the one map component (Leaflet, vendored, loaded on first use) with the
+//!   department's PMTiles basemap and district outlines.
 //! - [`admin`] holds the administrator's audit-log search (`/admin/audit`).
 //! - [`missions`] holds the mission server functions (menu, recommendations, board, steps).
 //! - [`auth`] holds the signed-in user ([`auth::Me`]) and, on the server, the one gate every
@@ -27,6 +29,7 @@ pub mod api;
 pub mod auth;
 pub mod components;
 pub mod field;
+pub mod map;
 pub mod missions;
 pub mod model;
 pub mod pages;

@@ -861,6 +861,19 @@ pub struct DistrictArea {
     pub bbox: (f64, f64, f64, f64),
 }
 
+type DistrictRow = (String, String, String, f64, f64, f64, f64);
+
+/// A stored district row as an outline; one that no longer parses is logged and skipped.
+fn district_area_of((code, name, geojson, w, s, e, n): DistrictRow) -> Option<DistrictArea> {
+    match crate::geocode::parse_area(&geojson) {
+        Ok(area) => Some(DistrictArea { code, name, area, bbox: (w, s, e, n) }),
+        Err(err) => {
+            tracing::error!(district = %code, error = %err, "stored district outline does not parse");
+            None
+        }
+    }
+}
+
 impl Bodega {
     /// The shift patterns, by start time.
     ///
@@ -877,16 +890,22 @@ impl Bodega {
     /// # Errors
     /// A store error (a stored outline that no longer parses reads as missing and is logged).
     pub async fn district_area(&self, code: &str) -> Result<Option<DistrictArea>, BodegaError> {
-        let row: Option<(String, String, String, f64, f64, f64, f64)> = on_pool!(self, pool => sqlx::query_as(
+        let row: Option<DistrictRow> = on_pool!(self, pool => sqlx::query_as(
             "SELECT code, name, geojson, min_lon, min_lat, max_lon, max_lat FROM districts WHERE code = $1 AND kind = 'district'")
             .bind(code).fetch_optional(pool).await)?;
-        Ok(row.and_then(|(code, name, geojson, w, s, e, n)| match crate::geocode::parse_area(&geojson) {
-            Ok(area) => Some(DistrictArea { code, name, area, bbox: (w, s, e, n) }),
-            Err(err) => {
-                tracing::error!(district = %code, error = %err, "stored district outline does not parse");
-                None
-            }
-        }))
+        Ok(row.and_then(district_area_of))
+    }
+
+    /// Every district's outline, by code (for the maps; outlines that do not parse are logged
+    /// and left out).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn district_areas(&self) -> Result<Vec<DistrictArea>, BodegaError> {
+        let rows: Vec<DistrictRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT code, name, geojson, min_lon, min_lat, max_lon, max_lat FROM districts WHERE kind = 'district' ORDER BY code")
+            .fetch_all(pool).await)?;
+        Ok(rows.into_iter().filter_map(district_area_of).collect())
     }
 
     /// Active users who can be given missions in a district (officers and sergeants), by name.

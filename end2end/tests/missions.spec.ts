@@ -90,6 +90,12 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   const nearest = mine.find((m: any) => m.id === nearestId);
   await items.first().locator('.mission-head').click();
   await expect(officer.getByTestId('koper-timer')).toHaveText('Timer starts when you are inside the place.');
+  // The place on the department's basemap: tiles drawn, the cell outlined, the attribution shown.
+  const placeMap = officer.locator('.place-map');
+  await expect(placeMap.locator('.leaflet-container')).toBeVisible();
+  await expect(placeMap.locator('.leaflet-tile-loaded').first()).toBeVisible();
+  await expect(placeMap.locator('.leaflet-control-attribution')).toContainText('Beatbook test grid');
+  await expect(placeMap.locator('canvas')).not.toHaveCount(0);
   await officer.context().setGeolocation({ latitude: nearest.place.lat, longitude: nearest.place.lon });
   await expect(officer.getByTestId('koper-timer')).toContainText('in place');
   await officer.clock.fastForward('10:05');
@@ -124,4 +130,53 @@ test('another district\'s sergeant cannot act on the board, and bad input is exp
   await expect(page.getByRole('alert')).toContainText('outside your districts');
   await page.goto('/plan?district=D2&shift=B&date=15.12.2020');
   await expect(page.getByRole('alert')).toContainText('shift_date');
+});
+
+test('the Mission Menu editor adds a template with its outcome fields and versions an edit', async ({ page }) => {
+  const name = `Bus stop check ${test.info().project.name}`;
+  await signIn(page, 'analyst', '/menu');
+  await page.goto('/menu');
+  await hydrated(page);
+  await page.getByTestId('new-template').click();
+  const form = page.locator('form.template-form');
+  await form.getByLabel('Name').fill(name);
+  await form.getByLabel('Goal').fill('Riders wait without being robbed.');
+  await form.getByLabel('Tactic').selectOption('business_check');
+  await form.getByLabel('property').check();
+  await form.getByTestId('add-outcome-field').click();
+  await form.getByTestId('add-outcome-field').click();
+  const fields = form.getByTestId('outcome-field');
+  await fields.nth(0).getByLabel('Label').fill('People spoken to');
+  await fields.nth(1).getByLabel('Label').fill('Lighting');
+  await fields.nth(1).getByLabel('Answered as').selectOption('choice');
+  // One choice is not a choice: the form says which field, before anything is sent.
+  await fields.nth(1).getByLabel('Choices, separated by commas').fill('Working');
+  await form.getByRole('button', { name: 'Add to the menu' }).click();
+  await expect(page.getByTestId('template-error')).toContainText("'lighting' needs at least two choices");
+  await fields.nth(1).getByLabel('Choices, separated by commas').fill('Working, Out');
+  await shot(page, 'menu-new-template');
+  await form.getByRole('button', { name: 'Add to the menu' }).click();
+  await expect(form).toHaveCount(0);
+  const added = page.getByTestId('menu').locator('li', { hasText: name });
+  await expect(added).toContainText('v1 · 15 min · 1 per shift');
+
+  // What the server stored: the fields, their keys and kinds.
+  const menu = await (await page.request.post('/api/missions/menu', { data: { include_retired: true } })).json();
+  const stored = menu.find((t: any) => t.name === name);
+  expect(stored.crime_types).toEqual(['property']);
+  expect(stored.outcome_fields).toEqual([
+    { key: 'people_spoken_to', label: 'People spoken to', kind: 'count' },
+    { key: 'lighting', label: 'Lighting', kind: 'choice', choices: ['Working', 'Out'] },
+  ]);
+
+  // An edit is a new version; a removed field is gone from it, the kept one keeps its key.
+  await added.getByRole('button', { name: 'Edit' }).click();
+  await form.getByTestId('outcome-field').nth(0).getByRole('button', { name: 'Remove “People spoken to”' }).click();
+  await form.getByTestId('outcome-field').nth(0).getByLabel('Label').fill('Street lighting');
+  await form.getByRole('button', { name: 'Save as new version' }).click();
+  await expect(page.getByTestId('menu').locator('li', { hasText: name })).toContainText('v2');
+  const after = await (await page.request.post('/api/missions/menu', { data: { include_retired: true } })).json();
+  expect(after.find((t: any) => t.name === name).outcome_fields).toEqual([
+    { key: 'lighting', label: 'Street lighting', kind: 'choice', choices: ['Working', 'Out'] },
+  ]);
 });

@@ -151,7 +151,10 @@ impl TemplateDraft {
             return Err(invalid("crime_types", format!("'{t}' is not one of {}", CRIME_TYPES.join(", "))));
         }
         let mut keys = std::collections::BTreeSet::new();
-        for f in &self.outcome_fields {
+        for (i, f) in self.outcome_fields.iter().enumerate() {
+            if f.label.trim().is_empty() {
+                return Err(invalid("outcome_fields", format!("field {} needs a label", i + 1)));
+            }
             if f.key.is_empty() || !f.key.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
                 return Err(invalid(
                     "outcome_fields",
@@ -160,9 +163,6 @@ impl TemplateDraft {
             }
             if !keys.insert(f.key.clone()) {
                 return Err(invalid("outcome_fields", format!("key '{}' is listed twice", f.key)));
-            }
-            if f.label.trim().is_empty() {
-                return Err(invalid("outcome_fields", format!("'{}' needs a label", f.key)));
             }
             if f.kind == OutcomeKind::Choice && f.choices.len() < 2 {
                 return Err(invalid("outcome_fields", format!("'{}' needs at least two choices", f.key)));

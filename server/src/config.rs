@@ -67,6 +67,16 @@ pub struct Serve {
     #[arg(long, env = "BEATBOOK_MAP_CELL_METRES", default_value_t = 250)]
     pub map_cell_metres: u32,
 
+    /// The department's basemap: one PMTiles file of raster tiles (served with Range requests,
+    /// kept whole on devices for offline use). Without one, maps show outlines on a plain
+    /// background.
+    #[arg(long, env = "BEATBOOK_BASEMAP")]
+    pub basemap: Option<PathBuf>,
+
+    /// The attribution the basemap's licence requires, shown on every map.
+    #[arg(long, env = "BEATBOOK_BASEMAP_ATTRIBUTION", default_value = "© OpenStreetMap contributors")]
+    pub basemap_attribution: String,
+
     /// Lock a session after this many minutes without activity (CJIS AC-11: at most 30).
     #[arg(long, env = "BEATBOOK_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u64,

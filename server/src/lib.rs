@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod analysis;
 pub mod auth;
+pub mod basemap;
 pub mod config;
 pub mod pwa;
 pub mod sync;
@@ -27,7 +28,8 @@ use bodega::Bodega;
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -48,6 +50,8 @@ pub struct AppState {
     pub auth: auth::AuthState,
     /// Sync requests per device in the current minute.
     pub sync_limiter: Arc<sync::SyncLimiter>,
+    /// The department's basemap file, if configured.
+    pub basemap: Option<Arc<basemap::Basemap>>,
 }
 
 /// Department and session settings the state is built from.
@@ -59,11 +63,18 @@ pub struct Settings {
     pub map_cell_size_m: u32,
     /// Sign-in and session settings.
     pub auth: auth::AuthConfig,
+    /// The basemap, checked.
+    pub basemap: Option<basemap::Basemap>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { time_zone: "America/Vancouver".into(), map_cell_size_m: 250, auth: auth::AuthConfig::default() }
+        Settings {
+            time_zone: "America/Vancouver".into(),
+            map_cell_size_m: 250,
+            auth: auth::AuthConfig::default(),
+            basemap: None,
+        }
     }
 }
 
@@ -130,6 +141,7 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/api/auth/logout", None, post(auth::logout)),
         ("/api/sync/push", Some(protocol::Action::SyncDevice), post(sync::push)),
         ("/api/sync/pull", Some(protocol::Action::SyncDevice), get(sync::pull)),
+        ("/maps/{version}/basemap.pmtiles", None, get(basemap::serve)),
     ]
 }
 
@@ -172,7 +184,11 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(CompressionLayer::new())
+        // Byte ranges of the basemap must reach the browser as stored.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(basemap::CONTENT_TYPE))),
+        )
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(TraceLayer::new_for_http())
@@ -262,6 +278,8 @@ async fn cache_policy(req: Request, next: Next) -> Response {
     let value = if path.starts_with("/pkg/") && resp.status().is_success() {
         "public, max-age=31536000, immutable"
     } else if path.starts_with("/icons/")
+        || path.starts_with("/vendor/")
+        || path == "/map.js"
         || path == "/manifest.webmanifest"
         || path == "/favicon.ico"
         || path == "/robots.txt"
@@ -298,6 +316,7 @@ pub fn app_state(
         time_zone: settings.time_zone,
         map_cell_size_m: settings.map_cell_size_m,
         idle_lock_seconds: settings.auth.idle_lock.as_secs() as i64,
+        basemap: settings.basemap.as_ref().map(|b| b.info.clone()),
     };
     Ok(AppState {
         leptos,
@@ -305,5 +324,6 @@ pub fn app_state(
         shell: Arc::new(shell),
         auth: auth::AuthState::new(settings.auth),
         sync_limiter: Arc::new(sync::SyncLimiter::default()),
+        basemap: settings.basemap.map(Arc::new),
     })
 }

@@ -47,6 +47,9 @@ enum Command {
     /// List and revoke registered devices.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Check a basemap file, or write a schematic one (a plain grid, no map data).
+    #[command(subcommand)]
+    Basemap(BasemapCmd),
     /// Score every micro place of a canonical incident file: one row per cell of the grid with
     /// count, harm, Gi* z-score and kernel density (no database needed).
     Hotspots(HotspotsArgs),
@@ -111,6 +114,31 @@ enum DeviceCmd {
         /// Why (kept in the audit log).
         #[arg(long, default_value = "revoked by an administrator")]
         reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BasemapCmd {
+    /// Check a PMTiles file the way `serve` will, and print what it holds.
+    Check {
+        /// The .pmtiles file.
+        file: PathBuf,
+    },
+    /// Write a schematic raster basemap over a box: a light grid to try the offline map with
+    /// before the department has a real basemap (and the test suite's basemap).
+    Schematic {
+        /// Output .pmtiles file.
+        #[arg(long)]
+        out: PathBuf,
+        /// `west,south,east,north` in degrees.
+        #[arg(long, value_delimiter = ',', allow_negative_numbers = true, required = true)]
+        bbox: Vec<f64>,
+        /// Lowest zoom level.
+        #[arg(long, default_value_t = 10)]
+        min_zoom: u8,
+        /// Highest zoom level.
+        #[arg(long, default_value_t = 15)]
+        max_zoom: u8,
     },
 }
 
@@ -322,6 +350,14 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
         time_zone: common.time_zone.clone(),
         map_cell_size_m: args.map_cell_metres,
         auth: args.auth_config(),
+        basemap: match &args.basemap {
+            Some(path) => {
+                let map = server::basemap::Basemap::open(path, &args.basemap_attribution)?;
+                tracing::info!(file = %path.display(), url = %map.info.url, bytes = map.info.bytes, "basemap ready");
+                Some(map)
+            }
+            None => None,
+        },
     };
     let state = server::app_state(bodega.clone(), &args.site_root, args.addr, settings)
         .with_context(|| format!("cannot read the site at {}", args.site_root.display()))?;
@@ -647,6 +683,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             bodega.close().await;
             result
+        }
+        Some(Command::Basemap(BasemapCmd::Check { file })) => {
+            let map = server::basemap::Basemap::open(&file, "")?;
+            let i = &map.info;
+            println!(
+                "{}: PMTiles v3, {} tiles, zoom {}..{}, bounds {:.5},{:.5},{:.5},{:.5}, {} bytes, served as {}",
+                file.display(),
+                i.tile_type,
+                i.min_zoom,
+                i.max_zoom,
+                i.bounds[0],
+                i.bounds[1],
+                i.bounds[2],
+                i.bounds[3],
+                i.bytes,
+                i.url
+            );
+            Ok(())
+        }
+        Some(Command::Basemap(BasemapCmd::Schematic { out, bbox, min_zoom, max_zoom })) => {
+            let bbox: [f64; 4] =
+                bbox.try_into().map_err(|_| anyhow::anyhow!("--bbox takes four numbers: west,south,east,north"))?;
+            let s = server::basemap::write_schematic(&out, bbox, min_zoom, max_zoom)?;
+            println!("{}: {} tiles, {} bytes", out.display(), s.tiles, s.bytes);
+            Ok(())
         }
         Some(Command::Hotspots(args)) => hotspots(args),
         Some(Command::Evaluate(args)) => evaluate(args),

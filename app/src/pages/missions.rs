@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use protocol::menu::{OutcomeKind, Template, TemplateDraft, TACTICS};
+use protocol::menu::{OutcomeField, OutcomeKind, Template, TemplateDraft, CRIME_TYPES, TACTICS};
 use protocol::mission::{Mission, Place, TransitionArgs};
 use protocol::{MissionStatus, Transition};
 
@@ -577,32 +577,59 @@ fn MissionItem(
     .into_any()
 }
 
-/// A sketch of the place: the cell (or circle) and where the officer stands, north up.
+/// The place on the map (the cell, or the circle around a point or segment) and where the
+/// officer stands, with the accuracy of the fix as a circle.
 #[component]
-fn PlaceSketch(place: Place, position: RwSignal<Option<(f64, f64, f64)>>) -> impl IntoView {
-    let radius = place.radius_m();
-    let scale = 90.0 / (radius * 3.0);
-    let square = matches!(place, Place::Cell { .. });
-    let half = if let Place::Cell { size_m, .. } = place { f64::from(size_m) / 2.0 } else { radius };
-    let marker = move || {
-        position.get().and_then(|(lat, lon, _)| distance_and_bearing(lat, lon, &place)).map(|(dist, bearing)| {
-            // From the place to the officer is the opposite bearing.
-            let b = (bearing + 180.0).to_radians();
-            let (x, y) = ((dist * b.sin() * scale).clamp(-95.0, 95.0), (-dist * b.cos() * scale).clamp(-95.0, 95.0));
-            view! { <circle class="me" cx=x cy=y r="5"/> }
-        })
+fn PlaceMap(place: Place, position: RwSignal<Option<(f64, f64, f64)>>) -> impl IntoView {
+    use leptos_leaflet::prelude::{Circle, Polygon, Position};
+    let config = LocalResource::new(crate::map::load_map_config);
+    let (lat, lon) = place.centre();
+    let outline = match &place {
+        Place::Cell { epsg, size_m, ix, iy, .. } => crate::map::cell_corners(*epsg, *size_m, *ix, *iy),
+        _ => None,
     };
+    let radius = place.radius_m();
+    let me =
+        Signal::derive_local(move || position.get().map(|(lat, lon, _)| Position::new(lat, lon)).unwrap_or_default());
+    let accuracy = Signal::derive(move || position.get().map_or(0.0, |(_, _, acc)| acc.max(4.0)));
+    let layers: ChildrenFn = std::sync::Arc::new(move || {
+        let shape = match outline.clone() {
+            Some(corners) => {
+                let ring: Vec<Position> = corners.into_iter().map(|(a, b)| Position::new(a, b)).collect();
+                view! { <Polygon positions=ring color="#e63946" weight=2.0 fill_color="#e63946" fill_opacity=0.2/> }
+                    .into_any()
+            }
+            None => view! {
+                <Circle center=Position::new(lat, lon) radius=radius color="#e63946" weight=2.0 fill_color="#e63946" fill_opacity=0.2/>
+            }
+            .into_any(),
+        };
+        view! {
+            {shape}
+            <Show when=move || position.get().is_some()>
+                <Circle center=me radius=accuracy color="#1d4ed8" weight=2.0 fill_color="#1d4ed8" fill_opacity=0.35/>
+            </Show>
+        }
+        .into_any()
+    });
     view! {
-        <svg class="place-sketch" viewBox="-100 -100 200 200" role="img" aria-label="The place and your position">
-            {if square {
-                let s = half * scale;
-                view! { <rect class="place" x=-s y=-s width=2.0 * s height=2.0 * s/> }.into_any()
-            } else {
-                view! { <circle class="place" cx="0" cy="0" r=radius * scale/> }.into_any()
+        <Suspense fallback=|| view! { <p class="map-loading">"Loading the map…"</p> }>
+            {move || {
+                let layers = layers.clone();
+                config.get().map(|loaded| {
+                    view! {
+                        <crate::map::CityMap
+                            center=(lat, lon)
+                            zoom=16.0
+                            config=loaded.data
+                            label="The place and your position"
+                            class="place-map"
+                            children=layers
+                        />
+                    }
+                })
             }}
-            <text x="0" y="-88" class="north">"N"</text>
-            {marker}
-        </svg>
+        </Suspense>
     }
     .into_any()
 }
@@ -695,7 +722,7 @@ fn MissionDetail(
     };
     view! {
         <div class="mission-detail">
-            <PlaceSketch place=place.clone() position/>
+            <PlaceMap place=place.clone() position/>
             <p class="goal">{m.template.goal.clone()}</p>
             <p class="reason">{m.reason.clone()}</p>
             {(!m.instructions.is_empty()).then(|| view! { <p class="instructions">{m.instructions.clone()}</p> })}
@@ -851,10 +878,133 @@ pub fn MenuEditor() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <Show when=move || editing.with(Option::is_none)>
+                <button type="button" class="primary" data-testid="new-template" on:click=move |_| editing.set(Some(blank_template()))>
+                    "New template"
+                </button>
+            </Show>
             {move || editing.get().map(|t| view! { <TemplateForm t editing menu/> })}
         </section>
     }
     .into_any()
+}
+
+/// A new template's starting point: a Koper visit with no outcome fields yet.
+fn blank_template() -> Template {
+    Template {
+        id: 0,
+        key: String::new(),
+        version: 0,
+        name: String::new(),
+        goal: String::new(),
+        tactic: "directed_patrol".into(),
+        dwell_minutes: 15,
+        visits_per_shift: 1,
+        crime_types: Vec::new(),
+        outcome_fields: Vec::new(),
+        evidence_note: String::new(),
+        active: true,
+    }
+}
+
+/// One outcome field being edited. A field that came with the template keeps its key (stored
+/// outcomes refer to it); a new one takes its key from its label.
+#[derive(Clone, Copy)]
+struct OutcomeRow {
+    row: usize,
+    key: RwSignal<Option<String>>,
+    label: RwSignal<String>,
+    kind: RwSignal<OutcomeKind>,
+    choices: RwSignal<String>,
+}
+
+impl OutcomeRow {
+    fn from_field(row: usize, f: &OutcomeField) -> Self {
+        OutcomeRow {
+            row,
+            key: RwSignal::new(Some(f.key.clone())),
+            label: RwSignal::new(f.label.clone()),
+            kind: RwSignal::new(f.kind),
+            choices: RwSignal::new(f.choices.join(", ")),
+        }
+    }
+
+    fn to_field(self) -> OutcomeField {
+        let label = self.label.get_untracked().trim().to_string();
+        let kind = self.kind.get_untracked();
+        OutcomeField {
+            key: self.key.get_untracked().unwrap_or_else(|| protocol::menu::slug(&label).replace('-', "_")),
+            label,
+            kind,
+            choices: if kind == OutcomeKind::Choice {
+                self.choices
+                    .get_untracked()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(String::from)
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+fn kind_value(kind: OutcomeKind) -> &'static str {
+    match kind {
+        OutcomeKind::Count => "count",
+        OutcomeKind::YesNo => "yes_no",
+        OutcomeKind::Choice => "choice",
+    }
+}
+
+#[component]
+fn OutcomeFieldsEditor(rows: RwSignal<Vec<OutcomeRow>>, next_row: RwSignal<usize>) -> impl IntoView {
+    view! {
+        <fieldset class="outcome-fields" data-testid="outcome-fields">
+            <legend>"Outcome fields (what the officer reports on completion)"</legend>
+            <For each=move || rows.get() key=|r| r.row let:r>
+                <div class="outcome-field-row" data-testid="outcome-field">
+                    <label>"Label"
+                        <input prop:value=move || r.label.get() on:input=move |ev| r.label.set(event_target_value(&ev))/>
+                    </label>
+                    <label>"Answered as"
+                        <select prop:value=move || kind_value(r.kind.get()) on:change=move |ev| {
+                            r.kind.set(match event_target_value(&ev).as_str() {
+                                "yes_no" => OutcomeKind::YesNo,
+                                "choice" => OutcomeKind::Choice,
+                                _ => OutcomeKind::Count,
+                            });
+                        }>
+                            <option value="count">"A count (− / +)"</option>
+                            <option value="yes_no">"Yes or no"</option>
+                            <option value="choice">"One of a list"</option>
+                        </select>
+                    </label>
+                    <Show when=move || r.kind.get() == OutcomeKind::Choice>
+                        <label>"Choices, separated by commas"
+                            <input prop:value=move || r.choices.get() on:input=move |ev| r.choices.set(event_target_value(&ev))/>
+                        </label>
+                    </Show>
+                    <button type="button" class="secondary" on:click=move |_| rows.update(|v| v.retain(|x| x.row != r.row))>
+                        {move || format!("Remove “{}”", r.label.get())}
+                    </button>
+                </div>
+            </For>
+            <button type="button" class="secondary" data-testid="add-outcome-field" on:click=move |_| {
+                let row = next_row.get_untracked();
+                next_row.set(row + 1);
+                rows.update(|v| v.push(OutcomeRow {
+                    row,
+                    key: RwSignal::new(None),
+                    label: RwSignal::new(String::new()),
+                    kind: RwSignal::new(OutcomeKind::Count),
+                    choices: RwSignal::new(String::new()),
+                }));
+            }>"Add an outcome field"</button>
+        </fieldset>
+    }
 }
 
 #[component]
@@ -871,13 +1021,18 @@ fn TemplateForm(
     let evidence = RwSignal::new(t.evidence_note.clone());
     let active = RwSignal::new(t.active);
     let error = RwSignal::new(None::<String>);
+    let is_new = t.key.is_empty();
     let key = t.key.clone();
     let version = t.version;
-    let crime_types = t.crime_types.clone();
-    let outcome_fields = t.outcome_fields.clone();
+    let crime_types = RwSignal::new(t.crime_types.iter().cloned().collect::<BTreeSet<String>>());
+    let rows = RwSignal::new(
+        t.outcome_fields.iter().enumerate().map(|(i, f)| OutcomeRow::from_field(i, f)).collect::<Vec<_>>(),
+    );
+    let next_row = RwSignal::new(t.outcome_fields.len());
     let save = Action::new(move |draft: &TemplateDraft| {
-        let (draft, key) = (draft.clone(), key.clone());
-        async move { save_template(Some(key), Some(version), draft).await }
+        let draft = draft.clone();
+        let (key, version) = if is_new { (None, None) } else { (Some(key.clone()), Some(version)) };
+        async move { save_template(key, version, draft).await }
     });
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => {
@@ -896,8 +1051,8 @@ fn TemplateForm(
                 tactic: tactic.get_untracked(),
                 dwell_minutes: dwell.get_untracked().trim().parse().unwrap_or(0),
                 visits_per_shift: visits.get_untracked().trim().parse().unwrap_or(0),
-                crime_types: crime_types.clone(),
-                outcome_fields: outcome_fields.clone(),
+                crime_types: crime_types.get_untracked().into_iter().collect(),
+                outcome_fields: rows.get_untracked().into_iter().map(OutcomeRow::to_field).collect(),
                 evidence_note: evidence.get_untracked(),
                 active: active.get_untracked(),
             };
@@ -907,7 +1062,7 @@ fn TemplateForm(
                 Ok(()) => { error.set(None); save.dispatch(draft); }
             }
         }>
-            <h2>{format!("Edit “{}” (version {version} → {})", t.name, version + 1)}</h2>
+            <h2>{if is_new { "New template".to_string() } else { format!("Edit “{}” (version {version} → {})", t.name, version + 1) }}</h2>
             {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="template-error">{e}</p> })}
             <label>"Name"<input prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/></label>
             <label>"Goal"<textarea rows="2" prop:value=move || goal.get() on:input=move |ev| goal.set(event_target_value(&ev))></textarea></label>
@@ -918,10 +1073,26 @@ fn TemplateForm(
             </label>
             <label>"Minutes in place"<input type="number" inputmode="numeric" prop:value=move || dwell.get() on:input=move |ev| dwell.set(event_target_value(&ev))/></label>
             <label>"Visits per shift"<input type="number" inputmode="numeric" prop:value=move || visits.get() on:input=move |ev| visits.set(event_target_value(&ev))/></label>
+            <fieldset class="crime-types">
+                <legend>"Suits these crime types"</legend>
+                {CRIME_TYPES.iter().map(|c| {
+                    let c = *c;
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" prop:checked=move || crime_types.with(|s| s.contains(c)) on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                crime_types.update(|s| { if on { s.insert(c.to_string()); } else { s.remove(c); } });
+                            }/>
+                            {format!(" {}", c.replace('_', " "))}
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <OutcomeFieldsEditor rows next_row/>
             <label>"Evidence note"<textarea rows="3" prop:value=move || evidence.get() on:input=move |ev| evidence.set(event_target_value(&ev))></textarea></label>
             <label class="check"><input type="checkbox" prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>" Offered for new missions"</label>
             <div class="actions">
-                <button type="submit" class="primary">"Save as new version"</button>
+                <button type="submit" class="primary">{if is_new { "Add to the menu" } else { "Save as new version" }}</button>
                 <button type="button" class="secondary" on:click=move |_| editing.set(None)>"Cancel"</button>
             </div>
         </form>

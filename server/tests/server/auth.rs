@@ -62,6 +62,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
         (Admin, Forbidden),
     ];
     m.insert("/api/missions/menu", mission_readers.clone());
+    // The map's basemap and outlines: whoever sees the overview.
+    m.insert("/api/map", mission_readers.clone());
     m.insert("/api/missions/shifts", mission_readers.clone());
     m.insert("/api/missions/mine", mission_readers.clone());
     // Every role with missions syncs its device; administrators have nothing to sync.
@@ -131,7 +133,17 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
             (Admin, Forbidden),
         ],
     );
-    for path in ["/api/me", "/healthz", "/readyz", "/sw.js", "/shell", "/api/auth/login", "/api/auth/logout"] {
+    // A basemap holds no police data: public like the site's other static files.
+    for path in [
+        "/api/me",
+        "/healthz",
+        "/readyz",
+        "/sw.js",
+        "/shell",
+        "/api/auth/login",
+        "/api/auth/logout",
+        "/maps/{version}/basemap.pmtiles",
+    ] {
         m.insert(path, public.clone());
     }
     m

@@ -23,6 +23,11 @@ struct TestApp {
 
 /// A router over a fresh store holding the demo city and a minimal built site.
 async fn test_app() -> TestApp {
+    test_app_with(server::Settings::default()).await
+}
+
+/// [`test_app`] with these settings (the session cookie is never `Secure` here).
+async fn test_app_with(settings: server::Settings) -> TestApp {
     let store = fresh_store().await;
     bodega::demo::seed_demo(&store.bodega).await.expect("seed demo");
     store.bodega.ensure_default_menu().await.expect("default menu");
@@ -34,10 +39,8 @@ async fn test_app() -> TestApp {
     std::fs::write(site.path().join("manifest.webmanifest"), r#"{"name":"Beatbook"}"#).expect("manifest");
     std::fs::write(site.path().join("sw.js"), "// worker template").expect("sw");
     let addr = "127.0.0.1:0".parse().expect("addr");
-    let settings = server::Settings {
-        auth: server::auth::AuthConfig { secure_cookie: false, ..Default::default() },
-        ..Default::default()
-    };
+    let settings =
+        server::Settings { auth: server::auth::AuthConfig { secure_cookie: false, ..settings.auth }, ..settings };
     let state = server::app_state(store.bodega.clone(), site.path(), addr, settings).expect("state");
     let limits = server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: 64 * 1024 };
     TestApp { router: server::router(state, limits), store, _site: site }
@@ -197,6 +200,71 @@ async fn static_files_carry_the_right_cache_and_type_headers() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/manifest+json");
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+}
+
+#[tokio::test]
+async fn the_basemap_is_served_in_byte_ranges_and_announced_to_maps() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("city.pmtiles");
+    server::basemap::write_schematic(&file, [-123.23, 49.19, -123.02, 49.32], 10, 12).expect("schematic");
+    let bytes = std::fs::read(&file).expect("read");
+    let basemap = server::basemap::Basemap::open(&file, "© Test contributors").expect("basemap");
+    let url = basemap.info.url.clone();
+    let app = test_app_with(server::Settings { basemap: Some(basemap), ..Default::default() }).await;
+
+    // pmtiles.js reads the header with a single range: 206, the exact bytes, never compressed.
+    let req = Request::get(&url)
+        .header(header::RANGE, "bytes=0-126")
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .body(Body::empty())
+        .expect("request");
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    let headers = resp.headers().clone();
+    assert_eq!(headers[header::CONTENT_RANGE], format!("bytes 0-126/{}", bytes.len()).as_str());
+    assert!(headers.get(header::CONTENT_ENCODING).is_none(), "a byte range must not be re-encoded");
+    assert_eq!(headers[header::CONTENT_TYPE], server::basemap::CONTENT_TYPE);
+    assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&body[..], &bytes[..127]);
+    assert!(body.starts_with(b"PMTiles\x03"));
+
+    // A range in the middle, and the whole file for a device keeping it offline.
+    let req = Request::get(&url).header(header::RANGE, "bytes=200-299").body(Body::empty()).expect("request");
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&resp.into_body().collect().await.expect("body").to_bytes()[..], &bytes[200..300]);
+    let resp = app.router.clone().oneshot(get(&url)).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.into_body().collect().await.expect("body").to_bytes().len(), bytes.len());
+
+    // Another version's URL is gone, not a different file.
+    assert_eq!(call(&app.router, get("/maps/0000000000000000/basemap.pmtiles")).await.0, StatusCode::NOT_FOUND);
+
+    // Signed-in maps learn where it is, its attribution, and the district outlines.
+    let cookie = analyst_session(&app).await;
+    let (status, _, body) = call(&app.router, server_fn("/api/map", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let config: app::map::MapConfig = serde_json::from_str(&body).expect("map config");
+    let info = config.basemap.expect("a basemap");
+    assert_eq!((info.url.as_str(), info.attribution.as_str()), (url.as_str(), "© Test contributors"));
+    assert_eq!((info.min_zoom, info.max_zoom, info.bytes), (10, 12, bytes.len() as u64));
+    assert!(!config.districts.is_empty(), "the demo city's districts are outlined");
+    assert!(config.districts.iter().all(|d| d.rings.iter().all(|r| r.len() >= 4)));
+}
+
+#[tokio::test]
+async fn without_a_basemap_maps_still_get_outlines_and_the_url_is_404() {
+    let app = test_app().await;
+    let cookie = analyst_session(&app).await;
+    let (status, _, body) = call(&app.router, server_fn("/api/map", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let config: app::map::MapConfig = serde_json::from_str(&body).expect("map config");
+    assert!(config.basemap.is_none());
+    assert!(!config.districts.is_empty());
+    let (status, _, body) = call(&app.router, get("/maps/abc/basemap.pmtiles")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("no basemap"), "{body}");
 }
 
 #[tokio::test]
