@@ -18,6 +18,8 @@
 //! - [`evaluate`]: ranking places and scoring the ranking on a later period: hit rate, PAI,
 //!   PAI*, PEI, RRI at fixed shares of the study area.
 //! - [`nearby`]: places within a radius of the officer, nearest first, with compass bearings.
+//! - [`presence`]: visits to a place from GPS fixes (accuracy filter, clock-skew correction,
+//!   gap merging, minimum dwell, honest gaps) and Koper-compliant minutes.
 //! - [`harm`]: named, versioned harm-weight tables (offence text → weight; `count` weighs 1).
 //! - [`score`]: everything per cell for a half-open window — count, harm, time-decayed harm,
 //!   kernel density, Gi* and its FDR class — plus a cell's composition by offence.
@@ -30,6 +32,7 @@ pub mod grid;
 pub mod harm;
 pub mod kde;
 pub mod nearby;
+pub mod presence;
 pub mod projection;
 pub mod score;
 pub mod synthetic;
@@ -41,5 +44,6 @@ pub use grid::{CellCount, CellKey, Grid, GridError, Lattice};
 pub use harm::{HarmError, HarmTable};
 pub use kde::{kde_at_centres, KdeError, Kernel};
 pub use nearby::{nearby, Nearby};
+pub use presence::{visits, Area, Fix, Presence, Visit, VisitParams};
 pub use projection::{Epsg, ProjectionError, Utm};
 pub use score::{composition, score, Contribution, Event, Measure, RankBy, ScoreError, ScoreParams, Scores, Window};
