@@ -80,6 +80,7 @@ pub fn endpoints() -> Vec<(&'static str, Access)> {
         .chain(crate::missions::ENDPOINTS)
         .chain(crate::admin::ENDPOINTS)
         .chain(crate::map::ENDPOINTS)
+        .chain(crate::snapshot::ENDPOINTS)
         .copied()
         .collect()
 }

@@ -133,6 +133,8 @@ pub mod ssr {
         pub action: Action,
         /// District, when the target had one.
         pub district: Option<String>,
+        /// Where the request came from.
+        pub client: ClientInfo,
     }
 
     impl Grant {
@@ -153,7 +155,7 @@ pub mod ssr {
             outcome: Outcome,
             detail: &str,
         ) -> Result<(), ApiError> {
-            let client = client();
+            let client = self.client.clone();
             let entry = AuditEntry {
                 actor_user_id: Some(self.caller.user.id),
                 actor: self.caller.user.username.clone(),
@@ -173,8 +175,14 @@ pub mod ssr {
     }
 
     /// Records a denied attempt (anonymous or forbidden).
-    async fn audit_denied(ctx: &ServerContext, caller: Option<&Caller>, action: Action, target: &str, reason: &str) {
-        let client = client();
+    async fn audit_denied(
+        ctx: &ServerContext,
+        caller: Option<&Caller>,
+        client: ClientInfo,
+        action: Action,
+        target: &str,
+        reason: &str,
+    ) {
         let entry = AuditEntry {
             actor_user_id: caller.map(|c| c.user.id),
             actor: caller.map(|c| c.user.username.clone()).unwrap_or_else(|| "anonymous".into()),
@@ -212,10 +220,30 @@ pub mod ssr {
         target: Target<'_>,
         what: &str,
     ) -> Result<Grant, ApiError> {
-        let Some(caller) = caller() else {
-            let reason = session_problem().map_or("sign in to continue", SessionProblem::message);
-            audit_denied(ctx, None, action, what, reason).await;
-            set_status(StatusCode::UNAUTHORIZED);
+        let result = authorize_request(ctx, caller(), client(), session_problem(), action, target, what).await;
+        if let Err(e) = &result {
+            respond_with(e);
+        }
+        result
+    }
+
+    /// [`authorize`] for a handler outside Leptos (a plain axum route): the caller, client and
+    /// session problem come from the request's extensions, and the handler answers the error.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthenticated`] or [`ApiError::Forbidden`], recorded.
+    pub async fn authorize_request(
+        ctx: &ServerContext,
+        caller: Option<Caller>,
+        client: ClientInfo,
+        problem: Option<SessionProblem>,
+        action: Action,
+        target: Target<'_>,
+        what: &str,
+    ) -> Result<Grant, ApiError> {
+        let Some(caller) = caller else {
+            let reason = problem.map_or("sign in to continue", SessionProblem::message);
+            audit_denied(ctx, None, client, action, what, reason).await;
             return Err(ApiError::Unauthenticated(reason.to_string()));
         };
         match decide(&caller.user.subject(), action, target) {
@@ -224,11 +252,10 @@ pub mod ssr {
                     Target::District(d) | Target::Assignment { district: d, .. } => Some(d.to_string()),
                     Target::City | Target::Own | Target::Reference => None,
                 };
-                Ok(Grant { caller, action, district })
+                Ok(Grant { caller, action, district, client })
             }
             Decision::Deny(reason) => {
-                audit_denied(ctx, Some(&caller), action, what, &reason).await;
-                set_status(StatusCode::FORBIDDEN);
+                audit_denied(ctx, Some(&caller), client, action, what, &reason).await;
                 Err(ApiError::Forbidden(reason))
             }
         }

@@ -10,7 +10,8 @@
 //! - [`App`] is the router: `/` (city overview with the micro-place map), `/places` (the
 //!   busiest micro places), `/signin`, and the mission screens: `/missions` (the officer's
 //!   list with the Koper timer), `/board` (the sergeant's shift board), `/plan` (issuing a
-//!   shift's missions from recommendations) and `/menu` (the Mission Menu editor).
+//!   shift's missions from recommendations) and `/menu` (the Mission Menu editor); and the
+//!   command views: `/snapshot` (the Chief's Daily Snapshot).
 //! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
 //!   the sync that carries the outbox to the server exactly once (`protocol::sync`).
 //! - [`map`] is the one map component (Leaflet, vendored, loaded on first use) with the
@@ -33,6 +34,7 @@ pub mod map;
 pub mod missions;
 pub mod model;
 pub mod pages;
+pub mod snapshot;
 
 #[cfg(feature = "hydrate")]
 pub mod device_store;
@@ -45,7 +47,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::{AppHeader, UpdateBanner};
-use crate::pages::{AuditLog, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, ShiftBoard, SignIn};
+use crate::pages::{
+    AuditLog, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, ShiftBoard, SignIn, SnapshotPage,
+};
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
 #[component]
@@ -117,6 +121,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/plan") view=PlanShift/>
                     <Route path=path!("/menu") view=MenuEditor/>
                     <Route path=path!("/admin/audit") view=AuditLog/>
+                    <Route path=path!("/snapshot") view=SnapshotPage/>
                 </Routes>
             </main>
         </Router>

@@ -36,6 +36,8 @@ pub async fn seed_demo(bodega: &Bodega) -> Result<IngestSummary, IngestError> {
     };
     let summary = crate::ingest::ingest_incidents_csv(bodega, VANCOUVER_2020_CSV, &opts).await?;
     seed_demo_roster(bodega).await?;
+    // The districts arrive after the incidents: place the incidents in them.
+    bodega.assign_districts().await?;
     Ok(summary)
 }
 

@@ -145,6 +145,10 @@ pub async fn load_districts(
         }
         tx.commit().await?;
     });
+    // Incidents loaded before their district existed are placed in it now.
+    if kind == "district" {
+        bodega.assign_districts().await?;
+    }
     Ok(DistrictSummary { loaded: parsed.len() })
 }
 

@@ -378,6 +378,22 @@ pub async fn ingest_incidents_csv<R: Read>(
     reader: R,
     opts: &IngestOptions,
 ) -> Result<IngestSummary, IngestError> {
+    let summary = load_incidents(bodega, reader, opts).await?;
+    // Classify the new and changed incidents and give them districts. A failure here leaves
+    // them unclassified for the next run (next load or server start); the load stands.
+    if !opts.dry_run {
+        if let Err(e) = bodega.classify_incidents().await {
+            tracing::warn!(error = %e, "classifying the loaded incidents failed; the next load or start retries");
+        }
+    }
+    Ok(summary)
+}
+
+async fn load_incidents<R: Read>(
+    bodega: &Bodega,
+    reader: R,
+    opts: &IngestOptions,
+) -> Result<IngestSummary, IngestError> {
     let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
     let mut rows = IncidentReader::new(reader, opts.mapping.as_ref(), tz)?;
     let rules = bodega.geo_rules().await?;
@@ -471,7 +487,8 @@ macro_rules! upsert_chunk_body {
              offense = excluded.offense, category = excluded.category, lat = excluded.lat, \
              lon = excluded.lon, geo_flag = excluded.geo_flag, address = excluded.address, \
              district_code = excluded.district_code, row_hash = excluded.row_hash, \
-             batch_id = excluded.batch_id \
+             batch_id = excluded.batch_id, nibrs_code = NULL, nibrs_group = NULL, crime_against = NULL, \
+             harm_category = NULL \
              WHERE incidents.row_hash <> excluded.row_hash OR incidents.geo_flag IS DISTINCT FROM excluded.geo_flag \
              RETURNING first_batch_id",
         );

@@ -37,6 +37,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod calls;
+pub mod classify;
 pub mod demo;
 pub mod districts;
 pub mod geocode;
@@ -45,6 +46,7 @@ pub mod ingest;
 pub mod mapping;
 pub mod missions;
 pub mod queries;
+pub mod snapshot;
 pub mod sync;
 pub mod testing;
 

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod basemap;
 pub mod config;
 pub mod pwa;
+pub mod snapshot;
 pub mod sync;
 
 use std::path::Path;
@@ -142,6 +143,7 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/api/sync/push", Some(protocol::Action::SyncDevice), post(sync::push)),
         ("/api/sync/pull", Some(protocol::Action::SyncDevice), get(sync::pull)),
         ("/maps/{version}/basemap.pmtiles", None, get(basemap::serve)),
+        ("/snapshot/{file}", Some(protocol::Action::ExportData), get(snapshot::download)),
     ]
 }
 

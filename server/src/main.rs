@@ -47,6 +47,15 @@ enum Command {
     /// List and revoke registered devices.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Write the Chief's Daily Snapshot for a date as HTML, PDF or CSV (by the file's extension).
+    Snapshot {
+        /// The date, YYYY-MM-DD (default: the newest day with data).
+        #[arg(long, default_value = "")]
+        date: String,
+        /// Output file: .html, .pdf or .csv.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a basemap file, or write a schematic one (a plain grid, no map data).
     #[command(subcommand)]
     Basemap(BasemapCmd),
@@ -335,6 +344,16 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
     if args.seed_demo && bodega.incident_count().await? == 0 {
         tracing::info!("empty Data Bodega: loading the demo city (Vancouver 2020 open data)");
         bodega::demo::seed_demo(&bodega).await?;
+    }
+    // Incidents a previous version loaded unclassified, or loaded before their district.
+    let classified = bodega.classify_incidents().await?;
+    if classified.classified + classified.districted > 0 {
+        tracing::info!(classified = classified.classified, districted = classified.districted, "incidents classified");
+    }
+    let unmapped = bodega.unclassified_offenses().await?;
+    if !unmapped.is_empty() {
+        let list: Vec<String> = unmapped.iter().take(10).map(|(o, n)| format!("{o} ({n})")).collect();
+        tracing::warn!(offenses = %list.join(", "), "offence texts with no class: add them to the offence map");
     }
     let added = bodega.ensure_default_menu().await?;
     if added > 0 {
@@ -683,6 +702,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             bodega.close().await;
             result
+        }
+        Some(Command::Snapshot { date, out }) => {
+            let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let Some((_, format)) = server::snapshot::Format::from_name(&name) else {
+                anyhow::bail!("{}: the output must end in .html, .pdf or .csv", out.display());
+            };
+            let bodega = open_store(&common).await?;
+            let ctx = app::api::ServerContext {
+                bodega,
+                time_zone: common.time_zone.clone(),
+                map_cell_size_m: 250,
+                idle_lock_seconds: 1800,
+                basemap: None,
+            };
+            let snapshot = app::snapshot::ssr::snapshot(&ctx, &date).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let bytes = match format {
+                server::snapshot::Format::Csv => server::snapshot::to_csv(&snapshot).into_bytes(),
+                server::snapshot::Format::Pdf => server::snapshot::to_pdf(&snapshot),
+                server::snapshot::Format::Html => app::snapshot::standalone_html(&snapshot).into_bytes(),
+            };
+            std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("{}: snapshot for {} ({} bytes)", out.display(), snapshot.date, bytes.len());
+            Ok(())
         }
         Some(Command::Basemap(BasemapCmd::Check { file })) => {
             let map = server::basemap::Basemap::open(&file, "")?;

@@ -6,6 +6,7 @@ mod not_found;
 mod overview;
 mod places;
 mod signin;
+mod snapshot;
 
 pub use audit::AuditLog;
 pub use missions::{compass, distance_and_bearing, distance_text, MenuEditor, MyMissions, PlanShift, ShiftBoard};
@@ -13,3 +14,4 @@ pub use not_found::NotFound;
 pub use overview::Overview;
 pub use places::{busiest_places, PlaceRow, Places};
 pub use signin::{signin_message, SignIn};
+pub use snapshot::{LorenzCurve, SnapshotBody, SnapshotPage, Sparkline};

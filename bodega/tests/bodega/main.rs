@@ -592,3 +592,57 @@ async fn calls_for_service_upsert_as_they_close_and_bad_rows_are_kept() {
     assert_eq!(rows[1].1, 1_591_053_000, "an RFC 3339 time keeps its offset");
     assert_eq!(rows[2].4.as_deref(), Some("null_island"), "(0,0) is flagged, the call kept");
 }
+
+async fn classes(b: &Bodega, sql_where: &str) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
+    let sql = format!(
+        "SELECT source_id, nibrs_code, harm_category, district_code FROM incidents WHERE {sql_where} ORDER BY source_id"
+    );
+    // `sql_where` is a literal from the tests below.
+    bodega::on_pool!(b, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await)
+        .expect("classes")
+}
+
+#[tokio::test]
+async fn offences_are_classified_unknown_ones_listed_and_a_departments_map_wins() {
+    let store = fresh_store().await;
+    let b = &store.bodega;
+    bodega::demo::seed_demo_roster(b).await.expect("districts");
+    let csv = "id,occurred_at,offense,category,lat,lon\n\
+               1,2020-06-01T10:00,Theft from Vehicle,,49.2800,-123.1200\n\
+               2,2020-06-01T11:00,HOMICIDE,,49.2300,-123.0500\n\
+               3,2020-06-01T12:00,Loitering near the depot,,49.2300,-123.1500\n\
+               4,2020-06-01T13:00,Aggravated Assault,,,\n";
+    ingest(b, csv, &opts("rms")).await.expect("load");
+    // Case and spacing do not matter; the district is the polygon the incident lies in.
+    assert_eq!(
+        classes(b, "1 = 1").await,
+        vec![
+            ("1".into(), Some("23F".into()), Some("property".into()), Some("D1".into())),
+            ("2".into(), Some("09A".into()), Some("violent".into()), Some("D4".into())),
+            ("3".into(), None, None, Some("D3".into())),
+            ("4".into(), Some("13A".into()), Some("violent".into()), None),
+        ]
+    );
+    // An offence no map knows is listed with its count, never guessed.
+    assert_eq!(b.unclassified_offenses().await.expect("unmapped"), vec![("Loitering near the depot".to_string(), 1)]);
+    // The department maps it in its own vocabulary; the next run classifies it, and the
+    // department's own row outranks the shipped one for a text both name.
+    bodega::on_pool!(b, pool => {
+        for (text, code, against, harm) in [
+            ("loitering near the depot", "90B", "society", "quality_of_life"),
+            ("theft from vehicle", "23G", "property", "property"),
+        ] {
+            sqlx::query("INSERT INTO offense_map (vocabulary, version, offense_text, nibrs_code, nibrs_group, crime_against, harm_category) \
+                         VALUES ('springfield', '1', $1, $2, 'A', $3, $4)")
+                .bind(text).bind(code).bind(against).bind(harm).execute(pool).await.expect("insert");
+        }
+    });
+    let s = b.classify_incidents().await.expect("classify");
+    assert_eq!(s.classified, 1, "only the unclassified row is touched");
+    assert_eq!(classes(b, "source_id = '3'").await[0].1.as_deref(), Some("90B"));
+    assert!(b.unclassified_offenses().await.expect("unmapped").is_empty());
+    // An edited record is classified afresh from its new text.
+    let edited = csv.replace("1,2020-06-01T10:00,Theft from Vehicle", "1,2020-06-01T10:00,Theft of Vehicle");
+    ingest(b, &edited, &opts("rms")).await.expect("reload");
+    assert_eq!(classes(b, "source_id = '1'").await[0].1.as_deref(), Some("240"));
+}

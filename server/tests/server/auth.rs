@@ -107,6 +107,18 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
             (Admin, Forbidden),
         ],
     );
+    // The Chief's Daily Snapshot: command staff and analysts; its files are exports (the same).
+    let command_views = vec![
+        (Anonymous, SignIn),
+        (Officer, Forbidden),
+        (Sergeant, Forbidden),
+        (OtherDistrictSergeant, Forbidden),
+        (Command, Allowed),
+        (Analyst, Allowed),
+        (Admin, Forbidden),
+    ];
+    m.insert("/api/snapshot", command_views.clone());
+    m.insert("/snapshot/{file}", command_views);
     // The audit log: administrators only.
     m.insert(
         "/api/admin/audit",
@@ -185,6 +197,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/transition" => serde_json::json!({ "id": MATRIX_MISSION, "step": "acknowledge", "args": {} }),
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         "/api/admin/audit" => serde_json::json!({ "search": {} }),
+        "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
         _ => return None,
     })
 }
@@ -235,6 +248,13 @@ fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
     }
     if path == "/api/sync/pull" {
         let req = get(&format!("/api/sync/pull?cookie=0&device_id={device}"));
+        return match cookie {
+            Some(c) => with_cookie(req, c),
+            None => req,
+        };
+    }
+    if path == "/snapshot/{file}" {
+        let req = get("/snapshot/2020-11-30.csv");
         return match cookie {
             Some(c) => with_cookie(req, c),
             None => req,

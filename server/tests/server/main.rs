@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 mod auth;
 mod missions;
+mod snapshot;
 mod sync;
 
 struct TestApp {
