@@ -81,6 +81,7 @@ pub fn endpoints() -> Vec<(&'static str, Access)> {
         .chain(crate::admin::ENDPOINTS)
         .chain(crate::map::ENDPOINTS)
         .chain(crate::snapshot::ENDPOINTS)
+        .chain(crate::crime::ENDPOINTS)
         .copied()
         .collect()
 }

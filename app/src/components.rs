@@ -308,6 +308,7 @@ fn RoleLinks() -> impl IntoView {
                     {may(protocol::Action::AcknowledgeMission).then(|| view! { <A href="/board">"Board"</A> })}
                     {may(protocol::Action::PlanMissions).then(|| view! { <A href="/plan">"Plan"</A> })}
                     {may(protocol::Action::ManageMenu).then(|| view! { <A href="/menu">"Menu"</A> })}
+                    {may(protocol::Action::ViewHotSpots).then(|| view! { <A href="/crime">"Crime"</A> })}
                     {may(protocol::Action::ViewSnapshot).then(|| view! { <A href="/snapshot">"Snapshot"</A> })}
                     {may(protocol::Action::ViewAudit).then(|| view! { <A href="/admin/audit">"Audit"</A> })}
                 }

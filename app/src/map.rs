@@ -317,15 +317,10 @@ pub fn CityMap(
                     }
                 }
             >
-                <leptos_leaflet::prelude::MapContainer
-                    class="map-canvas"
-                    center=leptos_leaflet::prelude::Position::new(center.0, center.1)
-                    zoom
-                    prefer_canvas=true
-                >
+                <MapCanvas center zoom>
                     <MapReady config on_map/>
                     {children.get_value().map(|c| c())}
-                </leptos_leaflet::prelude::MapContainer>
+                </MapCanvas>
             </Show>
             {basemap.map(|b| view! { <KeepOffline basemap=b/> })}
         </div>
@@ -397,6 +392,40 @@ fn KeepOffline(basemap: BasemapInfo) -> impl IntoView {
             </button>
         </div>
     }
+}
+
+/// The Leaflet map itself: a `div` that Leaflet takes over once the library is loaded, and the
+/// leptos-leaflet context its layers (`Polygon`, `Circle`, …) find it through. Beatbook draws
+/// the container itself rather than using `leptos_leaflet::MapContainer`, which always sets a
+/// `style` attribute — an inline style the Content-Security-Policy refuses.
+#[component]
+fn MapCanvas(center: (f64, f64), zoom: f64, children: Children) -> impl IntoView {
+    let context = leptos_leaflet::prelude::provide_leaflet_context();
+    let node = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use leptos_leaflet::leaflet;
+        let Some(div) = node.get() else { return };
+        if context.map_untracked().is_some() {
+            return;
+        }
+        let options = leaflet::MapOptions::new();
+        options.set_prefer_canvas(true);
+        options.set_zoom(zoom);
+        options.set_center(leaflet::LatLng::new(center.0, center.1));
+        match leaflet::Map::new_with_element(&div, &options) {
+            Ok(map) => context.set_map(&map),
+            Err(e) => leptos::logging::warn!("the map could not start: {e:?}"),
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (center, zoom);
+    on_cleanup(move || {
+        if let Some(map) = context.map_untracked() {
+            map.remove();
+        }
+    });
+    view! { <div class="map-canvas" node_ref=node>{children()}</div> }
 }
 
 /// The Leaflet map, for layers drawn through `map.js`. Browser only; a unit value on the server.

@@ -120,6 +120,9 @@ macro_rules! push_filter {
         if let Some(o) = &f.offense {
             $qb.push(" AND offense = ").push_bind(o.clone());
         }
+        if let Some(c) = &f.harm_category {
+            $qb.push(" AND harm_category = ").push_bind(c.clone());
+        }
         if let Some((min_lon, min_lat, max_lon, max_lat)) = f.bbox {
             $qb.push(" AND lon >= ").push_bind(min_lon).push(" AND lon <= ").push_bind(max_lon);
             $qb.push(" AND lat >= ").push_bind(min_lat).push(" AND lat <= ").push_bind(max_lat);
@@ -156,6 +159,8 @@ pub struct Filter {
     pub offense: Option<String>,
     /// `(min_lon, min_lat, max_lon, max_lat)`.
     pub bbox: Option<(f64, f64, f64, f64)>,
+    /// Harm track: `violent`, `property` or `quality_of_life` (see [`crate::classify`]).
+    pub harm_category: Option<String>,
 }
 
 impl Bodega {
@@ -208,6 +213,30 @@ impl Bodega {
             let mut qb = sqlx::QueryBuilder::new("SELECT offense, COUNT(*) FROM incidents WHERE 1 = 1");
             push_filter!(qb, filter);
             qb.push(" GROUP BY offense ORDER BY COUNT(*) DESC, offense");
+            qb.build_query_as().fetch_all(pool).await
+        })?)
+    }
+
+    /// Located calls for service received in `[from, to)` (inside `bbox` when given), as
+    /// `(lon, lat, received_at, call_type)`.
+    ///
+    /// # Errors
+    /// [`BodegaError::Query`].
+    pub async fn mappable_calls(
+        &self,
+        from: i64,
+        to: i64,
+        bbox: Option<(f64, f64, f64, f64)>,
+    ) -> Result<Vec<(f64, f64, i64, String)>, BodegaError> {
+        Ok(on_pool!(self, pool => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT lon, lat, received_at, call_type FROM calls_for_service \
+                 WHERE lat IS NOT NULL AND geo_flag IS NULL AND received_at >= ");
+            qb.push_bind(from).push(" AND received_at < ").push_bind(to);
+            if let Some((w, s, e, n)) = bbox {
+                qb.push(" AND lon >= ").push_bind(w).push(" AND lon <= ").push_bind(e);
+                qb.push(" AND lat >= ").push_bind(s).push(" AND lat <= ").push_bind(n);
+            }
             qb.build_query_as().fetch_all(pool).await
         })?)
     }

@@ -20,7 +20,7 @@ export async function watchCspViolations(page: Page): Promise<() => Promise<stri
   await page.addInitScript(() => {
     (window as any).__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => {
-      (window as any).__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`);
+      (window as any).__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`);
     });
   });
   return async () => page.evaluate(() => (window as any).__cspViolations ?? []);

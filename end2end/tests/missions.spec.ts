@@ -1,5 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { hydrated, signIn, watchCspViolations } from './helpers';
 
 // The mission workflow as the department runs it: command staff issue a shift's missions from
 // the recommendations; the district's sergeant acknowledges and assigns three; the officer sees
@@ -70,6 +70,7 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   // The officer, standing downtown: missions by distance.
   const here = { latitude: 49.2827, longitude: -123.1207 };
   const officer = await newPage(browser, { geolocation: here, permissions: ['geolocation'] });
+  const officerCsp = await watchCspViolations(officer);
   await signIn(officer, officerLogin(), '/missions');
   const mine = await (await officer.request.post('/api/missions/mine', { data: {} })).json();
   expect(mine).toHaveLength(3);
@@ -113,6 +114,7 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   await form.getByRole('button', { name: 'Complete mission' }).click();
   await expect(officer.locator(`li.mission[data-mission="${nearestId}"]`)).toHaveAttribute('data-status', 'completed');
   await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '0');
+  expect(await officerCsp()).toEqual([]);
 
   // The sergeant's board shows it done, with its outcome.
   await sergeant.reload();

@@ -1,6 +1,7 @@
 //! The screens, one module each.
 
 mod audit;
+mod crime;
 mod missions;
 mod not_found;
 mod overview;
@@ -9,6 +10,7 @@ mod signin;
 mod snapshot;
 
 pub use audit::AuditLog;
+pub use crime::{cell_fill, cells_geojson, harm_breaks, CrimePage, Shade};
 pub use missions::{compass, distance_and_bearing, distance_text, MenuEditor, MyMissions, PlanShift, ShiftBoard};
 pub use not_found::NotFound;
 pub use overview::Overview;

@@ -68,7 +68,7 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/missions/mine", mission_readers.clone());
     // Every role with missions syncs its device; administrators have nothing to sync.
     m.insert("/api/sync/push", mission_readers.clone());
-    m.insert("/api/sync/pull", mission_readers);
+    m.insert("/api/sync/pull", mission_readers.clone());
     m.insert(
         "/api/missions/menu/save",
         vec![
@@ -118,6 +118,9 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
         (Admin, Forbidden),
     ];
     m.insert("/api/snapshot", command_views.clone());
+    // The crime view: everyone who sees hot spots (incident points are a further check inside).
+    m.insert("/api/crime", mission_readers.clone());
+    m.insert("/api/crime/cell", mission_readers.clone());
     m.insert("/snapshot/{file}", command_views);
     // The audit log: administrators only.
     m.insert(
@@ -198,6 +201,10 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         "/api/admin/audit" => serde_json::json!({ "search": {} }),
         "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
+        "/api/crime" => serde_json::json!({ "query": { "end": "2020-11-30", "days": 7 } }),
+        "/api/crime/cell" => {
+            serde_json::json!({ "query": { "end": "2020-11-30", "days": 7 }, "ix": 3275, "iy": 36391 })
+        }
         _ => return None,
     })
 }

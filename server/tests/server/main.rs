@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 mod auth;
+mod crime;
 mod missions;
 mod snapshot;
 mod sync;
