@@ -82,6 +82,7 @@ pub fn endpoints() -> Vec<(&'static str, Access)> {
         .chain(crate::map::ENDPOINTS)
         .chain(crate::snapshot::ENDPOINTS)
         .chain(crate::crime::ENDPOINTS)
+        .chain(crate::presence::ENDPOINTS)
         .copied()
         .collect()
 }

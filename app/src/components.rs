@@ -309,6 +309,7 @@ fn RoleLinks() -> impl IntoView {
                     {may(protocol::Action::PlanMissions).then(|| view! { <A href="/plan">"Plan"</A> })}
                     {may(protocol::Action::ManageMenu).then(|| view! { <A href="/menu">"Menu"</A> })}
                     {may(protocol::Action::ViewHotSpots).then(|| view! { <A href="/crime">"Crime"</A> })}
+                    {may(protocol::Action::ViewPresence).then(|| view! { <A href="/presence">"Presence"</A> })}
                     {may(protocol::Action::ViewSnapshot).then(|| view! { <A href="/snapshot">"Snapshot"</A> })}
                     {may(protocol::Action::ViewAudit).then(|| view! { <A href="/admin/audit">"Audit"</A> })}
                 }

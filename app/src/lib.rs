@@ -11,11 +11,12 @@
 //!   busiest micro places), `/signin`, and the mission screens: `/missions` (the officer's
 //!   list with the Koper timer), `/board` (the sergeant's shift board), `/plan` (issuing a
 //!   shift's missions from recommendations) and `/menu` (the Mission Menu editor); and the
-//!   command views: `/crime` (the crime view on the map), `/snapshot` (the Chief's Daily
-//!   Snapshot).
+//!   command views: `/crime` (the crime view on the map), `/presence` (GPS presence against
+//!   harm) and `/snapshot` (the Chief's Daily Snapshot).
 //! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
 //!   the sync that carries the outbox to the server exactly once (`protocol::sync`).
-//! - [`crime`] and [`snapshot`] compute the command views.
+//! - [`crime`], [`presence`] and [`snapshot`] compute the command views; [`live`] keeps them
+//!   current through server-sent events.
 //! - [`map`] is the one map component (Leaflet, vendored, loaded on first use) with the
 //!   department's PMTiles basemap and district outlines.
 //! - [`admin`] holds the administrator's audit-log search (`/admin/audit`).
@@ -33,10 +34,12 @@ pub mod auth;
 pub mod components;
 pub mod crime;
 pub mod field;
+pub mod live;
 pub mod map;
 pub mod missions;
 pub mod model;
 pub mod pages;
+pub mod presence;
 pub mod snapshot;
 
 #[cfg(feature = "hydrate")]
@@ -51,8 +54,8 @@ use leptos_router::path;
 
 use crate::components::{AppHeader, UpdateBanner};
 use crate::pages::{
-    AuditLog, CrimePage, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, ShiftBoard, SignIn,
-    SnapshotPage,
+    AuditLog, CrimePage, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, PresencePage, ShiftBoard,
+    SignIn, SnapshotPage,
 };
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
@@ -127,6 +130,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AuditLog/>
                     <Route path=path!("/snapshot") view=SnapshotPage/>
                     <Route path=path!("/crime") view=CrimePage/>
+                    <Route path=path!("/presence") view=PresencePage/>
                 </Routes>
             </main>
         </Router>

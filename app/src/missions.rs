@@ -334,7 +334,7 @@ pub mod ssr {
     }
 
     /// A shift's window in UTC seconds, from its pattern and date.
-    async fn shift_window(ctx: &ServerContext, s: &ShiftRef) -> Result<(i64, i64), ApiError> {
+    pub(crate) async fn shift_window(ctx: &ServerContext, s: &ShiftRef) -> Result<(i64, i64), ApiError> {
         let shifts = ctx.bodega.shifts().await.map_err(unavailable)?;
         let pattern = shifts
             .iter()
@@ -396,7 +396,7 @@ pub mod ssr {
             .await
             .map_err(unavailable)?
             .ok_or_else(|| fail(ApiError::NotFound(format!("no district '{}'", s.district))))?;
-        let (shift_start, _shift_end) = shift_window(ctx, &s).await?;
+        let (shift_start, shift_end) = shift_window(ctx, &s).await?;
         let summary = ctx.bodega.city_summary().await.map_err(unavailable)?;
         let data_end = summary.last_at.map(|t| t + 1).unwrap_or(shift_start);
         let window_moved_to_data = data_end < shift_start;
@@ -435,6 +435,12 @@ pub mod ssr {
         let day =
             ctx.bodega.mission_dosage(epsg.code(), MICRO_PLACE_M, shift_start - 86_400).await.map_err(unavailable)?;
         let ever = ctx.bodega.mission_dosage(epsg.code(), MICRO_PLACE_M, 0).await.map_err(unavailable)?;
+        // GPS presence counts too (device breadcrumbs, AVL): a place visited without a mission
+        // is still dosed. The larger of the two is taken, never their sum, so a mission's own
+        // visit is not counted twice.
+        let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
+        let gps_shift = crate::presence::ssr::gps_dosage(ctx, epsg, &cells, shift_start, shift_end).await?;
+        let gps_day = crate::presence::ssr::gps_dosage(ctx, epsg, &cells, shift_start - 86_400, shift_start).await?;
         let planned = ctx
             .bodega
             .missions(&MissionFilter {
@@ -476,9 +482,16 @@ pub mod ssr {
             let (done_shift, _, _) = by_cell(&this_shift, (ix, iy));
             let (done_day, minutes_day, _) = by_cell(&day, (ix, iy));
             let (_, _, last) = by_cell(&ever, (ix, iy));
-            let last_visit = match last {
-                Some(t) => format!("last mission visit {}", ago(now - t)),
-                None => "no mission visit on record".to_string(),
+            let none = (0, 0, 0, None);
+            let (gps_koper, _, _, gps_last_shift) = gps_shift.get(&(ix, iy)).copied().unwrap_or(none);
+            let (_, gps_visits_day, gps_minutes_day, gps_last_day) = gps_day.get(&(ix, iy)).copied().unwrap_or(none);
+            let done_shift = done_shift.max(gps_koper);
+            let (done_day, minutes_day) = (done_day.max(gps_visits_day), minutes_day.max(gps_minutes_day));
+            let gps_last = gps_last_shift.filter(|t| *t <= now).max(gps_last_day);
+            let last_visit = match (last, gps_last) {
+                (Some(m), g) if g.is_none_or(|g| m >= g) => format!("last mission visit {}", ago(now - m)),
+                (_, Some(g)) => format!("last GPS visit {}", ago(now - g)),
+                _ => "no visit on record".to_string(),
             };
             let reason = format!(
                 "#{rank} by harm in {}: {} in the {WINDOW_DAYS} days to {}; {last_visit}.",
@@ -492,7 +505,7 @@ pub mod ssr {
                 .filter(|m| matches!(m.place, Place::Cell { ix: x, iy: y, .. } if x == ix && y == iy))
                 .count();
             let skipped = if done_shift >= TARGET_VISITS {
-                Some(format!("dosage target met: {done_shift} completed visits this shift"))
+                Some(format!("dosage target met: {done_shift} Koper visits this shift"))
             } else if done_day >= CAP_VISITS || minutes_day >= CAP_MINUTES {
                 Some(format!("dosage cap reached: {done_day} visits, {minutes_day} minutes in 24 h"))
             } else if already > 0 {

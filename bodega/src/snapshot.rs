@@ -134,4 +134,18 @@ impl Bodega {
             .map(|(device, fix_at, lat, lon, accuracy_m)| (device, UserFix { fix_at, lat, lon, accuracy_m }))
             .collect())
     }
+
+    /// A number that grows whenever something a command view shows changes: missions and notes
+    /// (the sync change counter), incident and call loads (ingest batches), GPS fixes. Compared,
+    /// never interpreted.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn change_marker(&self) -> Result<i64, BodegaError> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT (SELECT change_version FROM sync_state WHERE id = 1) \
+             + (SELECT COALESCE(MAX(id), 0) FROM ingest_batches) \
+             + (SELECT COALESCE(MAX(id), 0) FROM gps_fixes)")
+            .fetch_one(pool).await)?)
+    }
 }

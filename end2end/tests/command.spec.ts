@@ -82,3 +82,77 @@ test('the Chief\'s Daily Snapshot prints on one or two sheets', async ({ page })
   expect(download.status()).toBe(200);
   expect(download.headers()['content-type']).toBe('application/pdf');
 });
+
+test('the presence dashboard measures GPS visits, and a completion synced from a device appears live', async ({ browser }) => {
+  test.setTimeout(120_000);
+  const project = test.info().project;
+  // Each viewport works its own district: the projects share one server.
+  const district = project.name === 'phone' ? 'D3' : 'D4';
+  const d = district.toLowerCase();
+  const shift = { district, shift: 'B', shift_date: '2020-12-18' };
+  const context = () =>
+    browser.newContext({
+      viewport: project.use.viewport, isMobile: project.use.isMobile, hasTouch: project.use.hasTouch,
+      userAgent: project.use.userAgent, deviceScaleFactor: project.use.deviceScaleFactor, baseURL: project.use.baseURL,
+    });
+  const command = await (await context()).newPage();
+  await signIn(command, 'commander', '/presence');
+  // Issue the top place's mission; the sergeant acknowledges it and assigns the officer.
+  const rec = await (await command.request.post('/api/missions/recommend', { data: { shift } })).json();
+  const top = rec.proposals[0];
+  const id = `0193b3c4-0000-7000-8000-00000000e2${project.name === 'phone' ? '01' : '02'}`;
+  const issued = await command.request.post('/api/missions/issue', {
+    data: { shift, items: [{ id, template_id: top.template_id, place: top.place, place_label: top.place_label, priority: 1, instructions: '', reason: top.reason }] },
+  });
+  expect(issued.status()).toBe(200);
+  const sergeant = await (await context()).newPage();
+  await signIn(sergeant, `${d}.sergeant`, '/board');
+  const board = await (await sergeant.request.post('/api/missions/board', { data: { shift } })).json();
+  const officerId = board.officers.find((o: any) => o[1].startsWith('Demo Officer'))[0];
+  for (const [step, args] of [['acknowledge', {}], ['assign', { assignee_user_id: officerId }]] as const) {
+    const r = await sergeant.request.post('/api/missions/transition', { data: { id, step, args } });
+    expect(r.status(), await r.text()).toBe(200);
+  }
+  const officer = await (await context()).newPage();
+  const login = board.officers.find((o: any) => o[0] === officerId)[1].match(/Officer (\d)(\d\d)/);
+  await signIn(officer, `${d}.officer${Number(login[2])}`, '/missions');
+
+  // The officer's phone sends twelve minutes of GPS at the place (15:00–15:12 local).
+  const t0 = Date.UTC(2020, 11, 18, 23, 0, 0) / 1000;
+  const fixes = Array.from({ length: 49 }, (_, i) => ({ t: t0 + i * 15, lat: top.place.lat, lon: top.place.lon, accuracy_m: 6, speed_mps: 0 }));
+  const device = `e2e-presence-${project.name}`;
+  const push = async (mutations: any[]) => {
+    const r = await officer.request.post('/api/sync/push', { data: { schema_version: 1, device_id: device, mutations } });
+    expect(r.status(), await r.text()).toBe(200);
+  };
+  await push([{ seq: 1, kind: 'breadcrumbs', fixes, device_time: t0 }]);
+
+  // Command staff open the dashboard: the top place had a Koper visit; the mission is assigned.
+  await command.goto(`/presence?district=${district}&shift=B&date=2020-12-18`);
+  await hydrated(command);
+  const table = command.getByTestId('presence-table');
+  await expect(table.locator('tbody tr').first()).toHaveAttribute('data-presence', 'koper');
+  await expect(table.locator('tbody tr').first().locator('td').nth(3)).toHaveText('1');
+  await expect(command.getByTestId('without-presence').locator('li').first()).toContainText('#2');
+  const row = command.getByTestId('presence-missions').locator('tbody tr', { hasText: top.place_label });
+  await expect(row).toContainText('Assigned');
+  await expect(row).toContainText('12.0');
+  // GPS coverage lists the devices that were in this district: this officer's phone only.
+  await expect(command.getByTestId('coverage').locator('li')).toHaveCount(1);
+  await expect(command.getByTestId('coverage')).toContainText(`${device}: 49 fixes 15:00–15:12`);
+  await expect(command.locator('body[data-live="open"]')).toBeAttached();
+  await fitsTheScreen(command);
+  await shot(command, 'presence');
+
+  // The officer completes the mission on the device; the open dashboard shows it within 5 s.
+  const outcome = { contacts: 1, conditions: 'Quiet', reports: 0 };
+  await push([
+    { seq: 2, kind: 'step', mission_id: id, step: 'start', args: {}, device_time: t0 + 60 },
+    { seq: 3, kind: 'step', mission_id: id, step: 'complete', args: { outcome }, device_time: t0 + 720 },
+  ]);
+  const synced = Date.now();
+  await expect(row).toContainText('Completed', { timeout: 5_000 });
+  const seconds = (Date.now() - synced) / 1000;
+  test.info().annotations.push({ type: 'sync-to-view seconds', description: seconds.toFixed(2) });
+  console.log(`[${project.name}] completion synced → shown on the open dashboard in ${seconds.toFixed(2)} s`);
+});

@@ -162,7 +162,9 @@ impl Presence {
             .iter()
             .filter(|v| v.dwell_s() >= p.koper_min_s)
             .map(|v| v.dwell_s().min(p.koper_max_s) as f64 / 60.0)
-            .sum()
+            .sum::<f64>()
+            // An empty sum is -0.0; nobody wants to read "-0.0 minutes".
+            + 0.0
     }
 
     /// When the last visit ended, if there was one.
@@ -284,6 +286,7 @@ mod tests {
         assert_eq!(p.visits.iter().map(Visit::dwell_s).collect::<Vec<_>>(), vec![300, 300]);
         assert_eq!(p.koper_visits(&params), 0);
         assert_eq!(p.koper_minutes(&params), 0.0);
+        assert!(p.koper_minutes(&params).is_sign_positive(), "no negative zero on the dashboard");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod auth;
 pub mod basemap;
 pub mod config;
+pub mod live;
 pub mod pwa;
 pub mod snapshot;
 pub mod sync;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub sync_limiter: Arc<sync::SyncLimiter>,
     /// The department's basemap file, if configured.
     pub basemap: Option<Arc<basemap::Basemap>>,
+    /// The Data Bodega's change marker, for live updates.
+    pub live: tokio::sync::watch::Receiver<i64>,
 }
 
 /// Department and session settings the state is built from.
@@ -144,6 +147,7 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/api/sync/pull", Some(protocol::Action::SyncDevice), get(sync::pull)),
         ("/maps/{version}/basemap.pmtiles", None, get(basemap::serve)),
         ("/snapshot/{file}", Some(protocol::Action::ExportData), get(snapshot::download)),
+        ("/api/live", Some(protocol::Action::ViewHotSpots), get(live::events)),
     ]
 }
 
@@ -322,10 +326,11 @@ pub fn app_state(
     };
     Ok(AppState {
         leptos,
-        ctx,
         shell: Arc::new(shell),
         auth: auth::AuthState::new(settings.auth),
         sync_limiter: Arc::new(sync::SyncLimiter::default()),
         basemap: settings.basemap.map(Arc::new),
+        live: live::start(ctx.bodega.clone()),
+        ctx,
     })
 }

@@ -147,6 +147,15 @@ pub fn CrimePage() -> impl IntoView {
             },
         );
     let data = Resource::new(move || query.get(), get_crime_view);
+    // Live: refetch when the Data Bodega changes (a mission step, a sync, a load).
+    let live = crate::live::use_live();
+    Effect::new(move |prev: Option<u64>| {
+        let n = live.get();
+        if prev.is_some_and(|p| p != n) {
+            data.refetch();
+        }
+        n
+    });
     let config = LocalResource::new(load_map_config);
     let selected = RwSignal::new(None::<(i64, i64)>);
     let navigate = use_navigate();

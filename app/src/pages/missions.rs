@@ -59,7 +59,7 @@ pub fn order_by_priority_and_distance(missions: &mut [(Mission, Option<(f64, f64
     });
 }
 
-fn query_or(key: &'static str, default: impl Fn() -> String + Send + Sync + 'static) -> RwSignal<String> {
+pub(crate) fn query_or(key: &'static str, default: impl Fn() -> String + Send + Sync + 'static) -> RwSignal<String> {
     let q = use_query_map();
     let v = q.with_untracked(|q| q.get(key)).unwrap_or_else(default);
     RwSignal::new(v)
@@ -88,7 +88,11 @@ fn new_id() -> String {
 
 /// District, shift and date pickers shared by the planning and board screens.
 #[component]
-fn ShiftPicker(district: RwSignal<String>, shift: RwSignal<String>, date: RwSignal<String>) -> impl IntoView {
+pub(crate) fn ShiftPicker(
+    district: RwSignal<String>,
+    shift: RwSignal<String>,
+    date: RwSignal<String>,
+) -> impl IntoView {
     let options = Resource::new(|| (), |_| get_shifts());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading shifts…"</p> }>
@@ -135,7 +139,11 @@ fn ShiftPicker(district: RwSignal<String>, shift: RwSignal<String>, date: RwSign
     .into_any()
 }
 
-fn shift_ref(district: RwSignal<String>, shift: RwSignal<String>, date: RwSignal<String>) -> Option<ShiftRef> {
+pub(crate) fn shift_ref(
+    district: RwSignal<String>,
+    shift: RwSignal<String>,
+    date: RwSignal<String>,
+) -> Option<ShiftRef> {
     let (d, s, t) = (district.get(), shift.get(), date.get());
     (!d.is_empty() && !s.is_empty() && !t.is_empty()).then_some(ShiftRef { district: d, shift: s, shift_date: t })
 }

@@ -6,6 +6,7 @@ mod missions;
 mod not_found;
 mod overview;
 mod places;
+mod presence;
 mod signin;
 mod snapshot;
 
@@ -15,5 +16,6 @@ pub use missions::{compass, distance_and_bearing, distance_text, MenuEditor, MyM
 pub use not_found::NotFound;
 pub use overview::Overview;
 pub use places::{busiest_places, PlaceRow, Places};
+pub use presence::{presence_class, PresencePage};
 pub use signin::{signin_message, SignIn};
 pub use snapshot::{LorenzCurve, SnapshotBody, SnapshotPage, Sparkline};

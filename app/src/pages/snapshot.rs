@@ -216,6 +216,15 @@ pub fn SnapshotPage() -> impl IntoView {
     let query = use_query_map();
     let date = move || query.with(|q| q.get("date").unwrap_or_default());
     let snapshot = Resource::new(date, get_snapshot);
+    // Live: refetch when the Data Bodega changes (a mission step, a sync, a load).
+    let live = crate::live::use_live();
+    Effect::new(move |prev: Option<u64>| {
+        let n = live.get();
+        if prev.is_some_and(|p| p != n) {
+            snapshot.refetch();
+        }
+        n
+    });
     let navigate = use_navigate();
     view! {
         <Title text="Chief's Daily Snapshot · Beatbook"/>

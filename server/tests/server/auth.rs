@@ -93,7 +93,9 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     ];
     m.insert("/api/missions/recommend", d1_planners.clone());
     m.insert("/api/missions/issue", d1_planners.clone());
-    m.insert("/api/missions/board", d1_planners);
+    m.insert("/api/missions/board", d1_planners.clone());
+    // District D1's presence: the same people as its planning.
+    m.insert("/api/presence", d1_planners);
     // A D1 mission's event log: D1's sergeant, command, analysts (the officer is not assigned).
     m.insert(
         "/api/missions/events",
@@ -121,6 +123,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     // The crime view: everyone who sees hot spots (incident points are a further check inside).
     m.insert("/api/crime", mission_readers.clone());
     m.insert("/api/crime/cell", mission_readers.clone());
+    // Live updates (a change counter, no data) for whoever sees hot spots.
+    m.insert("/api/live", mission_readers.clone());
     m.insert("/snapshot/{file}", command_views);
     // The audit log: administrators only.
     m.insert(
@@ -201,6 +205,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         "/api/admin/audit" => serde_json::json!({ "search": {} }),
         "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
+        "/api/presence" => serde_json::json!({ "shift": d1 }),
         "/api/crime" => serde_json::json!({ "query": { "end": "2020-11-30", "days": 7 } }),
         "/api/crime/cell" => {
             serde_json::json!({ "query": { "end": "2020-11-30", "days": 7 }, "ix": 3275, "iy": 36391 })
@@ -260,8 +265,8 @@ fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
             None => req,
         };
     }
-    if path == "/snapshot/{file}" {
-        let req = get("/snapshot/2020-11-30.csv");
+    if path == "/snapshot/{file}" || path == "/api/live" {
+        let req = get(if path == "/api/live" { path } else { "/snapshot/2020-11-30.csv" });
         return match cookie {
             Some(c) => with_cookie(req, c),
             None => req,
@@ -311,7 +316,13 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
         assert_eq!(row.len(), EVERYONE.len(), "{path}: a row must say what every caller gets");
         for (who, expect) in row {
             let cookie = sessions[who].as_deref();
-            let (status, _, body) = call(&app.router, request_for(path, cookie)).await;
+            // The live stream never ends: its status is all there is to read.
+            let (status, _, body) = if *path == "/api/live" {
+                let resp = app.router.clone().oneshot(request_for(path, cookie)).await.expect("infallible");
+                (resp.status(), resp.headers().clone(), String::new())
+            } else {
+                call(&app.router, request_for(path, cookie)).await
+            };
             let got = match status {
                 StatusCode::UNAUTHORIZED if *path != "/api/auth/login" => Expect::SignIn,
                 StatusCode::BAD_REQUEST => {
@@ -321,7 +332,7 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
                 StatusCode::FORBIDDEN => Expect::Forbidden,
                 _ => Expect::Allowed,
             };
-            if got != *expect || status.is_server_error() {
+            if got != *expect || status.is_server_error() || status == StatusCode::METHOD_NOT_ALLOWED {
                 failures.push(format!("{path} as {who:?}: expected {expect:?}, got {status} {body:.200}"));
             }
         }

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 mod auth;
 mod crime;
 mod missions;
+mod presence;
 mod snapshot;
 mod sync;
 
