@@ -83,6 +83,7 @@ pub fn endpoints() -> Vec<(&'static str, Access)> {
         .chain(crate::snapshot::ENDPOINTS)
         .chain(crate::crime::ENDPOINTS)
         .chain(crate::presence::ENDPOINTS)
+        .chain(crate::accuracy::ENDPOINTS)
         .copied()
         .collect()
 }

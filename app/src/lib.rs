@@ -11,11 +11,12 @@
 //!   busiest micro places), `/signin`, and the mission screens: `/missions` (the officer's
 //!   list with the Koper timer), `/board` (the sergeant's shift board), `/plan` (issuing a
 //!   shift's missions from recommendations) and `/menu` (the Mission Menu editor); and the
-//!   command views: `/crime` (the crime view on the map), `/presence` (GPS presence against
+//!   command views: `/crime` (the crime view on the map), `/accuracy` (how well hot spots
+//!   predicted), `/presence` (GPS presence against
 //!   harm) and `/snapshot` (the Chief's Daily Snapshot).
 //! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
 //!   the sync that carries the outbox to the server exactly once (`protocol::sync`).
-//! - [`crime`], [`presence`] and [`snapshot`] compute the command views; [`live`] keeps them
+//! - [`crime`], [`accuracy`], [`presence`] and [`snapshot`] compute the command views; [`live`] keeps them
 //!   current through server-sent events.
 //! - [`map`] is the one map component (Leaflet, vendored, loaded on first use) with the
 //!   department's PMTiles basemap and district outlines.
@@ -28,6 +29,7 @@
 //! - `device_store` (browser only) keeps what the officer's device needs offline in IndexedDB;
 //!   `pwa` (browser only) registers the service worker and offers updates instead of forcing them.
 
+pub mod accuracy;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -48,14 +50,14 @@ pub mod device_store;
 pub mod pwa;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Html, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::{AppHeader, UpdateBanner};
 use crate::pages::{
-    AuditLog, CrimePage, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, PresencePage, ShiftBoard,
-    SignIn, SnapshotPage,
+    AccuracyPage, AuditLog, CrimePage, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, PresencePage,
+    ShiftBoard, SignIn, SnapshotPage,
 };
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
@@ -114,7 +116,9 @@ pub fn offline_shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     components::provide_app_state();
+    let components::Theme(theme) = components::provide_theme();
     view! {
+        <Html {..} data-theme=move || theme.get().unwrap_or("auto")/>
         <Router>
             <AppHeader/>
             <UpdateBanner/>
@@ -130,6 +134,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AuditLog/>
                     <Route path=path!("/snapshot") view=SnapshotPage/>
                     <Route path=path!("/crime") view=CrimePage/>
+                    <Route path=path!("/accuracy") view=AccuracyPage/>
                     <Route path=path!("/presence") view=PresencePage/>
                 </Routes>
             </main>

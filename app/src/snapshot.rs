@@ -192,6 +192,27 @@ pub struct Snapshot {
     pub generated_at: String,
 }
 
+/// The area shares the concentration curves are drawn at.
+pub const LORENZ_AREA: [f64; 16] =
+    [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0];
+
+/// The share of the total held by the top `fraction` of `cells` places, given the places' values
+/// largest first (places not listed hold nothing); 0 when there is nothing.
+pub fn share_of_top(sorted_desc: &[f64], cells: usize, fraction: f64) -> f64 {
+    let total: f64 = sorted_desc.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let k = ((cells as f64 * fraction).ceil() as usize).max(1);
+    sorted_desc.iter().take(k).sum::<f64>() / total
+}
+
+/// The concentration (Lorenz) curve of values over `cells` places: `(share of area, share of
+/// the total)` at [`LORENZ_AREA`].
+pub fn lorenz_of(sorted_desc: &[f64], cells: usize) -> Vec<(f64, f64)> {
+    LORENZ_AREA.iter().map(|&x| (x, if x == 0.0 { 0.0 } else { share_of_top(sorted_desc, cells.max(1), x) })).collect()
+}
+
 /// The snapshot's server functions.
 pub const ENDPOINTS: &[(&str, Access)] = &[("/api/snapshot", Some(protocol::Action::ViewSnapshot))];
 
@@ -502,18 +523,14 @@ pub mod ssr {
 
     /// Share of harm in the top 1% / 5% of the study area's cells, and the Lorenz curve.
     pub fn concentration(ranked: &[Ranked], cells: u64) -> Concentration {
-        let cells = cells.max(ranked.len() as u64).max(1);
-        let total: f64 = ranked.iter().map(|r| r.1 .0).sum();
-        let share_of_top = |fraction: f64| -> f64 {
-            if total <= 0.0 {
-                return 0.0;
-            }
-            let k = ((cells as f64 * fraction).ceil() as usize).max(1);
-            ranked.iter().take(k).map(|r| r.1 .0).sum::<f64>() / total
-        };
-        let points = [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0];
-        let curve = points.iter().map(|&x| (x, if x == 0.0 { 0.0 } else { share_of_top(x) })).collect();
-        Concentration { cells, top_1: share_of_top(0.01), top_5: share_of_top(0.05), curve }
+        let cells = cells.max(ranked.len() as u64).max(1) as usize;
+        let harms: Vec<f64> = ranked.iter().map(|r| r.1 .0).collect();
+        Concentration {
+            cells: cells as u64,
+            top_1: share_of_top(&harms, cells, 0.01),
+            top_5: share_of_top(&harms, cells, 0.05),
+            curve: lorenz_of(&harms, cells),
+        }
     }
 
     /// A mission's place as an area in the metres of its UTM zone.

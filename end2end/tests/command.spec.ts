@@ -54,6 +54,25 @@ test('the crime view maps harm, filters it and opens a cell', async ({ page }) =
   await expect(comp.locator('tbody tr').first()).toBeVisible();
   await expect(comp.getByTestId('weekly-trend').locator('rect')).toHaveCount(12);
   await shot(page, 'crime-cell');
+
+  // Night mode for the patrol car: dark and high-contrast, and it stays on after a reload.
+  await page.getByTestId('night-mode').click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'night');
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'night');
+  expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(0, 0, 0)');
+  await expect(page.getByTestId('night-mode')).toHaveAttribute('aria-pressed', 'true');
+  await shot(page, 'crime-night');
+
+  // The accuracy scoreboard: the city and each district, each ranking beside the baseline.
+  await page.goto('/accuracy');
+  await hydrated(page);
+  await expect(page.getByTestId('accuracy-city').locator('tbody tr')).toHaveCount(3);
+  await expect(page.getByTestId('accuracy-D1').locator('tr[data-method="naive"]')).toBeVisible();
+  await expect(page.getByTestId('same-as-baseline')).toBeVisible();
+  await fitsTheScreen(page);
+  await shot(page, 'accuracy');
   expect(await violations()).toEqual([]);
 });
 

@@ -167,6 +167,7 @@ pub fn CrimePage() -> impl IntoView {
         <Title text="Crime view · Beatbook"/>
         <section class="page crime">
             <h1>"Crime view"</h1>
+            <p class="hint"><a href="/accuracy">"How well have these hot spots predicted harm? See the accuracy scoreboard."</a></p>
             <Transition fallback=|| view! { <p class="loading">"Loading the crime view…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {

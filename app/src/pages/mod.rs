@@ -1,5 +1,6 @@
 //! The screens, one module each.
 
+mod accuracy;
 mod audit;
 mod crime;
 mod missions;
@@ -10,6 +11,7 @@ mod presence;
 mod signin;
 mod snapshot;
 
+pub use accuracy::AccuracyPage;
 pub use audit::AuditLog;
 pub use crime::{cell_fill, cells_geojson, harm_breaks, CrimePage, Shade};
 pub use missions::{compass, distance_and_bearing, distance_text, MenuEditor, MyMissions, PlanShift, ShiftBoard};

@@ -123,6 +123,7 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     // The crime view: everyone who sees hot spots (incident points are a further check inside).
     m.insert("/api/crime", mission_readers.clone());
     m.insert("/api/crime/cell", mission_readers.clone());
+    m.insert("/api/accuracy", mission_readers.clone());
     // Live updates (a change counter, no data) for whoever sees hot spots.
     m.insert("/api/live", mission_readers.clone());
     m.insert("/snapshot/{file}", command_views);
@@ -206,6 +207,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/admin/audit" => serde_json::json!({ "search": {} }),
         "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
         "/api/presence" => serde_json::json!({ "shift": d1 }),
+        "/api/accuracy" => serde_json::json!({ "end": "2020-12-31", "periods": 1 }),
         "/api/crime" => serde_json::json!({ "query": { "end": "2020-11-30", "days": 7 } }),
         "/api/crime/cell" => {
             serde_json::json!({ "query": { "end": "2020-11-30", "days": 7 }, "ix": 3275, "iy": 36391 })

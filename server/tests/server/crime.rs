@@ -123,3 +123,72 @@ async fn bad_crime_view_filters_name_the_field() {
         assert!(body.to_string().contains(field), "{query}: {body}");
     }
 }
+
+#[tokio::test]
+async fn the_accuracy_scoreboard_matches_a_hand_count_of_the_naive_baseline() {
+    let app = test_app().await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    let ana = sign_in(&app, "ana").await;
+    let (status, _, text) = call(
+        &app.router,
+        json_call("/api/accuracy", &serde_json::json!({ "end": "2020-12-31", "periods": 2 }), Some(&ana)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let board: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let areas = board["areas"].as_array().expect("areas");
+    assert_eq!(areas.len(), 5, "the city and four districts");
+    let city = &areas[0];
+    assert_eq!(city["code"], "city");
+    let latest = &city["periods"][0];
+    assert_eq!((latest["from"].as_str(), latest["to"].as_str()), (Some("2020-12-04"), Some("2020-12-31")));
+
+    // By hand: 150 m cells in the districts' box; train = the 28 days before 4 Dec, test = 4–31 Dec.
+    let tz = jiff::tz::TimeZone::get("America/Vancouver").expect("tz");
+    let at =
+        |d: &str| d.parse::<jiff::civil::Date>().expect("d").to_zoned(tz.clone()).expect("z").timestamp().as_second();
+    let (train_from, test_from, test_to) = (at("2020-11-06"), at("2020-12-04"), at("2021-01-01"));
+    let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
+    let mut train: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
+    let mut test: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
+    let mut rdr = csv::Reader::from_reader(bodega::demo::VANCOUVER_2020_CSV);
+    for rec in rdr.records() {
+        let rec = rec.expect("row");
+        let (Ok(lat), Ok(lon)) = (rec[4].parse::<f64>(), rec[5].parse::<f64>()) else { continue };
+        if !(-123.2250..=-123.0230).contains(&lon) || !(49.1980..=49.3150).contains(&lat) {
+            continue;
+        }
+        // VPD's "location unknown" placeholder is flagged and never mapped.
+        let (dy, dx) = ((lat - 49.281_847) * 111_195.0, (lon + 123.099_524) * 111_195.0 * lat.to_radians().cos());
+        if dx.hypot(dy) <= 15.0 {
+            continue;
+        }
+        let local: jiff::civil::DateTime = rec[1].parse().expect("time");
+        let t = tz.to_ambiguous_zoned(local).compatible().expect("z").timestamp().as_second();
+        let k = lattice.key_of(lon, lat).expect("key");
+        if (train_from..test_from).contains(&t) {
+            *train.entry((k.ix, k.iy)).or_default() += 1.0;
+        } else if (test_from..test_to).contains(&t) {
+            *test.entry((k.ix, k.iy)).or_default() += 1.0;
+        }
+    }
+    let cells = city["cells"].as_u64().expect("cells") as usize;
+    let k = ((0.05 * cells as f64).round() as usize).max(1);
+    // Rank by training count; ties by lower cell id (south to north, then west to east).
+    let mut ranked: Vec<((i64, i64), f64)> = train.iter().map(|(c, n)| (*c, *n)).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then((a.0 .1, a.0 .0).cmp(&(b.0 .1, b.0 .0))));
+    assert!(ranked.len() >= k, "enough cells with history to fill the top 5 %");
+    let caught: f64 = ranked[..k].iter().map(|(c, _)| test.get(c).copied().unwrap_or(0.0)).sum();
+    let total: f64 = test.values().sum();
+    let naive = latest["methods"].as_array().expect("m").iter().find(|m| m["method"] == "naive").expect("naive");
+    let five = naive["at"].as_array().expect("at").iter().find(|a| a["percent"] == 5.0).expect("5%");
+    let hit = five["hit_rate"].as_f64().expect("hit rate");
+    assert!((hit - caught / total).abs() < 1e-9, "hit rate {hit} vs {caught}/{total}");
+    assert!((five["pai"].as_f64().expect("pai") - (caught / total) / (k as f64 / cells as f64)).abs() < 1e-9);
+    assert_eq!(latest["harm"].as_f64(), Some(total));
+    // Bad input names the field.
+    let (status, _, body) =
+        call(&app.router, json_call("/api/accuracy", &serde_json::json!({ "periods": 0 }), Some(&ana))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("periods"), "{body}");
+}
