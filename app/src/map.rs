@@ -95,6 +95,24 @@ pub fn cell_corners(epsg: u32, size_m: u32, ix: i64, iy: i64) -> Option<Vec<(f64
     )
 }
 
+/// A mission's place as an area in the metres of its UTM zone (for `hotspot::presence`).
+pub fn place_area(place: &protocol::mission::Place) -> Option<(hotspot::Utm, hotspot::Area)> {
+    use protocol::mission::Place;
+    match place {
+        Place::Cell { epsg, size_m, ix, iy, .. } => {
+            let utm = hotspot::Utm::new(hotspot::Epsg::utm(*epsg).ok()?);
+            let s = f64::from(*size_m);
+            let (x0, y0) = (*ix as f64 * s, *iy as f64 * s);
+            Some((utm, hotspot::Area::Rect { min_x: x0, min_y: y0, max_x: x0 + s, max_y: y0 + s }))
+        }
+        Place::Point { lat, lon, radius_m } | Place::Segment { lat, lon, radius_m, .. } => {
+            let utm = hotspot::Utm::new(hotspot::Epsg::for_lon_lat(*lon, *lat).ok()?);
+            let (x, y) = utm.forward(*lon, *lat).ok()?;
+            Some((utm, hotspot::Area::Circle { x, y, r: *radius_m }))
+        }
+    }
+}
+
 /// The map's server functions, with the action each needs.
 pub const ENDPOINTS: &[(&str, Access)] = &[("/api/map", Some(protocol::Action::ViewOverview))];
 

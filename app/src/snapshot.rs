@@ -533,23 +533,6 @@ pub mod ssr {
         }
     }
 
-    /// A mission's place as an area in the metres of its UTM zone.
-    pub fn place_area(place: &Place) -> Option<(hotspot::Utm, hotspot::Area)> {
-        match place {
-            Place::Cell { epsg, size_m, ix, iy, .. } => {
-                let utm = hotspot::Utm::new(Epsg::utm(*epsg).ok()?);
-                let s = f64::from(*size_m);
-                let (x0, y0) = (*ix as f64 * s, *iy as f64 * s);
-                Some((utm, hotspot::Area::Rect { min_x: x0, min_y: y0, max_x: x0 + s, max_y: y0 + s }))
-            }
-            Place::Point { lat, lon, radius_m } | Place::Segment { lat, lon, radius_m, .. } => {
-                let utm = hotspot::Utm::new(Epsg::for_lon_lat(*lon, *lat).ok()?);
-                let (x, y) = utm.forward(*lon, *lat).ok()?;
-                Some((utm, hotspot::Area::Circle { x, y, r: *radius_m }))
-            }
-        }
-    }
-
     /// Presence of an officer at a mission's place during its shift window, from GPS.
     ///
     /// # Errors
@@ -559,7 +542,7 @@ pub mod ssr {
         m: &protocol::mission::Mission,
     ) -> Result<Option<hotspot::Presence>, ApiError> {
         let Some(user) = m.assignee_user_id else { return Ok(None) };
-        let Some((utm, area)) = place_area(&m.place) else { return Ok(None) };
+        let Some((utm, area)) = crate::map::place_area(&m.place) else { return Ok(None) };
         let fixes = ctx.bodega.fixes_of_user(user, m.window_start, m.window_end).await.map_err(unavailable)?;
         if fixes.is_empty() {
             return Ok(None);

@@ -55,6 +55,22 @@ test('the crime view maps harm, filters it and opens a cell', async ({ page }) =
   await expect(comp.getByTestId('weekly-trend').locator('rect')).toHaveCount(12);
   await shot(page, 'crime-cell');
 
+  // The basemap kept on the device: with no signal the service worker answers the map's byte
+  // ranges from the stored copy.
+  await page.getByRole('button', { name: /Keep map offline/ }).click();
+  await expect(page.getByTestId('basemap-status')).toContainText('Map kept on this device');
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const basemapUrl = new URL(range.url()).pathname;
+  await page.context().setOffline(true);
+  const offline = await page.evaluate(async (url) => {
+    const r = await fetch(url, { headers: { Range: 'bytes=0-126' } });
+    const body = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, range: r.headers.get('Content-Range'), bytes: body.length, magic: String.fromCharCode(...body.slice(0, 7)) };
+  }, basemapUrl);
+  expect(offline).toMatchObject({ status: 206, bytes: 127, magic: 'PMTiles' });
+  expect(offline.range).toMatch(/^bytes 0-126\/\d+$/);
+  await page.context().setOffline(false);
+
   // Night mode for the patrol car: dark and high-contrast, and it stays on after a reload.
   await page.getByTestId('night-mode').click();
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'night');

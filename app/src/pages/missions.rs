@@ -474,10 +474,24 @@ pub fn MyMissions() -> impl IntoView {
     let open = RwSignal::new(None::<String>);
     // Koper timers live here, by mission, so that a sync refreshing the list never restarts one.
     let timers = KoperTimers {
-        since: RwSignal::new(Default::default()),
+        samples: RwSignal::new(Vec::new()),
         manual: RwSignal::new(Default::default()),
         forms: RwSignal::new(Default::default()),
     };
+    // The device's own position samples: one every 15 s from the latest fix, and one at each new
+    // fix. The Koper timer reads visits from them with the presence dashboard's rules.
+    Effect::new(move |_| {
+        let t = (now.get() / 1000.0).floor() as i64;
+        let Some((lat, lon, acc)) = position.get() else { return };
+        timers.samples.update(|v| {
+            let moved = v.last().is_some_and(|l| (l.lat, l.lon) != (lat, lon));
+            if v.last().is_none_or(|l| moved || t - l.t >= SAMPLE_S) && t > 0 {
+                v.push(protocol::sync::Fix { t, lat, lon, accuracy_m: Some(acc), speed_mps: None });
+            }
+            let cutoff = t - 4 * 3600;
+            v.retain(|f| f.t >= cutoff);
+        });
+    });
     let step = Callback::new(move |(id, t, args): (String, Transition, TransitionArgs)| {
         field.record(protocol::sync::MutationKind::Step { mission_id: id, step: t, args });
     });
@@ -532,12 +546,33 @@ pub fn MyMissions() -> impl IntoView {
 /// Per-mission Koper timers of the "My missions" screen.
 #[derive(Clone, Copy)]
 struct KoperTimers {
-    /// When the device entered each mission's place (UTC ms).
-    since: RwSignal<std::collections::HashMap<String, f64>>,
-    /// Missions whose timer the officer started by hand ("I am here").
-    manual: RwSignal<std::collections::HashSet<String>>,
+    /// The device's position samples (last four hours).
+    samples: RwSignal<Vec<protocol::sync::Fix>>,
+    /// Missions whose timer the officer started by hand ("I am here"), with when (UTC ms).
+    manual: RwSignal<std::collections::HashMap<String, f64>>,
     /// Outcome answers and note typed so far, by mission.
     forms: RwSignal<std::collections::HashMap<String, DraftOutcome>>,
+}
+
+/// Seconds between the device's position samples while a list is open.
+const SAMPLE_S: i64 = 15;
+
+/// When the visit the device is in now began (UTC seconds), by `hotspot::presence` over the
+/// device's samples: the same rules as the presence dashboard (accuracy filter, brief exits
+/// merged, gaps end a visit), except that a visit shows from its first second.
+fn current_visit_start(samples: &[protocol::sync::Fix], place: &Place) -> Option<i64> {
+    let (utm, area) = crate::map::place_area(place)?;
+    let fixes: Vec<hotspot::Fix> = samples
+        .iter()
+        .filter_map(|f| {
+            let (x, y) = utm.forward(f.lon, f.lat).ok()?;
+            Some(hotspot::Fix { t: f.t, skew_s: 0, x, y, accuracy_m: f.accuracy_m.unwrap_or(f64::INFINITY) })
+        })
+        .collect();
+    let params = hotspot::VisitParams { min_dwell_s: 0, ..Default::default() };
+    let presence = hotspot::visits(&fixes, &area, &params);
+    let last = presence.visits.last()?;
+    (Some(last.exit) == fixes.iter().map(|f| f.t).max()).then_some(last.entry)
 }
 
 /// An outcome being filled in: answers by field key, and the note.
@@ -661,28 +696,17 @@ fn MissionDetail(
                 .is_some_and(|(d, _)| d <= radius)
         }
     };
-    // The Koper timer: runs while the device is inside the place; "I am here" starts it by hand.
+    // The Koper timer: the visit the device is in now (hotspot::presence over its position
+    // samples); "I am here" starts it by hand when there is no GPS.
     let timer_id = m.id.clone();
-    let (id_since, id_manual, id_button) = (timer_id.clone(), timer_id.clone(), timer_id.clone());
-    let since = move || timers.since.with(|t| t.get(&id_since).copied());
-    let manual = move || timers.manual.with(|t| t.contains(&id_manual));
-    Effect::new({
-        let inside = inside.clone();
-        let since = since.clone();
-        let manual = manual.clone();
-        move |_| {
-            let is_in = inside() || manual();
-            match (is_in, untrack(&since)) {
-                (true, None) => timers.since.update(|t| {
-                    t.insert(timer_id.clone(), now.get_untracked());
-                }),
-                (false, Some(_)) => timers.since.update(|t| {
-                    t.remove(&timer_id);
-                }),
-                _ => {}
-            }
+    let (id_since, id_button) = (timer_id.clone(), timer_id.clone());
+    let since = {
+        let place = place.clone();
+        move || {
+            let gps = timers.samples.with(|v| current_visit_start(v, &place)).map(|t| t as f64 * 1000.0);
+            gps.or_else(|| timers.manual.with(|t| t.get(&id_since).copied()))
         }
-    });
+    };
     let since_for_minutes = since.clone();
     let minutes = move || since_for_minutes().map(|s| ((now.get() - s) / 1000.0).max(0.0));
     let minutes_for_nudge = minutes.clone();
@@ -740,7 +764,7 @@ fn MissionDetail(
                 <Show when=move || !inside() && since().is_none()>
                     <button type="button" class="secondary" on:click={
                         let id = id_button.clone();
-                        move |_| timers.manual.update(|t| { t.insert(id.clone()); })
+                        move |_| timers.manual.update(|t| { t.insert(id.clone(), now.get_untracked()); })
                     }>"I am here (no GPS)"</button>
                 </Show>
             </div>
