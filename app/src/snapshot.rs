@@ -252,7 +252,6 @@ pub mod ssr {
     use hotspot::{Epsg, HarmTable, Lattice, VisitParams};
     use jiff::civil::Date;
     use jiff::tz::TimeZone;
-    use protocol::mission::Place;
     use protocol::MissionStatus;
 
     use super::*;
