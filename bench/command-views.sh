@@ -39,5 +39,5 @@ for _ in $(seq 60); do curl -fs http://127.0.0.1:3120/readyz >/dev/null && break
 cd end2end
 for window in "days=91&end=2020-12-31" "days=366&end=2020-12-31"; do
   PAINT_URL="/crime?$window" BEATBOOK_DEMO_PASSWORD=bench-password-1 BENCH_URL=http://127.0.0.1:3120 \
-    npx playwright test --config bench.config.ts 2>&1 | grep -E "first map paint" | tail -n 1
+    npx playwright test --config bench.config.ts 2>&1 | grep -E "^(run [0-9]+|median)"
 done
