@@ -9,6 +9,13 @@ use crate::model::{CityOverview, Loaded};
 /// The overview data as every screen sees it: `Err` carries a message fit for the user.
 pub type OverviewResult = Result<Loaded<CityOverview>, String>;
 
+/// What the overview resource holds on screens that do not show the city.
+const NOT_LOADED: &str = "the city overview is loaded by the screens that show it";
+
+/// Set when a screen that shows the city is on screen (the overview resource then loads).
+#[derive(Clone, Copy)]
+pub struct OverviewWanted(pub RwSignal<bool>);
+
 /// The app-wide overview resource, shared by the screens so navigation does not refetch.
 #[derive(Clone, Copy)]
 pub struct OverviewResource(pub Resource<OverviewResult>);
@@ -57,18 +64,25 @@ pub fn current_path() -> String {
 /// in step with them.
 pub fn provide_app_state() {
     // The sign-in screen shows no data: it neither fetches the city nor asks for it anonymously.
-    let on_signin = current_path().starts_with("/signin");
+    // The city overview is computed only for the screens that show it (the overview and the
+    // places) — not on every page load — and fetched when the user navigates to one of them.
+    let path = current_path();
+    let on_signin = path.starts_with("/signin");
+    let wanted = RwSignal::new(path == "/" || path.starts_with("/places"));
     let overview = Resource::new(
-        || (),
-        move |_| async move {
+        move || wanted.get(),
+        move |wanted| async move {
             if on_signin {
                 Err("Sign in to see the city.".to_string())
+            } else if !wanted {
+                Err(NOT_LOADED.to_string())
             } else {
                 load_overview().await
             }
         },
     );
     provide_context(OverviewResource(overview));
+    provide_context(OverviewWanted(wanted));
     let me = Resource::new(|| (), |_| async { crate::api::get_me().await.ok().flatten() });
     provide_context(MeResource(me));
     let field = FieldStore { state: RwSignal::new(None), syncing: RwSignal::new(false) };
@@ -452,12 +466,20 @@ where
     F: Fn(CityOverview) -> AnyView + Clone + Send + Sync + 'static,
 {
     let overview = expect_context::<OverviewResource>().0;
+    let OverviewWanted(wanted) = expect_context::<OverviewWanted>();
+    // Arriving here from a screen that did not load the city: load it now.
+    Effect::new(move |_| {
+        if !wanted.get_untracked() {
+            wanted.set(true);
+        }
+    });
     view! {
         <Suspense fallback=move || view! { <p class="loading">{loading}</p> }>
             {move || {
                 let render = render.clone();
                 Suspend::new(async move {
                     match overview.await {
+                        Err(message) if message == NOT_LOADED => view! { <p class="loading">{loading}</p> }.into_any(),
                         Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
                         Ok(loaded) => {
                             let content = render(loaded.data.clone());
