@@ -14,6 +14,7 @@ pub mod live;
 pub mod pwa;
 pub mod snapshot;
 pub mod sync;
+pub mod watch;
 
 use std::path::Path;
 use std::sync::Arc;

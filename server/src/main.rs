@@ -296,6 +296,31 @@ enum Ingest {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Watch a folder and load the export files the records or dispatch system drops into it,
+    /// as they arrive (each once it has stopped growing, and again when it changes); the same
+    /// idempotent ingest as a one-off load. A bad file is reported and the watch goes on.
+    Watch {
+        /// The folder.
+        dir: PathBuf,
+        /// What the files hold.
+        #[arg(long, value_parser = ["incidents", "calls", "gps"], default_value = "incidents")]
+        kind: String,
+        /// Label of the system the files come from (default: rms, cad or avl by kind).
+        #[arg(long)]
+        source: Option<String>,
+        /// Incident exports in a known shape (see `ingest incidents --preset`).
+        #[arg(long, conflicts_with = "mapping")]
+        preset: Option<String>,
+        /// Incident exports through the department's column mapping (TOML).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Seconds between scans of the folder.
+        #[arg(long, default_value_t = 30)]
+        interval_secs: u64,
+        /// Load what is there now and exit (for a scheduler that runs Beatbook itself).
+        #[arg(long)]
+        once: bool,
+    },
     /// Districts, zones or the department boundary: a GeoJSON FeatureCollection of Polygons or
     /// MultiPolygons (WGS84), each with a code property. All or nothing; re-loading replaces
     /// shapes by code. The boundary turns on the outside-boundary geocoding rule.
@@ -455,6 +480,117 @@ async fn ingest_incidents(
         summary.batch_id
     );
     finish_ingest(&bodega, summary.batch_id, dry_run).await
+}
+
+/// The column mapping a preset name or a mapping file gives (none: the canonical file).
+fn incident_mapping(
+    preset: Option<String>,
+    mapping: Option<PathBuf>,
+) -> anyhow::Result<Option<bodega::mapping::Mapping>> {
+    Ok(match (preset, mapping) {
+        (Some(name), _) => Some(bodega::mapping::Mapping::preset(&name).ok_or_else(|| {
+            anyhow::anyhow!("no preset '{name}'; the presets are {}", bodega::mapping::Mapping::PRESETS.join(", "))
+        })?),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the mapping {}", path.display()))?;
+            Some(bodega::mapping::Mapping::from_toml(&text)?)
+        }
+        (None, None) => None,
+    })
+}
+
+/// Loads one dropped file; the line it prints says what happened (or why not).
+async fn land_file(
+    bodega: &Bodega,
+    kind: &str,
+    path: &std::path::Path,
+    opts: &IngestOptions,
+) -> anyhow::Result<String> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let name = path.display();
+    Ok(match kind {
+        "calls" => {
+            let s = bodega::calls::ingest_calls_csv(bodega, reader, opts).await?;
+            format!(
+                "{name}: calls read {}, loaded {}, updated {}, unchanged {}, rejected {}",
+                s.read, s.loaded, s.updated, s.unchanged, s.rejected
+            )
+        }
+        "gps" => {
+            let s = bodega::gps::ingest_gps_csv(bodega, reader, opts).await?;
+            format!(
+                "{name}: fixes read {}, loaded {}, already stored {}, rejected {}",
+                s.read, s.loaded, s.duplicates, s.rejected
+            )
+        }
+        _ => {
+            let s = bodega::ingest::ingest_incidents_csv(bodega, reader, opts).await?;
+            format!(
+                "{name}: incidents read {}, loaded {}, updated {}, unchanged {}, rejected {}",
+                s.read, s.loaded, s.updated, s.unchanged, s.rejected
+            )
+        }
+    })
+}
+
+/// `ingest watch`: scan, load what settled, sleep; until stopped (or once).
+async fn watch_folder(
+    common: &Common,
+    dir: &std::path::Path,
+    kind: &str,
+    source: Option<String>,
+    mapping: Option<bodega::mapping::Mapping>,
+    interval_secs: u64,
+    once: bool,
+) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        anyhow::bail!("{} is not a folder", dir.display());
+    }
+    let bodega = open_store(common).await?;
+    let source = source.unwrap_or_else(|| match kind {
+        "calls" => "cad".into(),
+        "gps" => "avl".into(),
+        _ => "rms".into(),
+    });
+    let mut scanner = server::watch::Scanner::default();
+    let interval = Duration::from_secs(interval_secs.max(1));
+    if !once {
+        println!("watching {} for {kind} exports every {} s (Ctrl-C stops)", dir.display(), interval.as_secs());
+    }
+    loop {
+        let ready = scanner.ready(dir, "csv", once).with_context(|| format!("cannot read {}", dir.display()))?;
+        for path in ready {
+            let opts = IngestOptions {
+                source: source.clone(),
+                file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                time_zone: common.time_zone.clone(),
+                dry_run: false,
+                mapping: mapping.clone(),
+            };
+            match land_file(&bodega, kind, &path, &opts).await {
+                Ok(line) => {
+                    println!("{line}");
+                    scanner.mark_loaded(&path);
+                }
+                // A file that cannot be loaded is reported and tried again when it changes.
+                Err(e) => {
+                    eprintln!("{}: not loaded: {e:#}", path.display());
+                    scanner.mark_loaded(&path);
+                }
+            }
+        }
+        if once {
+            break;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    bodega.close().await;
+    Ok(())
 }
 
 /// What every ingest needs: the file (buffered), the store, and the options.
@@ -617,20 +753,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Ingest(Ingest::Incidents { file, source, dry_run, preset, mapping })) => {
-            let mapping = match (preset, mapping) {
-                (Some(name), _) => Some(bodega::mapping::Mapping::preset(&name).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no preset '{name}'; the presets are {}",
-                        bodega::mapping::Mapping::PRESETS.join(", ")
-                    )
-                })?),
-                (None, Some(path)) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read the mapping {}", path.display()))?;
-                    Some(bodega::mapping::Mapping::from_toml(&text)?)
-                }
-                (None, None) => None,
-            };
+            let mapping = incident_mapping(preset, mapping)?;
             ingest_incidents(&common, file, source, dry_run, mapping).await
         }
         Some(Command::Ingest(Ingest::Districts { file, kind, code_property, name_property })) => {
@@ -642,6 +765,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bodega.close().await;
             println!("{}: loaded {} {kind} polygon(s)", file.display(), summary.loaded);
             Ok(())
+        }
+        Some(Command::Ingest(Ingest::Watch { dir, kind, source, preset, mapping, interval_secs, once })) => {
+            let mapping = incident_mapping(preset, mapping)?;
+            watch_folder(&common, &dir, &kind, source, mapping, interval_secs, once).await
         }
         Some(Command::Ingest(Ingest::Calls { file, source, dry_run })) => {
             let (reader, bodega, opts) = prepare_ingest(&common, &file, source, dry_run, None).await?;

@@ -406,6 +406,81 @@ async fn the_command_line_migrates_seeds_and_ingests_on_this_engine() {
 
 // ---- the analysts' one-file commands ---------------------------------------------------------
 
+#[tokio::test]
+async fn a_watched_folder_lands_each_export_once_and_again_only_when_it_changes() {
+    let store = fresh_store().await;
+    let url = store.url.clone();
+    let env = [("BEATBOOK_DATABASE_URL", url.as_str())];
+    assert!(server(&["migrate"], &env).status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = "id,occurred_at,offense,category,lat,lon\n";
+    std::fs::write(
+        dir.path().join("2021-02-03T0400.csv"),
+        format!("{header}W1,2021-02-03T04:05,Mischief,,49.28,-123.12\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("2021-02-03T0500.csv"),
+        format!(
+            "{header}W2,2021-02-03T05:05,Other Theft,,49.28,-123.12\nW3,2021-02-03T05:10,Mischief,,49.28,-123.12\n"
+        ),
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("broken.csv"), "this is not an export\n").expect("write");
+    std::fs::write(
+        dir.path().join("still-copying.csv.part"),
+        format!("{header}W9,2021-02-03T06:00,Mischief,,49.28,-123.12\n"),
+    )
+    .expect("write");
+    let path = dir.path().to_string_lossy().into_owned();
+    let out = server(&["ingest", "watch", &path, "--once"], &env);
+    let (text, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "a bad file does not stop the watch: {err}");
+    assert!(text.contains("2021-02-03T0400.csv: incidents read 1, loaded 1"), "{text}");
+    assert!(text.contains("2021-02-03T0500.csv: incidents read 2, loaded 2"), "{text}");
+    assert!(err.contains("broken.csv: not loaded"), "the bad file is named: {err}");
+    assert!(!text.contains("still-copying"), "partial files are left alone: {text}");
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 3);
+    // The same files again (a restart): nothing new, nothing doubled; an edited export updates.
+    std::fs::write(
+        dir.path().join("2021-02-03T0500.csv"),
+        format!("{header}W2,2021-02-03T05:05,Theft of Bicycle,,49.28,-123.12\nW3,2021-02-03T05:10,Mischief,,49.28,-123.12\n"),
+    )
+    .expect("write");
+    let out = server(&["ingest", "watch", &path, "--once"], &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("0400.csv: incidents read 1, loaded 0, updated 0, unchanged 1"), "{text}");
+    assert!(text.contains("0500.csv: incidents read 2, loaded 0, updated 1, unchanged 1"), "{text}");
+    assert_eq!(store.bodega.incident_count().await.expect("count"), 3);
+
+    // Watching: a file dropped while it runs lands within a few scans.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["ingest", "watch", &path, "--interval-secs", "1"])
+        .env("BEATBOOK_DATABASE_URL", &url)
+        .env("BEATBOOK_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start the watch");
+    std::fs::write(
+        dir.path().join("2021-02-03T0600.csv"),
+        format!("{header}W4,2021-02-03T06:05,Mischief,,49.28,-123.12\n"),
+    )
+    .expect("write");
+    let mut landed = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if store.bodega.incident_count().await.expect("count") == 4 {
+            landed = true;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(landed, "the dropped export landed while the watch ran");
+    let out = server(&["ingest", "watch", "/no/such/folder"], &env);
+    assert_one_clear_line(&out, "/no/such/folder is not a folder");
+}
+
 fn shared_data(file: &str) -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(file).to_string_lossy().into_owned()
 }
