@@ -90,22 +90,16 @@ pub async fn get_accuracy(end: Option<String>, periods: Option<u32>) -> Result<S
 /// Server side.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use hotspot::{evaluate, rank_cells, Epsg, Grid, HarmTable, RankBy, ScoreParams, Window};
+    use hotspot::{evaluate, rank_cells, HarmTable, RankBy, ScoreParams, Window};
     use protocol::policy::Target;
     use protocol::Action;
 
     use super::*;
-    use crate::auth::ssr::{authorize, context, respond_with};
+    use crate::api::ssr::{grid_over, invalid, unavailable, window_end_day};
+    use crate::auth::ssr::{authorize, context};
 
     const PERIOD_DAYS: i64 = 28;
     const PERCENTS: [f64; 2] = [1.0, 5.0];
-
-    fn unavailable(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "accuracy query failed");
-        let e = ApiError::Unavailable("the query failed; the server log has the details".into());
-        respond_with(&e);
-        e
-    }
 
     fn metrics(m: &[hotspot::AreaShare]) -> Vec<Metrics> {
         m.iter().map(|a| Metrics { percent: a.percent, hit_rate: a.hit_rate, pai: a.pai, pei: a.pei }).collect()
@@ -120,26 +114,10 @@ pub mod ssr {
         authorize(&ctx, Action::ViewHotSpots, Target::City, "accuracy scoreboard").await?;
         let n_periods = i64::from(periods.unwrap_or(6));
         if !(1..=26).contains(&n_periods) {
-            let e = ApiError::invalid("periods", format!("{n_periods} is not 1 to 26 periods"));
-            respond_with(&e);
-            return Err(e);
+            return Err(invalid("periods", format!("{n_periods} is not 1 to 26 periods")));
         }
         let tz = jiff::tz::TimeZone::get(&ctx.time_zone).map_err(unavailable)?;
-        let end_day: jiff::civil::Date = match end.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => s.parse().map_err(|_| {
-                let e = ApiError::invalid("end", format!("'{s}' is not a date (YYYY-MM-DD)"));
-                respond_with(&e);
-                e
-            })?,
-            None => {
-                let summary = ctx.bodega.city_summary().await.map_err(unavailable)?;
-                summary
-                    .last_at
-                    .and_then(|t| jiff::Timestamp::from_second(t).ok())
-                    .map(|t| t.to_zoned(tz.clone()).date())
-                    .unwrap_or_else(|| jiff::Zoned::now().with_time_zone(tz.clone()).date())
-            }
-        };
+        let end_day = window_end_day(&ctx, &tz, end.as_deref(), "end").await?;
         let day_start = |d: jiff::civil::Date| -> Result<i64, ApiError> {
             Ok(d.to_zoned(tz.clone()).map_err(unavailable)?.timestamp().as_second())
         };
@@ -150,11 +128,7 @@ pub mod ssr {
             .map(|a| a.bbox)
             .reduce(|a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)))
             .unwrap_or((-123.2, 49.2, -123.0, 49.3));
-        let epsg = Epsg::for_lon_lat((w + e) / 2.0, (s + n) / 2.0).map_err(unavailable)?;
-        let utm = hotspot::Utm::new(epsg);
-        let corners = [(w, s), (e, s), (w, n), (e, n)].into_iter().filter_map(|(lon, lat)| utm.forward(lon, lat).ok());
-        let grid =
-            Grid::covering(epsg, f64::from(crate::missions::ssr::MICRO_PLACE_M), corners).map_err(unavailable)?;
+        let (grid, utm) = grid_over((w, s, e, n), crate::missions::ssr::MICRO_PLACE_M)?;
         // The area of each district: the cells whose centre lies in it.
         let mut area_cells: Vec<(String, String, Vec<usize>)> =
             vec![("city".into(), "City".into(), (0..grid.len()).collect())];

@@ -153,9 +153,58 @@ pub mod ssr {
     use super::{ApiError, ServerContext};
     use crate::model::{CityOverview, MapCell, OffenseTotal};
 
-    fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    /// A Data Bodega failure as the caller meets it: logged with its details, answered 503 with
+    /// a message safe to show.
+    pub fn unavailable(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "data bodega query failed");
-        ApiError::Unavailable("the query failed; the server log has the details".into())
+        let e = ApiError::Unavailable("the query failed; the server log has the details".into());
+        crate::auth::ssr::respond_with(&e);
+        e
+    }
+
+    /// A field the caller got wrong, answered 422.
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        let e = ApiError::invalid(field, message);
+        crate::auth::ssr::respond_with(&e);
+        e
+    }
+
+    /// The last local day of a window: the date given (`field` names it when it is not one),
+    /// else the newest day with data (a demo city's data ends long before today), else today.
+    ///
+    /// # Errors
+    /// 422 naming `field`; 503 from the store.
+    pub async fn window_end_day(
+        ctx: &ServerContext,
+        tz: &jiff::tz::TimeZone,
+        given: Option<&str>,
+        field: &str,
+    ) -> Result<jiff::civil::Date, ApiError> {
+        match given.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => s.parse().map_err(|_| invalid(field, format!("'{s}' is not a date (YYYY-MM-DD)"))),
+            None => {
+                let summary = ctx.bodega.city_summary().await.map_err(unavailable)?;
+                Ok(summary
+                    .last_at
+                    .and_then(|t| jiff::Timestamp::from_second(t).ok())
+                    .map(|t| t.to_zoned(tz.clone()).date())
+                    .unwrap_or_else(|| jiff::Zoned::now().with_time_zone(tz.clone()).date()))
+            }
+        }
+    }
+
+    /// The analysis grid of `size_m` cells covering a `(west, south, east, north)` box, in the
+    /// UTM zone of its centre: the study area of the crime view and the accuracy scoreboard.
+    ///
+    /// # Errors
+    /// 503 when the box cannot be projected or gridded.
+    pub fn grid_over(bbox: (f64, f64, f64, f64), size_m: u32) -> Result<(hotspot::Grid, hotspot::Utm), ApiError> {
+        let (w, s, e, n) = bbox;
+        let epsg = Epsg::for_lon_lat((w + e) / 2.0, (s + n) / 2.0).map_err(unavailable)?;
+        let utm = hotspot::Utm::new(epsg);
+        let corners = [(w, s), (e, s), (w, n), (e, n)].into_iter().filter_map(|(lon, lat)| utm.forward(lon, lat).ok());
+        let grid = hotspot::Grid::covering(epsg, f64::from(size_m), corners).map_err(unavailable)?;
+        Ok((grid, utm))
     }
 
     fn local_day(seconds: i64, tz: &jiff::tz::TimeZone) -> Option<String> {

@@ -137,31 +137,22 @@ pub async fn get_cell_composition(query: CrimeQuery, ix: i64, iy: i64) -> Result
 pub mod ssr {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use hotspot::{Epsg, Grid, HarmTable, Lattice, ScoreParams, Window};
+    use hotspot::{Grid, HarmTable, Lattice, ScoreParams, Window};
     use jiff::civil::Date;
     use jiff::tz::TimeZone;
     use protocol::policy::{decide, Target};
     use protocol::Action;
 
     use super::*;
+    use crate::api::ssr::{grid_over, invalid, unavailable, window_end_day};
     use crate::api::ServerContext;
-    use crate::auth::ssr::{authorize, context, respond_with};
+    use crate::auth::ssr::{authorize, context};
 
     /// Cell size of the crime view, metres (the missions' micro places).
     pub const CELL_M: u32 = crate::missions::ssr::MICRO_PLACE_M;
     /// Most incident points sent to a map.
     pub const MAX_POINTS: usize = 200_000;
     const CATEGORIES: &[&str] = &["violent", "property", "quality_of_life", "calls"];
-
-    fn fail(e: ApiError) -> ApiError {
-        respond_with(&e);
-        e
-    }
-
-    fn unavailable(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "crime view query failed");
-        fail(ApiError::Unavailable("the query failed; the server log has the details".into()))
-    }
 
     /// A checked query: window, filters, shift hours.
     struct Plan {
@@ -186,29 +177,14 @@ pub mod ssr {
         let tz = TimeZone::get(&ctx.time_zone).map_err(unavailable)?;
         let days = i64::from(q.days.unwrap_or(28));
         if !(1..=366).contains(&days) {
-            return Err(fail(ApiError::invalid("days", format!("{days} is not 1 to 366 days"))));
+            return Err(invalid("days", format!("{days} is not 1 to 366 days")));
         }
         q.days = Some(days as u32);
-        let to_day: Date = match q.end.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => {
-                s.parse().map_err(|_| fail(ApiError::invalid("end", format!("'{s}' is not a date (YYYY-MM-DD)"))))?
-            }
-            None => {
-                let summary = ctx.bodega.city_summary().await.map_err(unavailable)?;
-                summary
-                    .last_at
-                    .and_then(|t| jiff::Timestamp::from_second(t).ok())
-                    .map(|t| t.to_zoned(tz.clone()).date())
-                    .unwrap_or_else(|| jiff::Zoned::now().with_time_zone(tz.clone()).date())
-            }
-        };
+        let to_day = window_end_day(ctx, &tz, q.end.as_deref(), "end").await?;
         q.end = Some(to_day.to_string());
         if let Some(c) = q.category.as_deref().filter(|c| !c.is_empty()) {
             if !CATEGORIES.contains(&c) {
-                return Err(fail(ApiError::invalid(
-                    "category",
-                    format!("'{c}' is not one of {}", CATEGORIES.join(", ")),
-                )));
+                return Err(invalid("category", format!("'{c}' is not one of {}", CATEGORIES.join(", "))));
             }
         } else {
             q.category = None;
@@ -218,7 +194,7 @@ pub mod ssr {
         q.district = q.district.filter(|d| !d.trim().is_empty());
         if let Some(d) = &q.district {
             if !areas.iter().any(|a| &a.code == d) {
-                return Err(fail(ApiError::invalid("district", format!("there is no district '{d}'"))));
+                return Err(invalid("district", format!("there is no district '{d}'")));
             }
         }
         let patterns = ctx.bodega.shifts().await.map_err(unavailable)?;
@@ -229,7 +205,7 @@ pub mod ssr {
                 let p = patterns
                     .iter()
                     .find(|p| &p.code == code)
-                    .ok_or_else(|| fail(ApiError::invalid("shift", format!("there is no shift '{code}'"))))?;
+                    .ok_or_else(|| invalid("shift", format!("there is no shift '{code}'")))?;
                 Some((minutes(&p.starts_local).unwrap_or(0), minutes(&p.ends_local).unwrap_or(0)))
             }
         };
@@ -308,13 +284,8 @@ pub mod ssr {
         }
 
         fn grid(&self) -> Result<(Grid, Lattice), ApiError> {
-            let (w, s, e, n) = self.bbox().unwrap_or((-123.2, 49.2, -123.0, 49.3));
-            let epsg = Epsg::for_lon_lat((w + e) / 2.0, (s + n) / 2.0).map_err(unavailable)?;
-            let utm = hotspot::Utm::new(epsg);
-            let corners =
-                [(w, s), (e, s), (w, n), (e, n)].into_iter().filter_map(|(lon, lat)| utm.forward(lon, lat).ok());
-            let grid = Grid::covering(epsg, f64::from(CELL_M), corners).map_err(unavailable)?;
-            let lattice = Lattice::new(epsg, CELL_M).map_err(unavailable)?;
+            let (grid, _) = grid_over(self.bbox().unwrap_or((-123.2, 49.2, -123.0, 49.3)), CELL_M)?;
+            let lattice = Lattice::new(grid.epsg, CELL_M).map_err(unavailable)?;
             Ok((grid, lattice))
         }
     }

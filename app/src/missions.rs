@@ -439,8 +439,11 @@ pub mod ssr {
         // is still dosed. The larger of the two is taken, never their sum, so a mission's own
         // visit is not counted twice.
         let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
-        let gps_shift = crate::presence::ssr::gps_dosage(ctx, epsg, &cells, shift_start, shift_end).await?;
-        let gps_day = crate::presence::ssr::gps_dosage(ctx, epsg, &cells, shift_start - 86_400, shift_start).await?;
+        let windows = [(shift_start, shift_end), (shift_start - 86_400, shift_start)];
+        let [gps_shift, gps_day]: [_; 2] = crate::presence::ssr::gps_dosage(ctx, epsg, &cells, &windows)
+            .await?
+            .try_into()
+            .unwrap_or_else(|_| [Default::default(), Default::default()]);
         let planned = ctx
             .bodega
             .missions(&MissionFilter {

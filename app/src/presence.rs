@@ -128,16 +128,10 @@ pub mod ssr {
     use protocol::Action;
 
     use super::*;
+    use crate::api::ssr::unavailable;
     use crate::api::ServerContext;
-    use crate::auth::ssr::{authorize, context, respond_with};
+    use crate::auth::ssr::{authorize, context};
     use crate::missions::ssr::MICRO_PLACE_M;
-
-    fn unavailable(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "presence query failed");
-        let e = ApiError::Unavailable("the query failed; the server log has the details".into());
-        respond_with(&e);
-        e
-    }
 
     /// Every device's fixes in `[from, to)`, projected into `utm`, by device.
     ///
@@ -188,7 +182,8 @@ pub mod ssr {
         all
     }
 
-    /// GPS dosage per cell in `[from, to)`: `(Koper visits, visits, minutes, last exit)`.
+    /// GPS dosage per cell: `(Koper visits, visits, minutes, last exit)` in each of `windows`
+    /// (`[from, to)` each), from one read of the fixes they span.
     ///
     /// # Errors
     /// 503 from the store.
@@ -196,26 +191,41 @@ pub mod ssr {
         ctx: &ServerContext,
         epsg: Epsg,
         cells: &[(i64, i64)],
-        from: i64,
-        to: i64,
-    ) -> Result<HashMap<(i64, i64), (i64, i64, i64, Option<i64>)>, ApiError> {
-        let utm = Utm::new(epsg);
-        let tracks = tracks(ctx, &utm, from, to).await?;
-        let p = VisitParams::default();
-        let mut out = HashMap::new();
-        if tracks.is_empty() {
+        windows: &[(i64, i64)],
+    ) -> Result<Vec<HashMap<(i64, i64), (i64, i64, i64, Option<i64>)>>, ApiError> {
+        let mut out = vec![HashMap::new(); windows.len()];
+        let (Some(from), Some(to)) = (windows.iter().map(|w| w.0).min(), windows.iter().map(|w| w.1).max()) else {
+            return Ok(out);
+        };
+        let all = tracks(ctx, &Utm::new(epsg), from, to).await?;
+        if all.is_empty() {
             return Ok(out);
         }
-        for &(ix, iy) in cells {
-            let pres = combined(&tracks, &cell_area(MICRO_PLACE_M, ix, iy), &p);
-            if !pres.visits.is_empty() {
-                out.insert(
-                    (ix, iy),
-                    (pres.koper_visits(&p) as i64, pres.visits.len() as i64, pres.dwell_s() / 60, pres.last_exit()),
-                );
+        let p = VisitParams::default();
+        for (window, dosage) in windows.iter().zip(out.iter_mut()) {
+            let tracks = within(&all, window.0, window.1);
+            for &(ix, iy) in cells {
+                let pres = combined(&tracks, &cell_area(MICRO_PLACE_M, ix, iy), &p);
+                if !pres.visits.is_empty() {
+                    dosage.insert(
+                        (ix, iy),
+                        (pres.koper_visits(&p) as i64, pres.visits.len() as i64, pres.dwell_s() / 60, pres.last_exit()),
+                    );
+                }
             }
         }
         Ok(out)
+    }
+
+    /// The part of each track in `[from, to)` (server time).
+    fn within(tracks: &BTreeMap<String, Vec<hotspot::Fix>>, from: i64, to: i64) -> BTreeMap<String, Vec<hotspot::Fix>> {
+        tracks
+            .iter()
+            .map(|(d, fixes)| {
+                (d.clone(), fixes.iter().filter(|f| (from..to).contains(&f.server_t())).copied().collect::<Vec<_>>())
+            })
+            .filter(|(_, fixes)| !fixes.is_empty())
+            .collect()
     }
 
     fn hhmm(t: i64, tz: &jiff::tz::TimeZone) -> String {
@@ -246,8 +256,8 @@ pub mod ssr {
         let utm = Utm::new(epsg);
         // The shift's tracks, and the day before for "time since last visit"; coverage lists the
         // devices that were in the district at some point of the shift.
-        let shift_tracks = tracks(&ctx, &utm, start, end).await?;
         let day_tracks = tracks(&ctx, &utm, start - 86_400, end).await?;
+        let shift_tracks = within(&day_tracks, start, end);
         let district_area = ctx.bodega.district_area(&s.district).await.map_err(unavailable)?;
         let in_district = |fixes: &Vec<hotspot::Fix>| {
             let Some(a) = &district_area else { return true };

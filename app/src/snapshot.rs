@@ -135,6 +135,18 @@ pub struct DistrictMissions {
 }
 
 impl DistrictMissions {
+    /// A district with no missions yet.
+    pub fn none(district: &str) -> Self {
+        DistrictMissions {
+            district: district.to_string(),
+            planned: 0,
+            acknowledged: 0,
+            completed: 0,
+            koper_with_gps: 0,
+            koper_compliant: 0,
+        }
+    }
+
     /// Koper compliance in percent, when any completed Koper mission had GPS.
     pub fn koper_compliance(&self) -> Option<f64> {
         (self.koper_with_gps > 0).then(|| self.koper_compliant as f64 * 100.0 / self.koper_with_gps as f64)
@@ -255,17 +267,13 @@ pub mod ssr {
     use protocol::MissionStatus;
 
     use super::*;
+    use crate::api::ssr::{invalid, unavailable};
     use crate::api::ServerContext;
 
     /// Cell size of the hot spots, metres (the missions' micro places).
     pub const CELL_M: u32 = crate::missions::ssr::MICRO_PLACE_M;
     /// NIBRS codes the snapshot lists as notable: homicide, robbery.
     pub const NOTABLE_CODES: &[&str] = &["09A", "120"];
-
-    fn unavailable(e: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %e, "snapshot query failed");
-        ApiError::Unavailable("the query failed; the server log has the details".into())
-    }
 
     /// Start of a local day, UTC seconds.
     fn day_start(d: Date, tz: &TimeZone) -> Result<i64, ApiError> {
@@ -309,9 +317,7 @@ pub mod ssr {
         let day: Date = if date.trim().is_empty() {
             data_through.unwrap_or_else(|| jiff::Zoned::now().with_time_zone(tz.clone()).date())
         } else {
-            date.trim()
-                .parse()
-                .map_err(|_| ApiError::invalid("date", format!("'{date}' is not a date (YYYY-MM-DD)")))?
+            date.trim().parse().map_err(|_| invalid("date", format!("'{date}' is not a date (YYYY-MM-DD)")))?
         };
 
         // Windows of local days ending with `day`.
@@ -569,35 +575,14 @@ pub mod ssr {
             })
             .await
             .map_err(unavailable)?;
-        let mut by: BTreeMap<String, DistrictMissions> = areas
-            .iter()
-            .map(|a| {
-                (
-                    a.code.clone(),
-                    DistrictMissions {
-                        district: a.code.clone(),
-                        planned: 0,
-                        acknowledged: 0,
-                        completed: 0,
-                        koper_with_gps: 0,
-                        koper_compliant: 0,
-                    },
-                )
-            })
-            .collect();
+        let mut by: BTreeMap<String, DistrictMissions> =
+            areas.iter().map(|a| (a.code.clone(), DistrictMissions::none(&a.code))).collect();
         let params = VisitParams::default();
         for m in all {
             if matches!(m.status, MissionStatus::Draft | MissionStatus::Cancelled) {
                 continue;
             }
-            let row = by.entry(m.district.clone()).or_insert_with(|| DistrictMissions {
-                district: m.district.clone(),
-                planned: 0,
-                acknowledged: 0,
-                completed: 0,
-                koper_with_gps: 0,
-                koper_compliant: 0,
-            });
+            let row = by.entry(m.district.clone()).or_insert_with(|| DistrictMissions::none(&m.district));
             row.planned += 1;
             if m.status.rank() >= MissionStatus::Acknowledged.rank() {
                 row.acknowledged += 1;

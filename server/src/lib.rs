@@ -118,6 +118,42 @@ pub fn render_offline_shell(options: &LeptosOptions, nonce: &str) -> String {
     })
 }
 
+/// Who is asking, taken out of a request before any await (a request is not `Sync`, so no
+/// reference to it may live across one).
+pub fn asker(
+    req: &Request,
+) -> (app::auth::ssr::ClientInfo, Option<app::auth::ssr::Caller>, Option<app::auth::ssr::SessionProblem>) {
+    (
+        req.extensions().get::<app::auth::ssr::ClientInfo>().cloned().unwrap_or_default(),
+        req.extensions().get::<app::auth::ssr::Caller>().cloned(),
+        req.extensions().get::<app::auth::ssr::SessionProblem>().copied(),
+    )
+}
+
+/// The one gate for a plain axum route (not a server function), for the [`asker`] of its
+/// request: a refusal is recorded and answered (401/403 with the reason).
+///
+/// # Errors
+/// The response to send instead.
+pub async fn gate(
+    state: &AppState,
+    asker: (app::auth::ssr::ClientInfo, Option<app::auth::ssr::Caller>, Option<app::auth::ssr::SessionProblem>),
+    action: protocol::Action,
+    target: protocol::policy::Target<'_>,
+    what: &str,
+) -> Result<app::auth::ssr::Grant, Response> {
+    let (client, caller, problem) = asker;
+    app::auth::ssr::authorize_request(&state.ctx, caller, client, problem, action, target, what)
+        .await
+        .map_err(|e| api_error_response(&e))
+}
+
+/// An [`app::api::ApiError`] as a plain-text answer with its status.
+pub fn api_error_response(e: &app::api::ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, e.to_string()).into_response()
+}
+
 /// Limits the router applies to every request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

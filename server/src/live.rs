@@ -11,7 +11,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
@@ -57,22 +56,8 @@ pub fn start(bodega: bodega::Bodega) -> watch::Receiver<i64> {
 /// `GET /api/live`: an event (`changed`, the marker as data) each time the Data Bodega changes,
 /// and a keep-alive comment every 15 s. Signed-in users who may see hot spots.
 pub async fn events(State(state): State<AppState>, req: Request) -> Response {
-    let caller = req.extensions().get::<app::auth::ssr::Caller>().cloned();
-    let client = req.extensions().get::<app::auth::ssr::ClientInfo>().cloned().unwrap_or_default();
-    let problem = req.extensions().get::<app::auth::ssr::SessionProblem>().copied();
-    if let Err(e) = app::auth::ssr::authorize_request(
-        &state.ctx,
-        caller,
-        client,
-        problem,
-        Action::ViewHotSpots,
-        Target::City,
-        "/api/live",
-    )
-    .await
-    {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
-        return (status, e.to_string()).into_response();
+    if let Err(resp) = crate::gate(&state, crate::asker(&req), Action::ViewHotSpots, Target::City, "/api/live").await {
+        return resp;
     }
     let mut rx = state.live.clone();
     rx.mark_unchanged();

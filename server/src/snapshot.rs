@@ -43,37 +43,24 @@ impl Format {
 
 /// `GET /snapshot/{file}`: `YYYY-MM-DD.pdf` or `YYYY-MM-DD.csv`.
 pub async fn download(State(state): State<AppState>, Path(file): Path<String>, req: Request) -> Response {
-    let caller = req.extensions().get::<app::auth::ssr::Caller>().cloned();
-    let client = req.extensions().get::<app::auth::ssr::ClientInfo>().cloned().unwrap_or_default();
-    let problem = req.extensions().get::<app::auth::ssr::SessionProblem>().copied();
     let what = format!("/snapshot/{file}");
-    let grant = match app::auth::ssr::authorize_request(
-        &state.ctx,
-        caller,
-        client,
-        problem,
-        Action::ExportData,
-        Target::City,
-        &what,
-    )
-    .await
-    {
+    let grant = match crate::gate(&state, crate::asker(&req), Action::ExportData, Target::City, &what).await {
         Ok(g) => g,
-        Err(e) => return error_response(&e),
+        Err(resp) => return resp,
     };
     let Some((date, format)) = Format::from_name(&file).filter(|(_, f)| *f != Format::Html) else {
         return (StatusCode::NOT_FOUND, "snapshots download as YYYY-MM-DD.pdf or YYYY-MM-DD.csv").into_response();
     };
     let snapshot = match app::snapshot::ssr::snapshot(&state.ctx, &date).await {
         Ok(s) => s,
-        Err(e) => return error_response(&e),
+        Err(e) => return crate::api_error_response(&e),
     };
     let (bytes, content_type) = match format {
         Format::Csv => (to_csv(&snapshot).into_bytes(), "text/csv; charset=utf-8"),
         _ => (to_pdf(&snapshot), "application/pdf"),
     };
     if let Err(e) = grant.audit(&state.ctx, &what, bodega::audit::Outcome::Success, "snapshot exported").await {
-        return error_response(&e);
+        return crate::api_error_response(&e);
     }
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
@@ -86,11 +73,6 @@ pub async fn download(State(state): State<AppState>, Path(file): Path<String>, r
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     resp
-}
-
-fn error_response(e: &app::api::ApiError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, e.to_string()).into_response()
 }
 
 /// The snapshot as one tidy CSV table: `section,item,measure,value`.

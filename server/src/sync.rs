@@ -66,16 +66,6 @@ fn error(status: StatusCode, body: ErrorBody) -> Response {
 }
 
 /// The caller, allowed to sync; or the answer that says why not (recorded when denied).
-/// Who is asking, taken out of the request first: a request is not `Sync`, so no reference to
-/// it may live across an await.
-fn asker(req: &Request) -> (ClientInfo, Option<Caller>, Option<SessionProblem>) {
-    (
-        req.extensions().get::<ClientInfo>().cloned().unwrap_or_default(),
-        req.extensions().get::<Caller>().cloned(),
-        req.extensions().get::<SessionProblem>().copied(),
-    )
-}
-
 async fn gate_caller(
     state: &AppState,
     info: ClientInfo,
@@ -176,7 +166,7 @@ async fn refusal(state: &AppState, caller: &Caller, device_id: &str, what: &str,
 
 /// `POST /api/sync/push`.
 pub async fn push(State(state): State<AppState>, req: Request) -> Response {
-    let (info, caller, problem) = asker(&req);
+    let (info, caller, problem) = crate::asker(&req);
     let caller = match gate_caller(&state, info, caller, problem, "/api/sync/push").await {
         Ok(c) => c,
         Err(resp) => return resp,
@@ -219,7 +209,7 @@ fn current_version() -> u32 {
 
 /// `GET /api/sync/pull?cookie=N&device_id=D`.
 pub async fn pull(State(state): State<AppState>, req: Request) -> Response {
-    let (info, caller, problem) = asker(&req);
+    let (info, caller, problem) = crate::asker(&req);
     let caller = match gate_caller(&state, info, caller, problem, "/api/sync/pull").await {
         Ok(c) => c,
         Err(resp) => return resp,
