@@ -84,6 +84,7 @@ pub fn endpoints() -> Vec<(&'static str, Access)> {
         .chain(crate::crime::ENDPOINTS)
         .chain(crate::presence::ENDPOINTS)
         .chain(crate::accuracy::ENDPOINTS)
+        .chain(crate::field::ENDPOINTS)
         .copied()
         .collect()
 }

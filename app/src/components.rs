@@ -85,7 +85,7 @@ pub fn provide_app_state() {
     provide_context(OverviewWanted(wanted));
     let me = Resource::new(|| (), |_| async { crate::api::get_me().await.ok().flatten() });
     provide_context(MeResource(me));
-    let field = FieldStore { state: RwSignal::new(None), syncing: RwSignal::new(false) };
+    let field = FieldStore { state: RwSignal::new(None), syncing: RwSignal::new(false), cache: RwSignal::new(None) };
     provide_context(field);
     let update_ready = RwSignal::new(false);
     provide_context(UpdateReady(update_ready));
@@ -123,7 +123,12 @@ pub struct FieldStore {
     pub state: RwSignal<Option<crate::field::FieldState>>,
     /// A sync is running.
     pub syncing: RwSignal<bool>,
+    /// The hot-spot inputs kept on the device (its districts' aggregates).
+    pub cache: RwSignal<Option<crate::field::FieldCache>>,
 }
+
+/// How old the device's hot-spot inputs may grow before a sync fetches fresh ones (seconds).
+pub const CACHE_REFRESH_S: i64 = 3_600;
 
 impl FieldStore {
     /// Records a write with its optimistic effect, saves it durably, then syncs. The screen
@@ -160,7 +165,20 @@ impl FieldStore {
             self.syncing.set(true);
             leptos::task::spawn_local(async move {
                 let next = match crate::field::device::sync(state).await {
-                    Ok(s) => s,
+                    Ok(s) => {
+                        // Fresh hot-spot inputs when the kept ones are missing or an hour old.
+                        let now = (js_sys::Date::now() / 1000.0) as i64;
+                        let stale = self
+                            .cache
+                            .with_untracked(|c| c.as_ref().is_none_or(|c| now - c.generated_at > CACHE_REFRESH_S));
+                        if stale {
+                            match crate::field::device::refresh_cache(&s.username).await {
+                                Ok(c) => self.cache.set(Some(c)),
+                                Err(e) => leptos::logging::warn!("hot-spot inputs not refreshed: {e}"),
+                            }
+                        }
+                        s
+                    }
                     Err((mut s, e)) => {
                         s.last_error = Some(e);
                         s
@@ -186,6 +204,9 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
             };
             match loaded {
                 Ok(Some(state)) => {
+                    if let Ok(Some(cache)) = crate::field::device::load_cache(&state.username).await {
+                        field.cache.set(Some(cache));
+                    }
                     field.state.set(Some(state));
                     if me.is_some() {
                         crate::field::device::ask_persistent_storage();

@@ -71,6 +71,188 @@ impl FieldState {
     }
 }
 
+/// GPS breadcrumbs while a mission is active and the screen is visible: adaptive sampling
+/// (a fix every 10 s while moving, every 60 s while standing still), accuracy and speed kept as
+/// the phone reported them, batched into the outbox as one `breadcrumbs` mutation per
+/// [`Sampler::BATCH`] fixes or [`Sampler::FLUSH_S`] seconds — and whenever the screen is hidden,
+/// because a web page cannot promise to track in the background.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sampler {
+    last_kept: Option<protocol::sync::Fix>,
+    pending: Vec<protocol::sync::Fix>,
+}
+
+impl Sampler {
+    /// Fixes per batch.
+    pub const BATCH: usize = 20;
+    /// Oldest a pending fix may grow before its batch goes into the outbox, seconds.
+    pub const FLUSH_S: i64 = 300;
+    /// Shortest gap between kept fixes while moving, seconds.
+    pub const MOVING_S: i64 = 10;
+    /// Gap between kept fixes while standing still, seconds.
+    pub const STILL_S: i64 = 60;
+    /// Movement that counts as moving, metres.
+    pub const MOVED_M: f64 = 25.0;
+
+    /// Offers a fix from the phone; returns true when it is kept.
+    pub fn offer(&mut self, fix: protocol::sync::Fix) -> bool {
+        let keep = match &self.last_kept {
+            None => true,
+            Some(last) => {
+                let dt = fix.t - last.t;
+                dt >= Self::STILL_S || (dt >= Self::MOVING_S && metres_between(last, &fix) >= Self::MOVED_M)
+            }
+        };
+        if keep {
+            self.last_kept = Some(fix.clone());
+            self.pending.push(fix);
+        }
+        keep
+    }
+
+    /// The batch to queue now, if one is due at device time `now` (or `force`d: the screen is
+    /// being hidden).
+    pub fn take_batch(&mut self, now: i64, force: bool) -> Option<Vec<protocol::sync::Fix>> {
+        let due = self.pending.len() >= Self::BATCH || self.pending.first().is_some_and(|f| now - f.t >= Self::FLUSH_S);
+        ((due || force) && !self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    }
+
+    /// Fixes kept but not yet queued.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// Ground distance between two fixes, metres (equirectangular: ample for tens of metres).
+fn metres_between(a: &protocol::sync::Fix, b: &protocol::sync::Fix) -> f64 {
+    let lat = ((a.lat + b.lat) / 2.0).to_radians();
+    let dx = (b.lon - a.lon) * 111_320.0 * lat.cos();
+    let dy = (b.lat - a.lat) * 110_574.0;
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// What a device keeps to find hot spots with no signal: its districts' per-cell, per-day,
+/// per-offence counts (no incidents, no names, no narratives) and each offence's harm weight
+/// and track, scored on the device by `hotspot::score_cached`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldCache {
+    /// Whose (the districts the aggregates cover; empty: the whole city).
+    pub districts: Vec<String>,
+    /// The aggregates.
+    pub aggregates: hotspot::Aggregates,
+    /// The newest day's date, `YYYY-MM-DD` (the department's local day).
+    pub last_date: String,
+    /// When the server made it (UTC seconds).
+    pub generated_at: i64,
+}
+
+/// Days of history a device keeps (the longest window it offers is 90 days; the rest feeds the
+/// time decay).
+pub const CACHE_DAYS: u32 = 180;
+
+/// The field cache's server function.
+pub const ENDPOINTS: &[(&str, crate::api::Access)] = &[("/api/field_cache", Some(protocol::Action::ViewHotSpots))];
+
+/// The hot-spot inputs for the caller's districts (the whole city for a user without one).
+#[leptos::server(prefix = "/api", endpoint = "field_cache", input = leptos::server_fn::codec::Json)]
+pub async fn get_field_cache() -> Result<FieldCache, crate::api::ApiError> {
+    ssr::field_cache().await
+}
+
+/// Server side of the field cache.
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use hotspot::{Aggregates, CachedOffense, Epsg, HarmTable, Lattice};
+    use protocol::policy::Target;
+    use protocol::Action;
+
+    use super::{FieldCache, CACHE_DAYS};
+    use crate::api::ssr::unavailable;
+    use crate::api::ApiError;
+    use crate::auth::ssr::{authorize, context};
+    use crate::missions::ssr::MICRO_PLACE_M;
+
+    /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+    fn day_number(date: &str) -> Option<i64> {
+        let d: jiff::civil::Date = date.parse().ok()?;
+        Some(d.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_second().div_euclid(86_400))
+    }
+
+    /// Builds the cache for the signed-in user.
+    ///
+    /// # Errors
+    /// 401/403 by policy, 503 from the store.
+    pub async fn field_cache() -> Result<FieldCache, ApiError> {
+        let ctx = context()?;
+        let grant = authorize(&ctx, Action::ViewHotSpots, Target::City, "field cache").await?;
+        let districts = grant.caller.user.districts.clone();
+        let tz = jiff::tz::TimeZone::get(&ctx.time_zone).map_err(unavailable)?;
+        let summary = ctx.bodega.city_summary().await.map_err(unavailable)?;
+        let now = jiff::Timestamp::now().as_second();
+        // The data's end, or now when the data is current.
+        let end = summary.last_at.map_or(now, |t| (t + 1).min(now));
+        let last_date = jiff::Timestamp::from_second(end - 1).map_err(unavailable)?.to_zoned(tz.clone()).date();
+        let first_date =
+            last_date.checked_sub(jiff::Span::new().days(i64::from(CACHE_DAYS) - 1)).map_err(unavailable)?;
+        let from = first_date.to_zoned(tz.clone()).map_err(unavailable)?.timestamp().as_second();
+        // The lattice's zone from the districts' outlines (or every district's).
+        let areas = ctx.bodega.district_areas().await.map_err(unavailable)?;
+        let mine: Vec<_> = areas.iter().filter(|a| districts.is_empty() || districts.contains(&a.code)).collect();
+        let (w, so, e, n) = mine.iter().fold((180.0_f64, 90.0_f64, -180.0_f64, -90.0_f64), |b, a| {
+            (b.0.min(a.bbox.0), b.1.min(a.bbox.1), b.2.max(a.bbox.2), b.3.max(a.bbox.3))
+        });
+        let (lon, lat) = if mine.is_empty() {
+            // No outlines loaded: the zone of the window's incidents.
+            let points = ctx.bodega.located_points(from, end).await.map_err(unavailable)?;
+            let k = points.len().max(1) as f64;
+            points.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / k, b + y / k))
+        } else {
+            ((w + e) / 2.0, (so + n) / 2.0)
+        };
+        let epsg = Epsg::for_lon_lat(lon, lat).map_err(unavailable)?;
+        let lattice = Lattice::new(epsg, MICRO_PLACE_M).map_err(unavailable)?;
+        let mut counts = Vec::new();
+        let scopes: Vec<Option<String>> =
+            if districts.is_empty() { vec![None] } else { districts.iter().cloned().map(Some).collect() };
+        for district in scopes {
+            let filter = bodega::queries::Filter { from: Some(from), to: Some(end), district, ..Default::default() };
+            counts.extend(ctx.bodega.cell_day_counts(&filter, &lattice, &tz).await.map_err(unavailable)?);
+        }
+        let table = HarmTable::count();
+        let tracks = ctx.bodega.offense_tracks().await.map_err(unavailable)?;
+        let mut offenses: Vec<CachedOffense> = Vec::new();
+        let mut rows = Vec::with_capacity(counts.len());
+        for c in counts {
+            let Some(day) = day_number(&c.day) else { continue };
+            let index = match offenses.iter().position(|o| o.offense == c.offense) {
+                Some(i) => i,
+                None => {
+                    let track = tracks.get(&c.offense).cloned().unwrap_or_default();
+                    let weight = table.weigh(&c.offense).unwrap_or(0.0);
+                    offenses.push(CachedOffense { offense: c.offense.clone(), track, weight });
+                    offenses.len() - 1
+                }
+            };
+            rows.push((c.ix, c.iy, day, index as u32, c.count));
+        }
+        let last_day = day_number(&last_date.to_string()).unwrap_or_default();
+        Ok(FieldCache {
+            districts,
+            aggregates: Aggregates {
+                epsg: epsg.code(),
+                cell_size_m: MICRO_PLACE_M,
+                harm_table: format!("{} {}", table.name(), table.version()),
+                last_day,
+                days: CACHE_DAYS,
+                offenses,
+                rows,
+            },
+            last_date: last_date.to_string(),
+            generated_at: now,
+        })
+    }
+}
+
 /// Browser side: the IndexedDB document and the HTTP sync.
 #[cfg(feature = "hydrate")]
 pub mod device {
@@ -149,6 +331,30 @@ pub mod device {
             .map_err(|e| format!("{e:?}"))?;
         tx.commit().await.map_err(|e| format!("not saved on this device: {e:?}"))?;
         Ok(())
+    }
+
+    fn cache_key(username: &str) -> String {
+        format!("field-cache:{username}")
+    }
+
+    /// The hot-spot inputs saved for `username`, if any (an unreadable copy counts as none: the
+    /// next sync fetches a fresh one).
+    ///
+    /// # Errors
+    /// When IndexedDB refuses.
+    pub async fn load_cache(username: &str) -> Result<Option<super::FieldCache>, String> {
+        Ok(crate::device_store::get_json(&cache_key(username)).await?.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// Fetches the hot-spot inputs for the signed-in user and keeps them on the device.
+    ///
+    /// # Errors
+    /// No signal, signed out, or IndexedDB refused.
+    pub async fn refresh_cache(username: &str) -> Result<super::FieldCache, String> {
+        let cache = super::get_field_cache().await.map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(&cache).map_err(|e| e.to_string())?;
+        crate::device_store::put_json(&cache_key(username), json).await?;
+        Ok(cache)
     }
 
     /// Asks the browser to keep this site's storage under pressure (granted silently, asked
@@ -241,5 +447,48 @@ pub mod device {
             },
             Ok((status, text)) => Err((state, message(status, &text))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::sync::Fix;
+
+    use super::Sampler;
+
+    fn fix(t: i64, north_m: f64) -> Fix {
+        Fix { t, lat: 49.28 + north_m / 110_574.0, lon: -123.12, accuracy_m: Some(8.0), speed_mps: None }
+    }
+
+    #[test]
+    fn standing_still_keeps_a_fix_a_minute_and_moving_one_every_ten_seconds() {
+        let mut s = Sampler::default();
+        // Standing: fixes every 5 s for 3 minutes → one a minute.
+        let kept = (0..36).filter(|i| s.offer(fix(i * 5, 0.0))).count();
+        assert_eq!(kept, 3);
+        // Walking 3 m/s: fixes every 5 s for a minute → one every 10 s.
+        let mut s = Sampler::default();
+        let kept = (0..12).filter(|i| s.offer(fix(i * 5, *i as f64 * 15.0))).count();
+        assert_eq!(kept, 6);
+        // The phone's accuracy is kept as it came.
+        assert_eq!(s.take_batch(60, true).expect("batch")[0].accuracy_m, Some(8.0));
+    }
+
+    #[test]
+    fn batches_go_out_by_size_by_age_and_when_hidden() {
+        let mut s = Sampler::default();
+        for i in 0..19 {
+            s.offer(fix(i * 10, i as f64 * 30.0));
+        }
+        assert_eq!(s.take_batch(185, false), None, "19 fixes, the oldest 185 s old");
+        s.offer(fix(190, 600.0));
+        assert_eq!(s.take_batch(190, false).map(|b| b.len()), Some(20), "twenty fixes");
+        s.offer(fix(400, 0.0));
+        assert_eq!(s.take_batch(600, false), None);
+        assert_eq!(s.take_batch(700, false).map(|b| b.len()), Some(1), "five minutes old");
+        s.offer(fix(760, 0.0));
+        assert_eq!(s.pending(), 1);
+        assert_eq!(s.take_batch(761, true).map(|b| b.len()), Some(1), "hidden: out now");
+        assert_eq!(s.take_batch(762, true), None, "nothing to send");
     }
 }

@@ -215,6 +215,18 @@ impl Bodega {
         Ok(summary)
     }
 
+    /// The harm track (`violent`, `property`, `quality_of_life`) of every classified offence text
+    /// in the incidents.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn offense_tracks(&self) -> Result<std::collections::HashMap<String, String>, BodegaError> {
+        let rows: Vec<(String, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT offense, MAX(harm_category) FROM incidents WHERE harm_category IS NOT NULL GROUP BY offense")
+            .fetch_all(pool).await)?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Offence texts no map knows, with how many incidents carry each, most first.
     ///
     /// # Errors

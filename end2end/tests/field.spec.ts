@@ -44,8 +44,25 @@ async function fieldPage(browser: Browser, user: string): Promise<Page> {
   await signIn(page, user, '/missions');
   await hydrated(page);
   await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
+  // The district's hot-spot inputs arrive with the first sync.
+  await expect(page.getByTestId('nearby-hot-spots')).toContainText('Scored on this device', { timeout: 30_000 });
   await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
   return page;
+}
+
+/** "I am here" at a mission's place: the hot spots near it, scored on the device, are listed. */
+async function nearbyShows(page: Page, i: number) {
+  await page.getByTestId('i-am-here').selectOption(missionId(i));
+  const list = page.getByTestId('nearby-hot-spots').locator('.nearby-list li');
+  await expect(list.first()).toBeVisible();
+  // Best first, all within the 1.5 km radius, each with a distance and a compass direction.
+  const rows = await list.evaluateAll((els) =>
+    els.map((e) => [Number(e.getAttribute('data-rank')), Number(e.getAttribute('data-distance-m')), e.textContent]));
+  expect(rows.map((r) => r[0])).toEqual([...rows.map((r) => r[0] as number)].sort((a, b) => a - b));
+  for (const [, metres, text] of rows) {
+    expect(metres as number).toBeLessThanOrEqual(1500);
+    expect(text).toMatch(/incidents · harm .*(m|km) (N|NE|E|SE|S|SW|W|NW)/);
+  }
 }
 
 const item = (page: Page, i: number) => page.locator(`li.mission[data-mission="${missionId(i)}"]`);
@@ -66,6 +83,9 @@ test('officer and sergeant work offline; three actions sync exactly once', async
   }
   await expect(officer.getByTestId('my-missions').locator('li.mission')).toHaveCount(2);
   await expect(item(sergeant, 2)).toBeVisible();
+  // ...and the hot spots near them, scored on the device from the aggregates it keeps.
+  await nearbyShows(officer, 0);
+  await nearbyShows(sergeant, 2);
 
   // The officer completes two missions; the sergeant acknowledges the third.
   for (const i of [0, 1]) {
@@ -96,6 +116,7 @@ test('officer and sergeant work offline; three actions sync exactly once', async
   await expect(sergeant.getByTestId('sync-status')).toHaveAttribute('data-pending', '1');
   await expect(item(officer, 0)).toHaveAttribute('data-status', 'completed');
   await expect(item(sergeant, 2)).toHaveAttribute('data-status', 'acknowledged');
+  await nearbyShows(officer, 1);
 
   // Signal returns: both outboxes drain and both screens say so.
   await officerContext.setOffline(false);

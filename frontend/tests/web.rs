@@ -20,6 +20,19 @@ fn scoring_is_bit_identical_to_native() {
     }
 }
 
+/// The device's scoring from cached aggregates — the ranking, scores and nearby hot spots an
+/// officer sees offline — gives the same bits in the browser as natively.
+#[wasm_bindgen_test]
+fn device_scoring_from_cached_aggregates_is_bit_identical_to_native() {
+    let recorded = include_str!("../../hotspot/tests/fixtures/cached.txt");
+    let computed = score_bits::cached_lines();
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(recorded.len(), computed.len());
+    for (r, c) in recorded.iter().zip(&computed) {
+        assert_eq!(*r, c.as_str());
+    }
+}
+
 fn parse_bits(hex: &str) -> f64 {
     f64::from_bits(u64::from_str_radix(hex, 16).expect("hex bits"))
 }

@@ -24,8 +24,12 @@
 //! - [`score`]: everything per cell for a half-open window — count, harm, time-decayed harm,
 //!   kernel density, Gi* and its FDR class — plus a cell's composition by offence.
 //!
+//! - [`cached`]: the device's scoring from per-cell, per-day, per-offence aggregates (no
+//!   incidents), for the officer's chosen window and tracks, and the hot spots near them.
+//!
 //! Units: metres for projected coordinates and cell sizes, degrees for latitude/longitude.
 
+pub mod cached;
 pub mod evaluate;
 pub mod gi;
 pub mod grid;
@@ -38,6 +42,7 @@ pub mod score;
 pub mod synthetic;
 pub mod workload;
 
+pub use cached::{near, score_cached, Aggregates, CachedError, CachedOffense, DeviceQuery, HotSpot};
 pub use evaluate::{evaluate, rank_cells, AreaShare};
 pub use gi::{fdr_classes, gi_star, GiClass};
 pub use grid::{CellCount, CellKey, Grid, GridError, Lattice};

@@ -1,6 +1,6 @@
 //! Native half of the cross-target check: the projection's output bits for a fixed set of
 //! inputs are recorded in `fixtures/projection.txt`, and a whole scoring run's bits (count, harm,
-//! decayed harm, KDE, Gi* and class of every cell) in `fixtures/scores.txt`; both this test (native) and
+//! decayed harm, KDE, Gi* and class of every cell) in `fixtures/scores.txt`, and the device's scoring from cached aggregates in `fixtures/cached.txt`; both this test (native) and
 //! `frontend/tests/web.rs` (wasm32 in headless Chromium) must reproduce them to the bit.
 //!
 //! To re-record after an intended change to the maths: `BEATBOOK_UPDATE_FIXTURES=1 cargo test -p
@@ -14,6 +14,7 @@ mod common {
 
 const FIXTURE: &str = "tests/fixtures/projection.txt";
 const SCORES: &str = "tests/fixtures/scores.txt";
+const CACHED: &str = "tests/fixtures/cached.txt";
 
 fn inputs() -> Vec<(u32, f64, f64)> {
     let mut v = Vec::new();
@@ -75,5 +76,22 @@ fn native_scores_match_the_recorded_bits() {
     for (r, c) in recorded.iter().zip(&computed) {
         assert_eq!(*r, c.as_str());
     }
+    assert!(computed.iter().any(|l| l.ends_with(" 99")), "the run has significant hot spots");
+}
+
+#[test]
+fn native_device_scoring_matches_the_recorded_bits() {
+    let computed = common::score_bits::cached_lines();
+    if std::env::var("BEATBOOK_UPDATE_FIXTURES").as_deref() == Ok("1") {
+        std::fs::write(CACHED, computed.join("\n") + "\n").expect("write fixture");
+    }
+    let recorded = std::fs::read_to_string(CACHED).expect("fixture present");
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert!(computed.len() > 100, "{} lines", computed.len());
+    assert_eq!(recorded.len(), computed.len());
+    for (r, c) in recorded.iter().zip(&computed) {
+        assert_eq!(*r, c.as_str());
+    }
+    assert!(computed.iter().filter(|l| l.starts_with("near ")).count() >= 3, "hot spots near the point");
     assert!(computed.iter().any(|l| l.ends_with(" 99")), "the run has significant hot spots");
 }

@@ -448,6 +448,18 @@ fn use_position() -> RwSignal<Option<(f64, f64, f64)>> {
     pos
 }
 
+/// True while the page is on screen (always true on the server).
+fn page_visible() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    true
+}
+
 /// Milliseconds since the epoch, ticking once a second while the screen is open.
 fn use_clock() -> RwSignal<f64> {
     let now = RwSignal::new(0.0);
@@ -492,6 +504,42 @@ pub fn MyMissions() -> impl IntoView {
             v.retain(|f| f.t >= cutoff);
         });
     });
+    // GPS breadcrumbs while a mission is under way and this screen is visible (see
+    // `field::Sampler`); what is kept goes into the outbox in batches.
+    let sampler = StoredValue::new(crate::field::Sampler::default());
+    let flush = move |force: bool| {
+        let t = (now.get_untracked() / 1000.0).floor() as i64;
+        if let Some(fixes) = sampler.try_update_value(|s| s.take_batch(t, force)).flatten() {
+            field.record(protocol::sync::MutationKind::Breadcrumbs { fixes });
+        }
+    };
+    Effect::new(move |_| {
+        let t = (now.get() / 1000.0).floor() as i64;
+        let Some((lat, lon, acc)) = position.get() else { return };
+        let active = field
+            .state
+            .with(|s| s.as_ref().is_some_and(|s| s.missions().iter().any(|m| m.status == MissionStatus::InProgress)));
+        if !active || t <= 0 || !page_visible() {
+            return;
+        }
+        let fix = protocol::sync::Fix { t, lat, lon, accuracy_m: acc.is_finite().then_some(acc), speed_mps: None };
+        sampler.update_value(|s| {
+            s.offer(fix);
+        });
+        flush(false);
+    });
+    #[cfg(feature = "hydrate")]
+    {
+        let hidden = window_event_listener(leptos::ev::visibilitychange, move |_| {
+            if !page_visible() {
+                flush(true);
+            }
+        });
+        on_cleanup(move || {
+            hidden.remove();
+            flush(true);
+        });
+    }
     let step = Callback::new(move |(id, t, args): (String, Transition, TransitionArgs)| {
         field.record(protocol::sync::MutationKind::Step { mission_id: id, step: t, args });
     });
@@ -538,6 +586,10 @@ pub fn MyMissions() -> impl IntoView {
                     </ol>
                 }.into_any(),
             }}
+            <super::nearby::NearbyHotSpots position missions=Signal::derive(move || {
+                field.state.with(|s| s.as_ref().map(|s| s.missions()).unwrap_or_default())
+                    .into_iter().filter(|m| m.status != MissionStatus::Cancelled).collect()
+            })/>
         </section>
     }
     .into_any()

@@ -26,3 +26,56 @@ pub fn score_lines() -> Vec<String> {
         })
         .collect()
 }
+
+/// The device's scoring from cached aggregates (`hotspot::cached`): the same synthetic incidents
+/// aggregated per cell, per day and per offence as the server sends them to a device, scored for
+/// a 28-day window of two tracks, then the hot spots within 600 m of a point. One line per hot
+/// spot: `rank ix iy count harm_bits decayed_bits gi_bits class`, then one per nearby one:
+/// `near rank distance_bits bearing_bits`.
+pub fn cached_lines() -> Vec<String> {
+    use hotspot::{near, score_cached, Aggregates, CachedOffense, DeviceQuery, Lattice};
+    use std::collections::BTreeMap;
+    let events = clustered_events(3000, 7, 440_000.0, 4_630_000.0, 4_000.0, 56);
+    let lattice = Lattice::new(Epsg::utm(32616).expect("zone"), 150).expect("lattice");
+    let mut rows: BTreeMap<(i64, i64, i64, u32), u32> = BTreeMap::new();
+    for e in &events {
+        let k = lattice.key_of_xy(e.x, e.y);
+        *rows.entry((k.ix, k.iy, e.t.div_euclid(86_400), e.offense)).or_default() += 1;
+    }
+    let track = ["violent", "property", "quality_of_life", "violent"];
+    let weight = [12.5, 1.0, 0.25, 365.0];
+    let cache = Aggregates {
+        epsg: 32616,
+        cell_size_m: 150,
+        harm_table: "cross-target 1".into(),
+        last_day: 55,
+        days: 56,
+        offenses: (0..4)
+            .map(|i| CachedOffense { offense: format!("offence {i}"), track: track[i].into(), weight: weight[i] })
+            .collect(),
+        rows: rows.into_iter().map(|((ix, iy, d, o), c)| (ix, iy, d, o, c)).collect(),
+    };
+    let query = DeviceQuery { days: 28, tracks: vec!["violent".into(), "property".into()], half_life_days: 10.0 };
+    let spots = score_cached(&cache, &query).expect("scores");
+    let mut lines: Vec<String> = spots
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {} {} {:016x} {:016x} {:016x} {}",
+                s.rank,
+                s.key.ix,
+                s.key.iy,
+                s.count,
+                s.harm.to_bits(),
+                s.decayed.to_bits(),
+                s.gi_z.to_bits(),
+                s.gi_class.signed_confidence()
+            )
+        })
+        .collect();
+    let (x, y) = (spots[0].x + 210.0, spots[0].y - 95.0);
+    for (s, n) in near(&spots, x, y, 600.0, 10) {
+        lines.push(format!("near {} {:016x} {:016x}", s.rank, n.distance_m.to_bits(), n.bearing_deg.to_bits()));
+    }
+    lines
+}

@@ -124,6 +124,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/crime", mission_readers.clone());
     m.insert("/api/crime/cell", mission_readers.clone());
     m.insert("/api/accuracy", mission_readers.clone());
+    // The device's hot-spot inputs (aggregates only): everyone who sees hot spots.
+    m.insert("/api/field_cache", mission_readers.clone());
     // Live updates (a change counter, no data) for whoever sees hot spots.
     m.insert("/api/live", mission_readers.clone());
     m.insert("/snapshot/{file}", command_views);
@@ -196,7 +198,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
     let d1 = serde_json::json!({ "district": "D1", "shift": "B", "shift_date": "2020-12-15" });
     Some(match path {
         "/api/missions/menu" => serde_json::json!({ "include_retired": false }),
-        "/api/missions/shifts" | "/api/missions/mine" => serde_json::json!({}),
+        "/api/missions/shifts" | "/api/missions/mine" | "/api/field_cache" => serde_json::json!({}),
         "/api/missions/menu/save" => serde_json::json!({ "key": null, "expected_version": null, "draft": {
             "name": "Matrix check", "goal": "g", "tactic": "directed_patrol", "dwell_minutes": 15,
             "visits_per_shift": 1, "crime_types": [], "outcome_fields": [], "evidence_note": "", "active": true } }),

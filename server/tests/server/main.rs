@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 mod auth;
 mod crime;
+mod field;
 mod missions;
 mod presence;
 mod snapshot;
