@@ -85,7 +85,13 @@ pub fn provide_app_state() {
     provide_context(OverviewWanted(wanted));
     let me = Resource::new(|| (), |_| async { crate::api::get_me().await.ok().flatten() });
     provide_context(MeResource(me));
-    let field = FieldStore { state: RwSignal::new(None), syncing: RwSignal::new(false), cache: RwSignal::new(None) };
+    let field = FieldStore {
+        state: RwSignal::new(None),
+        syncing: RwSignal::new(false),
+        cache: RwSignal::new(None),
+        resync: RwSignal::new(false),
+        lock: StoredValue::new(Default::default()),
+    };
     provide_context(field);
     let update_ready = RwSignal::new(false);
     provide_context(UpdateReady(update_ready));
@@ -125,24 +131,38 @@ pub struct FieldStore {
     pub syncing: RwSignal<bool>,
     /// The hot-spot inputs kept on the device (its districts' aggregates).
     pub cache: RwSignal<Option<crate::field::FieldCache>>,
+    /// Another sync was asked for while one ran.
+    resync: RwSignal<bool>,
+    /// One change to the state at a time.
+    lock: StoredValue<std::sync::Arc<futures::lock::Mutex<()>>>,
 }
 
 /// How old the device's hot-spot inputs may grow before a sync fetches fresh ones (seconds).
 pub const CACHE_REFRESH_S: i64 = 3_600;
 
 impl FieldStore {
+    /// Changes the state and saves it in one durable transaction, one change at a time: a write
+    /// and a sync finishing at the same moment never overwrite each other. The screen sees the
+    /// change only after the commit.
+    #[cfg(feature = "hydrate")]
+    async fn modify(self, change: impl FnOnce(&mut crate::field::FieldState)) -> Result<(), String> {
+        let lock = self.lock.get_value();
+        let _held = lock.lock().await;
+        let Some(mut state) = self.state.get_untracked() else { return Err("no field state on this device".into()) };
+        change(&mut state);
+        crate::field::device::save(&state).await?;
+        self.state.set(Some(state));
+        Ok(())
+    }
+
     /// Records a write with its optimistic effect, saves it durably, then syncs. The screen
     /// shows the write only once it is saved.
     pub fn record(self, kind: protocol::sync::MutationKind) {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let Some(mut state) = self.state.get_untracked() else { return };
-            state.record(kind, (js_sys::Date::now() / 1000.0) as i64);
-            match crate::field::device::save(&state).await {
-                Ok(()) => {
-                    self.state.set(Some(state));
-                    self.sync();
-                }
+            let now = (js_sys::Date::now() / 1000.0) as i64;
+            match self.modify(|s| s.record(kind, now)).await {
+                Ok(()) => self.sync(),
                 Err(e) => self.state.update(|s| {
                     if let Some(s) = s {
                         s.last_error = Some(format!("not saved: {e}"));
@@ -154,39 +174,70 @@ impl FieldStore {
         let _ = kind;
     }
 
-    /// Pushes and pulls now (one at a time).
+    /// Pushes and pulls now; a request during a running sync runs another one after it.
     pub fn sync(self) {
         #[cfg(feature = "hydrate")]
         {
             if self.syncing.get_untracked() {
+                self.resync.set(true);
                 return;
             }
-            let Some(state) = self.state.get_untracked() else { return };
+            if self.state.with_untracked(Option::is_none) {
+                return;
+            }
             self.syncing.set(true);
             leptos::task::spawn_local(async move {
-                let next = match crate::field::device::sync(state).await {
-                    Ok(s) => {
-                        // Fresh hot-spot inputs when the kept ones are missing or an hour old.
-                        let now = (js_sys::Date::now() / 1000.0) as i64;
-                        let stale = self
-                            .cache
-                            .with_untracked(|c| c.as_ref().is_none_or(|c| now - c.generated_at > CACHE_REFRESH_S));
-                        if stale {
-                            match crate::field::device::refresh_cache(&s.username).await {
-                                Ok(c) => self.cache.set(Some(c)),
-                                Err(e) => leptos::logging::warn!("hot-spot inputs not refreshed: {e}"),
-                            }
+                match self.sync_once().await {
+                    Ok(()) => self.refresh_cache_if_stale().await,
+                    Err(e) => self.state.update(|s| {
+                        if let Some(s) = s {
+                            s.last_error = Some(e);
                         }
-                        s
-                    }
-                    Err((mut s, e)) => {
-                        s.last_error = Some(e);
-                        s
-                    }
-                };
-                self.state.set(Some(next));
+                    }),
+                }
                 self.syncing.set(false);
+                if self.resync.get_untracked() {
+                    self.resync.set(false);
+                    self.sync();
+                }
             });
+        }
+    }
+
+    /// Pushes the outbox in batches, then pulls; each answer is applied to the state as it is
+    /// then (writes made meanwhile stay).
+    #[cfg(feature = "hydrate")]
+    async fn sync_once(self) -> Result<(), String> {
+        use crate::field::device::{pull, push, Pushed};
+        let ids = move || self.state.with_untracked(|s| s.as_ref().map(|s| (s.device_id.clone(), s.cookie)));
+        for _ in 0..20 {
+            let Some(batch) = self.state.with_untracked(|s| s.as_ref().map(|s| s.outbox.batch(50))) else { break };
+            let Some((device, _)) = ids() else { break };
+            if batch.is_empty() {
+                break;
+            }
+            match push(&device, batch).await? {
+                Pushed::Acknowledged(last) => self.modify(|s| s.outbox.acknowledge(last)).await?,
+                Pushed::Gap => break,
+            }
+        }
+        let Some((device, cookie)) = ids() else { return Ok(()) };
+        let answer = pull(&device, cookie).await?;
+        let now = js_sys::Date::now();
+        self.modify(|s| s.absorb(answer, now)).await
+    }
+
+    /// Fresh hot-spot inputs when the kept ones are missing or an hour old.
+    #[cfg(feature = "hydrate")]
+    async fn refresh_cache_if_stale(self) {
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        let stale = self.cache.with_untracked(|c| c.as_ref().is_none_or(|c| now - c.generated_at > CACHE_REFRESH_S));
+        let Some(user) = self.state.with_untracked(|s| s.as_ref().map(|s| s.username.clone())) else { return };
+        if stale {
+            match crate::field::device::refresh_cache(&user).await {
+                Ok(c) => self.cache.set(Some(c)),
+                Err(e) => leptos::logging::warn!("hot-spot inputs not refreshed: {e}"),
+            }
         }
     }
 }

@@ -259,6 +259,7 @@ pub mod device {
     use indexed_db_futures::prelude::*;
     use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
     use protocol::sync::{PullResponse, PushRequest, PushResponse, SCHEMA_VERSION};
+
     use wasm_bindgen::JsCast;
 
     use super::FieldState;
@@ -400,52 +401,39 @@ pub mod device {
         }
     }
 
-    /// Pushes everything pending, then pulls; saves after each step. Returns the state.
+    /// What a push achieved.
+    pub enum Pushed {
+        /// The server holds everything up to this sequence number.
+        Acknowledged(u64),
+        /// The server holds less than the device thought: the pull says where it stands.
+        Gap,
+    }
+
+    /// Pushes one batch of the outbox.
     ///
     /// # Errors
-    /// Why the sync stopped (no signal, signed out, refused); what was saved stays saved.
-    pub async fn sync(mut state: FieldState) -> Result<FieldState, (FieldState, String)> {
-        let now = || js_sys::Date::now();
-        for _ in 0..20 {
-            let batch = state.outbox.batch(50);
-            if batch.is_empty() {
-                break;
-            }
-            let req =
-                PushRequest { schema_version: SCHEMA_VERSION, device_id: state.device_id.clone(), mutations: batch };
-            let body = serde_json::to_string(&req).map_err(|e| (state.clone(), e.to_string()))?;
-            match fetch("POST", "/api/sync/push", Some(body)).await {
-                Err(e) => return Err((state, e)),
-                Ok((200, text)) => {
-                    if let Ok(r) = serde_json::from_str::<PushResponse>(&text) {
-                        state.outbox.acknowledge(r.last_seq);
-                    }
-                }
-                // A gap: the server holds less than we thought; the pull below tells us where.
-                Ok((409, text)) if text.contains("\"gap\"") => break,
-                Ok((status, text)) => return Err((state, message(status, &text))),
-            }
-            if let Err(e) = save(&state).await {
-                return Err((state, e));
-            }
+    /// Why it did not go through (no signal, signed out, refused), in words for the status line.
+    pub async fn push(device_id: &str, batch: Vec<protocol::sync::Mutation>) -> Result<Pushed, String> {
+        let req = PushRequest { schema_version: SCHEMA_VERSION, device_id: device_id.to_string(), mutations: batch };
+        let body = serde_json::to_string(&req).map_err(|e| e.to_string())?;
+        match fetch("POST", "/api/sync/push", Some(body)).await? {
+            (200, text) => serde_json::from_str::<PushResponse>(&text)
+                .map(|r| Pushed::Acknowledged(r.last_seq))
+                .map_err(|e| format!("the server's answer did not read: {e}")),
+            (409, text) if text.contains("\"gap\"") => Ok(Pushed::Gap),
+            (status, text) => Err(message(status, &text)),
         }
-        let url = format!(
-            "/api/sync/pull?cookie={}&device_id={}&schema_version={SCHEMA_VERSION}",
-            state.cookie, state.device_id
-        );
-        match fetch("GET", &url, None).await {
-            Err(e) => Err((state, e)),
-            Ok((200, text)) => match serde_json::from_str::<PullResponse>(&text) {
-                Ok(pull) => {
-                    state.absorb(pull, now());
-                    match save(&state).await {
-                        Ok(()) => Ok(state),
-                        Err(e) => Err((state, e)),
-                    }
-                }
-                Err(e) => Err((state, format!("the server's answer did not read: {e}"))),
-            },
-            Ok((status, text)) => Err((state, message(status, &text))),
+    }
+
+    /// Pulls what changed since `cookie`.
+    ///
+    /// # Errors
+    /// As [`push`].
+    pub async fn pull(device_id: &str, cookie: i64) -> Result<PullResponse, String> {
+        let url = format!("/api/sync/pull?cookie={cookie}&device_id={device_id}&schema_version={SCHEMA_VERSION}");
+        match fetch("GET", &url, None).await? {
+            (200, text) => serde_json::from_str(&text).map_err(|e| format!("the server's answer did not read: {e}")),
+            (status, text) => Err(message(status, &text)),
         }
     }
 }

@@ -106,6 +106,22 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   await expect(officer.getByTestId('koper-timer')).toContainText('10:0');
   await officer.getByRole('button', { name: 'Start mission' }).click();
   await expect(items.first()).toHaveAttribute('data-status', 'in_progress');
+  // While the mission is under way the device leaves GPS breadcrumbs: standing still, one fix a
+  // minute, queued in the outbox as a batch within five minutes and pushed with its accuracy.
+  const pushed: any[] = [];
+  officer.on('request', (r) => {
+    if (r.url().includes('/api/sync/push')) pushed.push(...(r.postDataJSON()?.mutations ?? []));
+  });
+  await officer.clock.runFor('05:30');
+  await expect.poll(() => pushed.filter((m) => m.kind === 'breadcrumbs').length).toBeGreaterThan(0);
+  const crumbs = pushed.filter((m) => m.kind === 'breadcrumbs').flatMap((m) => m.fixes);
+  expect(crumbs.length).toBeGreaterThanOrEqual(5);
+  expect(crumbs.length).toBeLessThanOrEqual(7);
+  for (const f of crumbs) {
+    expect(f.lat).toBeCloseTo(nearest.place.lat, 6);
+    expect(f.accuracy_m).not.toBeNull();
+  }
+  await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '0');
   await items.first().locator('.mission-head').click().catch(() => {});
   if (!(await officer.locator('.outcome-form').isVisible())) await items.first().locator('.mission-head').click();
   const form = officer.locator('.outcome-form');
