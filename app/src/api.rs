@@ -113,6 +113,8 @@ pub struct ServerContext {
     pub map_cell_size_m: u32,
     /// Idle lock, seconds.
     pub idle_lock_seconds: i64,
+    /// A device's cached data expires this long after the session's end, seconds.
+    pub device_keep_seconds: i64,
     /// The department's basemap file, if it has one.
     pub basemap: Option<crate::map::BasemapInfo>,
 }
@@ -143,6 +145,7 @@ pub async fn get_me() -> Result<Option<crate::auth::Me>, ApiError> {
         districts: caller.user.districts.clone(),
         session_expires_at: caller.session_expires_at,
         idle_lock_seconds: ctx.idle_lock_seconds,
+        device_data_expires_at: caller.session_expires_at + ctx.device_keep_seconds,
     }))
 }
 

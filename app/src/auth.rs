@@ -24,6 +24,9 @@ pub struct Me {
     pub session_expires_at: i64,
     /// Idle lock after this many seconds without activity.
     pub idle_lock_seconds: i64,
+    /// When what this device keeps for the user expires (UTC seconds): the session's end plus
+    /// the department's keep time (default 12 h).
+    pub device_data_expires_at: i64,
 }
 
 impl Me {

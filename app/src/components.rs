@@ -132,8 +132,10 @@ pub struct FieldStore {
     /// The hot-spot inputs kept on the device (its districts' aggregates).
     pub cache: RwSignal<Option<crate::field::FieldCache>>,
     /// Another sync was asked for while one ran.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     resync: RwSignal<bool>,
     /// One change to the state at a time.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     lock: StoredValue<std::sync::Arc<futures::lock::Mutex<()>>>,
 }
 
@@ -153,6 +155,15 @@ impl FieldStore {
         crate::field::device::save(&state).await?;
         self.state.set(Some(state));
         Ok(())
+    }
+
+    /// Notes a supervisor's override on the user's state (saved before it returns).
+    ///
+    /// # Errors
+    /// When the device could not save.
+    #[cfg(feature = "hydrate")]
+    pub async fn hold(self, held: crate::field::Held) -> Result<(), String> {
+        self.modify(|s| s.held = Some(held)).await
     }
 
     /// Records a write with its optimistic effect, saves it durably, then syncs. The screen
@@ -254,9 +265,47 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
                 None => crate::field::device::load_last().await,
             };
             match loaded {
-                Ok(Some(state)) => {
-                    if let Ok(Some(cache)) = crate::field::device::load_cache(&state.username).await {
-                        field.cache.set(Some(cache));
+                Ok(Some(mut state)) => {
+                    let now = (js_sys::Date::now() / 1000.0) as i64;
+                    match &me {
+                        // Signed in: what is kept now lasts until this session's end plus the
+                        // department's keep time.
+                        Some(me) => state.expires_at = Some(me.device_data_expires_at),
+                        // No signal: past the keep time the missions and hot-spot inputs go;
+                        // the outbox stays.
+                        None if state.is_expired(now) => {
+                            state.expire(now);
+                            let _ = crate::field::device::save(&state).await;
+                            let _ = crate::field::device::drop_cache(&state.username).await;
+                        }
+                        None => {}
+                    }
+                    if !state.is_expired(now) {
+                        if let Ok(Some(cache)) = crate::field::device::load_cache(&state.username).await {
+                            field.cache.set(Some(cache));
+                        }
+                    }
+                    // Work a supervisor let wait: say so (both names on record), then push it.
+                    if let (Some(_), Some(held)) = (&me, state.held.clone()) {
+                        let report = protocol::sync::OverrideReport {
+                            device_id: state.device_id.clone(),
+                            supervisor: held.supervisor,
+                            at: held.at,
+                            pending: held.pending,
+                        };
+                        match crate::field::device::report_override(&report).await {
+                            Ok(()) => state.held = None,
+                            // Refused (recorded by the server as a failed claim): the work is
+                            // still the author's own and goes through.
+                            Err((status, e)) if status != 0 => {
+                                leptos::logging::warn!("override report refused: {e}");
+                                state.held = None;
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                    if me.is_some() {
+                        let _ = crate::field::device::save(&state).await;
                     }
                     field.state.set(Some(state));
                     if me.is_some() {
@@ -365,14 +414,24 @@ fn AccountMenu() -> impl IntoView {
                             <span class="account" data-testid="account">
                                 <span class="who">{me.display_name.clone()}</span>
                                 <span class="roles">{roles.join(", ")}</span>
-                                <form method="post" action="/api/auth/logout">
-                                    <button type="submit" class="link">"Sign out"</button>
-                                </form>
+                                <crate::signout::SignOut/>
                             </span>
                         }
                         .into_any()
                     }
-                    None => ().into_any(),
+                    // No signal: the device's last user, from what it keeps.
+                    None => {
+                        let field = expect_context::<FieldStore>();
+                        view! {
+                            {move || field.state.with(|s| s.as_ref().map(|s| s.username.clone())).map(|user| view! {
+                                <span class="account" data-testid="account">
+                                    <span class="who">{user}</span>
+                                    <crate::signout::SignOut/>
+                                </span>
+                            })}
+                        }
+                        .into_any()
+                    }
                 }
             })}
         </Transition>

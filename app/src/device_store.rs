@@ -59,6 +59,24 @@ pub async fn get_json(key: &str) -> Result<Option<String>, String> {
     store.get(key.to_string()).primitive().map_err(|e| format!("{e:?}"))?.await.map_err(|e| format!("{e:?}"))
 }
 
+/// Deletes the values under `keys` in one transaction, committed before it returns.
+///
+/// # Errors
+/// A message when IndexedDB refuses.
+pub async fn delete(keys: &[String]) -> Result<(), String> {
+    let db = open().await?;
+    let tx = db.transaction(CACHE).with_mode(TransactionMode::Readwrite).build().map_err(|e| format!("{e:?}"))?;
+    let store = tx.object_store(CACHE).map_err(|e| format!("{e:?}"))?;
+    for key in keys {
+        store.delete(key.clone()).primitive().map_err(|e| format!("{e:?}"))?.await.map_err(|e| format!("{e:?}"))?;
+    }
+    tx.commit().await.map_err(|e| format!("{e:?}"))?;
+    Ok(())
+}
+
+/// The overview's key (for wiping the device at sign-out).
+pub const OVERVIEW: &str = OVERVIEW_KEY;
+
 /// Keeps the latest city overview on the device.
 ///
 /// # Errors

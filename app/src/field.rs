@@ -31,6 +31,24 @@ pub struct FieldState {
     pub last_sync_ms: Option<f64>,
     /// The last sync failure, for the status line.
     pub last_error: Option<String>,
+    /// When the missions kept here expire (UTC seconds; the session's end plus the department's
+    /// keep time). The outbox never expires.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// A supervisor signed the user out with work unsynced: reported at the next sign-in.
+    #[serde(default)]
+    pub held: Option<Held>,
+}
+
+/// A supervisor's override that signed the author out with unsynced work on the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// The supervisor's sign-in name.
+    pub supervisor: String,
+    /// When (device clock, UTC seconds).
+    pub at: i64,
+    /// Unsynced changes at the time.
+    pub pending: u32,
 }
 
 impl FieldState {
@@ -48,6 +66,23 @@ impl FieldState {
     /// Missions as the user should see them: the server's, with pending steps re-applied.
     pub fn missions(&self) -> Vec<Mission> {
         self.server_missions.iter().map(|m| protocol::sync::rebase(m, &self.outbox.pending)).collect()
+    }
+
+    /// Drops what has expired at `now` (UTC seconds): the missions and rejections, never the
+    /// outbox. Returns true when something was dropped.
+    pub fn expire(&mut self, now: i64) -> bool {
+        let expired = self.expires_at.is_some_and(|t| now >= t);
+        let had = !self.server_missions.is_empty() || !self.rejections.is_empty();
+        if expired {
+            self.server_missions.clear();
+            self.rejections.clear();
+        }
+        expired && had
+    }
+
+    /// True when the data kept here has expired.
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
     }
 
     /// Queues a write with its optimistic effect (the caller saves the state in one transaction).
@@ -144,6 +179,10 @@ pub struct FieldCache {
     pub last_date: String,
     /// When the server made it (UTC seconds).
     pub generated_at: i64,
+    /// The supervisors whose override code this device accepts (verifiers only; see
+    /// `server::overrides`).
+    #[serde(default)]
+    pub supervisors: Vec<protocol::sync::OverrideVerifier>,
 }
 
 /// Days of history a device keeps (the longest window it offers is 90 days; the rest feeds the
@@ -236,12 +275,13 @@ pub mod ssr {
             rows.push((c.ix, c.iy, day, index as u32, c.count));
         }
         let last_day = day_number(&last_date.to_string()).unwrap_or_default();
+        let supervisors = ctx.bodega.override_verifiers(&districts).await.map_err(unavailable)?;
         Ok(FieldCache {
             districts,
             aggregates: Aggregates {
                 epsg: epsg.code(),
                 cell_size_m: MICRO_PLACE_M,
-                harm_table: format!("{} {}", table.name(), table.version()),
+                harm_table: table.version().to_string(),
                 last_day,
                 days: CACHE_DAYS,
                 offenses,
@@ -249,6 +289,7 @@ pub mod ssr {
             },
             last_date: last_date.to_string(),
             generated_at: now,
+            supervisors,
         })
     }
 }
@@ -358,6 +399,89 @@ pub mod device {
         Ok(cache)
     }
 
+    /// Clears what this device keeps for `username` (their state, hot-spot inputs, the city
+    /// overview) and forgets them as the last user. Only for a state with an empty outbox.
+    ///
+    /// # Errors
+    /// When IndexedDB refuses.
+    pub async fn wipe(username: &str) -> Result<(), String> {
+        crate::device_store::delete(&[
+            key(username),
+            cache_key(username),
+            LAST_USER.to_string(),
+            crate::device_store::OVERVIEW.to_string(),
+        ])
+        .await
+    }
+
+    /// Forgets who last used the device (their state stays, for their next sign-in).
+    ///
+    /// # Errors
+    /// When IndexedDB refuses.
+    pub async fn forget_last_user() -> Result<(), String> {
+        crate::device_store::delete(&[LAST_USER.to_string()]).await
+    }
+
+    /// Deletes the hot-spot inputs kept for `username` (expired).
+    ///
+    /// # Errors
+    /// When IndexedDB refuses.
+    pub async fn drop_cache(username: &str) -> Result<(), String> {
+        crate::device_store::delete(&[cache_key(username)]).await
+    }
+
+    /// Ends the session on the server (`POST /api/auth/logout`).
+    ///
+    /// # Errors
+    /// No signal.
+    pub async fn end_session() -> Result<(), String> {
+        fetch("POST", "/api/auth/logout", None).await.map(|_| ())
+    }
+
+    /// Tells the server about a supervisor's override before the held work is pushed.
+    ///
+    /// # Errors
+    /// No signal, or the server refused (the message says why).
+    pub async fn report_override(report: &protocol::sync::OverrideReport) -> Result<(), (u16, String)> {
+        let body = serde_json::to_string(report).map_err(|e| (0, e.to_string()))?;
+        match fetch("POST", "/api/sync/override", Some(body)).await {
+            Err(e) => Err((0, e)),
+            Ok((200, _)) => Ok(()),
+            Ok((status, text)) => Err((status, message(status, &text))),
+        }
+    }
+
+    /// `PBKDF2-HMAC-SHA256(code, salt, iterations)` by WebCrypto, hex: checks a supervisor's
+    /// override code against its verifier with no signal.
+    ///
+    /// # Errors
+    /// When WebCrypto is missing (an insecure origin) or refuses.
+    pub async fn pbkdf2_hex(code: &str, salt_hex: &str, iterations: u32) -> Result<String, String> {
+        let subtle = web_sys::window().ok_or("no window")?.crypto().map_err(|_| "no WebCrypto")?.subtle();
+        let salt: Vec<u8> = (0..salt_hex.len() / 2)
+            .filter_map(|i| u8::from_str_radix(salt_hex.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        let code: String = code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
+        let raw = js_sys::Uint8Array::from(code.as_bytes());
+        let usages = js_sys::Array::of1(&"deriveBits".into());
+        let key = subtle.import_key_with_str("raw", &raw, "PBKDF2", false, &usages).map_err(|e| format!("{e:?}"))?;
+        let key: web_sys::CryptoKey = wasm_bindgen_futures::JsFuture::from(key)
+            .await
+            .map_err(|e| format!("{e:?}"))?
+            .dyn_into()
+            .map_err(|_| "not a key".to_string())?;
+        let params = web_sys::Pbkdf2Params::new(
+            "PBKDF2",
+            &wasm_bindgen::JsValue::from_str("SHA-256"),
+            iterations,
+            &js_sys::Uint8Array::from(salt.as_slice()),
+        );
+        let bits = subtle.derive_bits_with_object(&params, &key, 256).map_err(|e| format!("{e:?}"))?;
+        let bits = wasm_bindgen_futures::JsFuture::from(bits).await.map_err(|e| format!("{e:?}"))?;
+        let bytes = js_sys::Uint8Array::new(&bits).to_vec();
+        Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     /// Asks the browser to keep this site's storage under pressure (granted silently, asked
     /// for, or refused, by browser).
     pub fn ask_persistent_storage() {
@@ -460,6 +584,22 @@ mod tests {
         assert_eq!(kept, 6);
         // The phone's accuracy is kept as it came.
         assert_eq!(s.take_batch(60, true).expect("batch")[0].accuracy_m, Some(8.0));
+    }
+
+    #[test]
+    fn expiry_drops_the_missions_but_never_the_outbox() {
+        use protocol::sync::MutationKind;
+        let mut s = super::FieldState::new("d2.officer1", "dev-1");
+        s.rejections.push(protocol::sync::Rejection { seq: 1, kind: "step".into(), reason: "cancelled".into() });
+        s.record(MutationKind::Breadcrumbs { fixes: vec![] }, 100);
+        s.expires_at = Some(1_000);
+        assert!(!s.expire(999), "not yet");
+        assert_eq!(s.rejections.len(), 1);
+        assert!(s.expire(1_000));
+        assert!(s.rejections.is_empty() && s.server_missions.is_empty());
+        assert_eq!(s.outbox.len(), 1, "unsynced work stays");
+        assert!(s.is_expired(1_000));
+        assert!(!s.expire(2_000), "nothing left to drop");
     }
 
     #[test]

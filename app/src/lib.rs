@@ -42,6 +42,7 @@ pub mod missions;
 pub mod model;
 pub mod pages;
 pub mod presence;
+pub mod signout;
 pub mod snapshot;
 
 #[cfg(feature = "hydrate")]

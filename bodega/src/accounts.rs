@@ -190,6 +190,60 @@ pub struct Device {
 }
 
 impl Bodega {
+    /// Replaces `user_id`'s supervisor override code (only its PBKDF2 verifier is stored).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn set_override_code(
+        &self,
+        user_id: i64,
+        salt_hex: &str,
+        iterations: u32,
+        verifier_hex: &str,
+        now: i64,
+    ) -> Result<(), BodegaError> {
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO override_codes (user_id, salt, iterations, verifier, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET salt = excluded.salt, iterations = excluded.iterations, \
+             verifier = excluded.verifier, created_at = excluded.created_at")
+            .bind(user_id).bind(salt_hex).bind(i32::try_from(iterations).unwrap_or(i32::MAX)).bind(verifier_hex).bind(now)
+            .execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The override verifiers of the active sergeants of `districts` and of command staff: what
+    /// those districts' devices keep to accept a supervisor's override with no signal.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn override_verifiers(
+        &self,
+        districts: &[String],
+    ) -> Result<Vec<protocol::sync::OverrideVerifier>, BodegaError> {
+        let rows: Vec<(i64, String, String, String, i64, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT u.id, u.username, u.display_name, o.salt, CAST(o.iterations AS BIGINT), o.verifier \
+             FROM override_codes o JOIN users u ON u.id = o.user_id WHERE u.active <> 0 \
+             ORDER BY u.username")
+            .fetch_all(pool).await)?;
+        let mut out = Vec::new();
+        for (id, username, display_name, salt, iterations, verifier) in rows {
+            let Some(user) = self.user_by_id(id).await? else { continue };
+            let command = user.roles.contains(&protocol::Role::Command);
+            let sergeant_here =
+                user.roles.contains(&protocol::Role::Sergeant) && user.districts.iter().any(|d| districts.contains(d));
+            if command || sergeant_here {
+                out.push(protocol::sync::OverrideVerifier {
+                    username,
+                    display_name,
+                    salt,
+                    iterations: u32::try_from(iterations).unwrap_or(0),
+                    verifier,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates an account with its roles and districts, in one transaction.
     ///
     /// # Errors

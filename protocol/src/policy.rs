@@ -114,6 +114,9 @@ pub enum Action {
     ViewSnapshot,
     /// Push and pull through the offline sync.
     SyncDevice,
+    /// Issue one's own supervisor override code (lets an officer sign out of a device holding
+    /// unsynced work when there is no signal).
+    IssueOverrideCode,
     /// Create users, change roles and district membership.
     ManageUsers,
     /// Register and revoke devices.
@@ -126,7 +129,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the authorization matrix.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::ViewOwnAccount,
         Action::ViewOverview,
         Action::ViewHotSpots,
@@ -144,6 +147,7 @@ impl Action {
         Action::ViewPresence,
         Action::ViewSnapshot,
         Action::SyncDevice,
+        Action::IssueOverrideCode,
         Action::ManageUsers,
         Action::ManageDevices,
         Action::ViewAudit,
@@ -170,6 +174,7 @@ impl Action {
             Action::ViewPresence => "view_presence",
             Action::ViewSnapshot => "view_snapshot",
             Action::SyncDevice => "sync_device",
+            Action::IssueOverrideCode => "issue_override_code",
             Action::ManageUsers => "manage_users",
             Action::ManageDevices => "manage_devices",
             Action::ViewAudit => "view_audit",
@@ -240,6 +245,9 @@ pub const POLICY: &[(Role, Action, Scope)] = &[
     (R::Sergeant, A::SyncDevice, S::Anywhere),
     (R::Command, A::SyncDevice, S::Anywhere),
     (R::Analyst, A::SyncDevice, S::Anywhere),
+    // Supervisors hold an override code for their squads' devices.
+    (R::Sergeant, A::IssueOverrideCode, S::Anywhere),
+    (R::Command, A::IssueOverrideCode, S::Anywhere),
     // Administration.
     (R::Admin, A::ManageUsers, S::Anywhere),
     (R::Admin, A::ManageDevices, S::Anywhere),

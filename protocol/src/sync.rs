@@ -98,6 +98,40 @@ pub struct Mutation {
     pub device_time: i64,
 }
 
+/// PBKDF2-HMAC-SHA256 iterations of a supervisor's override code (OWASP's 2023 figure).
+pub const OVERRIDE_ITERATIONS: u32 = 600_000;
+
+/// What a device keeps to check a supervisor's override code with no signal: never the code,
+/// only `PBKDF2-HMAC-SHA256(code, salt, iterations)`. Codes are 10 characters of a 32-letter
+/// alphabet (50 bits), so the verifier on a lost device does not give the code away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideVerifier {
+    /// The supervisor's sign-in name.
+    pub username: String,
+    /// Their display name.
+    pub display_name: String,
+    /// Salt, hex.
+    pub salt: String,
+    /// PBKDF2 iterations.
+    pub iterations: u32,
+    /// The derived 32 bytes, hex.
+    pub verifier: String,
+}
+
+/// `POST /api/sync/override`: after a supervisor's override signed its author out with work
+/// unsynced, the device says so at the author's next sign-in, before pushing that work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideReport {
+    /// The device.
+    pub device_id: String,
+    /// The supervisor who overrode (sign-in name).
+    pub supervisor: String,
+    /// When, device clock (UTC seconds).
+    pub at: i64,
+    /// Unsynced changes the device held.
+    pub pending: u32,
+}
+
 /// `POST /api/sync/push`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushRequest {

@@ -57,6 +57,8 @@ pub struct AuthConfig {
     pub secure_cookie: bool,
     /// Believe `X-Forwarded-For`/`X-Forwarded-Proto` (only behind a proxy you run).
     pub trust_proxy: bool,
+    /// How long after the session's end a device's cached data stays readable.
+    pub device_keep: Duration,
 }
 
 impl Default for AuthConfig {
@@ -67,6 +69,7 @@ impl Default for AuthConfig {
             lock_after_failures: 5,
             lockout: Duration::from_secs(10 * 60),
             failures_per_minute: 10,
+            device_keep: Duration::from_secs(12 * 3600),
             secure_cookie: true,
             trust_proxy: false,
         }
@@ -779,6 +782,7 @@ async fn open_session(
         districts: user.districts.clone(),
         session_expires_at: expires_at,
         idle_lock_seconds: cfg.idle_lock.as_secs() as i64,
+        device_data_expires_at: expires_at + cfg.device_keep.as_secs() as i64,
     };
     Ok((session_cookie(&token, cfg.session_lifetime, cfg.secure_cookie), me))
 }

@@ -85,6 +85,11 @@ pub struct Serve {
     #[arg(long, env = "BEATBOOK_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: u64,
 
+    /// What an officer's device keeps (missions, hot-spot aggregates) expires this many hours
+    /// after the end of the session that loaded it; unsynced work is never expired.
+    #[arg(long, env = "BEATBOOK_DEVICE_KEEP_HOURS", default_value_t = 12)]
+    pub device_keep_hours: u64,
+
     /// Mark the session cookie `Secure`. Browsers accept it on https and on localhost; turn it
     /// off only for a plain-HTTP test rig on another host.
     #[arg(long, env = "BEATBOOK_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
@@ -103,6 +108,7 @@ impl Serve {
             idle_lock: std::time::Duration::from_secs(self.session_idle_minutes.clamp(1, 30) * 60),
             session_lifetime: std::time::Duration::from_secs(self.session_hours.clamp(1, 24) * 3600),
             secure_cookie: self.cookie_secure,
+            device_keep: std::time::Duration::from_secs(self.device_keep_hours.min(24 * 14) * 3600),
             trust_proxy: self.trust_proxy,
             ..Default::default()
         }

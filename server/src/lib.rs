@@ -11,6 +11,7 @@ pub mod auth;
 pub mod basemap;
 pub mod config;
 pub mod live;
+pub mod overrides;
 pub mod pwa;
 pub mod snapshot;
 pub mod sync;
@@ -180,6 +181,8 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/shell", None, get(offline_shell)),
         ("/api/auth/login", None, post(auth::login)),
         ("/api/auth/logout", None, post(auth::logout)),
+        ("/api/auth/override-code", Some(protocol::Action::IssueOverrideCode), post(overrides::issue)),
+        ("/api/sync/override", Some(protocol::Action::SyncDevice), post(overrides::report)),
         ("/api/sync/push", Some(protocol::Action::SyncDevice), post(sync::push)),
         ("/api/sync/pull", Some(protocol::Action::SyncDevice), get(sync::pull)),
         ("/maps/{version}/basemap.pmtiles", None, get(basemap::serve)),
@@ -359,6 +362,7 @@ pub fn app_state(
         time_zone: settings.time_zone,
         map_cell_size_m: settings.map_cell_size_m,
         idle_lock_seconds: settings.auth.idle_lock.as_secs() as i64,
+        device_keep_seconds: settings.auth.device_keep.as_secs() as i64,
         basemap: settings.basemap.as_ref().map(|b| b.info.clone()),
     };
     Ok(AppState {

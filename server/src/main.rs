@@ -841,6 +841,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 time_zone: common.time_zone.clone(),
                 map_cell_size_m: 250,
                 idle_lock_seconds: 1800,
+                device_keep_seconds: 12 * 3600,
                 basemap: None,
             };
             let snapshot = app::snapshot::ssr::snapshot(&ctx, &date).await.map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -165,4 +165,5 @@ pub fn NearbyHotSpots(
             }}
         </section>
     }
+    .into_any()
 }

@@ -69,6 +69,21 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     // Every role with missions syncs its device; administrators have nothing to sync.
     m.insert("/api/sync/push", mission_readers.clone());
     m.insert("/api/sync/pull", mission_readers.clone());
+    // A supervisor's override, reported by the author's device: whoever syncs.
+    m.insert("/api/sync/override", mission_readers.clone());
+    // Supervisors' own override codes: sergeants (any district: it is their own) and command.
+    m.insert(
+        "/api/auth/override-code",
+        vec![
+            (Anonymous, SignIn),
+            (Officer, Forbidden),
+            (Sergeant, Allowed),
+            (OtherDistrictSergeant, Allowed),
+            (Command, Allowed),
+            (Analyst, Forbidden),
+            (Admin, Forbidden),
+        ],
+    );
     m.insert(
         "/api/missions/menu/save",
         vec![
@@ -198,7 +213,12 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
     let d1 = serde_json::json!({ "district": "D1", "shift": "B", "shift_date": "2020-12-15" });
     Some(match path {
         "/api/missions/menu" => serde_json::json!({ "include_retired": false }),
-        "/api/missions/shifts" | "/api/missions/mine" | "/api/field_cache" => serde_json::json!({}),
+        "/api/missions/shifts" | "/api/missions/mine" | "/api/field_cache" | "/api/auth/override-code" => {
+            serde_json::json!({})
+        }
+        "/api/sync/override" => {
+            serde_json::json!({ "device_id": "matrix", "supervisor": "nobody", "at": 0, "pending": 1 })
+        }
         "/api/missions/menu/save" => serde_json::json!({ "key": null, "expected_version": null, "draft": {
             "name": "Matrix check", "goal": "g", "tactic": "directed_patrol", "dwell_minutes": 15,
             "visits_per_shift": 1, "crime_types": [], "outcome_fields": [], "evidence_note": "", "active": true } }),

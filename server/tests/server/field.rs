@@ -77,3 +77,75 @@ async fn anonymous_and_administrators_get_no_field_cache() {
     let (status, _, _) = call(&app.router, json_call("/api/field_cache", &serde_json::json!({}), Some(&adm))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+/// Audit records of `action`.
+async fn audit_of(app: &TestApp, action: &str) -> Vec<bodega::audit::AuditRecord> {
+    app.store
+        .bodega
+        .search_audit(&bodega::audit::AuditQuery { action: Some(action.into()), ..Default::default() })
+        .await
+        .expect("audit")
+}
+
+#[tokio::test]
+async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_and_overrides_are_recorded() {
+    let app = test_app().await;
+    add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+    add_user(&app, "sgt2", &[Role::Sergeant], &["D2"]).await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    add_user(&app, "off2", &[Role::Officer], &["D2"]).await;
+    let (sgt1, off1, off2) = (sign_in(&app, "sgt1").await, sign_in(&app, "off1").await, sign_in(&app, "off2").await);
+
+    // Officers cannot issue codes; a sergeant gets one, shown once, never stored as such.
+    let issue = |cookie: &str| json_call("/api/auth/override-code", &serde_json::json!({}), Some(cookie));
+    let (status, _, _) = call(&app.router, issue(&off1)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, text) = call(&app.router, issue(&sgt1)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let code =
+        serde_json::from_str::<serde_json::Value>(&text).expect("json")["code"].as_str().expect("code").to_string();
+    assert_eq!(code.len(), 10);
+    let issued = audit_of(&app, "issue_override_code").await;
+    let outcomes: Vec<(&str, &str)> = issued.iter().map(|r| (r.actor.as_str(), r.outcome.as_str())).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == ("sgt1", "success")).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == ("off1", "denied")).count(), 1, "{outcomes:?}");
+    assert!(!format!("{issued:?}").contains(&code), "the code is not in the audit log");
+
+    // D1's officer's device gets sgt1's verifier (not the code); D2's does not.
+    let cache = |cookie: String| {
+        let router = app.router.clone();
+        async move {
+            let (_, _, text) =
+                call(&router, json_call("/api/field_cache", &serde_json::json!({}), Some(&cookie))).await;
+            serde_json::from_str::<app::field::FieldCache>(&text).expect("a field cache")
+        }
+    };
+    let d1 = cache(off1.clone()).await;
+    assert!(!serde_json::to_string(&d1).expect("json").contains(&code));
+    let v = d1.supervisors.iter().find(|v| v.username == "sgt1").expect("sgt1 in D1's cache");
+    let salt = hex::decode(&v.salt).expect("hex salt");
+    assert_eq!(hex::encode(server::overrides::verifier(&code, &salt, v.iterations)), v.verifier);
+    assert_ne!(hex::encode(server::overrides::verifier("0000000000", &salt, v.iterations)), v.verifier);
+    assert!(cache(off2.clone()).await.supervisors.iter().all(|v| v.username != "sgt1"));
+
+    // The author's next sign-in reports the override: both names on record.
+    let report = |supervisor: &str| serde_json::json!({ "device_id": "phone-7", "supervisor": supervisor, "at": 1_608_500_000, "pending": 3 });
+    let (status, _, text) = call(&app.router, json_call("/api/sync/override", &report("sgt1"), Some(&off1))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (status, _, text) = call(&app.router, json_call("/api/sync/override", &report("sgt2"), Some(&off1))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("not a sergeant of your districts"), "{text}");
+    let records = audit_of(&app, "sync_override").await;
+    assert_eq!(records.len(), 2);
+    let ok = records.iter().find(|r| r.target == "supervisor sgt1").expect("sgt1's override");
+    assert_eq!((ok.actor.as_str(), ok.outcome.as_str()), ("off1", "success"));
+    assert!(
+        ok.detail.contains("sgt1 signed off1 out of device phone-7") && ok.detail.contains("3 unsynced"),
+        "{}",
+        ok.detail
+    );
+    let bad = records.iter().find(|r| r.target == "supervisor sgt2").expect("sgt2's claim");
+    assert_eq!(bad.outcome, "failure");
+    let (status, _, _) = call(&app.router, json_call("/api/sync/override", &report("sgt1"), None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,233 @@
+//! Before and after a load run, straight in the Data Bodega.
+//!
+//! - `seed users`: creates the load run's officer accounts (`load.officer0001` …). `server user
+//!   add` hashes with argon2id on every call, a fifth of a second and a process each: 1,500 of
+//!   them would take minutes. So one template account is made with `server user add` (the
+//!   server's own argon2id hash) and its hash is copied to every load account. Every account
+//!   then shares one password and one salt — acceptable for a benchmark only; each sign-in still
+//!   verifies the hash in full, so the server's sign-in cost is the real one.
+//! - `seed count`: counts what the run left (the mutation log, the GPS fixes, every device's
+//!   `last_seq`), against what the devices sent, and prints the figures with the goose run's
+//!   summary: mutations applied and per second, push latency, lost and doubled.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use beatbook_load::{device_id, username, RunSummary, FIXES_PER_MUTATION, MUTATIONS};
+use bodega::accounts::NewUser;
+use bodega::{on_pool, Bodega};
+use clap::{Parser, Subcommand};
+use protocol::Role;
+
+#[derive(Debug, Parser)]
+#[command(name = "seed")]
+struct Cli {
+    /// The Data Bodega the server under load uses.
+    #[arg(long, env = "BEATBOOK_DATABASE_URL")]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create N officer accounts with the template account's password hash.
+    Users {
+        /// Accounts to create.
+        #[arg(long, default_value_t = 1500)]
+        count: usize,
+        /// The account made by `server user add` whose hash is copied.
+        #[arg(long, default_value = "load.template")]
+        template: String,
+    },
+    /// Count the run's mutations and fixes; print the figures (exit 2 when any are lost or doubled).
+    Count {
+        /// Devices in the run.
+        #[arg(long, default_value_t = 1500)]
+        devices: usize,
+        /// The goose run's JSON summary (`LOAD_SUMMARY`).
+        #[arg(long)]
+        summary: PathBuf,
+        /// Label for the printout (e.g. `sqlite burst`).
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Where to write the combined result as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+struct Counts {
+    mutations_expected: i64,
+    mutation_rows: i64,
+    mutation_distinct: i64,
+    mutations_applied: i64,
+    mutations_rejected: i64,
+    fixes_expected: i64,
+    fix_rows: i64,
+    fix_distinct: i64,
+    devices_expected: i64,
+    devices_complete: i64,
+    devices_at_last_seq: i64,
+}
+
+async fn create_users(bodega: &Bodega, count: usize, template: &str) -> anyhow::Result<()> {
+    let t = bodega
+        .user_by_username(template)
+        .await?
+        .with_context(|| format!("no template account '{template}': make it with `server user add` first"))?;
+    let hash = t.password_hash.context("the template account has no password")?;
+    let started = std::time::Instant::now();
+    for i in 0..count {
+        let new = NewUser {
+            username: username(i),
+            display_name: format!("Load officer {}", i + 1),
+            password_hash: Some(hash.clone()),
+            roles: vec![Role::Officer],
+            districts: Vec::new(),
+            oidc: None,
+            synthetic: true,
+        };
+        match bodega.create_user(&new).await {
+            Ok(_) | Err(bodega::accounts::AccountError::UsernameTaken(_)) => {}
+            Err(e) => return Err(e).with_context(|| format!("creating {}", username(i))),
+        }
+    }
+    println!("{count} load accounts ready ({} … {}) in {:.1} s", username(0), username(count - 1), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn count(bodega: &Bodega, devices: usize) -> anyhow::Result<Counts> {
+    let n = devices as i64;
+    let mut c = Counts {
+        mutations_expected: n * MUTATIONS as i64,
+        fixes_expected: n * (MUTATIONS * FIXES_PER_MUTATION) as i64,
+        devices_expected: n,
+        ..Default::default()
+    };
+    let ids: Vec<String> = (0..devices).map(device_id).collect();
+    on_pool!(bodega, pool => {
+        c.mutation_rows = sqlx::query_scalar("SELECT COUNT(*) FROM mutation_log").fetch_one(pool).await?;
+        c.mutation_distinct = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT DISTINCT device_id, seq FROM mutation_log) t")
+            .fetch_one(pool).await?;
+        c.mutations_applied = sqlx::query_scalar("SELECT COUNT(*) FROM mutation_log WHERE outcome = 'applied'")
+            .fetch_one(pool).await?;
+        c.mutations_rejected = sqlx::query_scalar("SELECT COUNT(*) FROM mutation_log WHERE outcome = 'rejected'")
+            .fetch_one(pool).await?;
+        c.fix_rows = sqlx::query_scalar("SELECT COUNT(*) FROM gps_fixes").fetch_one(pool).await?;
+        c.fix_distinct = sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT DISTINCT device, fix_at FROM gps_fixes) t")
+            .fetch_one(pool).await?;
+        // Every device holds exactly seq 1..20, once each.
+        let per_device: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT device_id, COUNT(*), COUNT(DISTINCT seq), CAST(MIN(seq) AS BIGINT), CAST(MAX(seq) AS BIGINT) \
+             FROM mutation_log GROUP BY device_id")
+            .fetch_all(pool).await?;
+        let want = MUTATIONS as i64;
+        let mut short = Vec::new();
+        for (id, rows, distinct, min, max) in &per_device {
+            if *rows == want && *distinct == want && *min == 1 && *max == want && ids.binary_search(id).is_ok() {
+                c.devices_complete += 1;
+            } else if short.len() < 5 {
+                short.push(format!("{id}: {rows} rows, {distinct} distinct, seq {min}..{max}"));
+            }
+        }
+        if !short.is_empty() {
+            println!("devices not holding exactly seq 1..{want} (first 5): {}", short.join("; "));
+        }
+        c.devices_at_last_seq = sqlx::query_scalar("SELECT COUNT(*) FROM devices WHERE last_seq = $1")
+            .bind(want).fetch_one(pool).await?;
+    });
+    Ok(c)
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+async fn report(bodega: &Bodega, devices: usize, summary: PathBuf, label: String, out: Option<PathBuf>) -> anyhow::Result<bool> {
+    let s: RunSummary = serde_json::from_str(
+        &std::fs::read_to_string(&summary).with_context(|| format!("cannot read the run summary {}", summary.display()))?,
+    )?;
+    let c = count(bodega, devices).await?;
+    let lost = c.mutations_expected - c.mutation_distinct;
+    let doubled = c.mutation_rows - c.mutation_distinct;
+    let fixes_lost = c.fixes_expected - c.fix_distinct;
+    let fixes_doubled = c.fix_rows - c.fix_distinct;
+    let rate = if s.push_seconds > 0.0 { c.mutations_applied as f64 / s.push_seconds } else { 0.0 };
+    let l = &s.push_latency;
+    let mode = if s.mode == "paced" { format!("paced at {} mutations/s", s.target_rate) } else { "burst".into() };
+    println!("== {label}: {devices} devices, {mode}");
+    println!(
+        "sign-in phase: {}/{} devices signed in and pulled in {:.1} s (sign-in p50 {} ms, p99 {} ms; pull p50 {} ms)",
+        s.signed_in, devices, s.sign_in_seconds, s.login_latency.p50, s.login_latency.p99, s.pull_latency.p50
+    );
+    println!(
+        "push phase: {} pushes ok, {} failed, {} retried; {:.2} s from the start line to the last answer{}",
+        s.pushes_ok,
+        s.pushes_failed,
+        s.push_retries,
+        s.push_seconds,
+        if s.mode == "paced" { format!(" (latest start behind schedule: {:.0} ms)", s.max_schedule_lag_ms) } else { String::new() }
+    );
+    println!(
+        "mutations applied (counted): {} = {:.0} mutations/s; the push answers reported {} applied",
+        c.mutations_applied, rate, s.applied_reported
+    );
+    println!(
+        "push latency ({} pushes of 5): p50 {} ms, p95 {} ms, p99 {} ms, max {} ms, mean {:.1} ms",
+        l.count, l.p50, l.p95, l.p99, l.max, l.mean
+    );
+    println!(
+        "mutation log: expected {}, rows {}, distinct (device, seq) {}, rejected {} -> lost {lost}, doubled {doubled}",
+        c.mutations_expected, c.mutation_rows, c.mutation_distinct, c.mutations_rejected
+    );
+    println!(
+        "gps fixes: expected {}, rows {}, distinct (device, time) {} -> lost {fixes_lost}, doubled {fixes_doubled}",
+        c.fixes_expected, c.fix_rows, c.fix_distinct
+    );
+    println!(
+        "devices holding exactly seq 1..{MUTATIONS}: {}/{}; devices.last_seq = {MUTATIONS}: {}; final pulls saying last_seq {MUTATIONS}: {}",
+        c.devices_complete, c.devices_expected, c.devices_at_last_seq, s.final_last_seq_ok
+    );
+    let exact = lost == 0 && doubled == 0 && fixes_lost == 0 && fixes_doubled == 0 && c.mutations_rejected == 0;
+    println!(
+        "goals: >= 2,000 mutations/s {}; p99 push <= 100 ms {}; zero lost and zero doubled {}",
+        pass(rate >= 2000.0),
+        pass(l.p99 <= 100),
+        pass(exact)
+    );
+    if let Some(out) = out {
+        let json = serde_json::json!({
+            "label": label, "summary": s, "counts": c, "lost": lost, "doubled": doubled,
+            "fixes_lost": fixes_lost, "fixes_doubled": fixes_doubled, "mutations_per_second": rate,
+        });
+        std::fs::write(&out, serde_json::to_string_pretty(&json)?)?;
+    }
+    Ok(exact)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<std::process::ExitCode> {
+    let cli = Cli::parse();
+    let bodega = Bodega::open(&cli.database_url, 2).await?;
+    let code = match cli.command {
+        Command::Users { count, template } => {
+            create_users(&bodega, count, &template).await?;
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Count { devices, summary, label, out } => {
+            if report(&bodega, devices, summary, label, out).await? {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::from(2)
+            }
+        }
+    };
+    bodega.close().await;
+    Ok(code)
+}

@@ -1,0 +1,145 @@
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
+
+// Signing out of a device in the field: with nothing waiting, the device is cleared; with work
+// waiting, sign-out is refused; with no signal, a sergeant's override code signs the officer out
+// and keeps the work on the device, and at the officer's next sign-in the work syncs exactly
+// once with both names in the audit log.
+
+const phone = () => test.info().project.name === 'phone';
+const officerLogin = () => (phone() ? 'd3.officer1' : 'd3.officer2');
+const officerNumber = () => (phone() ? '301' : '302');
+const shift = () => ({ district: 'D3', shift: 'C', shift_date: phone() ? '2020-12-22' : '2020-12-23' });
+const missionId = () => `0193b3c4-0000-7000-8000-${phone() ? 'cc' : 'dd'}0000000010`;
+
+/** What the device store holds: its keys, and the field state of `user` if any. */
+async function deviceStore(page: Page, user: string): Promise<{ keys: string[]; state: any }> {
+  return page.evaluate(async (user) => {
+    const db: IDBDatabase = await new Promise((ok, ko) => {
+      const r = indexedDB.open('beatbook');
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => ko(r.error);
+    });
+    const store = db.transaction('cache').objectStore('cache');
+    const keys: string[] = await new Promise((ok) => {
+      const r = store.getAllKeys();
+      r.onsuccess = () => ok(r.result as string[]);
+    });
+    const raw: string | undefined = await new Promise((ok) => {
+      const r = store.get(`field-state:${user}`);
+      r.onsuccess = () => ok(r.result);
+    });
+    db.close();
+    return { keys, state: raw ? JSON.parse(raw) : null };
+  }, user);
+}
+
+async function newContextPage(browser: Browser): Promise<Page> {
+  const project = test.info().project.use;
+  const context = await browser.newContext({
+    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
+    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
+  });
+  return context.newPage();
+}
+
+async function fieldReady(page: Page) {
+  await hydrated(page);
+  await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
+  await expect(page.getByTestId('nearby-hot-spots')).toContainText('Scored on this device', { timeout: 30_000 });
+  await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
+}
+
+test('signing out with nothing waiting clears the device', async ({ browser }) => {
+  const page = await newContextPage(browser);
+  await signIn(page, 'd4.officer1', '/missions');
+  await fieldReady(page);
+  const before = await deviceStore(page, 'd4.officer1');
+  expect(before.keys).toEqual(expect.arrayContaining(['field-state:d4.officer1', 'field-cache:d4.officer1', 'field-last-user']));
+  await Promise.all([page.waitForURL('**/signin'), page.getByTestId('sign-out').click()]);
+  const after = await deviceStore(page, 'd4.officer1');
+  expect(after.keys.filter((k) => k.includes('d4.officer1') || k === 'field-last-user' || k === 'city-overview')).toEqual([]);
+  // The session is over on the server too.
+  expect((await page.request.post('/api/missions/mine', { data: {} })).status()).toBe(401);
+});
+
+test('work waiting: sign-out refused; offline a sergeant overrides; it syncs once at the next sign-in', async ({ browser }) => {
+  test.setTimeout(150_000);
+  // Command issues a mission in D3; D3's sergeant assigns it to the officer and takes a new
+  // override code (shown once).
+  const setup = await newContextPage(browser);
+  await signIn(setup, 'commander');
+  const rec = await (await setup.request.post('/api/missions/recommend', { data: { shift: shift() } })).json();
+  const p = rec.proposals[0];
+  const item = { id: missionId(), template_id: p.template_id, place: p.place, place_label: p.place_label,
+    priority: p.priority, instructions: '', reason: p.reason };
+  expect((await setup.request.post('/api/missions/issue', { data: { shift: shift(), items: [item] } })).status()).toBe(200);
+  await setup.context().clearCookies();
+  await signIn(setup, 'd3.sergeant');
+  const board = await (await setup.request.post('/api/missions/board', { data: { shift: shift() } })).json();
+  const officerId = board.officers.find((o: any) => o[1].includes(officerNumber()))[0];
+  for (const [step, args] of [['acknowledge', {}], ['assign', { assignee_user_id: officerId }]] as const) {
+    expect((await setup.request.post('/api/missions/transition', { data: { id: missionId(), step, args } })).status()).toBe(200);
+  }
+  const issued = await setup.request.post('/api/auth/override-code', { data: {} });
+  expect(issued.status()).toBe(200);
+  const { code } = await issued.json();
+
+  // The officer loads the mission (and, with the hot-spot inputs, the sergeant's verifier).
+  const officer = await newContextPage(browser);
+  await signIn(officer, officerLogin(), '/missions');
+  await fieldReady(officer);
+  const mission = officer.locator(`li.mission[data-mission="${missionId()}"]`);
+  await expect(mission).toHaveAttribute('data-status', 'assigned');
+
+  // No signal: the officer starts the mission, then tries to sign out.
+  await officer.context().setOffline(true);
+  await mission.locator('.mission-head').click();
+  await mission.getByRole('button', { name: 'Start mission' }).click();
+  await expect(mission).toHaveAttribute('data-status', 'in_progress');
+  await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '1');
+  await officer.getByTestId('sign-out').click();
+  const panel = officer.getByTestId('signout-panel');
+  await expect(panel).toContainText('1 change on this device has not reached the server yet');
+  await panel.getByRole('button', { name: 'Sync now' }).click();
+  await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '1');
+  await expect(officer).toHaveURL(/\/missions/);
+
+  // A wrong code is refused; the sergeant's code signs the officer out, work kept.
+  await panel.getByTestId('override-supervisor').selectOption('d3.sergeant');
+  await panel.getByTestId('override-code').fill('WRONGCODE0');
+  await panel.getByRole('button', { name: 'Sign out with override' }).click();
+  await expect(panel.getByTestId('signout-message')).toHaveText('That code is not right (4 tries left).');
+  await panel.getByTestId('override-code').fill(code.toLowerCase());
+  await panel.getByRole('button', { name: 'Sign out with override' }).click({ noWaitAfter: true });
+  await expect(officer).toHaveURL(/\/signin$/, { timeout: 30_000 });
+  await expect(officer.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  const kept = await deviceStore(officer, officerLogin());
+  expect(kept.keys).not.toContain('field-last-user');
+  expect(kept.state.outbox.pending).toHaveLength(1);
+  expect(kept.state.held.supervisor).toBe('d3.sergeant');
+  // Nothing reached the server meanwhile.
+  const events = async () =>
+    (await (await setup.request.post('/api/missions/events', { data: { id: missionId() } })).json())
+      .filter((e: any) => e.transition === 'start');
+  expect(await events()).toHaveLength(0);
+
+  // Signal returns; the officer signs in again: the override is reported, the work syncs once.
+  await officer.context().setOffline(false);
+  await signIn(officer, officerLogin(), '/missions');
+  await hydrated(officer);
+  await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '0', { timeout: 30_000 });
+  await expect(mission).toHaveAttribute('data-status', 'in_progress');
+  expect(await events()).toHaveLength(1);
+  expect((await deviceStore(officer, officerLogin())).state.held).toBeNull();
+
+  // Both names are on record.
+  await setup.context().clearCookies();
+  await signIn(setup, 'admin');
+  const audit = await (await setup.request.post('/api/admin/audit', { data: { search: { action: 'sync_override' } } })).json();
+  const mine = audit.filter((r: any) => r.actor === officerLogin());
+  expect(mine).toHaveLength(1);
+  expect(mine[0].outcome).toBe('success');
+  expect(mine[0].detail).toContain(`d3.sergeant signed ${officerLogin()} out of device`);
+  expect(mine[0].detail).toContain('1 unsynced change(s)');
+});
