@@ -9,6 +9,11 @@
 //   the app renders the route client-side from the device store.
 // - Precached files are served from the cache; everything else (the API) passes through.
 // - A new version waits: it activates only when the page asks (the user tapped "Reload now").
+// - Background Sync (`sync` event, tag `beatbook-outbox`, registered by the page whenever its
+//   outbox holds work): the worker pushes the last user's outbox itself, read-only — it never
+//   writes the device store; the server applies each (device, seq) once, and the page drops what
+//   the server holds at its next pull, as after any lost answer — and tells open pages to sync.
+//   A document the worker cannot read (encrypted, or none) leaves the work to the page.
 // - The basemap (one PMTiles file under /maps/) is read in byte ranges. When the user kept it on
 //   the device, the page stored the whole file in the BASEMAP_CACHE; ranges are then answered
 //   from that copy (206, sliced here: Cache Storage cannot hold partial responses).
@@ -135,4 +140,72 @@ self.addEventListener('fetch', (event) => {
       caches.open(CACHE).then((cache) => cache.match(url.pathname)).then((hit) => hit || fetch(request)),
     );
   }
+});
+
+// ---- Background Sync ---------------------------------------------------------------------------
+
+const SYNC_TAG = 'beatbook-outbox';
+const SCHEMA_VERSION = BUILD.schema_version;
+
+function readDeviceStore(key) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('beatbook');
+    open.onerror = () => reject(open.error);
+    // No store yet: nothing to push (and do not create one here).
+    open.onupgradeneeded = () => {
+      open.transaction.abort();
+      resolve(undefined);
+    };
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('cache')) {
+        db.close();
+        resolve(undefined);
+        return;
+      }
+      const get = db.transaction('cache').objectStore('cache').get(key);
+      get.onsuccess = () => {
+        db.close();
+        resolve(get.result);
+      };
+      get.onerror = () => {
+        db.close();
+        reject(get.error);
+      };
+    };
+  });
+}
+
+async function pushOutbox() {
+  const user = await readDeviceStore('field-last-user');
+  if (typeof user !== 'string') return;
+  const raw = await readDeviceStore('field-state:' + JSON.parse(user));
+  let state;
+  try {
+    state = JSON.parse(raw);
+  } catch (_) {
+    return;
+  }
+  const pending = (state && state.outbox && state.outbox.pending) || [];
+  for (let i = 0; i < pending.length; i += 50) {
+    const body = { schema_version: SCHEMA_VERSION, device_id: state.device_id, mutations: pending.slice(i, i + 50) };
+    // A network failure rejects: the browser retries the sync later.
+    const response = await fetch('/api/sync/push', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) return; // signed out, a gap, refused: the page deals with it when opened
+  }
+}
+
+self.addEventListener('sync', (event) => {
+  if (event.tag !== SYNC_TAG) return;
+  event.waitUntil(
+    pushOutbox().then(async () => {
+      const pages = await self.clients.matchAll({ type: 'window' });
+      pages.forEach((page) => page.postMessage({ type: 'SYNC' }));
+    }),
+  );
 });

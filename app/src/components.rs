@@ -173,7 +173,10 @@ impl FieldStore {
         leptos::task::spawn_local(async move {
             let now = (js_sys::Date::now() / 1000.0) as i64;
             match self.modify(|s| s.record(kind, now)).await {
-                Ok(()) => self.sync(),
+                Ok(()) => {
+                    crate::pwa::request_background_sync();
+                    self.sync();
+                }
                 Err(e) => self.state.update(|s| {
                     if let Some(s) = s {
                         s.last_error = Some(format!("not saved: {e}"));
@@ -318,6 +321,7 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
             }
         });
     });
+    crate::pwa::on_background_sync(move || field.sync());
     let online = window_event_listener(leptos::ev::online, move |_| field.sync());
     let visible = window_event_listener(leptos::ev::visibilitychange, move |_| {
         let shown = web_sys::window()

@@ -83,3 +83,41 @@ pub fn apply_update() {
         }
     });
 }
+
+/// The Background Sync tag the service worker answers (`public/sw.js`).
+pub const SYNC_TAG: &str = "beatbook-outbox";
+
+/// Asks the browser for a Background Sync when it next has signal (Chromium has it; elsewhere
+/// the page's own triggers — start, `online`, visible, timer — do the work).
+pub fn request_background_sync() {
+    let Some(container) = container() else { return };
+    leptos::task::spawn_local(async move {
+        let Ok(ready) = container.ready() else { return };
+        let Ok(reg) = JsFuture::from(ready).await else { return };
+        let Ok(sync) = js_sys::Reflect::get(&reg, &JsValue::from_str("sync")) else { return };
+        if sync.is_undefined() {
+            return;
+        }
+        let Ok(register) = js_sys::Reflect::get(&sync, &JsValue::from_str("register")) else { return };
+        let Ok(register) = register.dyn_into::<js_sys::Function>() else { return };
+        if let Ok(p) = register.call1(&sync, &JsValue::from_str(SYNC_TAG)) {
+            if let Ok(p) = p.dyn_into::<js_sys::Promise>() {
+                let _ = JsFuture::from(p).await;
+            }
+        }
+    });
+}
+
+/// Calls `on_sync` whenever the service worker says a Background Sync ran (the page then pulls
+/// the acknowledgement).
+pub fn on_background_sync(on_sync: impl Fn() + 'static) {
+    let Some(container) = container() else { return };
+    let handler = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+        let kind = js_sys::Reflect::get(&ev.data(), &JsValue::from_str("type")).ok().and_then(|v| v.as_string());
+        if kind.as_deref() == Some("SYNC") {
+            on_sync();
+        }
+    });
+    container.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+}

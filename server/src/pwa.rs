@@ -101,7 +101,11 @@ pub fn build_shell_assets(site_root: &Path, bundle: &[String], shell_html: Strin
     let template = site_root.join("sw.js");
     let service_worker = match std::fs::read_to_string(&template) {
         Ok(body) => {
-            let build = serde_json::json!({ "version": version, "precache": entries });
+            let build = serde_json::json!({
+                "version": version,
+                "precache": entries,
+                "schema_version": protocol::sync::SCHEMA_VERSION,
+            });
             Some(format!("self.BEATBOOK_BUILD = {build};\n{body}"))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
