@@ -146,6 +146,7 @@ self.addEventListener('fetch', (event) => {
 
 const SYNC_TAG = 'beatbook-outbox';
 const SCHEMA_VERSION = BUILD.schema_version;
+const MAX_PUSH_BYTES = BUILD.max_push_bytes;
 
 function readDeviceStore(key) {
   return new Promise((resolve, reject) => {
@@ -187,8 +188,19 @@ async function pushOutbox() {
     return;
   }
   const pending = (state && state.outbox && state.outbox.pending) || [];
-  for (let i = 0; i < pending.length; i += 50) {
-    const body = { schema_version: SCHEMA_VERSION, device_id: state.device_id, mutations: pending.slice(i, i + 50) };
+  // Batches as the page makes them (protocol::sync::Outbox::batch): at most 50 mutations and,
+  // after the first, MAX_PUSH_BYTES of JSON.
+  for (let i = 0; i < pending.length; ) {
+    const mutations = [];
+    let bytes = 0;
+    while (i < pending.length && mutations.length < 50) {
+      const size = JSON.stringify(pending[i]).length + 1;
+      if (mutations.length > 0 && bytes + size > MAX_PUSH_BYTES) break;
+      bytes += size;
+      mutations.push(pending[i]);
+      i += 1;
+    }
+    const body = { schema_version: SCHEMA_VERSION, device_id: state.device_id, mutations };
     // A network failure rejects: the browser retries the sync later.
     const response = await fetch('/api/sync/push', {
       method: 'POST',

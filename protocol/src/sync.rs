@@ -26,6 +26,11 @@ pub const MAX_BATCH: usize = 100;
 /// Most breadcrumbs in one mutation.
 pub const MAX_FIXES: usize = 500;
 
+/// Largest push body a device sends, bytes: half the server's default body limit (2 MiB), so a
+/// backlog of full breadcrumb batches (≈ 50 KB each) goes in several pushes instead of one the
+/// server must refuse.
+pub const MAX_PUSH_BYTES: usize = 1024 * 1024;
+
 /// Device clock skew beyond which a mutation is flagged (seconds).
 pub const SKEW_FLAG_SECONDS: i64 = 120;
 
@@ -353,9 +358,20 @@ impl Outbox {
         self.next_seq = self.next_seq.max(last_seq + 1);
     }
 
-    /// The next push: the oldest pending mutations, at most `max`.
+    /// The next push: the oldest pending mutations, at most `max` of them and, after the first,
+    /// no more than [`MAX_PUSH_BYTES`] of JSON.
     pub fn batch(&self, max: usize) -> Vec<Mutation> {
-        self.pending.iter().take(max.min(MAX_BATCH)).cloned().collect()
+        let mut bytes = 0;
+        let mut out = Vec::new();
+        for m in self.pending.iter().take(max.min(MAX_BATCH)) {
+            let size = serde_json::to_vec(m).map_or(0, |v| v.len()) + 1;
+            if !out.is_empty() && bytes + size > MAX_PUSH_BYTES {
+                break;
+            }
+            bytes += size;
+            out.push(m.clone());
+        }
+        out
     }
 
     /// Pending count (shown to the user).

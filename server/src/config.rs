@@ -60,7 +60,7 @@ pub struct Serve {
     pub request_timeout_secs: u64,
 
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "BEATBOOK_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    #[arg(long, env = "BEATBOOK_MAX_BODY_BYTES", default_value_t = crate::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
     /// Cell size of the overview map, metres.

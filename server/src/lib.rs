@@ -155,6 +155,10 @@ pub fn api_error_response(e: &app::api::ApiError) -> Response {
     (status, e.to_string()).into_response()
 }
 
+/// The default largest request body, bytes (`BEATBOOK_MAX_BODY_BYTES`): twice what a device
+/// puts in one push (`protocol::sync::MAX_PUSH_BYTES`).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * protocol::sync::MAX_PUSH_BYTES;
+
 /// Limits the router applies to every request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

@@ -105,6 +105,7 @@ pub fn build_shell_assets(site_root: &Path, bundle: &[String], shell_html: Strin
                 "version": version,
                 "precache": entries,
                 "schema_version": protocol::sync::SCHEMA_VERSION,
+                "max_push_bytes": protocol::sync::MAX_PUSH_BYTES,
             });
             Some(format!("self.BEATBOOK_BUILD = {build};\n{body}"))
         }

@@ -256,3 +256,53 @@ fn another_wire_version_is_told_to_upgrade_and_a_bad_batch_is_malformed() {
     assert!(check_mutation(&off_globe).expect_err("off the globe").contains("off the globe"));
     assert!(skewed(1_000, 1_000 + SKEW_FLAG_SECONDS + 1) && !skewed(1_000, 1_060));
 }
+
+/// A long offline backlog (fault #9, past its 10,000 fixes): sixty full breadcrumb mutations
+/// (30,000 fixes, ≈ 2.5 MB) and fifty notes go out in pushes that each stay under
+/// [`MAX_PUSH_BYTES`] and [`MAX_BATCH`] — fifty mutations by count alone would be over the
+/// server's 2 MiB body limit and refused every time — in order, every mutation exactly once.
+#[test]
+fn a_long_backlog_is_pushed_in_bounded_batches() {
+    let mut outbox = Outbox::new();
+    for b in 0..60 {
+        let fixes = (0..MAX_FIXES as i64)
+            .map(|i| Fix {
+                t: 1_608_500_000 + b * 10_000 + i * 15,
+                lat: 49.282_712_34 + i as f64 * 1e-6,
+                lon: -123.120_712_34,
+                accuracy_m: Some(8.5),
+                speed_mps: Some(1.25),
+            })
+            .collect();
+        outbox.enqueue(MutationKind::Breadcrumbs { fixes }, 1_608_500_000 + b);
+    }
+    for i in 0..50 {
+        outbox.enqueue(
+            MutationKind::Note {
+                note_id: format!("n{i}"),
+                mission_id: "m".into(),
+                body: "x".repeat(200),
+                supersedes: None,
+            },
+            1_608_600_000 + i,
+        );
+    }
+    let mut sent = Vec::new();
+    let mut pushes = 0;
+    while !outbox.is_empty() {
+        let batch = outbox.batch(50);
+        let body = serde_json::to_vec(&PushRequest {
+            schema_version: SCHEMA_VERSION,
+            device_id: "d".into(),
+            mutations: batch.clone(),
+        })
+        .expect("json");
+        assert!(body.len() <= MAX_PUSH_BYTES + 200, "a push of {} bytes", body.len());
+        assert!(batch.len() <= MAX_BATCH);
+        sent.extend(batch.iter().map(|m| m.seq));
+        outbox.acknowledge(batch.last().expect("non-empty").seq);
+        pushes += 1;
+    }
+    assert_eq!(sent, (1..=110).collect::<Vec<u64>>());
+    assert!(pushes >= 3, "the breadcrumbs alone are over two megabytes");
+}

@@ -46,7 +46,7 @@ async fn test_app_with(settings: server::Settings) -> TestApp {
     let settings =
         server::Settings { auth: server::auth::AuthConfig { secure_cookie: false, ..settings.auth }, ..settings };
     let state = server::app_state(store.bodega.clone(), site.path(), addr, settings).expect("state");
-    let limits = server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: 64 * 1024 };
+    let limits = server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES };
     TestApp { router: server::router(state, limits), store, _site: site }
 }
 
@@ -286,7 +286,7 @@ async fn unknown_paths_are_404_pages_and_traversal_finds_nothing() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_and_responses_are_compressed() {
     let app = test_app().await;
-    let big = vec![b'a'; 65 * 1024];
+    let big = vec![b'a'; server::DEFAULT_MAX_BODY_BYTES + 1];
     let req = Request::post("/api/city_overview")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::CONTENT_LENGTH, big.len())

@@ -363,7 +363,7 @@ async fn hostile_and_malformed_pushes_get_4xx_and_change_nothing() {
     let (status, _) = push(&app, "phone-1", vec![script], &c.officer).await;
     assert_eq!(status, StatusCode::OK, "stored as text, never interpreted");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM missions").await, 1, "the tables are intact");
-    let big = format!(r#"{{"schema_version":1,"device_id":"p","mutations":[],"pad":"{}"}}"#, "x".repeat(70 * 1024));
+    let big = format!(r#"{{"schema_version":1,"device_id":"p","mutations":[],"pad":"{}"}}"#, "x".repeat(server::DEFAULT_MAX_BODY_BYTES + 1024));
     let (status, _, _) = call(&app.router, raw(&big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "bounded memory");
     let (status, _, _) = call(&app.router, get("/api/sync/pull?cookie=0&device_id=x")).await;
@@ -386,7 +386,7 @@ async fn two_server_instances_on_one_store_still_apply_once() {
     let state =
         server::app_state(other_store, site.path(), "127.0.0.1:0".parse().expect("addr"), settings).expect("state");
     let second =
-        server::router(state, server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: 64 * 1024 });
+        server::router(state, server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES });
     for round in 0..5u64 {
         let batch: Vec<Mutation> = (1..=round * 4 + 4).map(|i| note(i, &format!("n{i}"))).collect();
         let (a, b) = tokio::join!(
@@ -398,4 +398,52 @@ async fn two_server_instances_on_one_store_still_apply_once() {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 20);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM mutation_log").await, 20);
     assert_eq!(count(&app, "SELECT MAX(seq) FROM mutation_log").await, 20);
+}
+
+/// Fault #9, a long offline backlog: twelve hours of breadcrumbs (10,000 fixes in 20 full
+/// batches) and 50 mutations on the mission go out the way a device sends them (`Outbox::batch`:
+/// at most 50 mutations and 1 MiB a push), under the server's default body limit; every push is
+/// answered, everything is applied once, and the device's outbox drains.
+#[tokio::test]
+async fn a_twelve_hour_backlog_goes_through_in_bounded_pushes_and_applies_once() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let mut outbox = protocol::sync::Outbox::new();
+    let t0 = 1_608_069_600;
+    for b in 0..20i64 {
+        let fixes = (0..500i64)
+            .map(|i| Fix {
+                t: t0 + (b * 500 + i) * 4,
+                lat: 49.28 + (i as f64) * 1e-6,
+                lon: -123.12,
+                accuracy_m: Some(7.5),
+                speed_mps: Some(1.0),
+            })
+            .collect();
+        outbox.enqueue(MutationKind::Breadcrumbs { fixes }, t0 + b);
+    }
+    outbox.enqueue(step(0, Transition::Start, serde_json::json!({})).kind, t0);
+    for i in 0..48 {
+        outbox.enqueue(note(0, &format!("backlog-{i}")).kind, t0 + i);
+    }
+    let outcome = serde_json::json!({ "outcome": { "contacts": 1, "conditions": "Quiet", "reports": 0 } });
+    outbox.enqueue(step(0, Transition::Complete, outcome).kind, t0 + 100);
+    assert_eq!(outbox.len(), 70);
+    let mut pushes = 0;
+    while !outbox.is_empty() {
+        let batch = outbox.batch(50);
+        let bytes = serde_json::to_vec(&batch).expect("json").len();
+        assert!(bytes < server::DEFAULT_MAX_BODY_BYTES, "push {pushes}: {bytes} bytes");
+        let (status, v) = push(&app, "phone-9", batch, &c.officer).await;
+        assert_eq!(status, StatusCode::OK, "push {pushes}: {v}");
+        outbox.acknowledge(v["last_seq"].as_u64().expect("last_seq"));
+        pushes += 1;
+        assert!(pushes < 10, "the outbox drains");
+    }
+    let (_, v) = pull(&app, "phone-9", 0, &c.officer).await;
+    assert_eq!(v["last_seq"], 70);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM gps_fixes WHERE device = 'phone-9'").await, 10_000);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mutation_log WHERE device_id = 'phone-9'").await, 70);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes WHERE body LIKE 'note backlog-%'").await, 48);
+    assert_eq!((events(&app, "start").await, events(&app, "complete").await), (1, 1));
 }
