@@ -545,6 +545,11 @@ pub mod device {
                 .map(|r| Pushed::Acknowledged(r.last_seq))
                 .map_err(|e| format!("the server's answer did not read: {e}")),
             (409, text) if text.contains("\"gap\"") => Ok(Pushed::Gap),
+            // Out of date: fetch the new version; the outbox stays untouched for it.
+            (409, text) if text.contains("\"upgrade\"") => {
+                crate::pwa::check_for_update();
+                Err(message(409, &text))
+            }
             (status, text) => Err(message(status, &text)),
         }
     }

@@ -121,3 +121,16 @@ pub fn on_background_sync(on_sync: impl Fn() + 'static) {
     container.set_onmessage(Some(handler.as_ref().unchecked_ref()));
     handler.forget();
 }
+
+/// Asks the service worker to look for a new version now (the server said this app is out of
+/// date); the update banner appears once it is installed.
+pub fn check_for_update() {
+    let Some(container) = container() else { return };
+    leptos::task::spawn_local(async move {
+        let Ok(reg) = JsFuture::from(container.get_registration()).await else { return };
+        let Ok(reg) = reg.dyn_into::<ServiceWorkerRegistration>() else { return };
+        if let Ok(p) = reg.update() {
+            let _ = JsFuture::from(p).await;
+        }
+    });
+}

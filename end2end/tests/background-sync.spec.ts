@@ -1,5 +1,5 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { test, expect } from '@playwright/test';
+import { devicePage, hydrated, issueAndAssign, signIn } from './helpers';
 
 // Background Sync: work saved offline reaches the server when the signal returns even though the
 // officer closed the app — the service worker pushes the outbox from the device store.
@@ -10,33 +10,12 @@ const officerNumber = () => (phone() ? '403' : '404');
 const shift = () => ({ district: 'D4', shift: 'A', shift_date: phone() ? '2020-12-24' : '2020-12-25' });
 const missionId = () => `0193b3c4-0000-7000-8000-${phone() ? 'ee' : 'ff'}0000000010`;
 
-async function newContextPage(browser: Browser): Promise<Page> {
-  const project = test.info().project.use;
-  const context = await browser.newContext({
-    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
-    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
-  });
-  return context.newPage();
-}
-
 test('the service worker pushes the outbox when the signal returns, with the app closed', async ({ browser }) => {
   test.setTimeout(120_000);
-  const admin = await newContextPage(browser);
-  await signIn(admin, 'commander');
-  const rec = await (await admin.request.post('/api/missions/recommend', { data: { shift: shift() } })).json();
-  const p = rec.proposals[0];
-  const item = { id: missionId(), template_id: p.template_id, place: p.place, place_label: p.place_label,
-    priority: p.priority, instructions: '', reason: p.reason };
-  expect((await admin.request.post('/api/missions/issue', { data: { shift: shift(), items: [item] } })).status()).toBe(200);
-  await admin.context().clearCookies();
-  await signIn(admin, 'd4.sergeant');
-  const board = await (await admin.request.post('/api/missions/board', { data: { shift: shift() } })).json();
-  const officerId = board.officers.find((o: any) => o[1].includes(officerNumber()))[0];
-  for (const [step, args] of [['acknowledge', {}], ['assign', { assignee_user_id: officerId }]] as const) {
-    expect((await admin.request.post('/api/missions/transition', { data: { id: missionId(), step, args } })).status()).toBe(200);
-  }
+  const admin = await devicePage(browser);
+  await issueAndAssign(admin, shift(), [missionId()], officerNumber());
 
-  const officer = await newContextPage(browser);
+  const officer = await devicePage(browser);
   await signIn(officer, officerLogin(), '/missions');
   await hydrated(officer);
   await expect(officer.getByTestId('sync-status')).toContainText('All changes synced');

@@ -1,5 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { devicePage, fieldReady, issueAndAssign, signIn } from './helpers';
 
 // Officers and sergeants in the field with no signal: their missions still open after a reload
 // and a cold start; the officer completes two missions and the sergeant acknowledges one while
@@ -12,41 +12,11 @@ const officerNumber = () => (phone() ? '201' : '202');
 const shift = () => ({ district: 'D2', shift: 'C', shift_date: phone() ? '2020-12-20' : '2020-12-21' });
 const missionId = (i: number) => `0193b3c4-0000-7000-8000-${phone() ? 'aa' : 'bb'}00000000${i}0`;
 
-/** Command staff issue three missions in D2; its sergeant assigns the first two (API). */
-async function setUp(page: Page) {
-  await signIn(page, 'commander');
-  const rec = await (await page.request.post('/api/missions/recommend', { data: { shift: shift() } })).json();
-  const items = rec.proposals.slice(0, 3).map((p: any, i: number) => ({
-    id: missionId(i), template_id: p.template_id, place: p.place, place_label: p.place_label,
-    priority: p.priority, instructions: '', reason: p.reason,
-  }));
-  expect((await page.request.post('/api/missions/issue', { data: { shift: shift(), items } })).status()).toBe(200);
-  await page.context().clearCookies();
-  await signIn(page, 'd2.sergeant');
-  const board = await (await page.request.post('/api/missions/board', { data: { shift: shift() } })).json();
-  const officerId = board.officers.find((o: any) => o[1].includes(officerNumber()))[0];
-  for (const i of [0, 1]) {
-    for (const [step, args] of [['acknowledge', {}], ['assign', { assignee_user_id: officerId }]] as const) {
-      const r = await page.request.post('/api/missions/transition', { data: { id: missionId(i), step, args } });
-      expect(r.status(), `${step} ${i}`).toBe(200);
-    }
-  }
-  await page.close();
-}
-
+/** The officer's device, signed in on "My missions", synced and ready for no signal. */
 async function fieldPage(browser: Browser, user: string): Promise<Page> {
-  const project = test.info().project.use;
-  const context = await browser.newContext({
-    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
-    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
-  });
-  const page = await context.newPage();
+  const page = await devicePage(browser);
   await signIn(page, user, '/missions');
-  await hydrated(page);
-  await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
-  // The district's hot-spot inputs arrive with the first sync.
-  await expect(page.getByTestId('nearby-hot-spots')).toContainText('Scored on this device', { timeout: 30_000 });
-  await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
+  await fieldReady(page);
   return page;
 }
 
@@ -69,7 +39,9 @@ const item = (page: Page, i: number) => page.locator(`li.mission[data-mission="$
 
 test('officer and sergeant work offline; three actions sync exactly once', async ({ browser }) => {
   test.setTimeout(150_000);
-  await setUp(await browser.newPage({ baseURL: test.info().project.use.baseURL }));
+  const setup = await browser.newPage({ baseURL: test.info().project.use.baseURL });
+  await issueAndAssign(setup, shift(), [0, 1, 2].map(missionId), officerNumber(), 2);
+  await setup.close();
   let officer = await fieldPage(browser, officerLogin());
   let sergeant = await fieldPage(browser, 'd2.sergeant');
   await expect(officer.getByTestId('my-missions').locator('li.mission')).toHaveCount(2);

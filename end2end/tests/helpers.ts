@@ -1,4 +1,4 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, test, type Browser, type Page } from '@playwright/test';
 
 /** The demo accounts' password (serve-e2e.sh sets it for the server). */
 export const DEMO_PASSWORD = process.env.BEATBOOK_DEMO_PASSWORD ?? 'beatbook-e2e-password';
@@ -29,4 +29,76 @@ export async function watchCspViolations(page: Page): Promise<() => Promise<stri
 /** Waits until the WebAssembly app has hydrated the page (taps before that reach only HTML). */
 export async function hydrated(page: Page) {
   await page.locator('body[data-hydrated]').waitFor({ state: 'attached', timeout: 30_000 });
+}
+
+/** A page in a fresh browser context with the project's device settings (its own cookies, its
+ * own device store: one person's phone). */
+export async function devicePage(browser: Browser, extra: object = {}): Promise<Page> {
+  const project = test.info().project.use;
+  const context = await browser.newContext({
+    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
+    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
+    ...extra,
+  });
+  return context.newPage();
+}
+
+/** Command issues the top `ids.length` recommendations of `shift` as missions with these ids;
+ * the district's sergeant acknowledges and assigns the first `assign` of them to the officer
+ * whose name holds `officerNumber`. Leaves `page` signed in as the sergeant. */
+export async function issueAndAssign(
+  page: Page,
+  shift: { district: string; shift: string; shift_date: string },
+  ids: string[],
+  officerNumber: string,
+  assign = ids.length,
+) {
+  await signIn(page, 'commander');
+  const rec = await (await page.request.post('/api/missions/recommend', { data: { shift } })).json();
+  const items = rec.proposals.slice(0, ids.length).map((p: any, i: number) => ({
+    id: ids[i], template_id: p.template_id, place: p.place, place_label: p.place_label,
+    priority: p.priority, instructions: '', reason: p.reason,
+  }));
+  expect((await page.request.post('/api/missions/issue', { data: { shift, items } })).status()).toBe(200);
+  await page.context().clearCookies();
+  await signIn(page, `${shift.district.toLowerCase()}.sergeant`);
+  const board = await (await page.request.post('/api/missions/board', { data: { shift } })).json();
+  const officerId = board.officers.find((o: any) => o[1].includes(officerNumber))[0];
+  for (const id of ids.slice(0, assign)) {
+    for (const [step, args] of [['acknowledge', {}], ['assign', { assignee_user_id: officerId }]] as const) {
+      const r = await page.request.post('/api/missions/transition', { data: { id, step, args } });
+      expect(r.status(), `${step} ${id}`).toBe(200);
+    }
+  }
+}
+
+/** Signed in on `/missions`, hydrated, synced, hot-spot inputs on the device, and the service
+ * worker in control (so the page opens with no signal). */
+export async function fieldReady(page: Page) {
+  await hydrated(page);
+  await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
+  await expect(page.getByTestId('nearby-hot-spots')).toContainText('Scored on this device', { timeout: 30_000 });
+  await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
+}
+
+/** The `beatbook` device store: its keys, and the field state of `user` (parsed) if any. */
+export async function deviceStore(page: Page, user: string): Promise<{ keys: string[]; state: any }> {
+  return page.evaluate(async (user) => {
+    const db: IDBDatabase = await new Promise((ok, ko) => {
+      const r = indexedDB.open('beatbook');
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => ko(r.error);
+    });
+    const store = db.transaction('cache').objectStore('cache');
+    const keys: string[] = await new Promise((ok) => {
+      const r = store.getAllKeys();
+      r.onsuccess = () => ok(r.result as string[]);
+    });
+    const raw: string | undefined = await new Promise((ok) => {
+      const r = store.get(`field-state:${user}`);
+      r.onsuccess = () => ok(r.result);
+    });
+    db.close();
+    return { keys, state: raw ? JSON.parse(raw) : null };
+  }, user);
 }

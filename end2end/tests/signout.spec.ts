@@ -1,5 +1,5 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { test, expect } from '@playwright/test';
+import { deviceStore, devicePage, fieldReady, hydrated, issueAndAssign, signIn } from './helpers';
 
 // Signing out of a device in the field: with nothing waiting, the device is cleared; with work
 // waiting, sign-out is refused; with no signal, a sergeant's override code signs the officer out
@@ -12,46 +12,8 @@ const officerNumber = () => (phone() ? '301' : '302');
 const shift = () => ({ district: 'D3', shift: 'C', shift_date: phone() ? '2020-12-22' : '2020-12-23' });
 const missionId = () => `0193b3c4-0000-7000-8000-${phone() ? 'cc' : 'dd'}0000000010`;
 
-/** What the device store holds: its keys, and the field state of `user` if any. */
-async function deviceStore(page: Page, user: string): Promise<{ keys: string[]; state: any }> {
-  return page.evaluate(async (user) => {
-    const db: IDBDatabase = await new Promise((ok, ko) => {
-      const r = indexedDB.open('beatbook');
-      r.onsuccess = () => ok(r.result);
-      r.onerror = () => ko(r.error);
-    });
-    const store = db.transaction('cache').objectStore('cache');
-    const keys: string[] = await new Promise((ok) => {
-      const r = store.getAllKeys();
-      r.onsuccess = () => ok(r.result as string[]);
-    });
-    const raw: string | undefined = await new Promise((ok) => {
-      const r = store.get(`field-state:${user}`);
-      r.onsuccess = () => ok(r.result);
-    });
-    db.close();
-    return { keys, state: raw ? JSON.parse(raw) : null };
-  }, user);
-}
-
-async function newContextPage(browser: Browser): Promise<Page> {
-  const project = test.info().project.use;
-  const context = await browser.newContext({
-    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
-    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
-  });
-  return context.newPage();
-}
-
-async function fieldReady(page: Page) {
-  await hydrated(page);
-  await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
-  await expect(page.getByTestId('nearby-hot-spots')).toContainText('Scored on this device', { timeout: 30_000 });
-  await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
-}
-
 test('signing out with nothing waiting clears the device', async ({ browser }) => {
-  const page = await newContextPage(browser);
+  const page = await devicePage(browser);
   await signIn(page, 'd4.officer1', '/missions');
   await fieldReady(page);
   const before = await deviceStore(page, 'd4.officer1');
@@ -67,26 +29,14 @@ test('work waiting: sign-out refused; offline a sergeant overrides; it syncs onc
   test.setTimeout(150_000);
   // Command issues a mission in D3; D3's sergeant assigns it to the officer and takes a new
   // override code (shown once).
-  const setup = await newContextPage(browser);
-  await signIn(setup, 'commander');
-  const rec = await (await setup.request.post('/api/missions/recommend', { data: { shift: shift() } })).json();
-  const p = rec.proposals[0];
-  const item = { id: missionId(), template_id: p.template_id, place: p.place, place_label: p.place_label,
-    priority: p.priority, instructions: '', reason: p.reason };
-  expect((await setup.request.post('/api/missions/issue', { data: { shift: shift(), items: [item] } })).status()).toBe(200);
-  await setup.context().clearCookies();
-  await signIn(setup, 'd3.sergeant');
-  const board = await (await setup.request.post('/api/missions/board', { data: { shift: shift() } })).json();
-  const officerId = board.officers.find((o: any) => o[1].includes(officerNumber()))[0];
-  for (const [step, args] of [['acknowledge', {}], ['assign', { assignee_user_id: officerId }]] as const) {
-    expect((await setup.request.post('/api/missions/transition', { data: { id: missionId(), step, args } })).status()).toBe(200);
-  }
+  const setup = await devicePage(browser);
+  await issueAndAssign(setup, shift(), [missionId()], officerNumber());
   const issued = await setup.request.post('/api/auth/override-code', { data: {} });
   expect(issued.status()).toBe(200);
   const { code } = await issued.json();
 
   // The officer loads the mission (and, with the hot-spot inputs, the sergeant's verifier).
-  const officer = await newContextPage(browser);
+  const officer = await devicePage(browser);
   await signIn(officer, officerLogin(), '/missions');
   await fieldReady(officer);
   const mission = officer.locator(`li.mission[data-mission="${missionId()}"]`);
