@@ -11,7 +11,7 @@ const officer = (k: number) => `d1.officer${phone() ? k : k + 1}`;
 const officerNumber = (k: number) => `10${phone() ? k : k + 1}`;
 const shift = (day: number) => ({ district: 'D1', shift: 'A', shift_date: `2020-12-${day + (phone() ? 0 : 1)}` });
 const ids = (tag: string, n: number) =>
-  Array.from({ length: n }, (_, i) => `0193b3c4-0000-7000-8000-${tag}${phone() ? 'a' : 'b'}00000000${i}0`);
+  Array.from({ length: n }, (_, i) => `0193b3c4-0000-7000-8f00-${tag}${phone() ? 'a' : 'b'}00000000${i}0`);
 const item = (page: Page, id: string) => page.locator(`li.mission[data-mission="${id}"]`);
 
 async function officerDevice(browser: any, login: string): Promise<Page> {

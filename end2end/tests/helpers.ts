@@ -59,7 +59,8 @@ export async function issueAndAssign(
     id: ids[i], template_id: p.template_id, place: p.place, place_label: p.place_label,
     priority: p.priority, instructions: '', reason: p.reason,
   }));
-  expect((await page.request.post('/api/missions/issue', { data: { shift, items } })).status()).toBe(200);
+  const issued = await page.request.post('/api/missions/issue', { data: { shift, items } });
+  expect(issued.status(), await issued.text()).toBe(200);
   await page.context().clearCookies();
   await signIn(page, `${shift.district.toLowerCase()}.sergeant`);
   const board = await (await page.request.post('/api/missions/board', { data: { shift } })).json();
