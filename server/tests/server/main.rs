@@ -46,7 +46,8 @@ async fn test_app_with(settings: server::Settings) -> TestApp {
     let settings =
         server::Settings { auth: server::auth::AuthConfig { secure_cookie: false, ..settings.auth }, ..settings };
     let state = server::app_state(store.bodega.clone(), site.path(), addr, settings).expect("state");
-    let limits = server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES };
+    let limits =
+        server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES };
     TestApp { router: server::router(state, limits), store, _site: site }
 }
 

@@ -363,7 +363,10 @@ async fn hostile_and_malformed_pushes_get_4xx_and_change_nothing() {
     let (status, _) = push(&app, "phone-1", vec![script], &c.officer).await;
     assert_eq!(status, StatusCode::OK, "stored as text, never interpreted");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM missions").await, 1, "the tables are intact");
-    let big = format!(r#"{{"schema_version":1,"device_id":"p","mutations":[],"pad":"{}"}}"#, "x".repeat(server::DEFAULT_MAX_BODY_BYTES + 1024));
+    let big = format!(
+        r#"{{"schema_version":1,"device_id":"p","mutations":[],"pad":"{}"}}"#,
+        "x".repeat(server::DEFAULT_MAX_BODY_BYTES + 1024)
+    );
     let (status, _, _) = call(&app.router, raw(&big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "bounded memory");
     let (status, _, _) = call(&app.router, get("/api/sync/pull?cookie=0&device_id=x")).await;
@@ -385,8 +388,10 @@ async fn two_server_instances_on_one_store_still_apply_once() {
     };
     let state =
         server::app_state(other_store, site.path(), "127.0.0.1:0".parse().expect("addr"), settings).expect("state");
-    let second =
-        server::router(state, server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES });
+    let second = server::router(
+        state,
+        server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES },
+    );
     for round in 0..5u64 {
         let batch: Vec<Mutation> = (1..=round * 4 + 4).map(|i| note(i, &format!("n{i}"))).collect();
         let (a, b) = tokio::join!(
