@@ -10,10 +10,11 @@
 // - Precached files are served from the cache; everything else (the API) passes through.
 // - A new version waits: it activates only when the page asks (the user tapped "Reload now").
 // - Background Sync (`sync` event, tag `beatbook-outbox`, registered by the page whenever its
-//   outbox holds work): the worker pushes the last user's outbox itself, read-only — it never
-//   writes the device store; the server applies each (device, seq) once, and the page drops what
-//   the server holds at its next pull, as after any lost answer — and tells open pages to sync.
-//   A document the worker cannot read (encrypted, or none) leaves the work to the page.
+//   outbox holds work): the worker sends the last user's sealed field state, as stored, with the
+//   data key as wrapped by the device's server-held key, to `/api/sync/push-sealed`; the server
+//   opens it and applies the outbox (each (device, seq) once). The worker holds no key and never
+//   writes the device store; the page drops what the server holds at its next pull, as after any
+//   lost answer. Then it tells open pages to sync.
 // - The basemap (one PMTiles file under /maps/) is read in byte ranges. When the user kept it on
 //   the device, the page stored the whole file in the BASEMAP_CACHE; ranges are then answered
 //   from that copy (206, sliced here: Cache Storage cannot hold partial responses).
@@ -180,13 +181,29 @@ function readDeviceStore(key) {
 async function pushOutbox() {
   const user = await readDeviceStore('field-last-user');
   if (typeof user !== 'string') return;
-  const raw = await readDeviceStore('field-state:' + JSON.parse(user));
-  let state;
+  const name = JSON.parse(user);
+  const raw = await readDeviceStore('field-state:' + name);
+  let doc;
   try {
-    state = JSON.parse(raw);
+    doc = JSON.parse(raw);
   } catch (_) {
     return;
   }
+  if (doc && doc.sealed === 1) {
+    // The store is sealed and this worker holds no key: the server opens it with the device's
+    // server-held key (which wraps the data key) and applies the outbox as a push would.
+    const record = JSON.parse((await readDeviceStore('device-keys:' + name)) || 'null');
+    if (!record || !record.server) return;
+    const response = await fetch('/api/sync/push-sealed', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ device_id: record.device_id, key: record.server, state: { iv: doc.iv, ct: doc.ct } }),
+    });
+    // A network failure rejects (the browser retries later); a refusal is left to the page.
+    return response.ok;
+  }
+  const state = doc;
   const pending = (state && state.outbox && state.outbox.pending) || [];
   // Batches as the page makes them (protocol::sync::Outbox::batch): at most 50 mutations and,
   // after the first, MAX_PUSH_BYTES of JSON.

@@ -91,6 +91,7 @@ pub fn provide_app_state() {
         cache: RwSignal::new(None),
         resync: RwSignal::new(false),
         lock: StoredValue::new(Default::default()),
+        vault: RwSignal::new(Vault::Unknown),
     };
     provide_context(field);
     let update_ready = RwSignal::new(false);
@@ -131,12 +132,29 @@ pub struct FieldStore {
     pub syncing: RwSignal<bool>,
     /// The hot-spot inputs kept on the device (its districts' aggregates).
     pub cache: RwSignal<Option<crate::field::FieldCache>>,
+    /// Whether the device store is open, and what it needs to open.
+    pub vault: RwSignal<Vault>,
     /// Another sync was asked for while one ran.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     resync: RwSignal<bool>,
     /// One change to the state at a time.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     lock: StoredValue<std::sync::Arc<futures::lock::Mutex<()>>>,
+}
+
+/// The device store's state, as the screens need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Vault {
+    /// Not known yet (on the server, before IndexedDB answers).
+    Unknown,
+    /// Open.
+    Open,
+    /// Open, and the officer should choose the PIN that opens it with no signal.
+    ChoosePin(String),
+    /// Locked (a reload or the idle lock with no signal): this user's PIN opens it.
+    Locked(String),
+    /// Could not be opened (the message says why).
+    Unavailable(String),
 }
 
 /// How old the device's hot-spot inputs may grow before a sync fetches fresh ones (seconds).
@@ -155,6 +173,74 @@ impl FieldStore {
         crate::field::device::save(&state).await?;
         self.state.set(Some(state));
         Ok(())
+    }
+
+    /// Loads `user`'s state and hot-spot inputs from the opened store (`me`: signed in, with
+    /// signal), applies expiry, reports a held override, and syncs when signed in.
+    #[cfg(feature = "hydrate")]
+    pub async fn load(self, me: Option<crate::auth::Me>, user: &str, device_id: &str) {
+        let mut state = match crate::field::device::load_for(user, device_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                leptos::logging::warn!("the device store could not be read: {e}");
+                return;
+            }
+        };
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        match &me {
+            // Signed in: what is kept now lasts until this session's end plus the department's
+            // keep time.
+            Some(me) => state.expires_at = Some(me.device_data_expires_at),
+            // No signal: past the keep time the missions and hot-spot inputs go; the outbox stays.
+            None if state.is_expired(now) => {
+                state.expire(now);
+                let _ = crate::field::device::save(&state).await;
+                let _ = crate::field::device::drop_cache(&state.username).await;
+            }
+            None => {}
+        }
+        if !state.is_expired(now) {
+            if let Ok(Some(cache)) = crate::field::device::load_cache(&state.username).await {
+                self.cache.set(Some(cache));
+            }
+        }
+        // Work a supervisor let wait: say so (both names on record), then push it.
+        if let (Some(_), Some(held)) = (&me, state.held.clone()) {
+            let report = protocol::sync::OverrideReport {
+                device_id: state.device_id.clone(),
+                supervisor: held.supervisor,
+                at: held.at,
+                pending: held.pending,
+            };
+            match crate::field::device::report_override(&report).await {
+                Ok(()) => state.held = None,
+                // Refused (recorded by the server as a failed claim): the work is still the
+                // author's own and goes through.
+                Err((status, e)) if status != 0 => {
+                    leptos::logging::warn!("override report refused: {e}");
+                    state.held = None;
+                }
+                Err(_) => {}
+            }
+        }
+        if me.is_some() {
+            let _ = crate::field::device::save(&state).await;
+        }
+        self.state.set(Some(state));
+        if me.is_some() {
+            crate::field::device::ask_persistent_storage();
+            self.sync();
+        }
+    }
+
+    /// Closes the store: the data key leaves memory and the screens forget what they showed.
+    #[cfg(feature = "hydrate")]
+    pub fn lock_now(self) {
+        let Some(user) = self.state.with_untracked(|s| s.as_ref().map(|s| s.username.clone())) else { return };
+        crate::vault::browser::lock();
+        self.state.set(None);
+        self.cache.set(None);
+        self.vault.set(Vault::Locked(user));
     }
 
     /// Notes a supervisor's override on the user's state (saved before it returns).
@@ -263,64 +349,36 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
     Effect::new(move |_| {
         let Some(me) = me.get() else { return };
         leptos::task::spawn_local(async move {
-            let loaded = match &me {
-                Some(me) => crate::field::device::load_for(&me.username).await.map(Some),
-                None => crate::field::device::load_last().await,
-            };
-            match loaded {
-                Ok(Some(mut state)) => {
-                    let now = (js_sys::Date::now() / 1000.0) as i64;
-                    match &me {
-                        // Signed in: what is kept now lasts until this session's end plus the
-                        // department's keep time.
-                        Some(me) => state.expires_at = Some(me.device_data_expires_at),
-                        // No signal: past the keep time the missions and hot-spot inputs go;
-                        // the outbox stays.
-                        None if state.is_expired(now) => {
-                            state.expire(now);
-                            let _ = crate::field::device::save(&state).await;
-                            let _ = crate::field::device::drop_cache(&state.username).await;
+            match &me {
+                // Signed in: the server-held key opens the store (made on first sign-in).
+                Some(m) => {
+                    let fresh = crate::field::device::new_uuid();
+                    match crate::vault::browser::open_online(&m.username, &fresh).await {
+                        Ok(device_id) => {
+                            field.vault.set(if crate::vault::browser::needs_pin() {
+                                Vault::ChoosePin(m.username.clone())
+                            } else {
+                                Vault::Open
+                            });
+                            field.load(me.clone(), &m.username, &device_id).await;
                         }
-                        None => {}
-                    }
-                    if !state.is_expired(now) {
-                        if let Ok(Some(cache)) = crate::field::device::load_cache(&state.username).await {
-                            field.cache.set(Some(cache));
+                        Err(e) => {
+                            leptos::logging::warn!("the device store did not open: {e}");
+                            field.vault.set(Vault::Unavailable(e));
                         }
-                    }
-                    // Work a supervisor let wait: say so (both names on record), then push it.
-                    if let (Some(_), Some(held)) = (&me, state.held.clone()) {
-                        let report = protocol::sync::OverrideReport {
-                            device_id: state.device_id.clone(),
-                            supervisor: held.supervisor,
-                            at: held.at,
-                            pending: held.pending,
-                        };
-                        match crate::field::device::report_override(&report).await {
-                            Ok(()) => state.held = None,
-                            // Refused (recorded by the server as a failed claim): the work is
-                            // still the author's own and goes through.
-                            Err((status, e)) if status != 0 => {
-                                leptos::logging::warn!("override report refused: {e}");
-                                state.held = None;
-                            }
-                            Err(_) => {}
-                        }
-                    }
-                    if me.is_some() {
-                        let _ = crate::field::device::save(&state).await;
-                    }
-                    field.state.set(Some(state));
-                    if me.is_some() {
-                        crate::field::device::ask_persistent_storage();
-                        field.sync();
                     }
                 }
-                Ok(None) => {}
-                Err(e) => leptos::logging::warn!("the device store could not be read: {e}"),
+                // No signal: the last user's store, once their PIN opens it.
+                None => match crate::field::device::last_user().await {
+                    Ok(Some(user)) if crate::vault::browser::is_open() => field.load(None, &user, "").await,
+                    Ok(Some(user)) => field.vault.set(Vault::Locked(user)),
+                    Ok(None) => {}
+                    Err(e) => leptos::logging::warn!("the device store could not be read: {e}"),
+                },
             }
         });
     });
+    start_idle_lock(me, field);
     crate::pwa::on_background_sync(move || field.sync());
     let online = window_event_listener(leptos::ev::online, move |_| field.sync());
     let visible = window_event_listener(leptos::ev::visibilitychange, move |_| {
@@ -352,6 +410,131 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
             t.clear();
         }
     });
+}
+
+/// The idle lock: after the department's idle time (30 minutes) without a touch or a key, the
+/// device store closes; the PIN (or a new sign-in) opens it again. Unsynced work stays sealed.
+#[cfg(feature = "hydrate")]
+fn start_idle_lock(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
+    let last_touch = StoredValue::new(js_sys::Date::now());
+    let touch = move || last_touch.set_value(js_sys::Date::now());
+    let a = window_event_listener(leptos::ev::pointerdown, move |_| touch());
+    let b = window_event_listener(leptos::ev::keydown, move |_| touch());
+    let tick = set_interval_with_handle(
+        move || {
+            let idle_s = me.get_untracked().flatten().map_or(1800, |m| m.idle_lock_seconds);
+            let idle = (js_sys::Date::now() - last_touch.get_value()) / 1000.0;
+            if idle >= idle_s as f64 && field.vault.get_untracked() == Vault::Open {
+                field.lock_now();
+            }
+        },
+        std::time::Duration::from_secs(15),
+    );
+    on_cleanup(move || {
+        a.remove();
+        b.remove();
+        if let Ok(t) = tick {
+            t.clear();
+        }
+    });
+}
+
+/// The PIN screens: choose the PIN after the first sign-in on a device, and open the locked
+/// store with it when there is no signal.
+#[component]
+pub fn VaultPrompt() -> impl IntoView {
+    let field = expect_context::<FieldStore>();
+    let pin = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let choose = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Vault::ChoosePin(user) = field.vault.get_untracked() else { return };
+        let (p, q) = (pin.get_untracked(), again.get_untracked());
+        if let Err(e) = crate::vault::check_pin(&p) {
+            message.set(Some(e));
+            return;
+        }
+        if p != q {
+            message.set(Some("The two PINs differ.".into()));
+            return;
+        }
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::vault::browser::set_pin(&user, &p).await {
+                Ok(()) => {
+                    pin.set(String::new());
+                    again.set(String::new());
+                    message.set(None);
+                    field.vault.set(Vault::Open);
+                }
+                Err(e) => message.set(Some(e)),
+            }
+            busy.set(false);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = user;
+    };
+    let unlock = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Vault::Locked(user) = field.vault.get_untracked() else { return };
+        let p = pin.get_untracked();
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::vault::browser::open_with_pin(&user, &p).await {
+                Ok(()) => {
+                    pin.set(String::new());
+                    message.set(None);
+                    field.vault.set(Vault::Open);
+                    field.load(None, &user, "").await;
+                }
+                Err(e) => message.set(Some(e.to_string())),
+            }
+            busy.set(false);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (user, p);
+    };
+    let pin_input = move |label: &'static str, value: RwSignal<String>, testid: &'static str| {
+        view! {
+            <label>{label}
+                <input type="password" inputmode="numeric" autocomplete="off" maxlength="8" data-testid=testid
+                    prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+            </label>
+        }
+    };
+    view! {
+        {move || match field.vault.get() {
+            Vault::ChoosePin(_) => view! {
+                <form class="vault-prompt" role="dialog" aria-labelledby="vault-title" data-testid="choose-pin" on:submit=choose>
+                    <h2 id="vault-title">"Choose a PIN for this device"</h2>
+                    <p class="hint">"4 to 8 digits. With no signal, after a reload or 30 minutes idle, the PIN opens Beatbook on this device. Your missions and unsynced work stay encrypted until then."</p>
+                    {pin_input("PIN", pin, "pin")}
+                    {pin_input("The same PIN again", again, "pin-again")}
+                    <button type="submit" disabled=move || busy.get()>{move || if busy.get() { "Saving…" } else { "Set PIN" }}</button>
+                    {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                </form>
+            }.into_any(),
+            Vault::Locked(user) => view! {
+                <form class="vault-prompt" role="dialog" aria-labelledby="vault-title" data-testid="unlock" on:submit=unlock>
+                    <h2 id="vault-title">"Beatbook is locked"</h2>
+                    <p class="hint">{format!("Enter {user}'s PIN to open this device's missions, or sign in with signal.")}</p>
+                    {pin_input("PIN", pin, "pin")}
+                    <button type="submit" disabled=move || busy.get()>{move || if busy.get() { "Opening…" } else { "Unlock" }}</button>
+                    <a href="/signin">"Sign in instead"</a>
+                    {move || message.get().map(|m| view! { <p class="error" role="alert" data-testid="unlock-message">{m}</p> })}
+                </form>
+            }.into_any(),
+            Vault::Unavailable(e) => view! {
+                <p class="error vault-error" role="alert">{format!("This device's store did not open: {e}")}</p>
+            }.into_any(),
+            _ => ().into_any(),
+        }}
+    }
+    .into_any()
 }
 
 /// The sync status: what is waiting, when the last sync went through, what failed and why.

@@ -3,7 +3,9 @@
 //! and may not be stored on a device.
 //!
 //! Object stores (database `beatbook`, version 1):
-//! - `cache`: server data keyed by name (`city-overview`), stored as JSON text.
+//! - `cache`: values keyed by name, as JSON text: each user's field state and hot-spot inputs,
+//!   sealed under the device's data key (see [`crate::vault`]); in the clear, the city overview
+//!   (citywide aggregates), the last user's name and each user's key record (wrapped keys only).
 
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -29,11 +31,32 @@ pub(crate) async fn open() -> Result<Database, String> {
         .map_err(|e| format!("cannot open the device store: {e:?}"))
 }
 
-/// Stores a JSON value under `key`, committing before it returns: only then is it saved.
+/// Stores a JSON value under `key` — sealed under the device's data key when the key is one of
+/// [`crate::vault::is_sealed_key`] — committing before it returns: only then is it saved.
 ///
 /// # Errors
-/// A message when IndexedDB refuses (quota, private mode, blocked upgrade).
+/// A message when the store is locked or IndexedDB refuses (quota, private mode).
 pub async fn put_json(key: &str, json: String) -> Result<(), String> {
+    let value = if crate::vault::is_sealed_key(key) { crate::vault::browser::seal(&json).await? } else { json };
+    put_raw(key, value).await
+}
+
+/// Reads the JSON value under `key`, opening it when sealed.
+///
+/// # Errors
+/// A message when IndexedDB cannot be read, or the store is locked.
+pub async fn get_json(key: &str) -> Result<Option<String>, String> {
+    match get_raw(key).await? {
+        None => Ok(None),
+        Some(v) => crate::vault::browser::open(v).await.map(Some),
+    }
+}
+
+/// Stores `value` under `key` as it is (committed before it returns).
+///
+/// # Errors
+/// A message when IndexedDB refuses.
+pub async fn put_raw(key: &str, json: String) -> Result<(), String> {
     let db = open().await?;
     let tx = db.transaction(CACHE).with_mode(TransactionMode::Readwrite).build().map_err(|e| format!("{e:?}"))?;
     let store = tx.object_store(CACHE).map_err(|e| format!("{e:?}"))?;
@@ -48,11 +71,11 @@ pub async fn put_json(key: &str, json: String) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads the JSON value under `key`, if any.
+/// Reads the value under `key` as stored, if any.
 ///
 /// # Errors
 /// A message when IndexedDB cannot be opened or read.
-pub async fn get_json(key: &str) -> Result<Option<String>, String> {
+pub async fn get_raw(key: &str) -> Result<Option<String>, String> {
     let db = open().await?;
     let tx = db.transaction(CACHE).build().map_err(|e| format!("{e:?}"))?;
     let store = tx.object_store(CACHE).map_err(|e| format!("{e:?}"))?;

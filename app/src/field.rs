@@ -329,22 +329,21 @@ pub mod device {
     ///
     /// # Errors
     /// When IndexedDB refuses.
-    pub async fn load_for(username: &str) -> Result<FieldState, String> {
+    pub async fn load_for(username: &str, device_id: &str) -> Result<FieldState, String> {
         crate::device_store::put_json(LAST_USER, serde_json::to_string(username).map_err(|e| e.to_string())?).await?;
         match crate::device_store::get_json(&key(username)).await? {
             Some(json) => serde_json::from_str(&json).map_err(|e| format!("the device's copy is unreadable: {e}")),
-            None => Ok(FieldState::new(username, &new_uuid())),
+            None => Ok(FieldState::new(username, device_id)),
         }
     }
 
-    /// The state of the user who last used this device, when opening with no signal.
+    /// Who last used this device (to open their store with no signal).
     ///
     /// # Errors
     /// When IndexedDB refuses.
-    pub async fn load_last() -> Result<Option<FieldState>, String> {
+    pub async fn last_user() -> Result<Option<String>, String> {
         let Some(user) = crate::device_store::get_json(LAST_USER).await? else { return Ok(None) };
-        let user: String = serde_json::from_str(&user).map_err(|e| e.to_string())?;
-        load_for(&user).await.map(Some)
+        serde_json::from_str(&user).map(Some).map_err(|e| e.to_string())
     }
 
     /// Saves the whole state in one durable transaction; returns only after the commit.
@@ -353,7 +352,7 @@ pub mod device {
     /// When IndexedDB refuses (quota, private mode): the write is then not saved, and the caller
     /// must say so.
     pub async fn save(state: &FieldState) -> Result<(), String> {
-        let json = serde_json::to_string(state).map_err(|e| e.to_string())?;
+        let json = crate::vault::browser::seal(&serde_json::to_string(state).map_err(|e| e.to_string())?).await?;
         let db = crate::device_store::open().await?;
         let mut options = TransactionOptions::new();
         options.set_durability(TransactionDurability::Strict);
@@ -405,6 +404,7 @@ pub mod device {
     /// # Errors
     /// When IndexedDB refuses.
     pub async fn wipe(username: &str) -> Result<(), String> {
+        crate::vault::browser::forget(username).await?;
         crate::device_store::delete(&[
             key(username),
             cache_key(username),
@@ -457,28 +457,11 @@ pub mod device {
     /// # Errors
     /// When WebCrypto is missing (an insecure origin) or refuses.
     pub async fn pbkdf2_hex(code: &str, salt_hex: &str, iterations: u32) -> Result<String, String> {
-        let subtle = web_sys::window().ok_or("no window")?.crypto().map_err(|_| "no WebCrypto")?.subtle();
         let salt: Vec<u8> = (0..salt_hex.len() / 2)
             .filter_map(|i| u8::from_str_radix(salt_hex.get(2 * i..2 * i + 2)?, 16).ok())
             .collect();
         let code: String = code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
-        let raw = js_sys::Uint8Array::from(code.as_bytes());
-        let usages = js_sys::Array::of1(&"deriveBits".into());
-        let key = subtle.import_key_with_str("raw", &raw, "PBKDF2", false, &usages).map_err(|e| format!("{e:?}"))?;
-        let key: web_sys::CryptoKey = wasm_bindgen_futures::JsFuture::from(key)
-            .await
-            .map_err(|e| format!("{e:?}"))?
-            .dyn_into()
-            .map_err(|_| "not a key".to_string())?;
-        let params = web_sys::Pbkdf2Params::new(
-            "PBKDF2",
-            &wasm_bindgen::JsValue::from_str("SHA-256"),
-            iterations,
-            &js_sys::Uint8Array::from(salt.as_slice()),
-        );
-        let bits = subtle.derive_bits_with_object(&params, &key, 256).map_err(|e| format!("{e:?}"))?;
-        let bits = wasm_bindgen_futures::JsFuture::from(bits).await.map_err(|e| format!("{e:?}"))?;
-        let bytes = js_sys::Uint8Array::new(&bits).to_vec();
+        let bytes = crate::vault::browser::pbkdf2(&code, &salt, iterations).await?;
         Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 
@@ -488,6 +471,14 @@ pub mod device {
         if let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) {
             let _ = storage.persist();
         }
+    }
+
+    /// A same-origin request with a JSON body; the status and the answer's text.
+    ///
+    /// # Errors
+    /// No signal, or the answer was cut off.
+    pub async fn fetch_json(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), String> {
+        fetch(method, url, body).await
     }
 
     async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), String> {

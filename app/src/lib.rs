@@ -44,6 +44,7 @@ pub mod pages;
 pub mod presence;
 pub mod signout;
 pub mod snapshot;
+pub mod vault;
 
 #[cfg(feature = "hydrate")]
 pub mod device_store;
@@ -55,7 +56,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, Html, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::components::{AppHeader, UpdateBanner};
+use crate::components::{AppHeader, UpdateBanner, VaultPrompt};
 use crate::pages::{
     AccuracyPage, AuditLog, CrimePage, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, PresencePage,
     ShiftBoard, SignIn, SnapshotPage,
@@ -123,6 +124,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <AppHeader/>
             <UpdateBanner/>
+            <VaultPrompt/>
             <main id="main">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Overview/>

@@ -593,6 +593,37 @@ impl Bodega {
         self.device(id).await?.ok_or_else(|| AccountError::NoSuchUser(id.to_string()))
     }
 
+    /// The server-held key of device `id` for `user_id` (registered on first use): `new_key_hex`
+    /// becomes it when the device has none yet. Refused for another user's or a revoked device.
+    ///
+    /// # Errors
+    /// [`AccountError::DeviceOfAnotherUser`], [`AccountError::Invalid`] (bad id, or revoked) or a
+    /// store error.
+    pub async fn device_key(&self, id: &str, user_id: i64, new_key_hex: &str) -> Result<String, AccountError> {
+        let device = self.register_device(id, user_id, "").await?;
+        if device.revoked_at.is_some() {
+            return Err(AccountError::Invalid { field: "device_id", reason: "this device was revoked".into() });
+        }
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE devices SET server_key = $2 WHERE id = $1 AND server_key IS NULL")
+                .bind(&device.id).bind(new_key_hex).execute(pool).await?;
+            let key: Option<String> = sqlx::query_scalar("SELECT server_key FROM devices WHERE id = $1")
+                .bind(&device.id).fetch_one(pool).await?;
+            Ok(key.unwrap_or_default())
+        })
+    }
+
+    /// The server-held key of device `id` if it has one and is not revoked.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn device_server_key(&self, id: &str) -> Result<Option<String>, BodegaError> {
+        let key: Option<Option<String>> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT server_key FROM devices WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id).fetch_optional(pool).await)?;
+        Ok(key.flatten())
+    }
+
     /// The device with this id, if registered.
     ///
     /// # Errors

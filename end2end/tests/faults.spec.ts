@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { deviceStore, devicePage, fieldReady, issueAndAssign, signIn } from './helpers';
+import { devicePage, fieldReady, issueAndAssign, signIn, unlock } from './helpers';
 
 // The browser half of the sync fault table (docs/SYNC.md): a tab killed mid-write (#7), storage
 // that refuses writes (#10), an old client meeting a new server (#11), and a network that flaps
@@ -29,6 +29,7 @@ test('#7 a tab killed mid-write: what the screen showed as saved is on the devic
   let page = await officerDevice(browser, officer(3));
   const context = page.context();
   await context.setOffline(true);
+  let started = 0;
   for (const [round, id] of missions.entries()) {
     await item(page, id).locator('.mission-head').click();
     await item(page, id).getByRole('button', { name: 'Start mission' }).click({ noWaitAfter: true });
@@ -41,18 +42,16 @@ test('#7 a tab killed mid-write: what the screen showed as saved is on the devic
     await page.close();
     page = await context.newPage();
     await page.goto('/missions');
+    await unlock(page);
     await expect(page.getByTestId('sync-status')).toBeVisible();
-    const { state } = await deviceStore(page, officer(3));
-    const pendingFor = state.outbox.pending.filter((m: any) => m.kind === 'step' && m.mission_id === id);
-    // Shown as saved → on the device. On the device → shown after reopening (the effect is
-    // the outbox's, never stored apart from it).
-    if (shownSaved) expect(pendingFor).toHaveLength(1);
-    expect(pendingFor.length).toBeLessThanOrEqual(1);
-    await expect(item(page, id)).toHaveAttribute('data-status', pendingFor.length ? 'in_progress' : 'assigned');
-    // Sequence numbers stay whole: 1, 2, … with none skipped and none repeated.
-    const seqs = state.outbox.pending.map((m: any) => m.seq);
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-    expect(state.outbox.next_seq).toBe(seqs.length + 1);
+    // Shown as saved → on the device: the reopened app (which reads only the device) shows
+    // it, and counts it as waiting; not shown → either way, but never half: the status and
+    // the waiting count agree (the effect is the outbox's, never stored apart from it).
+    const status = await item(page, id).getAttribute('data-status');
+    if (shownSaved) expect(status).toBe('in_progress');
+    expect(['in_progress', 'assigned']).toContain(status);
+    started += status === 'in_progress' ? 1 : 0;
+    await expect(page.getByTestId('sync-status')).toHaveAttribute('data-pending', String(started));
   }
   // Back online: what was saved reaches the server once.
   await context.setOffline(false);
@@ -128,8 +127,6 @@ test('#11 an old client meets a new server: told to update, the outbox survives 
   await expect(item(page, id)).toHaveAttribute('data-status', 'in_progress');
   await expect(page.getByTestId('sync-status')).toHaveAttribute('data-pending', '1');
   await expect(page.getByTestId('sync-status')).toContainText('update');
-  const before = await deviceStore(page, officer(3));
-  expect(before.state.outbox.pending).toHaveLength(1);
   // The client updates (a reload under the current worker) and pushes its untouched outbox.
   await page.unroute('**/api/sync/push');
   await page.reload();

@@ -1,5 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { devicePage, fieldReady, issueAndAssign, signIn } from './helpers';
+import { devicePage, fieldReady, issueAndAssign, signIn, unlock } from './helpers';
 
 // Officers and sergeants in the field with no signal: their missions still open after a reload
 // and a cold start; the officer completes two missions and the sergeant acknowledges one while
@@ -51,6 +51,8 @@ test('officer and sergeant work offline; three actions sync exactly once', async
   for (const page of [officer, sergeant]) {
     await page.context().setOffline(true);
     await page.reload();
+    // The store is sealed; with no signal the officer's PIN opens it.
+    await unlock(page);
     await expect(page.getByTestId('connectivity')).toHaveText('No signal');
   }
   await expect(officer.getByTestId('my-missions').locator('li.mission')).toHaveCount(2);
@@ -84,6 +86,8 @@ test('officer and sergeant work offline; three actions sync exactly once', async
   sergeant = await sergeantContext.newPage();
   await officer.goto('/missions');
   await sergeant.goto('/missions');
+  await unlock(officer);
+  await unlock(sergeant);
   await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '2');
   await expect(sergeant.getByTestId('sync-status')).toHaveAttribute('data-pending', '1');
   await expect(item(officer, 0)).toHaveAttribute('data-status', 'completed');

@@ -73,18 +73,37 @@ export async function issueAndAssign(
   }
 }
 
-/** Signed in on `/missions`, hydrated, synced, hot-spot inputs on the device, and the service
- * worker in control (so the page opens with no signal). */
+/** The PIN the tests' officers choose for their devices. */
+export const DEVICE_PIN = '2468';
+
+/** Signed in on `/missions`, hydrated, synced, the device's PIN chosen (on a first sign-in),
+ * hot-spot inputs on the device, and the service worker in control (so the page opens with no
+ * signal). */
 export async function fieldReady(page: Page) {
   await hydrated(page);
   await expect(page.getByTestId('sync-status')).toContainText('All changes synced');
+  const choose = page.getByTestId('choose-pin');
+  if (await choose.isVisible()) {
+    await choose.getByTestId('pin').fill(DEVICE_PIN);
+    await choose.getByTestId('pin-again').fill(DEVICE_PIN);
+    await choose.getByRole('button', { name: 'Set PIN' }).click();
+    await expect(choose).toBeHidden({ timeout: 30_000 });
+  }
   await expect(page.getByTestId('nearby-hot-spots')).toContainText('Scored on this device', { timeout: 30_000 });
   await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
 }
 
-/** The `beatbook` device store: its keys, and the field state of `user` (parsed) if any. */
-export async function deviceStore(page: Page, user: string): Promise<{ keys: string[]; state: any }> {
-  return page.evaluate(async (user) => {
+/** With no signal after a reload or a cold start: the PIN opens the device's store. */
+export async function unlock(page: Page, pin = DEVICE_PIN) {
+  const form = page.getByTestId('unlock');
+  await form.getByTestId('pin').fill(pin);
+  await form.getByRole('button', { name: 'Unlock' }).click();
+  await expect(form).toBeHidden({ timeout: 30_000 });
+}
+
+/** The `beatbook` device store as stored: its keys, and the raw stored value of each. */
+export async function deviceStore(page: Page): Promise<Record<string, string>> {
+  return page.evaluate(async () => {
     const db: IDBDatabase = await new Promise((ok, ko) => {
       const r = indexedDB.open('beatbook');
       r.onsuccess = () => ok(r.result);
@@ -95,11 +114,14 @@ export async function deviceStore(page: Page, user: string): Promise<{ keys: str
       const r = store.getAllKeys();
       r.onsuccess = () => ok(r.result as string[]);
     });
-    const raw: string | undefined = await new Promise((ok) => {
-      const r = store.get(`field-state:${user}`);
-      r.onsuccess = () => ok(r.result);
-    });
+    const out: Record<string, string> = {};
+    for (const k of keys) {
+      out[k] = await new Promise((ok) => {
+        const r = store.get(k);
+        r.onsuccess = () => ok(String(r.result));
+      });
+    }
     db.close();
-    return { keys, state: raw ? JSON.parse(raw) : null };
-  }, user);
+    return out;
+  });
 }

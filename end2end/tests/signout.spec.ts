@@ -1,6 +1,8 @@
 import { test, expect } from '@playwright/test';
 import { deviceStore, devicePage, fieldReady, hydrated, issueAndAssign, signIn } from './helpers';
 
+const sealed = (raw: string | undefined) => raw !== undefined && JSON.parse(raw).sealed === 1;
+
 // Signing out of a device in the field: with nothing waiting, the device is cleared; with work
 // waiting, sign-out is refused; with no signal, a sergeant's override code signs the officer out
 // and keeps the work on the device, and at the officer's next sign-in the work syncs exactly
@@ -16,11 +18,15 @@ test('signing out with nothing waiting clears the device', async ({ browser }) =
   const page = await devicePage(browser);
   await signIn(page, 'd4.officer1', '/missions');
   await fieldReady(page);
-  const before = await deviceStore(page, 'd4.officer1');
-  expect(before.keys).toEqual(expect.arrayContaining(['field-state:d4.officer1', 'field-cache:d4.officer1', 'field-last-user']));
+  const before = await deviceStore(page);
+  expect(Object.keys(before)).toEqual(expect.arrayContaining([
+    'field-state:d4.officer1', 'field-cache:d4.officer1', 'field-last-user', 'device-keys:d4.officer1',
+  ]));
+  // What the device keeps about the officer and the city is sealed.
+  expect(sealed(before['field-state:d4.officer1']) && sealed(before['field-cache:d4.officer1'])).toBe(true);
   await Promise.all([page.waitForURL('**/signin'), page.getByTestId('sign-out').click()]);
-  const after = await deviceStore(page, 'd4.officer1');
-  expect(after.keys.filter((k) => k.includes('d4.officer1') || k === 'field-last-user' || k === 'city-overview')).toEqual([]);
+  const after = Object.keys(await deviceStore(page));
+  expect(after.filter((k) => k.includes('d4.officer1') || k === 'field-last-user' || k === 'city-overview')).toEqual([]);
   // The session is over on the server too.
   expect((await page.request.post('/api/missions/mine', { data: {} })).status()).toBe(401);
 });
@@ -64,10 +70,13 @@ test('work waiting: sign-out refused; offline a sergeant overrides; it syncs onc
   await panel.getByRole('button', { name: 'Sign out with override' }).click({ noWaitAfter: true });
   await expect(officer).toHaveURL(/\/signin$/, { timeout: 30_000 });
   await expect(officer.getByRole('heading', { name: 'Sign in' })).toBeVisible();
-  const kept = await deviceStore(officer, officerLogin());
-  expect(kept.keys).not.toContain('field-last-user');
-  expect(kept.state.outbox.pending).toHaveLength(1);
-  expect(kept.state.held.supervisor).toBe('d3.sergeant');
+  // The work stays on the device, sealed: nothing of it readable without the officer's keys.
+  const kept = await deviceStore(officer);
+  expect(Object.keys(kept)).not.toContain('field-last-user');
+  const doc = kept[`field-state:${officerLogin()}`];
+  expect(sealed(doc)).toBe(true);
+  expect(doc).not.toContain(missionId());
+  expect(doc).not.toContain('d3.sergeant');
   // Nothing reached the server meanwhile.
   const events = async () =>
     (await (await setup.request.post('/api/missions/events', { data: { id: missionId() } })).json())
@@ -81,7 +90,6 @@ test('work waiting: sign-out refused; offline a sergeant overrides; it syncs onc
   await expect(officer.getByTestId('sync-status')).toHaveAttribute('data-pending', '0', { timeout: 30_000 });
   await expect(mission).toHaveAttribute('data-status', 'in_progress');
   expect(await events()).toHaveLength(1);
-  expect((await deviceStore(officer, officerLogin())).state.held).toBeNull();
 
   // Both names are on record.
   await setup.context().clearCookies();

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod auth;
 pub mod basemap;
 pub mod config;
+pub mod device_keys;
 pub mod live;
 pub mod overrides;
 pub mod pwa;
@@ -187,6 +188,8 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/api/auth/logout", None, post(auth::logout)),
         ("/api/auth/override-code", Some(protocol::Action::IssueOverrideCode), post(overrides::issue)),
         ("/api/sync/override", Some(protocol::Action::SyncDevice), post(overrides::report)),
+        ("/api/device/key", Some(protocol::Action::SyncDevice), post(device_keys::key)),
+        ("/api/sync/push-sealed", Some(protocol::Action::SyncDevice), post(device_keys::push_sealed)),
         ("/api/sync/push", Some(protocol::Action::SyncDevice), post(sync::push)),
         ("/api/sync/pull", Some(protocol::Action::SyncDevice), get(sync::pull)),
         ("/maps/{version}/basemap.pmtiles", None, get(basemap::serve)),

@@ -108,7 +108,7 @@ fn limited(state: &AppState, device: &str) -> Option<Response> {
     })
 }
 
-async fn refusal(state: &AppState, caller: &Caller, device_id: &str, what: &str, e: SyncError) -> Response {
+pub(crate) async fn refusal(state: &AppState, caller: &Caller, device_id: &str, what: &str, e: SyncError) -> Response {
     match e {
         SyncError::Refused(SyncRefusal::Upgrade { client, server }) => (
             StatusCode::CONFLICT,

@@ -10,3 +10,9 @@ CREATE TABLE override_codes (
     verifier        TEXT    NOT NULL,            -- hex, 32 bytes
     created_at      INTEGER NOT NULL             -- UTC seconds
 );
+
+-- The server-held key of each device (hex, 32 random bytes): the device keeps its data key
+-- wrapped by it (and by a key from the officer's PIN), and gets it only from a signed-in session
+-- of the device's owner (`POST /api/device/key`); a revoked device never gets it again. (The
+-- older `server_wrapped_key` column is unused.)
+ALTER TABLE devices ADD COLUMN server_key TEXT;

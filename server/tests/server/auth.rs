@@ -71,6 +71,9 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/sync/pull", mission_readers.clone());
     // A supervisor's override, reported by the author's device: whoever syncs.
     m.insert("/api/sync/override", mission_readers.clone());
+    // A device's server-held key: whoever syncs (for their own device).
+    m.insert("/api/device/key", mission_readers.clone());
+    m.insert("/api/sync/push-sealed", mission_readers.clone());
     // Supervisors' own override codes: sergeants (any district: it is their own) and command.
     m.insert(
         "/api/auth/override-code",
@@ -281,6 +284,14 @@ fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
     if path == "/api/sync/push" {
         let body = serde_json::json!({ "schema_version": 1, "device_id": device, "mutations": [] });
         return json_call(path, &body, cookie);
+    }
+    if path == "/api/sync/push-sealed" {
+        let sealed = serde_json::json!({ "iv": "00", "ct": "00" });
+        let body = serde_json::json!({ "device_id": device, "key": sealed, "state": sealed });
+        return json_call(path, &body, cookie);
+    }
+    if path == "/api/device/key" {
+        return json_call(path, &serde_json::json!({ "device_id": device }), cookie);
     }
     if path == "/api/sync/pull" {
         let req = get(&format!("/api/sync/pull?cookie=0&device_id={device}"));

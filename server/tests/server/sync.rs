@@ -452,3 +452,90 @@ async fn a_twelve_hour_backlog_goes_through_in_bounded_pushes_and_applies_once()
     assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes WHERE body LIKE 'note backlog-%'").await, 48);
     assert_eq!((events(&app, "start").await, events(&app, "complete").await), (1, 1));
 }
+
+fn seal(key: &[u8], plain: &[u8]) -> serde_json::Value {
+    use aes_gcm::aead::Aead;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+    let iv = [7u8; 12];
+    let ct = Aes256Gcm::new_from_slice(key).expect("key").encrypt(Nonce::from_slice(&iv), plain).expect("seal");
+    serde_json::json!({ "iv": hex::encode(iv), "ct": hex::encode(ct) })
+}
+
+/// The device key and the service worker's sealed push: a device's server-held key is handed
+/// only to its owner (the same one each time, never to another user, never after revocation,
+/// never into the audit log); a sealed field state whose data key that key unwraps is applied
+/// exactly as a push (once; a repeat and the page's own later push are duplicates); anything
+/// else is refused without effect.
+#[tokio::test]
+async fn the_server_held_key_opens_a_sealed_outbox_once_and_only_for_its_device() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let key_for = |device: &str, cookie: &str| {
+        json_call("/api/device/key", &serde_json::json!({ "device_id": device }), Some(cookie))
+    };
+    let (status, _, text) = call(&app.router, key_for("phone-k", &c.officer)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let sk_hex =
+        serde_json::from_str::<serde_json::Value>(&text).expect("json")["key"].as_str().expect("key").to_string();
+    let (_, _, again) = call(&app.router, key_for("phone-k", &c.officer)).await;
+    assert!(again.contains(&sk_hex), "the same key each time");
+    let (status, _, _) = call(&app.router, key_for("phone-k", &c.sergeant)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another user's device");
+    let audit = app
+        .store
+        .bodega
+        .search_audit(&bodega::audit::AuditQuery { action: Some("sync_device".into()), ..Default::default() })
+        .await
+        .expect("audit");
+    assert!(audit.iter().any(|r| r.target == "device phone-k"));
+    assert!(!format!("{audit:?}").contains(&sk_hex), "the key is not in the audit log");
+
+    // The device's sealed state: its data key wrapped by the server-held key.
+    let sk = hex::decode(&sk_hex).expect("hex");
+    let dk = [42u8; 32];
+    let state = serde_json::json!({
+        "device_id": "phone-k", "username": "off1", "cookie": -1,
+        "outbox": { "next_seq": 3, "pending": [
+            step(1, Transition::Start, serde_json::json!({})), note(2, "sealed-note") ] },
+        "server_missions": [], "rejections": [], "last_sync_ms": null, "last_error": null,
+    });
+    let body = |key: &[u8], device: &str| {
+        serde_json::json!({
+            "device_id": device,
+            "key": seal(key, &dk),
+            "state": seal(&dk, state.to_string().as_bytes()),
+        })
+    };
+    let sealed_push = |b: serde_json::Value, cookie: String| {
+        let router = app.router.clone();
+        async move { call(&router, json_call("/api/sync/push-sealed", &b, Some(&cookie))).await }
+    };
+    let (status, _, text) = sealed_push(body(&[9u8; 32], "phone-k"), c.officer.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a key that is not the device's: {text}");
+    assert_eq!(events(&app, "start").await, 0);
+    let (status, _, text) = sealed_push(body(&sk, "phone-k"), c.sergeant.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not the sergeant's device: {text}");
+    let (status, _, text) = sealed_push(body(&sk, "phone-k"), c.officer.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&text).expect("json")["last_seq"], 2);
+    let (status, _, _) = sealed_push(body(&sk, "phone-k"), c.officer.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = push(
+        &app,
+        "phone-k",
+        vec![step(1, Transition::Start, serde_json::json!({})), note(2, "sealed-note")],
+        &c.officer,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v["results"].as_array().expect("r").iter().all(|r| r[1]["outcome"] == "duplicate"), "{v}");
+    assert_eq!(events(&app, "start").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes WHERE body = 'note sealed-note'").await, 1);
+
+    // Revoked: no key, no sealed push.
+    app.store.bodega.revoke_device("phone-k", None, "lost").await.expect("revoke");
+    let (status, _, _) = call(&app.router, key_for("phone-k", &c.officer)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = sealed_push(body(&sk, "phone-k"), c.officer.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -1,0 +1,191 @@
+//! `POST /api/device/key` `{"device_id": "…"}` → `{"key": "<64 hex>"}`: the server-held key
+//! of one of the signed-in user's devices (made on first request). The device keeps its data
+//! key — the AES-GCM key its IndexedDB store is encrypted with — wrapped by this key and by a
+//! key derived from the officer's PIN; so a signed-in session opens the store without the PIN,
+//! and with no signal the PIN does (docs/SECURITY.md, "What a device keeps"). Another user's
+//! device is refused (403), a revoked one too (its store stays closed unless its PIN opens it),
+//! and every hand-out is in the audit log.
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, RequestExt};
+use bodega::accounts::AccountError;
+use bodega::audit::Outcome;
+use protocol::policy::Target;
+use protocol::Action;
+use serde::Deserialize;
+
+use crate::auth::ErrorBody;
+use crate::AppState;
+
+/// The request body.
+#[derive(Debug, Deserialize)]
+pub struct KeyRequest {
+    /// The device (a UUID made by the device).
+    pub device_id: String,
+}
+
+fn answer(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, Json(ErrorBody::new(code, message))).into_response()
+}
+
+/// The handler.
+pub async fn key(State(state): State<AppState>, req: Request) -> Response {
+    let grant = match crate::gate(&state, crate::asker(&req), Action::SyncDevice, Target::Own, "device key").await {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
+    let Json(body) = match req.extract::<Json<KeyRequest>, _>().await {
+        Ok(b) => b,
+        Err(e) => return answer(e.status(), "invalid", format!("the key request is not valid: {}", e.body_text())),
+    };
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut fresh = [0u8; 32];
+    OsRng.fill_bytes(&mut fresh);
+    let result = state.ctx.bodega.device_key(&body.device_id, grant.user().id, &hex::encode(fresh)).await;
+    let (outcome, resp) = match result {
+        Ok(key) => (
+            Outcome::Success,
+            (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "key": key })))
+                .into_response(),
+        ),
+        Err(AccountError::DeviceOfAnotherUser(_)) => {
+            (Outcome::Denied, answer(StatusCode::FORBIDDEN, "forbidden", "this device is registered to another user"))
+        }
+        Err(AccountError::Invalid { field, reason }) if reason.contains("revoked") => {
+            (Outcome::Denied, answer(StatusCode::FORBIDDEN, "revoked", format!("{field}: {reason}")))
+        }
+        Err(AccountError::Invalid { field, reason }) => {
+            (Outcome::Failure, answer(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{field}: {reason}")))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "device key");
+            (Outcome::Failure, answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable"))
+        }
+    };
+    // The key itself never reaches the log.
+    let target = format!("device {}", body.device_id.chars().take(64).collect::<String>());
+    if let Err(e) = grant.audit(&state.ctx, &target, outcome, "device data key unwrapping key handed out").await {
+        return crate::api_error_response(&e);
+    }
+    resp
+}
+
+/// A value sealed with AES-GCM: nonce and ciphertext (with tag), hex.
+#[derive(Debug, Deserialize)]
+pub struct SealedValue {
+    /// 12-byte nonce, hex.
+    pub iv: String,
+    /// Ciphertext and tag, hex.
+    pub ct: String,
+}
+
+/// `POST /api/sync/push-sealed`: the service worker's Background Sync. It cannot open the
+/// device's sealed store, so it sends it as it is — the field state sealed under the data key,
+/// and the data key wrapped by this device's server-held key — and the server, which holds that
+/// key, opens it and applies the outbox exactly as `POST /api/sync/push` would (the same
+/// per-device sequence check: a later push of the same mutations by the page changes nothing).
+#[derive(Debug, Deserialize)]
+pub struct SealedPush {
+    /// The device.
+    pub device_id: String,
+    /// The data key wrapped by the server-held key (the key record's `server`).
+    pub key: SealedValue,
+    /// The field state sealed under the data key.
+    pub state: SealedValue,
+}
+
+/// The part of the field state the server reads.
+#[derive(Debug, Deserialize)]
+struct SealedState {
+    device_id: String,
+    outbox: protocol::sync::Outbox,
+}
+
+fn open_sealed(key: &[u8], v: &SealedValue) -> Option<Vec<u8>> {
+    use aes_gcm::aead::Aead;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+    let iv = hex::decode(&v.iv).ok().filter(|iv| iv.len() == 12)?;
+    let ct = hex::decode(&v.ct).ok()?;
+    let cipher = Aes256Gcm::new_from_slice(key).ok()?;
+    cipher.decrypt(Nonce::from_slice(&iv), ct.as_slice()).ok()
+}
+
+/// The handler.
+pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Response {
+    let grant =
+        match crate::gate(&state, crate::asker(&req), Action::SyncDevice, Target::Own, "/api/sync/push-sealed").await {
+            Ok(g) => g,
+            Err(resp) => return resp,
+        };
+    let c = grant.caller.clone();
+    let Json(body) = match req.extract::<Json<SealedPush>, _>().await {
+        Ok(b) => b,
+        Err(e) => return answer(e.status(), "invalid", format!("the sealed push is not valid: {}", e.body_text())),
+    };
+    let device = match state.ctx.bodega.device(&body.device_id).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "sealed push");
+            return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+        }
+    };
+    let Some(device) = device.filter(|d| d.user_id == c.user.id) else {
+        return answer(StatusCode::UNPROCESSABLE_ENTITY, "no_key", "this device holds no key of yours here");
+    };
+    let server_key = match state.ctx.bodega.device_server_key(&device.id).await {
+        Ok(k) => k.and_then(|k| hex::decode(k).ok()).filter(|k| k.len() == 32),
+        Err(e) => {
+            tracing::error!(error = %e, "sealed push");
+            return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+        }
+    };
+    let Some(server_key) = server_key else {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_key",
+            "this device has no server-held key (or was revoked)",
+        );
+    };
+    let Some(data_key) = open_sealed(&server_key, &body.key).filter(|k| k.len() == 32) else {
+        return answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sealed",
+            "the wrapped data key does not open with this device's key",
+        );
+    };
+    let Some(doc) = open_sealed(&data_key, &body.state) else {
+        return answer(StatusCode::UNPROCESSABLE_ENTITY, "sealed", "the sealed state does not open with its data key");
+    };
+    let doc: SealedState = match serde_json::from_slice(&doc) {
+        Ok(d) => d,
+        Err(e) => {
+            return answer(StatusCode::UNPROCESSABLE_ENTITY, "sealed", format!("the sealed state does not read: {e}"))
+        }
+    };
+    if doc.device_id != device.id {
+        return answer(StatusCode::UNPROCESSABLE_ENTITY, "sealed", "the sealed state belongs to another device");
+    }
+    let mut last = None;
+    for chunk in doc.outbox.pending.chunks(protocol::sync::MAX_BATCH) {
+        let push = protocol::sync::PushRequest {
+            schema_version: protocol::sync::SCHEMA_VERSION,
+            device_id: device.id.clone(),
+            mutations: chunk.to_vec(),
+        };
+        match state.ctx.bodega.apply_push(&c.user, &push).await {
+            Ok(answer) => last = Some(answer),
+            Err(e) => return crate::sync::refusal(&state, &c, &device.id, "/api/sync/push-sealed", e).await,
+        }
+    }
+    match last {
+        Some(a) => Json(a).into_response(),
+        None => Json(protocol::sync::PushResponse {
+            schema_version: protocol::sync::SCHEMA_VERSION,
+            last_seq: u64::try_from(device.last_seq).unwrap_or(0),
+            results: Vec::new(),
+        })
+        .into_response(),
+    }
+}
