@@ -601,6 +601,7 @@ fn AccountMenu() -> impl IntoView {
                             <span class="account" data-testid="account">
                                 <span class="who">{me.display_name.clone()}</span>
                                 <span class="roles">{roles.join(", ")}</span>
+                                {me.may(protocol::Action::IssueOverrideCode).then(|| view! { <crate::signout::OverrideCode/> })}
                                 <crate::signout::SignOut/>
                             </span>
                         }

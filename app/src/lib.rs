@@ -15,7 +15,12 @@
 //!   predicted), `/presence` (GPS presence against
 //!   harm) and `/snapshot` (the Chief's Daily Snapshot).
 //! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
-//!   the sync that carries the outbox to the server exactly once (`protocol::sync`).
+//!   the sync that carries the outbox to the server exactly once (`protocol::sync`); GPS
+//!   breadcrumbs ([`field::Sampler`]); the district's hot-spot inputs ([`field::FieldCache`]),
+//!   re-scored on the device by "Hot spots near you" (`pages::NearbyHotSpots`).
+//! - [`vault`] seals what the device keeps for its user (AES-GCM; a data key wrapped by the
+//!   device's server-held key and by the officer's PIN) and opens it; [`signout`] refuses
+//!   sign-out while work waits and takes a supervisor's override code.
 //! - [`crime`], [`accuracy`], [`presence`] and [`snapshot`] compute the command views; [`live`] keeps them
 //!   current through server-sent events.
 //! - [`map`] is the one map component (Leaflet, vendored, loaded on first use) with the

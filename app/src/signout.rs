@@ -153,3 +153,41 @@ fn go_to_sign_in() {
         let _ = w.location().assign("/signin");
     }
 }
+
+/// For supervisors: a new override code, shown once (the previous one stops working on each
+/// device at its next refresh).
+#[component]
+pub fn OverrideCode() -> impl IntoView {
+    let code = RwSignal::new(None::<Result<String, String>>);
+    let issue = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer = crate::field::device::fetch_json("POST", "/api/auth/override-code", Some("{}".into())).await;
+            code.set(Some(match answer {
+                Ok((200, text)) => serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v["code"].as_str().map(str::to_string))
+                    .ok_or_else(|| "the answer did not read".to_string()),
+                Ok((status, _)) => Err(format!("refused ({status})")),
+                Err(e) => Err(e),
+            }));
+        });
+    };
+    view! {
+        <button type="button" class="link" data-testid="override-code-button" on:click=issue>"Override code"</button>
+        {move || code.get().map(|c| view! {
+            <div class="signout-panel" role="dialog" aria-labelledby="override-title" data-testid="override-code-panel">
+                <h2 id="override-title">"Your override code"</h2>
+                {match c {
+                    Ok(c) => view! {
+                        <p class="code" data-testid="override-code-value">{c}</p>
+                        <p class="hint">"Shown once. Enter it on an officer's device to sign them out with work waiting and no signal; their devices learn it at their next sync. A new code replaces this one."</p>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{format!("No code: {e}")}</p> }.into_any(),
+                }}
+                <button type="button" on:click=move |_| code.set(None)>"Done"</button>
+            </div>
+        })}
+    }
+    .into_any()
+}

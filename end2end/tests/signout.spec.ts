@@ -37,9 +37,11 @@ test('work waiting: sign-out refused; offline a sergeant overrides; it syncs onc
   // override code (shown once).
   const setup = await devicePage(browser);
   await issueAndAssign(setup, shift(), [missionId()], officerNumber());
-  const issued = await setup.request.post('/api/auth/override-code', { data: {} });
-  expect(issued.status()).toBe(200);
-  const { code } = await issued.json();
+  await setup.goto('/board');
+  await hydrated(setup);
+  await setup.getByTestId('override-code-button').click();
+  const code = (await setup.getByTestId('override-code-value').textContent())!.trim();
+  expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}$/);
 
   // The officer loads the mission (and, with the hot-spot inputs, the sergeant's verifier).
   const officer = await devicePage(browser);
