@@ -139,7 +139,7 @@ impl Sampler {
             }
         };
         if keep {
-            self.last_kept = Some(fix.clone());
+            self.last_kept = Some(fix);
             self.pending.push(fix);
         }
         keep

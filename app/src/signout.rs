@@ -36,22 +36,9 @@ pub fn SignOut() -> impl IntoView {
         if pending() > 0 {
             open.set(true);
             message.set(None);
-            return;
+        } else {
+            wipe_and_leave(field, open, message);
         }
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Some(user) = field.state.with_untracked(|s| s.as_ref().map(|s| s.username.clone())) {
-                if let Err(e) = crate::field::device::wipe(&user).await {
-                    message.set(Some(format!("This device could not be cleared: {e}")));
-                    open.set(true);
-                    return;
-                }
-            }
-            field.state.set(None);
-            field.cache.set(None);
-            let _ = crate::field::device::end_session().await;
-            go_to_sign_in();
-        });
     };
 
     let override_out = move |ev: leptos::ev::SubmitEvent| {
@@ -145,6 +132,26 @@ pub fn SignOut() -> impl IntoView {
         </Show>
     }
     .into_any()
+}
+
+/// Clears the device for the user (nothing waits), ends the session, and goes to sign-in.
+fn wipe_and_leave(field: FieldStore, open: RwSignal<bool>, message: RwSignal<Option<String>>) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        if let Some(user) = field.state.with_untracked(|s| s.as_ref().map(|s| s.username.clone())) {
+            if let Err(e) = crate::field::device::wipe(&user).await {
+                message.set(Some(format!("This device could not be cleared: {e}")));
+                open.set(true);
+                return;
+            }
+        }
+        field.state.set(None);
+        field.cache.set(None);
+        let _ = crate::field::device::end_session().await;
+        go_to_sign_in();
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (field, open, message);
 }
 
 #[cfg(feature = "hydrate")]

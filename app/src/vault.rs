@@ -104,7 +104,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Bytes from hex (`None` for odd length or a non-hex digit).
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len() / 2).map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()).collect()

@@ -135,7 +135,7 @@ pub fn score_cached(cache: &Aggregates, query: &DeviceQuery) -> Result<Vec<HotSp
     // move with the officer's choice.
     let grid = Grid::covering(epsg, size, cache.rows.iter().map(|r| centre(r.0, r.1)))
         .map_err(|e| CachedError::Lattice(e.to_string()))?;
-    let wanted = |o: &CachedOffense| query.tracks.is_empty() || query.tracks.iter().any(|t| *t == o.track);
+    let wanted = |o: &CachedOffense| query.tracks.is_empty() || query.tracks.contains(&o.track);
     let mut events = Vec::new();
     for &(ix, iy, day, offense, count) in &cache.rows {
         let o = &cache.offenses[offense as usize];
