@@ -179,7 +179,12 @@ impl FieldStore {
     /// signal), applies expiry, reports a held override, and syncs when signed in.
     #[cfg(feature = "hydrate")]
     pub async fn load(self, me: Option<crate::auth::Me>, user: &str, device_id: &str) {
-        let mut state = match crate::field::device::load_for(user, device_id).await {
+        // Opened by the PIN: the device id is the key record's.
+        let device_id = match device_id {
+            "" => crate::vault::browser::record(user).await.ok().flatten().map(|r| r.device_id).unwrap_or_default(),
+            id => id.to_string(),
+        };
+        let mut state = match crate::field::device::load_for(user, &device_id).await {
             Ok(s) => s,
             Err(e) => {
                 leptos::logging::warn!("the device store could not be read: {e}");
