@@ -18,13 +18,14 @@
 #
 # Usage: bench/load.sh [sqlite|postgres|both]   (default both; PostgreSQL through
 #        scripts/with-postgres.sh: a throwaway cluster unless BEATBOOK_TEST_DATABASE_URL is set)
+#        The throwaway cluster runs with fsync=off (set on its command line); for durable
+#        commits point BEATBOOK_TEST_DATABASE_URL at a server of your own.
 # Settings: LOAD_DEVICES, LOAD_HATCH_RATE (100), LOAD_MODES ("burst paced"), LOAD_RATE (2000),
-#        LOAD_PORT (3130), LOAD_PG_FSYNC (on: the throwaway cluster starts with fsync=off, turned
-#        back on here so PostgreSQL commits are as durable as in production; off to compare),
-#        LOAD_NO_BUILD=1 (use the binaries already built). BEATBOOK_DB_CONNECTIONS etc. pass
-#        through to the server (defaults: the release server's).
-# Output: bench/out/load_<engine>_<mode>.{html,md,json} (goose report, goose summary, counts),
-#        load_<engine>_<mode>_goose.txt and _server.log.
+#        LOAD_PORT (3130), LOAD_NO_BUILD=1 (use the binaries already built).
+#        BEATBOOK_DB_CONNECTIONS etc. pass through to the server (defaults: the release server's).
+# Output in bench/out/: load_<engine>_<mode>.html and .md (goose's report), _goose.txt (its
+#        console), _summary.json (what the devices saw), _result.txt and .json (the count and
+#        the figures), _server.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
@@ -88,13 +89,10 @@ if [ "$which" != postgres ]; then
 fi
 if [ "$which" != sqlite ]; then
   # shellcheck disable=SC2016
-  LOAD_OWN_CLUSTER=$([ -z "${BEATBOOK_TEST_DATABASE_URL:-}" ] && echo 1 || echo 0) \
-    scripts/with-postgres.sh bash -c '
+  scripts/with-postgres.sh bash -c '
     set -euo pipefail
-    if [ "$LOAD_OWN_CLUSTER" = 1 ]; then
-      psql "$BEATBOOK_TEST_DATABASE_URL" -qc "ALTER SYSTEM SET fsync = ${LOAD_PG_FSYNC:-on}" -c "SELECT pg_reload_conf()" >/dev/null
-      echo "==> PostgreSQL fsync = $(psql "$BEATBOOK_TEST_DATABASE_URL" -Atc "SHOW fsync"), synchronous_commit = $(psql "$BEATBOOK_TEST_DATABASE_URL" -Atc "SHOW synchronous_commit")" >&2
-    fi
+    echo "==> PostgreSQL fsync = $(psql "$BEATBOOK_TEST_DATABASE_URL" -Atc "SHOW fsync"), synchronous_commit = $(psql "$BEATBOOK_TEST_DATABASE_URL" -Atc "SHOW synchronous_commit")" >&2
+    export PGOPTIONS="-c client_min_messages=warning"
     base="${BEATBOOK_TEST_DATABASE_URL%/*}"
     for mode in $LOAD_MODES; do
       psql "$BEATBOOK_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS beatbook_load_$mode" -c "CREATE DATABASE beatbook_load_$mode" >/dev/null

@@ -28,7 +28,7 @@ pub fn device_id(i: usize) -> String {
     format!("10ad0000-0000-4000-8000-{:012x}", i + 1)
 }
 
-/// Push latency percentiles, milliseconds (goose's per-request metrics for `POST push`).
+/// Latency percentiles, milliseconds (goose's per-request metrics).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Latency {
     /// Requests measured.
@@ -72,8 +72,10 @@ pub struct RunSummary {
     pub final_last_seq_ok: usize,
     /// Paced mode: the most a push started after its scheduled time (the server fell behind).
     pub max_schedule_lag_ms: f64,
-    /// Push latency.
+    /// Push latency: every push's response time as goose measured it (ms).
     pub push_latency: Latency,
+    /// The same from goose's per-request histogram (what its report shows; rounded above 100 ms).
+    pub push_latency_histogram: Latency,
     /// Sign-in latency (argon2id; not part of the push figures).
     pub login_latency: Latency,
     /// Pull latency.

@@ -20,7 +20,7 @@
 //! (non-browser) clients through.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use beatbook_load::{
@@ -83,6 +83,8 @@ static PUSH_RETRIES: AtomicUsize = AtomicUsize::new(0);
 static APPLIED: AtomicU64 = AtomicU64::new(0);
 static FINAL_OK: AtomicUsize = AtomicUsize::new(0);
 static MAX_LAG_US: AtomicU64 = AtomicU64::new(0);
+/// Every push's response time as goose measured it (ms, before its histogram rounds them).
+static PUSH_TIMES: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
 fn now_seconds() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
@@ -231,6 +233,7 @@ async fn push_batch(user: &mut GooseUser, device: &Device, first: u64) -> Result
             .set_request_builder(builder)
             .build();
         let mut goose = user.request(request).await?;
+        PUSH_TIMES.lock().unwrap_or_else(|p| p.into_inner()).push(goose.request.response_time);
         let (tag, text) = match goose.response {
             Ok(r) if r.status().as_u16() == 200 => match r.json::<PushResponse>().await {
                 Ok(answer) => {
@@ -300,7 +303,25 @@ async fn final_pull(user: &mut GooseUser) -> TransactionResult {
     Ok(())
 }
 
-/// Percentiles from goose's timing histogram (exact below 100 ms, 10 ms steps to 500 ms).
+/// Percentiles (nearest rank) of every push's response time.
+fn exact_latency(times: &mut [u64]) -> Latency {
+    if times.is_empty() {
+        return Latency::default();
+    }
+    times.sort_unstable();
+    let at = |p: f64| times[((p * times.len() as f64).ceil() as usize).clamp(1, times.len()) - 1] as usize;
+    Latency {
+        count: times.len(),
+        p50: at(0.50),
+        p95: at(0.95),
+        p99: at(0.99),
+        max: at(1.0),
+        mean: times.iter().sum::<u64>() as f64 / times.len() as f64,
+    }
+}
+
+/// Percentiles from goose's timing histogram (exact below 100 ms, then rounded: 10 ms steps to
+/// 500 ms, 100 ms steps to 1 s, whole seconds above).
 fn latency(data: Option<&GooseRequestMetricTimingData>) -> Latency {
     let Some(d) = data.filter(|d| d.counter > 0) else { return Latency::default() };
     let at = |p: f64| {
@@ -361,7 +382,8 @@ async fn main() -> Result<(), GooseError> {
         applied_reported: APPLIED.load(Ordering::Relaxed),
         final_last_seq_ok: FINAL_OK.load(Ordering::Relaxed),
         max_schedule_lag_ms: MAX_LAG_US.load(Ordering::Relaxed) as f64 / 1000.0,
-        push_latency: latency(req("POST push")),
+        push_latency: exact_latency(&mut PUSH_TIMES.lock().unwrap_or_else(|p| p.into_inner())),
+        push_latency_histogram: latency(req("POST push")),
         login_latency: latency(req("POST sign in")),
         pull_latency: latency(req("GET first pull")),
     };

@@ -1,8 +1,8 @@
 //! Before and after a load run, straight in the Data Bodega.
 //!
 //! - `seed users`: creates the load run's officer accounts (`load.officer0001` …). `server user
-//!   add` hashes with argon2id on every call, a fifth of a second and a process each: 1,500 of
-//!   them would take minutes. So one template account is made with `server user add` (the
+//!   add` is one process per account, each opening the database and computing an argon2id hash:
+//!   1,500 of them would take minutes. So one template account is made with `server user add` (the
 //!   server's own argon2id hash) and its hash is copied to every load account. Every account
 //!   then shares one password and one salt — acceptable for a benchmark only; each sign-in still
 //!   verifies the hash in full, so the server's sign-in cost is the real one.
@@ -178,9 +178,11 @@ async fn report(bodega: &Bodega, devices: usize, summary: PathBuf, label: String
         "mutations applied (counted): {} = {:.0} mutations/s; the push answers reported {} applied",
         c.mutations_applied, rate, s.applied_reported
     );
+    let h = &s.push_latency_histogram;
     println!(
-        "push latency ({} pushes of 5): p50 {} ms, p95 {} ms, p99 {} ms, max {} ms, mean {:.1} ms",
-        l.count, l.p50, l.p95, l.p99, l.max, l.mean
+        "push latency ({} pushes of 5): p50 {} ms, p95 {} ms, p99 {} ms, max {} ms, mean {:.1} ms \
+         (goose's report, rounded: p50 {}, p95 {}, p99 {})",
+        l.count, l.p50, l.p95, l.p99, l.max, l.mean, h.p50, h.p95, h.p99
     );
     println!(
         "mutation log: expected {}, rows {}, distinct (device, seq) {}, rejected {} -> lost {lost}, doubled {doubled}",
@@ -195,12 +197,25 @@ async fn report(bodega: &Bodega, devices: usize, summary: PathBuf, label: String
         c.devices_complete, c.devices_expected, c.devices_at_last_seq, s.final_last_seq_ok
     );
     let exact = lost == 0 && doubled == 0 && fixes_lost == 0 && fixes_doubled == 0 && c.mutations_rejected == 0;
-    println!(
-        "goals: >= 2,000 mutations/s {}; p99 push <= 100 ms {}; zero lost and zero doubled {}",
-        pass(rate >= 2000.0),
-        pass(l.p99 <= 100),
-        pass(exact)
-    );
+    // A burst run measures throughput (its latency is the queue of every device pushing at
+    // once); a paced run measures latency at the offered rate (its throughput is that rate).
+    if s.mode == "paced" {
+        println!(
+            "goals: p99 push <= 100 ms at {} mutations/s {}; offered rate kept (no push started >= 100 ms late) {}; \
+             zero lost and zero doubled {}",
+            s.target_rate,
+            pass(l.p99 <= 100),
+            pass(s.max_schedule_lag_ms < 100.0),
+            pass(exact)
+        );
+    } else {
+        println!(
+            "goals: >= 2,000 mutations/s {}; zero lost and zero doubled {} (push latency here is the queue of \
+             {devices} devices pushing at once: judged by the paced run)",
+            pass(rate >= 2000.0),
+            pass(exact)
+        );
+    }
     if let Some(out) = out {
         let json = serde_json::json!({
             "label": label, "summary": s, "counts": c, "lost": lost, "doubled": doubled,
