@@ -429,7 +429,9 @@ fn start_idle_lock(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
         move || {
             let idle_s = me.get_untracked().flatten().map_or(1800, |m| m.idle_lock_seconds);
             let idle = (js_sys::Date::now() - last_touch.get_value()) / 1000.0;
-            if idle >= idle_s as f64 && field.vault.get_untracked() == Vault::Open {
+            // Also before a PIN is chosen: the store then waits for a new sign-in.
+            let open = matches!(field.vault.get_untracked(), Vault::Open | Vault::ChoosePin(_));
+            if idle >= idle_s as f64 && open {
                 field.lock_now();
             }
         },
