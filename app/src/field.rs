@@ -457,12 +457,9 @@ pub mod device {
     /// # Errors
     /// When WebCrypto is missing (an insecure origin) or refuses.
     pub async fn pbkdf2_hex(code: &str, salt_hex: &str, iterations: u32) -> Result<String, String> {
-        let salt: Vec<u8> = (0..salt_hex.len() / 2)
-            .filter_map(|i| u8::from_str_radix(salt_hex.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect();
+        let salt = crate::vault::unhex(salt_hex).ok_or("a malformed salt")?;
         let code: String = code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
-        let bytes = crate::vault::browser::pbkdf2(&code, &salt, iterations).await?;
-        Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Ok(crate::vault::hex(&crate::vault::browser::pbkdf2(&code, &salt, iterations).await?))
     }
 
     /// Asks the browser to keep this site's storage under pressure (granted silently, asked

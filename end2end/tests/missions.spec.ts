@@ -1,5 +1,5 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { hydrated, signIn, watchCspViolations } from './helpers';
+import { test, expect, type Page } from '@playwright/test';
+import { devicePage, hydrated, signIn, watchCspViolations } from './helpers';
 
 // The mission workflow as the department runs it: command staff issue a shift's missions from
 // the recommendations; the district's sergeant acknowledges and assigns three; the officer sees
@@ -11,16 +11,6 @@ const shiftQuery = () => `district=D1&shift=B&date=${phone() ? '2020-12-15' : '2
 const officerName = () => (phone() ? 'Demo Officer 101 (synthetic)' : 'Demo Officer 102 (synthetic)');
 const officerLogin = () => (phone() ? 'd1.officer1' : 'd1.officer2');
 
-async function newPage(browser: Browser, options: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
-  const project = test.info().project.use;
-  const context = await browser.newContext({
-    viewport: project.viewport, isMobile: project.isMobile, hasTouch: project.hasTouch,
-    userAgent: project.userAgent, deviceScaleFactor: project.deviceScaleFactor, baseURL: project.baseURL,
-    ...options,
-  });
-  return context.newPage();
-}
-
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
 }
@@ -28,7 +18,7 @@ async function shot(page: Page, name: string) {
 test('issue from recommendations, acknowledge and assign, work a Koper visit, see it on the board', async ({ browser }) => {
   test.setTimeout(180_000);
   // Command staff: the shift's recommendations, issued.
-  const command = await newPage(browser);
+  const command = await devicePage(browser);
   await signIn(command, 'commander', '/plan');
   await command.goto(`/plan?${shiftQuery()}`);
   await hydrated(command);
@@ -48,7 +38,7 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   await expect(command.locator('li.proposal.skipped')).toHaveCount(5);
 
   // The sergeant acknowledges three and assigns them.
-  const sergeant = await newPage(browser);
+  const sergeant = await devicePage(browser);
   await signIn(sergeant, 'd1.sergeant', '/board');
   await sergeant.goto(`/board?${shiftQuery()}`);
   await hydrated(sergeant);
@@ -69,7 +59,7 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
 
   // The officer, standing downtown: missions by distance.
   const here = { latitude: 49.2827, longitude: -123.1207 };
-  const officer = await newPage(browser, { geolocation: here, permissions: ['geolocation'] });
+  const officer = await devicePage(browser, { geolocation: here, permissions: ['geolocation'] });
   const officerCsp = await watchCspViolations(officer);
   await signIn(officer, officerLogin(), '/missions');
   const mine = await (await officer.request.post('/api/missions/mine', { data: {} })).json();

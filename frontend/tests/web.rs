@@ -7,30 +7,27 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[path = "../../hotspot/tests/common/score_bits.rs"]
 mod score_bits;
 
+/// The recorded fixture and the lines computed here are the same, line by line.
+fn same_lines(recorded: &str, computed: &[String]) {
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(recorded.len(), computed.len());
+    for (r, c) in recorded.iter().zip(computed) {
+        assert_eq!(*r, c.as_str());
+    }
+}
+
 /// A whole scoring run — count, harm, decayed harm, Gaussian KDE, Gi* and FDR class of every
 /// cell — gives the same bits in the browser as natively (`hotspot/tests/cross_target.rs`).
 #[wasm_bindgen_test]
 fn scoring_is_bit_identical_to_native() {
-    let recorded = include_str!("../../hotspot/tests/fixtures/scores.txt");
-    let computed = score_bits::score_lines();
-    let recorded: Vec<&str> = recorded.lines().collect();
-    assert_eq!(recorded.len(), computed.len());
-    for (r, c) in recorded.iter().zip(&computed) {
-        assert_eq!(*r, c.as_str());
-    }
+    same_lines(include_str!("../../hotspot/tests/fixtures/scores.txt"), &score_bits::score_lines());
 }
 
 /// The device's scoring from cached aggregates — the ranking, scores and nearby hot spots an
 /// officer sees offline — gives the same bits in the browser as natively.
 #[wasm_bindgen_test]
 fn device_scoring_from_cached_aggregates_is_bit_identical_to_native() {
-    let recorded = include_str!("../../hotspot/tests/fixtures/cached.txt");
-    let computed = score_bits::cached_lines();
-    let recorded: Vec<&str> = recorded.lines().collect();
-    assert_eq!(recorded.len(), computed.len());
-    for (r, c) in recorded.iter().zip(&computed) {
-        assert_eq!(*r, c.as_str());
-    }
+    same_lines(include_str!("../../hotspot/tests/fixtures/cached.txt"), &score_bits::cached_lines());
 }
 
 fn parse_bits(hex: &str) -> f64 {

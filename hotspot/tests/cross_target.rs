@@ -49,49 +49,39 @@ pub fn line(epsg: u32, lon: f64, lat: f64) -> String {
     )
 }
 
+/// Compares `computed` with the fixture at `path` line by line (re-recording it first when
+/// `BEATBOOK_UPDATE_FIXTURES=1`).
+fn matches_fixture(path: &str, computed: &[String]) {
+    if std::env::var("BEATBOOK_UPDATE_FIXTURES").as_deref() == Ok("1") {
+        std::fs::write(path, computed.join("\n") + "\n").expect("write fixture");
+    }
+    let recorded = std::fs::read_to_string(path).expect("fixture present");
+    let recorded: Vec<&str> = recorded.lines().collect();
+    assert_eq!(recorded.len(), computed.len(), "{path}");
+    for (r, c) in recorded.iter().zip(computed) {
+        assert_eq!(*r, c.as_str(), "{path}");
+    }
+}
+
 #[test]
 fn native_projection_matches_the_recorded_bits() {
     let computed: Vec<String> = inputs().into_iter().map(|(e, lon, lat)| line(e, lon, lat)).collect();
-    if std::env::var("BEATBOOK_UPDATE_FIXTURES").as_deref() == Ok("1") {
-        std::fs::write(FIXTURE, computed.join("\n") + "\n").expect("write fixture");
-    }
-    let recorded = std::fs::read_to_string(FIXTURE).expect("fixture present");
-    let recorded: Vec<&str> = recorded.lines().collect();
-    assert_eq!(recorded.len(), computed.len());
-    for (r, c) in recorded.iter().zip(&computed) {
-        assert_eq!(*r, c.as_str());
-    }
+    matches_fixture(FIXTURE, &computed);
 }
 
 #[test]
 fn native_scores_match_the_recorded_bits() {
     let computed = common::score_bits::score_lines();
-    if std::env::var("BEATBOOK_UPDATE_FIXTURES").as_deref() == Ok("1") {
-        std::fs::write(SCORES, computed.join("\n") + "\n").expect("write fixture");
-    }
-    let recorded = std::fs::read_to_string(SCORES).expect("fixture present");
-    let recorded: Vec<&str> = recorded.lines().collect();
+    matches_fixture(SCORES, &computed);
     assert!(computed.len() > 500, "a grid of {} cells", computed.len());
-    assert_eq!(recorded.len(), computed.len());
-    for (r, c) in recorded.iter().zip(&computed) {
-        assert_eq!(*r, c.as_str());
-    }
     assert!(computed.iter().any(|l| l.ends_with(" 99")), "the run has significant hot spots");
 }
 
 #[test]
 fn native_device_scoring_matches_the_recorded_bits() {
     let computed = common::score_bits::cached_lines();
-    if std::env::var("BEATBOOK_UPDATE_FIXTURES").as_deref() == Ok("1") {
-        std::fs::write(CACHED, computed.join("\n") + "\n").expect("write fixture");
-    }
-    let recorded = std::fs::read_to_string(CACHED).expect("fixture present");
-    let recorded: Vec<&str> = recorded.lines().collect();
+    matches_fixture(CACHED, &computed);
     assert!(computed.len() > 100, "{} lines", computed.len());
-    assert_eq!(recorded.len(), computed.len());
-    for (r, c) in recorded.iter().zip(&computed) {
-        assert_eq!(*r, c.as_str());
-    }
     assert!(computed.iter().filter(|l| l.starts_with("near ")).count() >= 3, "hot spots near the point");
     assert!(computed.iter().any(|l| l.ends_with(" 99")), "the run has significant hot spots");
 }

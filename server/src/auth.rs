@@ -451,6 +451,11 @@ impl ErrorBody {
     pub fn new(error: &str, message: impl Into<String>) -> Self {
         ErrorBody { error: error.into(), message: message.into(), field: None }
     }
+
+    /// The JSON answer `status` with this body.
+    pub fn answer(status: StatusCode, error: &str, message: impl Into<String>) -> Response {
+        (status, Json(Self::new(error, message))).into_response()
+    }
 }
 
 /// What `POST /api/auth/login` takes.

@@ -26,10 +26,6 @@ pub struct KeyRequest {
     pub device_id: String,
 }
 
-fn answer(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(ErrorBody::new(code, message))).into_response()
-}
-
 /// The handler.
 pub async fn key(State(state): State<AppState>, req: Request) -> Response {
     let grant = match crate::gate(&state, crate::asker(&req), Action::SyncDevice, Target::Own, "device key").await {
@@ -38,7 +34,9 @@ pub async fn key(State(state): State<AppState>, req: Request) -> Response {
     };
     let Json(body) = match req.extract::<Json<KeyRequest>, _>().await {
         Ok(b) => b,
-        Err(e) => return answer(e.status(), "invalid", format!("the key request is not valid: {}", e.body_text())),
+        Err(e) => {
+            return ErrorBody::answer(e.status(), "invalid", format!("the key request is not valid: {}", e.body_text()))
+        }
     };
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut fresh = [0u8; 32];
@@ -50,18 +48,23 @@ pub async fn key(State(state): State<AppState>, req: Request) -> Response {
             (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "key": key })))
                 .into_response(),
         ),
-        Err(AccountError::DeviceOfAnotherUser(_)) => {
-            (Outcome::Denied, answer(StatusCode::FORBIDDEN, "forbidden", "this device is registered to another user"))
-        }
+        Err(AccountError::DeviceOfAnotherUser(_)) => (
+            Outcome::Denied,
+            ErrorBody::answer(StatusCode::FORBIDDEN, "forbidden", "this device is registered to another user"),
+        ),
         Err(AccountError::Invalid { field, reason }) if reason.contains("revoked") => {
-            (Outcome::Denied, answer(StatusCode::FORBIDDEN, "revoked", format!("{field}: {reason}")))
+            (Outcome::Denied, ErrorBody::answer(StatusCode::FORBIDDEN, "revoked", format!("{field}: {reason}")))
         }
-        Err(AccountError::Invalid { field, reason }) => {
-            (Outcome::Failure, answer(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{field}: {reason}")))
-        }
+        Err(AccountError::Invalid { field, reason }) => (
+            Outcome::Failure,
+            ErrorBody::answer(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{field}: {reason}")),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "device key");
-            (Outcome::Failure, answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable"))
+            (
+                Outcome::Failure,
+                ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable"),
+            )
         }
     };
     // The key itself never reaches the log.
@@ -122,50 +125,64 @@ pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Respons
     let c = grant.caller.clone();
     let Json(body) = match req.extract::<Json<SealedPush>, _>().await {
         Ok(b) => b,
-        Err(e) => return answer(e.status(), "invalid", format!("the sealed push is not valid: {}", e.body_text())),
+        Err(e) => {
+            return ErrorBody::answer(e.status(), "invalid", format!("the sealed push is not valid: {}", e.body_text()))
+        }
     };
     let device = match state.ctx.bodega.device(&body.device_id).await {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "sealed push");
-            return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+            return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
         }
     };
     let Some(device) = device.filter(|d| d.user_id == c.user.id) else {
-        return answer(StatusCode::UNPROCESSABLE_ENTITY, "no_key", "this device holds no key of yours here");
+        return ErrorBody::answer(StatusCode::UNPROCESSABLE_ENTITY, "no_key", "this device holds no key of yours here");
     };
     let server_key = match state.ctx.bodega.device_server_key(&device.id).await {
         Ok(k) => k.and_then(|k| hex::decode(k).ok()).filter(|k| k.len() == 32),
         Err(e) => {
             tracing::error!(error = %e, "sealed push");
-            return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+            return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
         }
     };
     let Some(server_key) = server_key else {
-        return answer(
+        return ErrorBody::answer(
             StatusCode::UNPROCESSABLE_ENTITY,
             "no_key",
             "this device has no server-held key (or was revoked)",
         );
     };
     let Some(data_key) = open_sealed(&server_key, &body.key).filter(|k| k.len() == 32) else {
-        return answer(
+        return ErrorBody::answer(
             StatusCode::UNPROCESSABLE_ENTITY,
             "sealed",
             "the wrapped data key does not open with this device's key",
         );
     };
     let Some(doc) = open_sealed(&data_key, &body.state) else {
-        return answer(StatusCode::UNPROCESSABLE_ENTITY, "sealed", "the sealed state does not open with its data key");
+        return ErrorBody::answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sealed",
+            "the sealed state does not open with its data key",
+        );
     };
     let doc: SealedState = match serde_json::from_slice(&doc) {
         Ok(d) => d,
         Err(e) => {
-            return answer(StatusCode::UNPROCESSABLE_ENTITY, "sealed", format!("the sealed state does not read: {e}"))
+            return ErrorBody::answer(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "sealed",
+                format!("the sealed state does not read: {e}"),
+            )
         }
     };
     if doc.device_id != device.id {
-        return answer(StatusCode::UNPROCESSABLE_ENTITY, "sealed", "the sealed state belongs to another device");
+        return ErrorBody::answer(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sealed",
+            "the sealed state belongs to another device",
+        );
     }
     let mut last = None;
     for chunk in doc.outbox.pending.chunks(protocol::sync::MAX_BATCH) {

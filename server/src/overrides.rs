@@ -50,10 +50,6 @@ pub fn new_code() -> String {
     random_bytes::<CODE_LEN>().iter().map(|b| ALPHABET[(*b % 32) as usize] as char).collect()
 }
 
-fn answer(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(ErrorBody::new(code, message))).into_response()
-}
-
 /// `POST /api/auth/override-code`: `{"code": "…", "iterations": N}`.
 pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
     let grant =
@@ -69,7 +65,11 @@ pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
     })
     .await;
     let Ok(derived) = derived else {
-        return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the code could not be made; try again");
+        return ErrorBody::answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the code could not be made; try again",
+        );
     };
     let now = jiff::Timestamp::now().as_second();
     let user = grant.user().id;
@@ -80,7 +80,7 @@ pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
         .await
     {
         tracing::error!(error = %e, "override code not stored");
-        return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+        return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
     }
     // The code itself never reaches the log.
     if let Err(e) = grant.audit(&state.ctx, "override code", Outcome::Success, "a new override code was issued").await {
@@ -102,18 +102,22 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
     let Json(r) = match req.extract::<Json<OverrideReport>, _>().await {
         Ok(b) => b,
         Err(e) => {
-            return answer(e.status(), "invalid", format!("the override report is not valid: {}", e.body_text()));
+            return ErrorBody::answer(
+                e.status(),
+                "invalid",
+                format!("the override report is not valid: {}", e.body_text()),
+            );
         }
     };
     if r.supervisor.len() > 200 || r.device_id.len() > 100 {
-        return answer(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "supervisor or device_id is too long");
+        return ErrorBody::answer(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "supervisor or device_id is too long");
     }
     let author = grant.user();
     let supervisor = match state.ctx.bodega.user_by_username(&r.supervisor.to_lowercase()).await {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(error = %e, "override report: store");
-            return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+            return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
         }
     };
     let valid = supervisor.as_ref().is_some_and(|s| {
@@ -138,12 +142,12 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
     };
     if let Err(e) = state.ctx.bodega.append_audit(&entry).await {
         tracing::error!(error = %e, "audit log write failed");
-        return answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the audit log could not be written");
+        return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the audit log could not be written");
     }
     if valid {
         (StatusCode::OK, Json(serde_json::json!({ "recorded": true }))).into_response()
     } else {
-        answer(
+        ErrorBody::answer(
             StatusCode::UNPROCESSABLE_ENTITY,
             "not_a_supervisor",
             format!("'{}' is not a sergeant of your districts or command staff; recorded", r.supervisor),

@@ -78,15 +78,6 @@ async fn anonymous_and_administrators_get_no_field_cache() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-/// Audit records of `action`.
-async fn audit_of(app: &TestApp, action: &str) -> Vec<bodega::audit::AuditRecord> {
-    app.store
-        .bodega
-        .search_audit(&bodega::audit::AuditQuery { action: Some(action.into()), ..Default::default() })
-        .await
-        .expect("audit")
-}
-
 #[tokio::test]
 async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_and_overrides_are_recorded() {
     let app = test_app().await;

@@ -62,6 +62,15 @@ fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")
 }
 
+/// Audit records of `action`, newest first.
+async fn audit_of(app: &TestApp, action: &str) -> Vec<bodega::audit::AuditRecord> {
+    app.store
+        .bodega
+        .search_audit(&bodega::audit::AuditQuery { action: Some(action.into()), ..Default::default() })
+        .await
+        .expect("audit")
+}
+
 /// The password every test account gets.
 const PASSWORD: &str = "correct horse battery staple";
 

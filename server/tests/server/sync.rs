@@ -275,12 +275,7 @@ async fn a_revoked_device_is_refused_and_its_outbox_reported() {
     let (status, body) = push(&app, "phone-1", vec![note(2, "n-2"), note(3, "n-3")], &c.officer).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!((body["error"].as_str(), body["pending"].as_u64()), (Some("device_revoked"), Some(2)));
-    let audit = app
-        .store
-        .bodega
-        .search_audit(&bodega::audit::AuditQuery { action: Some("sync_device".into()), ..Default::default() })
-        .await
-        .expect("audit");
+    let audit = audit_of(&app, "sync_device").await;
     assert_eq!(audit.len(), 1);
     assert!(audit[0].detail.contains("2 unsynced"), "{:?}", audit[0]);
     // Another user cannot use that device id either.
@@ -481,12 +476,7 @@ async fn the_server_held_key_opens_a_sealed_outbox_once_and_only_for_its_device(
     assert!(again.contains(&sk_hex), "the same key each time");
     let (status, _, _) = call(&app.router, key_for("phone-k", &c.sergeant)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "another user's device");
-    let audit = app
-        .store
-        .bodega
-        .search_audit(&bodega::audit::AuditQuery { action: Some("sync_device".into()), ..Default::default() })
-        .await
-        .expect("audit");
+    let audit = audit_of(&app, "sync_device").await;
     assert!(audit.iter().any(|r| r.target == "device phone-k"));
     assert!(!format!("{audit:?}").contains(&sk_hex), "the key is not in the audit log");
 
