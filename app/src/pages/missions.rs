@@ -100,33 +100,28 @@ pub(crate) fn ShiftPicker(
                 match options.await {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     Ok(o) => {
-                        if district.get_untracked().is_empty() {
-                            if let Some((code, _)) = o.districts.first() {
-                                district.set(code.clone());
-                            }
-                        }
-                        if shift.get_untracked().is_empty() {
-                            if let Some(s) = o.shifts.first() {
-                                shift.set(s.0.clone());
-                            }
-                        }
-                        if date.get_untracked().is_empty() {
-                            date.set(o.today.clone());
+                        // Shown with the department's defaults for what the page's query left
+                        // empty; the signals keep only what the user chose.
+                        let first_district = o.districts.first().map(|d| d.0.clone()).unwrap_or_default();
+                        let first_shift = o.shifts.first().map(|s| s.0.clone()).unwrap_or_default();
+                        let today = o.today.clone();
+                        fn or(v: String, d: &str) -> String {
+                            if v.is_empty() { d.to_string() } else { v }
                         }
                         view! {
                             <div class="picker">
                                 <label>"District"
-                                    <select prop:value=move || district.get() on:change=move |ev| district.set(event_target_value(&ev))>
+                                    <select prop:value=move || or(district.get(), &first_district) on:change=move |ev| district.set(event_target_value(&ev))>
                                         {o.districts.iter().map(|(c, n)| view! { <option value=c.clone()>{n.clone()}</option> }).collect_view()}
                                     </select>
                                 </label>
                                 <label>"Shift"
-                                    <select prop:value=move || shift.get() on:change=move |ev| shift.set(event_target_value(&ev))>
+                                    <select prop:value=move || or(shift.get(), &first_shift) on:change=move |ev| shift.set(event_target_value(&ev))>
                                         {o.shifts.iter().map(|(c, n, a, b)| view! { <option value=c.clone()>{format!("{n} ({a}–{b})")}</option> }).collect_view()}
                                     </select>
                                 </label>
                                 <label>"Date"
-                                    <input type="date" prop:value=move || date.get() on:change=move |ev| date.set(event_target_value(&ev))/>
+                                    <input type="date" prop:value=move || or(date.get(), &today) on:change=move |ev| date.set(event_target_value(&ev))/>
                                 </label>
                             </div>
                         }
@@ -139,13 +134,31 @@ pub(crate) fn ShiftPicker(
     .into_any()
 }
 
-pub(crate) fn shift_ref(
+/// What the page's pickers hold (empty where the user has not chosen): a resource's source.
+pub(crate) fn shift_choice(
     district: RwSignal<String>,
     shift: RwSignal<String>,
     date: RwSignal<String>,
-) -> Option<ShiftRef> {
-    let (d, s, t) = (district.get(), shift.get(), date.get());
-    (!d.is_empty() && !s.is_empty() && !t.is_empty()).then_some(ShiftRef { district: d, shift: s, shift_date: t })
+) -> (String, String, String) {
+    (district.get(), shift.get(), date.get())
+}
+
+/// The shift a planning page shows: the page's choice, with the department's defaults (the first
+/// district the caller may see, the first shift, today) for whatever is still empty. Resolved
+/// inside the page's resource — never by writing signals while rendering — so the server's render
+/// and the hydrating browser's always agree on it.
+pub(crate) async fn chosen_shift(
+    (district, shift, date): (String, String, String),
+) -> Result<Option<ShiftRef>, crate::api::ApiError> {
+    if !district.is_empty() && !shift.is_empty() && !date.is_empty() {
+        return Ok(Some(ShiftRef { district, shift, shift_date: date }));
+    }
+    let o = get_shifts().await?;
+    let pick = |v: String, d: Option<&String>| if v.is_empty() { d.cloned().unwrap_or_default() } else { v };
+    let d = pick(district, o.districts.first().map(|d| &d.0));
+    let s = pick(shift, o.shifts.first().map(|s| &s.0));
+    let t = pick(date, Some(&o.today));
+    Ok((!d.is_empty() && !s.is_empty() && !t.is_empty()).then_some(ShiftRef { district: d, shift: s, shift_date: t }))
 }
 
 /// `/plan`: proposals for a district's shift; accept, edit or reject each; issue.
@@ -155,11 +168,12 @@ pub fn PlanShift() -> impl IntoView {
     let shift = query_or("shift", String::new);
     let date = query_or("date", String::new);
     let recs = Resource::new(
-        move || shift_ref(district, shift, date),
-        |s| async move {
-            match s {
-                Some(s) => Some(recommend(s).await),
-                None => None,
+        move || shift_choice(district, shift, date),
+        |c| async move {
+            match chosen_shift(c).await {
+                Ok(Some(s)) => Some(recommend(s).await),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
             }
         },
     );
@@ -284,11 +298,12 @@ pub fn ShiftBoard() -> impl IntoView {
     let shift = query_or("shift", String::new);
     let date = query_or("date", String::new);
     let board = Resource::new(
-        move || shift_ref(district, shift, date),
-        |s| async move {
-            match s {
-                Some(s) => Some(get_board(s).await),
-                None => None,
+        move || shift_choice(district, shift, date),
+        |c| async move {
+            match chosen_shift(c).await {
+                Ok(Some(s)) => Some(get_board(s).await),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
             }
         },
     );

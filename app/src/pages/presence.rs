@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::missions::{query_or, shift_ref, ShiftPicker};
+use super::missions::{chosen_shift, query_or, shift_choice, ShiftPicker};
 use crate::map::{load_map_config, CityMap};
 use crate::presence::{get_presence, PlacePresence, PresenceBoard};
 
@@ -35,11 +35,12 @@ pub fn PresencePage() -> impl IntoView {
     let shift = query_or("shift", String::new);
     let date = query_or("date", String::new);
     let board = Resource::new(
-        move || shift_ref(district, shift, date),
-        |s| async move {
-            match s {
-                Some(s) => Some(get_presence(s).await),
-                None => None,
+        move || shift_choice(district, shift, date),
+        |c| async move {
+            match chosen_shift(c).await {
+                Ok(Some(s)) => Some(get_presence(s).await),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
             }
         },
     );
