@@ -91,7 +91,7 @@ pub fn endpoints() -> Vec<(&'static str, Access)> {
 
 /// The overview's server functions, with the action each needs.
 pub const ENDPOINTS: &[(&str, Access)] =
-    &[("/api/city_overview", Some(protocol::Action::ViewOverview)), ("/api/me", None)];
+    &[("/api/city_overview", Some(protocol::Action::ViewOverview)), ("/api/me", None), ("/api/sign_in_options", None)];
 
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
@@ -117,6 +117,8 @@ pub struct ServerContext {
     pub device_keep_seconds: i64,
     /// The department's basemap file, if it has one.
     pub basemap: Option<crate::map::BasemapInfo>,
+    /// The identity provider's name on the sign-in button, when single sign-on is configured.
+    pub sign_in_with: Option<String>,
 }
 
 /// The city at a glance: totals, offences and the micro-place map.
@@ -147,6 +149,14 @@ pub async fn get_me() -> Result<Option<crate::auth::Me>, ApiError> {
         idle_lock_seconds: ctx.idle_lock_seconds,
         device_data_expires_at: caller.session_expires_at + ctx.device_keep_seconds,
     }))
+}
+
+/// How one may sign in here: with a local account always, and with the department's identity
+/// provider (its name) when single sign-on is configured. Public: the sign-in page asks.
+#[server(prefix = "/api", endpoint = "sign_in_options")]
+pub async fn get_sign_in_options() -> Result<Option<String>, ApiError> {
+    let ctx = crate::auth::ssr::context()?;
+    Ok(ctx.sign_in_with.clone())
 }
 
 /// The server-side bodies of the server functions, callable without HTTP (tests, CLI).

@@ -10,6 +10,19 @@ use serde::Serialize;
 
 use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
 
+/// A sign-in with OpenID Connect between the redirect to the identity provider and its callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcLogin {
+    /// The PKCE code verifier (its S256 challenge went to the provider).
+    pub pkce_verifier: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// Where the user was going, a path on this site.
+    pub next_path: String,
+    /// When the sign-in started, UTC seconds.
+    pub created_at: i64,
+}
+
 /// A user as the server needs them: identity, roles, districts and sign-in state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
@@ -366,6 +379,50 @@ impl Bodega {
         let row: Option<UserRow> = on_pool!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(issuer).bind(subject).fetch_optional(pool).await)?;
         self.complete_user_opt(row).await
+    }
+
+    /// Records a sign-in with OpenID Connect under way (see the `oidc_logins` migration), and
+    /// forgets the ones older than a day that were never finished.
+    ///
+    /// # Errors
+    /// A store error (a state already under way is one: states are random).
+    pub async fn begin_oidc_login(&self, state_hash: &str, login: &OidcLogin) -> Result<(), BodegaError> {
+        let stale = now_seconds() - 86_400;
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1").bind(stale).execute(pool).await?;
+            sqlx::query(
+                "INSERT INTO oidc_logins (state_hash, pkce_verifier, nonce, next_path, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(state_hash)
+            .bind(&login.pkce_verifier)
+            .bind(&login.nonce)
+            .bind(&login.next_path)
+            .bind(login.created_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Takes back (and deletes) the sign-in under way with this state: each state is good for
+    /// one callback only.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn take_oidc_login(&self, state_hash: &str) -> Result<Option<OidcLogin>, BodegaError> {
+        let row: Option<(String, String, String, i64)> = on_pool!(self, pool => sqlx::query_as(
+            "DELETE FROM oidc_logins WHERE state_hash = $1 RETURNING pkce_verifier, nonce, next_path, created_at",
+        )
+        .bind(state_hash)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|(pkce_verifier, nonce, next_path, created_at)| OidcLogin {
+            pkce_verifier,
+            nonce,
+            next_path,
+            created_at,
+        }))
     }
 
     /// All users, by username.

@@ -515,7 +515,7 @@ impl<S: Send + Sync> FromRequest<S> for LoginInput {
     }
 }
 
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 200 => n.to_string(),
         _ => "/".into(),
@@ -538,7 +538,7 @@ fn login_failure(is_form: bool, next: &str, status: StatusCode, body: ErrorBody,
     resp
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
@@ -547,7 +547,7 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-async fn audit(bodega: &Bodega, entry: AuditEntry) {
+pub(crate) async fn audit(bodega: &Bodega, entry: AuditEntry) {
     if let Err(e) = bodega.append_audit(&entry).await {
         tracing::error!(error = %e, action = %entry.action, "audit log write failed");
     }
@@ -724,7 +724,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
 }
 
 /// Ends the session presented (if any), opens a new one and returns its cookie.
-async fn open_session(
+pub(crate) async fn open_session(
     state: &AppState,
     headers: &HeaderMap,
     user: &User,

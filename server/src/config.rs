@@ -99,9 +99,67 @@ pub struct Serve {
     /// the audit log; HSTS behind TLS). Only behind a reverse proxy you run.
     #[arg(long, env = "BEATBOOK_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_proxy: bool,
+
+    /// Sign-in with OpenID Connect (Microsoft Entra ID or any provider): the issuer URL, e.g.
+    /// `https://login.microsoftonline.com/TENANT/v2.0`. Local accounts keep working beside it.
+    #[arg(long, env = "BEATBOOK_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// Beatbook's client (application) id at the identity provider.
+    #[arg(long, env = "BEATBOOK_OIDC_CLIENT_ID", default_value = "")]
+    pub oidc_client_id: String,
+
+    /// The client secret, for a confidential client (PKCE is used either way).
+    #[arg(long, env = "BEATBOOK_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+
+    /// This site's public address (the redirect URI registered at the provider is this plus
+    /// `/api/auth/oidc/callback`). Defaults to `http://` and the listening address.
+    #[arg(long, env = "BEATBOOK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The provider's name on the sign-in button.
+    #[arg(long, env = "BEATBOOK_OIDC_NAME", default_value = "Microsoft Entra ID")]
+    pub oidc_name: String,
+
+    /// The ID-token claim with the user's roles (Entra ID puts app roles in `roles`).
+    #[arg(long, env = "BEATBOOK_OIDC_ROLES_CLAIM", default_value = "roles")]
+    pub oidc_roles_claim: String,
+
+    /// Provider role values to Beatbook roles, `value=role,…` (e.g.
+    /// `Beatbook.Patrol=officer,Beatbook.Supervisor=sergeant`); the role names themselves always map.
+    #[arg(long, env = "BEATBOOK_OIDC_ROLE_MAP", default_value = "")]
+    pub oidc_role_map: String,
+
+    /// The ID-token claim with the user's district codes, if the provider assigns them;
+    /// otherwise districts are an administrator's assignment.
+    #[arg(long, env = "BEATBOOK_OIDC_DISTRICTS_CLAIM")]
+    pub oidc_districts_claim: Option<String>,
 }
 
 impl Serve {
+    /// The identity provider these flags describe, if one is configured.
+    ///
+    /// # Errors
+    /// An issuer without a client id, or a role map that does not parse.
+    pub fn oidc_config(&self) -> anyhow::Result<Option<crate::oidc::OidcConfig>> {
+        let Some(issuer) = self.oidc_issuer.clone().filter(|i| !i.trim().is_empty()) else { return Ok(None) };
+        if self.oidc_client_id.trim().is_empty() {
+            anyhow::bail!("BEATBOOK_OIDC_ISSUER is set but BEATBOOK_OIDC_CLIENT_ID is not");
+        }
+        let role_map = crate::oidc::OidcConfig::parse_role_map(&self.oidc_role_map).map_err(anyhow::Error::msg)?;
+        Ok(Some(crate::oidc::OidcConfig {
+            issuer: issuer.trim().to_string(),
+            client_id: self.oidc_client_id.trim().to_string(),
+            client_secret: self.oidc_client_secret.clone().filter(|s| !s.is_empty()),
+            public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr)),
+            label: self.oidc_name.clone(),
+            roles_claim: self.oidc_roles_claim.clone(),
+            role_map,
+            districts_claim: self.oidc_districts_claim.clone().filter(|c| !c.is_empty()),
+        }))
+    }
+
     /// The sign-in and session settings these flags describe.
     pub fn auth_config(&self) -> crate::auth::AuthConfig {
         crate::auth::AuthConfig {

@@ -12,6 +12,7 @@ pub mod basemap;
 pub mod config;
 pub mod device_keys;
 pub mod live;
+pub mod oidc;
 pub mod overrides;
 pub mod pwa;
 pub mod snapshot;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub basemap: Option<Arc<basemap::Basemap>>,
     /// The Data Bodega's change marker, for live updates.
     pub live: tokio::sync::watch::Receiver<i64>,
+    /// The identity provider, when sign-in with OpenID Connect is configured.
+    pub oidc: Option<Arc<oidc::Oidc>>,
 }
 
 /// Department and session settings the state is built from.
@@ -72,6 +75,8 @@ pub struct Settings {
     pub auth: auth::AuthConfig,
     /// The basemap, checked.
     pub basemap: Option<basemap::Basemap>,
+    /// The identity provider for single sign-on, if any.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 impl Default for Settings {
@@ -81,6 +86,7 @@ impl Default for Settings {
             map_cell_size_m: 250,
             auth: auth::AuthConfig::default(),
             basemap: None,
+            oidc: None,
         }
     }
 }
@@ -186,6 +192,8 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/shell", None, get(offline_shell)),
         ("/api/auth/login", None, post(auth::login)),
         ("/api/auth/logout", None, post(auth::logout)),
+        ("/api/auth/oidc/start", None, get(oidc::start)),
+        (oidc::CALLBACK_PATH, None, get(oidc::callback)),
         ("/api/auth/override-code", Some(protocol::Action::IssueOverrideCode), post(overrides::issue)),
         ("/api/sync/override", Some(protocol::Action::SyncDevice), post(overrides::report)),
         ("/api/device/key", Some(protocol::Action::SyncDevice), post(device_keys::key)),
@@ -371,6 +379,11 @@ pub fn app_state(
         idle_lock_seconds: settings.auth.idle_lock.as_secs() as i64,
         device_keep_seconds: settings.auth.device_keep.as_secs() as i64,
         basemap: settings.basemap.as_ref().map(|b| b.info.clone()),
+        sign_in_with: settings.oidc.as_ref().map(|o| o.label.clone()),
+    };
+    let oidc = match settings.oidc {
+        Some(config) => Some(Arc::new(oidc::Oidc::new(config).map_err(std::io::Error::other)?)),
+        None => None,
     };
     Ok(AppState {
         leptos,
@@ -379,6 +392,7 @@ pub fn app_state(
         sync_limiter: Arc::new(sync::SyncLimiter::default()),
         basemap: settings.basemap.map(Arc::new),
         live: live::start(ctx.bodega.clone()),
+        oidc,
         ctx,
     })
 }

@@ -402,7 +402,11 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
             }
             None => None,
         },
+        oidc: args.oidc_config()?,
     };
+    if let Some(o) = &settings.oidc {
+        tracing::info!(issuer = %o.issuer, redirect_uri = %o.redirect_url(), "sign-in with OpenID Connect is on");
+    }
     let state = server::app_state(bodega.clone(), &args.site_root, args.addr, settings)
         .with_context(|| format!("cannot read the site at {}", args.site_root.display()))?;
     tracing::info!(version = %state.shell.version, "app shell ready");
@@ -843,6 +847,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 idle_lock_seconds: 1800,
                 device_keep_seconds: 12 * 3600,
                 basemap: None,
+                sign_in_with: None,
             };
             let snapshot = app::snapshot::ssr::snapshot(&ctx, &date).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let bytes = match format {

@@ -18,6 +18,16 @@ pub fn signin_message(code: &str) -> &'static str {
         }
         "device_in_use" => "This device is registered to another user. Sign out there first.",
         "unavailable" => "Beatbook cannot reach its database right now. Try again shortly.",
+        "oidc_unavailable" => "Beatbook cannot reach the department's sign-in service right now. Try again shortly, or use a local account.",
+        "oidc_state" => "That sign-in was already used or took too long. Start again.",
+        "oidc_denied" => "The department's sign-in service did not sign you in.",
+        "oidc_expired" => "The sign-in service's answer had expired (is this device's clock right?). Start again.",
+        "oidc_issuer" | "oidc_audience" | "oidc_nonce" | "oidc_token" => {
+            "The sign-in service's answer could not be trusted, so it was refused. Start again; if it keeps happening, tell an administrator."
+        }
+        "oidc_no_role" => "Your department account has no Beatbook role. Ask an administrator to give you one.",
+        "oidc_conflict" => "A Beatbook account with your name already exists. Ask an administrator to link it to your department account.",
+        "oidc_disabled" => "Your Beatbook account is disabled. Ask an administrator.",
         _ => "Sign-in failed. Try again.",
     }
 }
@@ -38,6 +48,7 @@ pub fn SignIn() -> impl IntoView {
         _ => None,
     };
     let wants_code = move || matches!(error().as_deref(), Some("totp_required" | "bad_totp"));
+    let sso = Resource::new(|| (), |_| crate::api::get_sign_in_options());
     view! {
         <Title text="Sign in · Beatbook"/>
         <section class="page signin">
@@ -47,6 +58,17 @@ pub fn SignIn() -> impl IntoView {
             {move || error().map(|code| view! {
                 <p class="error" role="alert" data-testid="signin-error">{signin_message(&code)}</p>
             })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    sso.await.ok().flatten().map(|name| view! {
+                        <form method="get" action="/api/auth/oidc/start" class="signin-sso">
+                            <input type="hidden" name="next" value=next/>
+                            <button type="submit" class="primary" data-testid="signin-sso">{format!("Sign in with {name}")}</button>
+                        </form>
+                        <p class="hint">"Or with a local account:"</p>
+                    })
+                })}
+            </Suspense>
             <form method="post" action="/api/auth/login" class="signin-form">
                 <input type="hidden" name="next" value=next/>
                 <label>"Username"

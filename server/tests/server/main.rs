@@ -15,6 +15,7 @@ mod auth;
 mod crime;
 mod field;
 mod missions;
+mod oidc;
 mod presence;
 mod snapshot;
 mod sync;
