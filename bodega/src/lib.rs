@@ -28,9 +28,9 @@
 //! - [`missions`] keeps the Mission Menu (versioned templates, a default menu with its evidence),
 //!   missions and their event log; each transition is checked by `protocol::mission` and written
 //!   with its event in one transaction.
-//! - [`sync`] applies devices' pushed mutations exactly once (one transaction per mutation with
-//!   its effect, its `mutation_log` row and the device's `last_seq`) and answers pulls by the
-//!   global change counter.
+//! - [`sync`] applies devices' pushed mutations exactly once (a push in one transaction: each
+//!   mutation with its effect and its `mutation_log` row, then the device's `last_seq`) and
+//!   answers pulls by the global change counter.
 //! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install.
 //! - [`testing`] gives tests a fresh store on the engine the test run targets.
 

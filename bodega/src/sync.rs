@@ -2,9 +2,10 @@
 //! answering pulls.
 //!
 //! The rules are `protocol::sync` (sequencing, checks) and `protocol::mission` (where a synced
-//! step lands); this module runs them transactionally. Each mutation is applied in **one write
-//! transaction** with its effect, its `mutation_log` row and the device's `last_seq` (SQLite:
-//! `BEGIN IMMEDIATE`; PostgreSQL: the device row is locked `FOR UPDATE`), so a retry, a
+//! step lands); this module runs them transactionally. A push is applied in **one write
+//! transaction**: each mutation with its effect and its `mutation_log` row, then the device's
+//! `last_seq` (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the device row is locked `FOR UPDATE`), so
+//! nothing of a mutation is ever committed without the others' record of it, and a retry, a
 //! duplicate delivered concurrently, or a second server instance receiving the same push finds
 //! the sequence already taken and does nothing. A business rejection is recorded and still
 //! consumes its number. Every change a device must see takes the next value of the global
@@ -188,126 +189,137 @@ impl Bodega {
         }
         let device = self.sync_device(user, &req.device_id, req.mutations.len()).await?;
         let plan = plan_push(device.last_seq.max(0) as u64, &req.mutations)?;
+        // What each mutation will do is decided before the write lock (reads only); the
+        // authoritative checks that depend on the mission's current state run again inside it.
+        let mut work = Vec::with_capacity(req.mutations.len());
         let mut results = Vec::with_capacity(req.mutations.len());
-        let mut last_seq = device.last_seq.max(0) as u64;
         for (m, disposition) in req.mutations.iter().zip(plan) {
             if disposition == Disposition::Skip {
                 results.push((m.seq, Outcome::Duplicate));
-                continue;
+            } else {
+                work.push((m, self.prepare(user, m).await?));
             }
-            let prepared = self.prepare(user, m).await?;
-            match self.apply_one(user, &req.device_id, m, prepared).await? {
-                Applied::Done(outcome, seq) => {
-                    last_seq = seq;
-                    results.push((m.seq, outcome));
-                }
-                Applied::AlreadyHeld(seq) => {
-                    last_seq = seq;
-                    results.push((m.seq, Outcome::Duplicate));
-                }
-                Applied::Gap(held) => return Err(SyncRefusal::Gap { last_seq: held, first: m.seq }.into()),
-            }
+        }
+        let (applied, last_seq, gap) = self.apply_batch(user, &req.device_id, work, device.last_seq.max(0)).await?;
+        results.extend(applied);
+        results.sort_by_key(|r| r.0);
+        if let Some((held, first)) = gap {
+            return Err(SyncRefusal::Gap { last_seq: held, first }.into());
         }
         Ok(PushResponse { schema_version: SCHEMA_VERSION, last_seq, results })
     }
 
-    /// One mutation in one transaction: sequence check under the lock, effect, log, last_seq.
-    async fn apply_one(
+    /// The push's mutations in one transaction (one commit, one device lock): for each, the
+    /// sequence check under the lock, its effect and its log row; then the device's `last_seq`.
+    /// Each mutation is still applied in the same transaction as its effect, exactly once per
+    /// (device, seq). A gap found under the lock (a concurrent push got ahead) stops the batch:
+    /// what came before it commits, and the gap is returned as (held, first missing).
+    async fn apply_batch(
         &self,
         user: &User,
         device_id: &str,
-        m: &Mutation,
-        prepared: Result<Prepared, String>,
-    ) -> Result<Applied, SyncError> {
+        work: Vec<(&Mutation, Result<Prepared, String>)>,
+        last_seq: i64,
+    ) -> Result<(Vec<(u64, Outcome)>, u64, Option<(u64, u64)>), SyncError> {
+        if work.is_empty() {
+            return Ok((Vec::new(), last_seq as u64, None));
+        }
         let now = now_seconds();
-        let seq = m.seq as i64;
         let subject = user.subject();
-        let result = on_pool!(self, pool => {
+        on_pool!(self, pool => {
             let mut tx = begin_write(pool).await?;
-            let held: i64 = sqlx::query_scalar(lock_device_sql(self))
+            let mut held: i64 = sqlx::query_scalar(lock_device_sql(self))
                 .bind(device_id).fetch_one(&mut *tx).await?;
-            if seq <= held {
-                return Ok(Applied::AlreadyHeld(held as u64));
-            }
-            if seq > held + 1 {
-                return Ok(Applied::Gap(held as u64));
-            }
-            let mut outcome = Outcome::Applied;
-            match prepared {
-                Err(reason) => outcome = Outcome::Rejected { reason },
-                Ok(Prepared::Step { mission_id, step, mut args, detail }) => {
-                    args.device_id = Some(device_id.to_string());
-                    args.device_time = Some(m.device_time);
-                    let row: Option<(String, Option<i64>, String)> = sqlx::query_as(
-                        "SELECT status, assignee_user_id, district_code FROM missions WHERE id = $1")
-                        .bind(&mission_id).fetch_optional(&mut *tx).await?;
-                    match row {
-                        None => outcome = Outcome::Rejected { reason: format!("no mission {mission_id}") },
-                        Some((status, assignee, district)) => {
-                            let from = MissionStatus::parse(&status).unwrap_or(MissionStatus::Draft);
-                            let target = Target::Assignment { district: &district, assignee };
-                            if let Decision::Deny(reason) = decide(&subject, step.action(), target) {
-                                outcome = Outcome::Rejected { reason };
-                            } else {
-                                let (to, conflict) = match land_step(from, step) {
-                                    StepLanding::Apply(to) => (Some(to), false),
-                                    StepLanding::Conflict(to) => (Some(to), true),
-                                    StepLanding::AlreadyThere => (None, false),
-                                    StepLanding::Refuse(reason) => {
+            let mut done = Vec::with_capacity(work.len());
+            let mut gap = None;
+            for (m, prepared) in work {
+                let seq = m.seq as i64;
+                if seq <= held {
+                    done.push((m.seq, Outcome::Duplicate));
+                    continue;
+                }
+                if seq > held + 1 {
+                    gap = Some((held as u64, m.seq));
+                    break;
+                }
+                    let mut outcome = Outcome::Applied;
+                    match prepared {
+                        Err(reason) => outcome = Outcome::Rejected { reason },
+                        Ok(Prepared::Step { mission_id, step, mut args, detail }) => {
+                            args.device_id = Some(device_id.to_string());
+                            args.device_time = Some(m.device_time);
+                            let row: Option<(String, Option<i64>, String)> = sqlx::query_as(
+                                "SELECT status, assignee_user_id, district_code FROM missions WHERE id = $1")
+                                .bind(&mission_id).fetch_optional(&mut *tx).await?;
+                            match row {
+                                None => outcome = Outcome::Rejected { reason: format!("no mission {mission_id}") },
+                                Some((status, assignee, district)) => {
+                                    let from = MissionStatus::parse(&status).unwrap_or(MissionStatus::Draft);
+                                    let target = Target::Assignment { district: &district, assignee };
+                                    if let Decision::Deny(reason) = decide(&subject, step.action(), target) {
                                         outcome = Outcome::Rejected { reason };
-                                        (None, false)
+                                    } else {
+                                        let (to, conflict) = match land_step(from, step) {
+                                            StepLanding::Apply(to) => (Some(to), false),
+                                            StepLanding::Conflict(to) => (Some(to), true),
+                                            StepLanding::AlreadyThere => (None, false),
+                                            StepLanding::Refuse(reason) => {
+                                                outcome = Outcome::Rejected { reason };
+                                                (None, false)
+                                            }
+                                        };
+                                        if let Some(to) = to {
+                                            record_step!(tx, StepRecord {
+                                                id: &mission_id, t: step, from, to, by: user.id, args: &args,
+                                                detail: &detail, conflict, now,
+                                            });
+                                        }
                                     }
-                                };
-                                if let Some(to) = to {
-                                    record_step!(tx, StepRecord {
-                                        id: &mission_id, t: step, from, to, by: user.id, args: &args,
-                                        detail: &detail, conflict, now,
-                                    });
                                 }
                             }
                         }
+                        Ok(Prepared::Note { note_id, mission_id, body, supersedes }) => {
+                            let change = next_change(&mut tx).await?;
+                            sqlx::query(
+                                "INSERT INTO mission_notes (id, mission_id, author_user_id, body, supersedes, device_id, \
+                                 device_time, server_time, change_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                                 ON CONFLICT (id) DO NOTHING")
+                                .bind(&note_id).bind(&mission_id).bind(user.id).bind(&body).bind(&supersedes)
+                                .bind(device_id).bind(m.device_time).bind(now).bind(change)
+                                .execute(&mut *tx).await?;
+                            // The mission is re-sent with its new note on the next pull.
+                            sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
+                                .bind(&mission_id).bind(change).execute(&mut *tx).await?;
+                        }
+                        Ok(Prepared::Fixes(fixes)) => {
+                            for f in fixes {
+                                sqlx::query(
+                                    "INSERT INTO gps_fixes (device, fix_at, lat, lon, accuracy_m, speed_mps, received_at) \
+                                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device, fix_at) DO NOTHING")
+                                    .bind(device_id).bind(f.t).bind(f.lat).bind(f.lon).bind(f.accuracy_m).bind(f.speed_mps)
+                                    .bind(now).execute(&mut *tx).await?;
+                            }
+                        }
                     }
-                }
-                Ok(Prepared::Note { note_id, mission_id, body, supersedes }) => {
-                    let change = next_change(&mut tx).await?;
+                    let (kind_outcome, reason) = match &outcome {
+                        Outcome::Rejected { reason } => ("rejected", reason.clone()),
+                        _ => ("applied", String::new()),
+                    };
                     sqlx::query(
-                        "INSERT INTO mission_notes (id, mission_id, author_user_id, body, supersedes, device_id, \
-                         device_time, server_time, change_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                         ON CONFLICT (id) DO NOTHING")
-                        .bind(&note_id).bind(&mission_id).bind(user.id).bind(&body).bind(&supersedes)
-                        .bind(device_id).bind(m.device_time).bind(now).bind(change)
+                        "INSERT INTO mutation_log (device_id, seq, user_id, author_user_id, kind, entity_id, outcome, reason, \
+                         device_time, received_at, skewed) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        .bind(device_id).bind(seq).bind(user.id).bind(m.kind.name()).bind(entity_of(m))
+                        .bind(kind_outcome).bind(&reason).bind(m.device_time).bind(now)
+                        .bind(i64::from(skewed(m.device_time, now)))
                         .execute(&mut *tx).await?;
-                    // The mission is re-sent with its new note on the next pull.
-                    sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
-                        .bind(&mission_id).bind(change).execute(&mut *tx).await?;
-                }
-                Ok(Prepared::Fixes(fixes)) => {
-                    for f in fixes {
-                        sqlx::query(
-                            "INSERT INTO gps_fixes (device, fix_at, lat, lon, accuracy_m, speed_mps, received_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device, fix_at) DO NOTHING")
-                            .bind(device_id).bind(f.t).bind(f.lat).bind(f.lon).bind(f.accuracy_m).bind(f.speed_mps)
-                            .bind(now).execute(&mut *tx).await?;
-                    }
-                }
+                held = seq;
+                done.push((m.seq, outcome));
             }
-            let (kind_outcome, reason) = match &outcome {
-                Outcome::Rejected { reason } => ("rejected", reason.clone()),
-                _ => ("applied", String::new()),
-            };
-            sqlx::query(
-                "INSERT INTO mutation_log (device_id, seq, user_id, author_user_id, kind, entity_id, outcome, reason, \
-                 device_time, received_at, skewed) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(device_id).bind(seq).bind(user.id).bind(m.kind.name()).bind(entity_of(m))
-                .bind(kind_outcome).bind(&reason).bind(m.device_time).bind(now)
-                .bind(i64::from(skewed(m.device_time, now)))
-                .execute(&mut *tx).await?;
             sqlx::query("UPDATE devices SET last_seq = $2, last_seen_at = $3 WHERE id = $1")
-                .bind(device_id).bind(seq).bind(now).execute(&mut *tx).await?;
+                .bind(device_id).bind(held).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok::<Applied, SyncError>(Applied::Done(outcome, m.seq))
-        });
-        result
+            Ok((done, held as u64, gap))
+        })
     }
 
     /// What `user`'s device should hear since `cookie`: missions it may see that changed (with
@@ -395,13 +407,6 @@ impl Bodega {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT device_id, seq, outcome FROM mutation_log ORDER BY device_id, seq").fetch_all(pool).await)?)
     }
-}
-
-/// The outcome of one mutation's transaction.
-enum Applied {
-    Done(Outcome, u64),
-    AlreadyHeld(u64),
-    Gap(u64),
 }
 
 /// Reads the device's `last_seq`, locking its row on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
