@@ -651,6 +651,9 @@ fn RoleLinks() -> impl IntoView {
                     {may(protocol::Action::ViewHotSpots).then(|| view! { <A href="/crime">"Crime"</A> })}
                     {may(protocol::Action::ViewPresence).then(|| view! { <A href="/presence">"Presence"</A> })}
                     {may(protocol::Action::ViewSnapshot).then(|| view! { <A href="/snapshot">"Snapshot"</A> })}
+                    {may(protocol::Action::IngestData).then(|| view! { <A href="/upload">"Load data"</A> })}
+                    {may(protocol::Action::ManageUsers).then(|| view! { <A href="/admin/users">"Accounts"</A> })}
+                    {may(protocol::Action::ManageDevices).then(|| view! { <A href="/admin/devices">"Devices"</A> })}
                     {may(protocol::Action::ViewAudit).then(|| view! { <A href="/admin/audit">"Audit"</A> })}
                 }
             })}

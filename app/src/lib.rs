@@ -25,7 +25,9 @@
 //!   current through server-sent events.
 //! - [`map`] is the one map component (Leaflet, vendored, loaded on first use) with the
 //!   department's PMTiles basemap and district outlines.
-//! - [`admin`] holds the administrator's audit-log search (`/admin/audit`).
+//! - [`admin`] holds the administrator's server functions: the audit-log search
+//!   (`/admin/audit`), accounts (`/admin/users`: roles, districts, deactivation, lockouts) and
+//!   devices (`/admin/devices`: revocation).
 //! - [`missions`] holds the mission server functions (menu, recommendations, board, steps).
 //! - [`auth`] holds the signed-in user ([`auth::Me`]) and, on the server, the one gate every
 //!   server function passes ([`auth::ssr::authorize`]): policy decision, 401/403, audit record.
@@ -63,8 +65,8 @@ use leptos_router::path;
 
 use crate::components::{AppHeader, UpdateBanner, VaultPrompt};
 use crate::pages::{
-    AccuracyPage, AuditLog, CrimePage, MenuEditor, MyMissions, NotFound, Overview, Places, PlanShift, PresencePage,
-    ShiftBoard, SignIn, SnapshotPage,
+    AccountsPage, AccuracyPage, AuditLog, CrimePage, DevicesPage, MenuEditor, MyMissions, NotFound, Overview, Places,
+    PlanShift, PresencePage, ShiftBoard, SignIn, SnapshotPage, UploadPage,
 };
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
@@ -140,6 +142,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/plan") view=PlanShift/>
                     <Route path=path!("/menu") view=MenuEditor/>
                     <Route path=path!("/admin/audit") view=AuditLog/>
+                    <Route path=path!("/admin/users") view=AccountsPage/>
+                    <Route path=path!("/upload") view=UploadPage/>
+                    <Route path=path!("/admin/devices") view=DevicesPage/>
                     <Route path=path!("/snapshot") view=SnapshotPage/>
                     <Route path=path!("/crime") view=CrimePage/>
                     <Route path=path!("/accuracy") view=AccuracyPage/>

@@ -670,6 +670,20 @@ impl Bodega {
         })
     }
 
+    /// Ties a session that began without naming its device (a sign-in from the web form) to
+    /// the device it turned out to run on, so that revoking the device ends the session too.
+    /// A session already tied to a device keeps it.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn bind_session_device(&self, session_hash: &str, device_id: &str) -> Result<(), BodegaError> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE sessions SET device_id = $2 WHERE id_hash = $1 AND device_id IS NULL \
+             AND EXISTS (SELECT 1 FROM devices WHERE id = $2 AND revoked_at IS NULL)")
+            .bind(session_hash).bind(device_id).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// The server-held key of device `id` if it has one and is not revoked.
     ///
     /// # Errors

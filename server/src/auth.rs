@@ -274,8 +274,12 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
             Ok(Ok(caller)) => {
                 req.extensions_mut().insert(caller);
             }
-            Ok(Err(problem)) => {
+            Ok(Err(SessionEnd::Problem(problem))) => {
                 req.extensions_mut().insert(problem);
+            }
+            Ok(Err(SessionEnd::DeviceRevoked(who))) => {
+                req.extensions_mut().insert(SessionProblem::Ended);
+                req.extensions_mut().insert(*who);
             }
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
@@ -286,36 +290,59 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
     next.run(req).await
 }
 
+/// The session of a device an administrator revoked: it opens nothing, but the sync routes use it
+/// to refuse that device's pushes with `device_revoked` and record the outbox it still holds.
+#[derive(Debug, Clone)]
+pub struct RevokedDeviceSession(pub Caller);
+
+/// Why a cookie gives no caller.
+enum SessionEnd {
+    Problem(SessionProblem),
+    DeviceRevoked(Box<RevokedDeviceSession>),
+}
+
 async fn resolve_session(
     bodega: &Bodega,
     hash: &str,
     cfg: &AuthConfig,
-) -> Result<Result<Caller, SessionProblem>, bodega::BodegaError> {
+) -> Result<Result<Caller, SessionEnd>, bodega::BodegaError> {
+    let ended = |p| Ok(Err(SessionEnd::Problem(p)));
     let Some(session) = bodega.session(hash).await? else {
-        return Ok(Err(SessionProblem::Ended));
+        return ended(SessionProblem::Ended);
     };
+    // A session whose device was revoked (now or before): ended, but known as such.
+    if let Some(device) = &session.device_id {
+        if bodega.device(device).await?.is_some_and(|d| d.revoked_at.is_some()) {
+            if session.ended_at.is_none() {
+                bodega.end_session(hash, "revoked").await?;
+            }
+            return Ok(match bodega.user_by_id(session.user_id).await? {
+                Some(user) => Err(SessionEnd::DeviceRevoked(Box::new(RevokedDeviceSession(Caller {
+                    user,
+                    session_hash: hash.to_string(),
+                    session_expires_at: session.expires_at,
+                    device_id: session.device_id.clone(),
+                })))),
+                None => Err(SessionEnd::Problem(SessionProblem::Ended)),
+            });
+        }
+    }
     if session.ended_at.is_some() {
-        return Ok(Err(SessionProblem::Ended));
+        return ended(SessionProblem::Ended);
     }
     let now = jiff::Timestamp::now().as_second();
     if now >= session.expires_at {
         bodega.end_session(hash, "expired").await?;
-        return Ok(Err(SessionProblem::Expired));
+        return ended(SessionProblem::Expired);
     }
     if now - session.last_seen_at > cfg.idle_lock.as_secs() as i64 {
         bodega.end_session(hash, "idle").await?;
-        return Ok(Err(SessionProblem::IdleLocked));
+        return ended(SessionProblem::IdleLocked);
     }
     let Some(user) = bodega.user_by_id(session.user_id).await?.filter(|u| u.active) else {
         bodega.end_session(hash, "deactivated").await?;
-        return Ok(Err(SessionProblem::Ended));
+        return ended(SessionProblem::Ended);
     };
-    if let Some(device) = &session.device_id {
-        if bodega.device(device).await?.is_some_and(|d| d.revoked_at.is_some()) {
-            bodega.end_session(hash, "revoked").await?;
-            return Ok(Err(SessionProblem::Ended));
-        }
-    }
     if now - session.last_seen_at >= TOUCH_EVERY {
         bodega.touch_session(hash, now).await?;
     }

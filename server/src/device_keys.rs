@@ -42,6 +42,12 @@ pub async fn key(State(state): State<AppState>, req: Request) -> Response {
     let mut fresh = [0u8; 32];
     OsRng.fill_bytes(&mut fresh);
     let result = state.ctx.bodega.device_key(&body.device_id, grant.user().id, &hex::encode(fresh)).await;
+    if result.is_ok() && grant.caller.device_id.is_none() {
+        // A web sign-in does not name its device; from here on, revoking it ends this session.
+        if let Err(e) = state.ctx.bodega.bind_session_device(&grant.caller.session_hash, &body.device_id).await {
+            tracing::warn!(error = %e, "tying the session to its device failed");
+        }
+    }
     let (outcome, resp) = match result {
         Ok(key) => (
             Outcome::Success,

@@ -3,7 +3,9 @@
 //! A thin layer: configuration ([`config`]), the HTTP router ([`router`]) that serves the Leptos
 //! app, its server functions, health probes, the offline shell and the service worker
 //! ([`pwa`]), and the command line in `main.rs` (`serve`, `migrate`, `seed-demo`, `ingest`).
-//! Every query lives in `bodega`; every screen in `app`.
+//! Sign-in lives in [`auth`] (local accounts, sessions, CSRF, headers) and [`oidc`] (single
+//! sign-on); the field devices' routes in [`sync`], [`device_keys`] and [`overrides`]; the
+//! analysts' uploads in [`upload`]. Every query lives in `bodega`; every screen in `app`.
 
 pub mod accounts;
 pub mod analysis;
@@ -17,6 +19,7 @@ pub mod overrides;
 pub mod pwa;
 pub mod snapshot;
 pub mod sync;
+pub mod upload;
 pub mod watch;
 
 use std::path::Path;
@@ -36,7 +39,6 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -203,6 +205,7 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/maps/{version}/basemap.pmtiles", None, get(basemap::serve)),
         ("/snapshot/{file}", Some(protocol::Action::ExportData), get(snapshot::download)),
         ("/api/live", Some(protocol::Action::ViewHotSpots), get(live::events)),
+        ("/api/ingest/{kind}", Some(protocol::Action::IngestData), post(upload::upload)),
     ]
 }
 
@@ -250,10 +253,27 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(basemap::CONTENT_TYPE))),
         )
-        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn(move |req, next| body_limit(limits.max_body_bytes, req, next)))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Request bodies: at most `limit` bytes, except uploads (`/api/ingest/…`), which may reach
+/// [`upload::MAX_UPLOAD_BYTES`] and are streamed to disk. A declared length past the limit is
+/// answered 413 before the body is read; a body that grows past it fails its extractor (413).
+async fn body_limit(limit: usize, req: Request, next: axum::middleware::Next) -> Response {
+    let limit = if req.uri().path().starts_with("/api/ingest/") { upload::MAX_UPLOAD_BYTES } else { limit };
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return auth::ErrorBody::answer(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is over the {limit}-byte limit"),
+        );
+    }
+    next.run(req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)))).await
 }
 
 /// Hands the nonce the security-header layer generated for this request to the renderer, so

@@ -167,9 +167,14 @@ pub(crate) async fn refusal(state: &AppState, caller: &Caller, device_id: &str, 
 /// `POST /api/sync/push`.
 pub async fn push(State(state): State<AppState>, req: Request) -> Response {
     let (info, caller, problem) = crate::asker(&req);
-    let caller = match gate_caller(&state, info, caller, problem, "/api/sync/push").await {
-        Ok(c) => c,
-        Err(resp) => return resp,
+    let revoked = req.extensions().get::<crate::auth::RevokedDeviceSession>().cloned();
+    let (caller, from_revoked) = match (caller, revoked) {
+        // The session of a revoked device: its push is read only to be refused and reported.
+        (None, Some(crate::auth::RevokedDeviceSession(c))) => (c, true),
+        (caller, _) => match gate_caller(&state, info, caller, problem, "/api/sync/push").await {
+            Ok(c) => (c, false),
+            Err(resp) => return resp,
+        },
     };
     let Json(body) = match Json::<PushRequest>::from_request(req, &()).await {
         Ok(b) => b,
@@ -184,8 +189,21 @@ pub async fn push(State(state): State<AppState>, req: Request) -> Response {
     if let Some(resp) = limited(&state, &body.device_id) {
         return resp;
     }
+    if from_revoked && caller.device_id.as_deref() != Some(body.device_id.as_str()) {
+        // A revoked device's session may not push as another device.
+        let reason = SessionProblem::Ended.message();
+        return error(StatusCode::UNAUTHORIZED, ErrorBody::new("unauthenticated", reason));
+    }
     match state.ctx.bodega.apply_push(&caller.user, &body).await {
-        Ok(answer) => Json(answer).into_response(),
+        Ok(answer) => {
+            // The push registered the device (or found it): revoking it now ends this session.
+            if caller.device_id.is_none() {
+                if let Err(e) = state.ctx.bodega.bind_session_device(&caller.session_hash, &body.device_id).await {
+                    tracing::warn!(error = %e, "tying the session to its device failed");
+                }
+            }
+            Json(answer).into_response()
+        }
         Err(e) => refusal(&state, &caller, &body.device_id, "/api/sync/push", e).await,
     }
 }

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::admin::{search_audit, AuditSearch};
 
-fn utc(seconds: i64) -> String {
+pub(crate) fn utc(seconds: i64) -> String {
     let days = seconds.div_euclid(86_400);
     let secs = seconds.rem_euclid(86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).

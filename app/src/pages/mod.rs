@@ -1,5 +1,6 @@
 //! The screens, one module each.
 
+mod accounts;
 mod accuracy;
 mod audit;
 mod crime;
@@ -11,7 +12,9 @@ mod places;
 mod presence;
 mod signin;
 mod snapshot;
+mod upload;
 
+pub use accounts::{AccountsPage, DevicesPage};
 pub use accuracy::AccuracyPage;
 pub use audit::AuditLog;
 pub use crime::{cell_fill, cells_geojson, harm_breaks, CrimePage, Shade};
@@ -23,3 +26,4 @@ pub use places::{busiest_places, PlaceRow, Places};
 pub use presence::{presence_class, PresencePage};
 pub use signin::{signin_message, SignIn};
 pub use snapshot::{LorenzCurve, SnapshotBody, SnapshotPage, Sparkline};
+pub use upload::{UploadPage, Uploaded, PRESETS as UPLOAD_PRESETS};

@@ -147,7 +147,34 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     // Live updates (a change counter, no data) for whoever sees hot spots.
     m.insert("/api/live", mission_readers.clone());
     m.insert("/snapshot/{file}", command_views);
-    // The audit log: administrators only.
+    // Loading data: analysts only.
+    m.insert(
+        "/api/ingest/{kind}",
+        vec![
+            (Anonymous, SignIn),
+            (Officer, Forbidden),
+            (Sergeant, Forbidden),
+            (OtherDistrictSergeant, Forbidden),
+            (Command, Forbidden),
+            (Analyst, Allowed),
+            (Admin, Forbidden),
+        ],
+    );
+    // The audit log, accounts and devices: administrators only.
+    for path in ["/api/admin/accounts", "/api/admin/account", "/api/admin/devices", "/api/admin/device_revoke"] {
+        m.insert(
+            path,
+            vec![
+                (Anonymous, SignIn),
+                (Officer, Forbidden),
+                (Sergeant, Forbidden),
+                (OtherDistrictSergeant, Forbidden),
+                (Command, Forbidden),
+                (Analyst, Forbidden),
+                (Admin, Allowed),
+            ],
+        );
+    }
     m.insert(
         "/api/admin/audit",
         vec![
@@ -233,6 +260,10 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/transition" => serde_json::json!({ "id": MATRIX_MISSION, "step": "acknowledge", "args": {} }),
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         "/api/admin/audit" => serde_json::json!({ "search": {} }),
+        "/api/admin/accounts" | "/api/admin/devices" => serde_json::json!({}),
+        "/api/admin/account" => serde_json::json!({ "change": {
+            "username": "off1", "roles": ["officer"], "districts": ["D1"], "active": true, "unlock": false } }),
+        "/api/admin/device_revoke" => serde_json::json!({ "id": "no-such-device", "reason": "matrix" }),
         "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
         "/api/presence" => serde_json::json!({ "shift": d1 }),
         "/api/accuracy" => serde_json::json!({ "end": "2020-12-31", "periods": 1 }),
@@ -305,6 +336,17 @@ fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
     }
     if path == "/snapshot/{file}" || path == "/api/live" || path.starts_with("/api/auth/oidc/") {
         let req = get(if path == "/snapshot/{file}" { "/snapshot/2020-11-30.csv" } else { path });
+        return match cookie {
+            Some(c) => with_cookie(req, c),
+            None => req,
+        };
+    }
+    if path == "/api/ingest/{kind}" {
+        // A dry run: the matrix changes nothing.
+        let req = Request::post("/api/ingest/incidents?file_name=matrix.csv&dry_run=true")
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from("id,occurred_at,offense,category,lat,lon\nm-1,2020-05-01T10:00,Mischief,,49.28,-123.12\n"))
+            .expect("request");
         return match cookie {
             Some(c) => with_cookie(req, c),
             None => req,
@@ -686,4 +728,118 @@ async fn administrators_search_the_audit_log_and_the_search_is_itself_recorded()
         .expect("audit");
     assert_eq!(searches.len(), 1, "one record per search that ran");
     assert_eq!(searches[0].actor, "adm");
+}
+
+#[tokio::test]
+async fn administrators_change_roles_unlock_deactivate_and_revoke_devices_on_record() {
+    let app = test_app().await;
+    add_user(&app, "adm", &[Role::Admin], &[]).await;
+    let off = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let device = "0193b3c4-7d1e-7000-8000-00000000d0a1";
+    let (status, headers, body) =
+        call(&app.router, login_request("off1", PASSWORD, serde_json::json!({ "device_id": device }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let officer = session_cookie(&headers).expect("cookie");
+    for _ in 0..5 {
+        call(&app.router, login_request("off1", "not the password", serde_json::json!({}))).await;
+    }
+    let admin = sign_in(&app, "adm").await;
+    let post = |path: &str, body: serde_json::Value| json_call(path, &body, Some(&admin));
+
+    // The accounts screen lists the officer, locked, with a local password.
+    let (status, _, text) = call(&app.router, post("/api/admin/accounts", serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let accounts: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let row = accounts["accounts"].as_array().expect("list").iter().find(|a| a["username"] == "off1").expect("off1");
+    assert_eq!((row["sign_in"].as_str(), row["locked_until"].is_i64()), (Some("password"), true), "{row}");
+    assert!(accounts["districts"].as_array().expect("districts").iter().any(|d| d[0] == "D2"));
+
+    // Promote to sergeant of D1 and D2, and clear the lockout: one record saying what changed.
+    let change = |roles: serde_json::Value, districts: serde_json::Value, active: bool, unlock: bool| serde_json::json!({ "change": { "username": "off1", "roles": roles, "districts": districts, "active": active, "unlock": unlock } });
+    let (status, _, text) = call(
+        &app.router,
+        post(
+            "/api/admin/account",
+            change(serde_json::json!(["sergeant"]), serde_json::json!(["D2", "D1"]), true, true),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let u = app.store.bodega.user_by_id(off).await.expect("q").expect("u");
+    assert_eq!(
+        (u.roles.clone(), u.districts.clone()),
+        (vec![Role::Sergeant], vec!["D1".to_string(), "D2".to_string()])
+    );
+    assert!(u.locked_until.is_none());
+    let records = audit_rows(&app, "manage_users").await;
+    assert_eq!(records.len(), 1);
+    assert!(records[0].detail.contains("roles sergeant (were officer)"), "{}", records[0].detail);
+    assert!(records[0].detail.contains("lockout cleared"), "{}", records[0].detail);
+
+    // Bad input is explained and changes nothing; an administrator cannot demote themselves.
+    for (body, field) in [
+        (change(serde_json::json!(["sheriff"]), serde_json::json!([]), true, false), "roles"),
+        (change(serde_json::json!(["officer"]), serde_json::json!(["D99"]), true, false), "districts"),
+        (
+            serde_json::json!({ "change": { "username": "adm", "roles": ["analyst"], "districts": [], "active": true, "unlock": false } }),
+            "roles",
+        ),
+    ] {
+        let (status, _, text) = call(&app.router, post("/api/admin/account", body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+        assert!(text.contains(field), "{text}");
+    }
+    assert_eq!(app.store.bodega.user_by_id(off).await.expect("q").expect("u").roles, vec![Role::Sergeant]);
+    assert_eq!(audit_rows(&app, "manage_users").await.len(), 1, "refused changes are not recorded as changes");
+
+    // The devices screen lists the officer's device; revoking it ends its session at once.
+    let (status, _, text) = call(&app.router, post("/api/admin/devices", serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let devices: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    assert!(devices.iter().any(|d| d["id"] == device && d["owner"] == "off1" && d["revoked"].is_null()), "{text}");
+    let (status, _, text) =
+        call(&app.router, post("/api/admin/device_revoke", serde_json::json!({ "id": device, "reason": "  " }))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a revocation says why: {text}");
+    let (status, _, text) = call(
+        &app.router,
+        post("/api/admin/device_revoke", serde_json::json!({ "id": device, "reason": "lost on patrol" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(call(&app.router, server_fn("/api/me", Some(&officer))).await.2, "null", "the device's session ended");
+    let revoked = app.store.bodega.device(device).await.expect("q").expect("device");
+    assert_eq!(revoked.revoke_reason.as_deref(), Some("lost on patrol"));
+    let records = audit_rows(&app, "manage_devices").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!((records[0].actor.as_str(), records[0].target.as_str()), ("adm", format!("device {device}").as_str()));
+
+    // A session from the web form names no device; once the field app fetches its device key,
+    // revoking that device ends the session too.
+    let web = sign_in(&app, "off1").await;
+    let second = "0193b3c4-7d1e-7000-8000-00000000d0a2";
+    let (status, _, text) =
+        call(&app.router, json_call("/api/device/key", &serde_json::json!({ "device_id": second }), Some(&web))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let (status, _, text) = call(
+        &app.router,
+        post("/api/admin/device_revoke", serde_json::json!({ "id": second, "reason": "stolen from the car" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(call(&app.router, server_fn("/api/me", Some(&web))).await.2, "null", "the web session ended");
+
+    // Deactivating ends the account's sessions.
+    let again = sign_in(&app, "off1").await;
+    let (status, _, text) = call(
+        &app.router,
+        post(
+            "/api/admin/account",
+            change(serde_json::json!(["sergeant"]), serde_json::json!(["D1", "D2"]), false, false),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(call(&app.router, server_fn("/api/me", Some(&again))).await.2, "null");
+    let (status, _, _) = call(&app.router, login_request("off1", PASSWORD, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a deactivated account cannot sign in");
 }

@@ -19,6 +19,7 @@ mod oidc;
 mod presence;
 mod snapshot;
 mod sync;
+mod upload;
 
 struct TestApp {
     router: Router,

@@ -522,10 +522,14 @@ async fn the_server_held_key_opens_a_sealed_outbox_once_and_only_for_its_device(
     assert_eq!(events(&app, "start").await, 1);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes WHERE body = 'note sealed-note'").await, 1);
 
-    // Revoked: no key, no sealed push.
+    // Revoked: the session the phone used ends with it; a new sign-in gets no key and no sealed
+    // push for that device.
     app.store.bodega.revoke_device("phone-k", None, "lost").await.expect("revoke");
     let (status, _, _) = call(&app.router, key_for("phone-k", &c.officer)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let fresh = sign_in(&app, "off1").await;
+    let (status, _, _) = call(&app.router, key_for("phone-k", &fresh)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = sealed_push(body(&sk, "phone-k"), c.officer.clone()).await;
+    let (status, _, _) = sealed_push(body(&sk, "phone-k"), fresh.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -1,0 +1,263 @@
+//! `POST /api/ingest/{kind}`: an analyst uploads an export (incidents, calls for service or GPS
+//! as CSV; districts as GeoJSON) from the app's upload screen. The same loaders as
+//! `server ingest` (streaming, idempotent, bad rows kept with their line and reason); the body
+//! is streamed to a temporary file first, so an upload is bounded by [`MAX_UPLOAD_BYTES`], not
+//! by memory. Query: `file_name` (a plain file name, recorded in the batch; never used as a
+//! path), `preset` (incidents: a column-mapping preset), `dry_run`. Audited as `ingest_data`.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use protocol::policy::Target;
+use protocol::Action;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+use crate::auth::ErrorBody;
+use crate::AppState;
+
+/// Largest upload, bytes (a year of a large city's incidents is well under this).
+pub const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
+
+/// The upload's query string.
+#[derive(Debug, Deserialize)]
+pub struct UploadQuery {
+    /// The file's name as the analyst's computer had it.
+    pub file_name: String,
+    /// Incidents: the column-mapping preset of the export (`vancouver`, `chicago`, …).
+    pub preset: Option<String>,
+    /// Check everything, store nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadSummary {
+    /// `incidents`, `calls`, `gps` or `districts`.
+    pub kind: String,
+    /// The file name recorded.
+    pub file_name: String,
+    /// True when nothing was stored.
+    pub dry_run: bool,
+    /// Rows (or features) read.
+    pub read: u64,
+    /// New records stored.
+    pub loaded: u64,
+    /// Known records updated.
+    pub updated: u64,
+    /// Known records already stored exactly so.
+    pub unchanged: u64,
+    /// Rows set aside with a reason.
+    pub rejected: u64,
+    /// The first rejected rows: (line, field, reason).
+    pub rejected_rows: Vec<(i64, String, String)>,
+}
+
+/// A file name as a name only: no directories, no traversal, no control characters.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn plain_file_name(name: &str) -> Result<String, String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 200 {
+        return Err("must be 1 to 200 characters".into());
+    }
+    if n.contains(['/', '\\']) || n == "." || n == ".." || n.starts_with("..") {
+        return Err("must be a file name, not a path".into());
+    }
+    if n.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(n.to_string())
+}
+
+fn refuse(status: StatusCode, field: &str, message: impl Into<String>) -> Response {
+    let body = ErrorBody { error: "invalid".into(), message: message.into(), field: Some(field.into()) };
+    (status, Json(body)).into_response()
+}
+
+/// The handler.
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    req: Request,
+) -> Response {
+    let grant = match crate::gate(&state, crate::asker(&req), Action::IngestData, Target::City, "/api/ingest").await {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
+    if !["incidents", "calls", "gps", "districts"].contains(&kind.as_str()) {
+        return refuse(StatusCode::NOT_FOUND, "kind", "upload incidents, calls, gps or districts");
+    }
+    let Ok(Query(q)) = query else {
+        return refuse(StatusCode::BAD_REQUEST, "file_name", "the upload needs ?file_name=NAME");
+    };
+    let file_name = match plain_file_name(&q.file_name) {
+        Ok(n) => n,
+        Err(why) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, "file_name", format!("file_name {why}")),
+    };
+    let mapping = match (&kind[..], &q.preset) {
+        ("incidents", Some(p)) if !p.is_empty() => match bodega::mapping::Mapping::preset(p) {
+            Some(m) => Some(m),
+            None => {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "preset",
+                    format!(
+                        "no preset '{}'; the presets are {}",
+                        p.chars().take(40).collect::<String>(),
+                        bodega::mapping::Mapping::PRESETS.join(", ")
+                    ),
+                )
+            }
+        },
+        _ => None,
+    };
+    // Stream the body to a temporary file (bounded), then load from it.
+    let spooled = match spool(req.into_body()).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let result = load(&state, &kind, &file_name, q.dry_run, mapping, spooled).await;
+    let (outcome, detail, resp) = match result {
+        Ok(summary) => (
+            bodega::audit::Outcome::Success,
+            format!(
+                "{}{kind} {file_name}: read {}, loaded {}, updated {}, unchanged {}, rejected {}",
+                if summary.dry_run { "dry run: " } else { "" },
+                summary.read,
+                summary.loaded,
+                summary.updated,
+                summary.unchanged,
+                summary.rejected
+            ),
+            Json(summary).into_response(),
+        ),
+        Err((status, message)) => {
+            (bodega::audit::Outcome::Failure, format!("{kind} {file_name}: {message}"), refuse(status, "file", message))
+        }
+    };
+    if let Err(e) = grant.audit(&state.ctx, &format!("upload {file_name}"), outcome, &detail).await {
+        return crate::api_error_response(&e);
+    }
+    resp
+}
+
+async fn spool(body: Body) -> Result<std::fs::File, Response> {
+    let io = |e: std::io::Error| {
+        tracing::error!(error = %e, "spooling an upload failed");
+        refuse(StatusCode::SERVICE_UNAVAILABLE, "file", "the server could not store the upload for loading")
+    };
+    let mut file = tempfile::tempfile().map_err(io)?;
+    let mut stream = body.into_data_stream();
+    let mut size = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| refuse(StatusCode::BAD_REQUEST, "file", format!("the upload broke off: {e}")))?;
+        size += chunk.len();
+        if size > MAX_UPLOAD_BYTES {
+            return Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file",
+                format!("the file is over {} MiB; split it or use `server ingest`", MAX_UPLOAD_BYTES >> 20),
+            ));
+        }
+        file.write_all(&chunk).map_err(io)?;
+    }
+    if size == 0 {
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, "file", "the file is empty"));
+    }
+    use std::io::Seek;
+    file.rewind().map_err(io)?;
+    Ok(file)
+}
+
+async fn load(
+    state: &AppState,
+    kind: &str,
+    file_name: &str,
+    dry_run: bool,
+    mapping: Option<bodega::mapping::Mapping>,
+    file: std::fs::File,
+) -> Result<UploadSummary, (StatusCode, String)> {
+    let bodega = &state.ctx.bodega;
+    let invalid = |e: &dyn std::fmt::Display| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+    let mut summary = UploadSummary { kind: kind.into(), file_name: file_name.into(), dry_run, ..Default::default() };
+    if kind == "districts" {
+        let mut text = String::new();
+        use std::io::Read;
+        std::io::BufReader::new(file)
+            .read_to_string(&mut text)
+            .map_err(|_| (StatusCode::UNPROCESSABLE_ENTITY, "the file is not UTF-8 text (GeoJSON is)".to_string()))?;
+        if dry_run {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "districts have no dry run; check the file with `server ingest districts`".into(),
+            ));
+        }
+        let s = bodega::districts::load_districts(bodega, &text, "district", "code", "name")
+            .await
+            .map_err(|e| invalid(&e))?;
+        summary.read = s.loaded as u64;
+        summary.loaded = s.loaded as u64;
+        return Ok(summary);
+    }
+    let source = match kind {
+        "calls" => "cad",
+        "gps" => "avl",
+        _ => "rms",
+    };
+    let opts = bodega::ingest::IngestOptions {
+        source: source.into(),
+        file_name: file_name.into(),
+        time_zone: state.ctx.time_zone.clone(),
+        dry_run,
+        mapping,
+    };
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let batch = match kind {
+        "calls" => {
+            let s = bodega::calls::ingest_calls_csv(bodega, reader, &opts).await.map_err(|e| invalid(&e))?;
+            (summary.read, summary.loaded, summary.updated, summary.unchanged, summary.rejected) =
+                (s.read, s.loaded, s.updated, s.unchanged, s.rejected);
+            s.batch_id
+        }
+        "gps" => {
+            let s = bodega::gps::ingest_gps_csv(bodega, reader, &opts).await.map_err(|e| invalid(&e))?;
+            (summary.read, summary.loaded, summary.unchanged, summary.rejected) =
+                (s.read, s.loaded, s.duplicates, s.rejected);
+            s.batch_id
+        }
+        _ => {
+            let s = bodega::ingest::ingest_incidents_csv(bodega, reader, &opts).await.map_err(|e| invalid(&e))?;
+            (summary.read, summary.loaded, summary.updated, summary.unchanged, summary.rejected) =
+                (s.read, s.loaded, s.updated, s.unchanged, s.rejected);
+            s.batch_id
+        }
+    };
+    if !dry_run {
+        let rows = bodega.rejected_rows(batch).await.map_err(|e| {
+            tracing::error!(error = %e, "reading rejected rows failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "the Data Bodega is unavailable".to_string())
+        })?;
+        summary.rejected_rows = rows.into_iter().take(50).collect();
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_file_name;
+
+    #[test]
+    fn file_names_are_names_never_paths() {
+        assert_eq!(plain_file_name(" vpd 2020.csv ").as_deref(), Ok("vpd 2020.csv"));
+        for bad in ["../../etc/passwd", "..", "a/b.csv", "c:\\x.csv", "..\\x", "", "x\u{0}.csv", "a\nb"] {
+            assert!(plain_file_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

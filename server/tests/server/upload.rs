@@ -1,0 +1,113 @@
+//! Analysts' uploads (`POST /api/ingest/{kind}`): the same loaders as `server ingest`, through
+//! the running server, with hostile files and file names.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use protocol::Role;
+
+use super::*;
+
+fn upload(path_and_query: &str, body: impl Into<Body>, cookie: &str) -> Request<Body> {
+    with_cookie(
+        Request::post(path_and_query).header(header::CONTENT_TYPE, "text/csv").body(body.into()).expect("request"),
+        cookie,
+    )
+}
+
+async fn batches(app: &TestApp) -> i64 {
+    bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ingest_batches")
+        .fetch_one(pool).await)
+    .expect("count")
+}
+
+const CSV: &str = "id,occurred_at,offense,category,lat,lon\n\
+                   up-1,2020-12-30T10:00,Mischief,,49.2800,-123.1200\n\
+                   up-2,2020-12-30T11:00,Theft from Vehicle,,49.2810,-123.1210\n\
+                   up-3,not a time,Mischief,,49.2820,-123.1220\n";
+
+#[tokio::test]
+async fn an_analyst_uploads_an_export_bad_rows_are_set_aside_and_a_reload_changes_nothing() {
+    let app = test_app().await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    add_user(&app, "off", &[Role::Officer], &["D1"]).await;
+    let analyst = sign_in(&app, "ana").await;
+    let before = app.store.bodega.incident_count().await.expect("count");
+
+    // A dry run checks everything and stores nothing.
+    let (status, _, body) =
+        call(&app.router, upload("/api/ingest/incidents?file_name=rms%20export.csv&dry_run=true", CSV, &analyst)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!((s["read"].as_u64(), s["loaded"].as_u64(), s["rejected"].as_u64()), (Some(3), Some(2), Some(1)));
+    assert_eq!(app.store.bodega.incident_count().await.expect("count"), before);
+
+    let (status, _, body) =
+        call(&app.router, upload("/api/ingest/incidents?file_name=rms%20export.csv", CSV, &analyst)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!((s["loaded"].as_u64(), s["rejected"].as_u64()), (Some(2), Some(1)), "{s}");
+    assert_eq!(s["file_name"], "rms export.csv");
+    let row = &s["rejected_rows"][0];
+    assert_eq!((row[0].as_i64(), row[1].as_str()), (Some(4), Some("occurred_at")), "the bad row's line and field: {s}");
+    assert_eq!(app.store.bodega.incident_count().await.expect("count"), before + 2);
+
+    // The same file again: nothing changes.
+    let (_, _, body) =
+        call(&app.router, upload("/api/ingest/incidents?file_name=rms%20export.csv", CSV, &analyst)).await;
+    let s: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!((s["loaded"].as_u64(), s["unchanged"].as_u64()), (Some(0), Some(2)), "{s}");
+
+    // Each upload is on record; an officer may not upload.
+    let audit = audit_of(&app, "ingest_data").await;
+    assert_eq!(audit.len(), 3);
+    assert!(audit[0].detail.contains("loaded 0, updated 0, unchanged 2"), "{}", audit[0].detail);
+    let officer = sign_in(&app, "off").await;
+    let (status, _, _) = call(&app.router, upload("/api/ingest/incidents?file_name=x.csv", CSV, &officer)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn hostile_files_and_file_names_get_a_clear_4xx_and_store_nothing() {
+    let app = test_app().await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    let analyst = sign_in(&app, "ana").await;
+    let incidents = app.store.bodega.incident_count().await.expect("count");
+    let districts = app.store.bodega.districts().await.expect("districts");
+    let batches_before = batches(&app).await;
+
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        // Path traversal and control characters in the file name.
+        ("/api/ingest/incidents?file_name=..%2F..%2Fetc%2Fpasswd", CSV.into(), "file_name"),
+        ("/api/ingest/incidents?file_name=..%5C..%5Cwindows%5Cwin.ini", CSV.into(), "file_name"),
+        ("/api/ingest/incidents?file_name=a%00.csv", CSV.into(), "file_name"),
+        ("/api/ingest/incidents", CSV.into(), "file_name"),
+        // A CSV without the columns the loader needs, an empty one, binary noise.
+        ("/api/ingest/incidents?file_name=x.csv", b"when,what\n2020-01-01,theft\n".to_vec(), "column"),
+        ("/api/ingest/incidents?file_name=x.csv", Vec::new(), "empty"),
+        ("/api/ingest/calls?file_name=x.csv", vec![0xff, 0xfe, 0x00, 0x9c, 0x12, b'\n', 0x80], "UTF-8"),
+        ("/api/ingest/incidents?file_name=x.csv&preset=../../x", CSV.into(), "preset"),
+        // GeoJSON that is broken, the wrong shape, or polygons without codes.
+        ("/api/ingest/districts?file_name=d.geojson", b"{\"type\": \"FeatureCollection\", \"features\": [".to_vec(), "GeoJSON"),
+        ("/api/ingest/districts?file_name=d.geojson", b"{\"type\": \"Point\", \"coordinates\": [0, 0]}".to_vec(), "Geometry"),
+        (
+            "/api/ingest/districts?file_name=d.geojson",
+            br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#.to_vec(),
+            "code",
+        ),
+        ("/api/ingest/passwords?file_name=x.csv", CSV.into(), "incidents, calls, gps or districts"),
+    ];
+    for (path, body, says) in cases {
+        let (status, _, text) = call(&app.router, upload(path, body, &analyst)).await;
+        assert!(status.is_client_error(), "{path}: {status} {text}");
+        assert!(text.to_lowercase().contains(&says.to_lowercase()), "{path}: the answer says why ({says}): {text}");
+    }
+    assert_eq!(app.store.bodega.incident_count().await.expect("count"), incidents, "nothing stored");
+    assert_eq!(app.store.bodega.districts().await.expect("districts"), districts, "districts untouched");
+    assert_eq!(batches(&app).await, batches_before, "no batch is left from a refused file");
+}
+
+#[test]
+fn the_upload_screen_offers_every_preset_the_loader_knows() {
+    let screen: Vec<&str> = app::pages::UPLOAD_PRESETS.iter().map(|p| p.0).filter(|p| !p.is_empty()).collect();
+    assert_eq!(screen, bodega::mapping::Mapping::PRESETS);
+}
