@@ -36,6 +36,10 @@
 //! - `device_store` (browser only) keeps what the officer's device needs offline in IndexedDB;
 //!   `pwa` (browser only) registers the service worker and offers updates instead of forcing them.
 
+// Deeply nested views give deeply nested types; the default limit (128) is reached by the
+// compiler's layout queries for some pages in some builds (the browser test build in CI).
+#![recursion_limit = "256"]
+
 pub mod accuracy;
 pub mod admin;
 pub mod api;

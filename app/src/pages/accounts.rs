@@ -47,7 +47,7 @@ pub fn AccountsPage() -> impl IntoView {
                                     <table class="accounts" data-testid="accounts">
                                         <thead><tr><th>"Account"</th><th>"Sign-in"</th><th>"Roles"</th><th>"Districts"</th><th>"State"</th><th></th></tr></thead>
                                         <tbody>
-                                            {a.accounts.into_iter().map(|row| view! { <AccountItem row districts=districts.clone() save/> }).collect_view()}
+                                            {a.accounts.into_iter().map(|row| view! { <AccountItem row districts=districts.clone() save/> }.into_any()).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
@@ -154,6 +154,7 @@ fn AccountItem(
             </tr>
         </Show>
     }
+    .into_any()
 }
 
 /// `/admin/devices`: every registered device; revoke one that is lost or stolen.
@@ -196,7 +197,7 @@ pub fn DevicesPage() -> impl IntoView {
                                 <table class="devices" data-testid="devices">
                                     <thead><tr><th>"Owner"</th><th>"Device"</th><th>"Registered"</th><th>"Last seen"</th><th>"State"</th><th></th></tr></thead>
                                     <tbody>
-                                        {list.into_iter().map(|d| view! { <DeviceItem d revoke/> }).collect_view()}
+                                        {list.into_iter().map(|d| view! { <DeviceItem d revoke/> }.into_any()).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
@@ -245,4 +246,5 @@ fn DeviceItem(d: DeviceRow, revoke: Action<(String, String), Result<(), crate::a
             </td>
         </tr>
     }
+    .into_any()
 }
