@@ -382,12 +382,18 @@ impl Bodega {
     }
 
     /// Records a sign-in with OpenID Connect under way (see the `oidc_logins` migration), and
-    /// forgets the ones older than a day that were never finished.
+    /// forgets the ones started before `stale_before` (UTC seconds) that were never finished, so
+    /// the table holds only the last few minutes' sign-ins however often the route is called.
     ///
     /// # Errors
     /// A store error (a state already under way is one: states are random).
-    pub async fn begin_oidc_login(&self, state_hash: &str, login: &OidcLogin) -> Result<(), BodegaError> {
-        let stale = now_seconds() - 86_400;
+    pub async fn begin_oidc_login(
+        &self,
+        state_hash: &str,
+        login: &OidcLogin,
+        stale_before: i64,
+    ) -> Result<(), BodegaError> {
+        let stale = stale_before;
         on_pool!(self, pool => {
             sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1").bind(stale).execute(pool).await?;
             sqlx::query(

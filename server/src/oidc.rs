@@ -240,7 +240,8 @@ pub async fn start(State(state): State<AppState>, Query(q): Query<StartQuery>) -
         next_path: next.clone(),
         created_at: jiff::Timestamp::now().as_second(),
     };
-    if let Err(e) = state.ctx.bodega.begin_oidc_login(&token_hash(csrf.secret()), &login).await {
+    let stale_before = login.created_at - LOGIN_TTL_SECONDS;
+    if let Err(e) = state.ctx.bodega.begin_oidc_login(&token_hash(csrf.secret()), &login, stale_before).await {
         tracing::error!(error = %e, "recording an OpenID Connect sign-in failed");
         return to_signin("unavailable", &next);
     }
