@@ -63,7 +63,8 @@ pub struct OidcConfig {
     /// Provider role values (compared without case) → Beatbook roles, beside the role names
     /// themselves (`officer`, `sergeant`, `command`, `analyst`, `admin`).
     pub role_map: Vec<(String, Role)>,
-    /// The ID-token claim holding district codes, if the provider assigns them.
+    /// The ID-token claim holding district codes, if the provider assigns them (codes this
+    /// department does not have are ignored).
     pub districts_claim: Option<String>,
 }
 
@@ -409,9 +410,23 @@ async fn finish(state: &AppState, oidc: &Oidc, q: CallbackQuery, next: &mut Stri
             actor: who,
         });
     }
-    let districts = cfg.districts_claim.as_ref().map(|c| extra.strings(c));
     let unavailable =
         |e: &dyn std::fmt::Display| Refusal::failure("unavailable", format!("the Data Bodega is unavailable: {e}"));
+    // Districts from the token, when configured: only codes this department has count.
+    let districts = match cfg.districts_claim.as_ref() {
+        None => None,
+        Some(claim) => {
+            let known = bodega.districts().await.map_err(|e| unavailable(&e))?;
+            let mut codes: Vec<String> = extra
+                .strings(claim)
+                .into_iter()
+                .filter(|c| known.iter().any(|(code, _, kind)| code == c && kind == "district"))
+                .collect();
+            codes.sort();
+            codes.dedup();
+            Some(codes)
+        }
+    };
     match bodega.user_by_oidc(&issuer, &subject).await.map_err(|e| unavailable(&e))? {
         Some(user) if !user.active => Err(Refusal {
             code: "oidc_disabled",
@@ -421,9 +436,7 @@ async fn finish(state: &AppState, oidc: &Oidc, q: CallbackQuery, next: &mut Stri
         }),
         Some(user) => {
             let districts = districts.unwrap_or_else(|| user.districts.clone());
-            let mut sorted = districts.clone();
-            sorted.sort();
-            if user.roles != roles || user.districts != sorted {
+            if user.roles != roles || user.districts != districts {
                 bodega.set_roles_and_districts(user.id, &roles, &districts).await.map_err(|e| unavailable(&e))?;
                 let entry = AuditEntry {
                     actor: user.username.clone(),
@@ -435,7 +448,7 @@ async fn finish(state: &AppState, oidc: &Oidc, q: CallbackQuery, next: &mut Stri
                         "from the identity provider: roles {} (were {}), districts {} (were {})",
                         names(&roles),
                         names(&user.roles),
-                        sorted.join(","),
+                        districts.join(","),
                         user.districts.join(",")
                     ),
                     ..Default::default()

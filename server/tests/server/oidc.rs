@@ -331,9 +331,14 @@ async fn the_code_flow_with_pkce_signs_in_and_creates_the_account_with_the_token
     assert_eq!((audit[0].actor.as_str(), audit[0].outcome.as_str()), ("ana.ortiz@pd.example", "success"));
     assert!(audit[0].detail.contains("account created"), "{}", audit[0].detail);
 
-    // A second sign-in finds the same account; the provider now says sergeant of D2 and D3:
-    // the roles follow the token, and the change is on record.
-    provider.set_person(Some(Person { roles: vec!["Beatbook.Supervisor"], districts: vec!["D3", "D2"], ..officer() }));
+    // A second sign-in finds the same account; the provider now says sergeant of D2 and D3 (and
+    // names a "district" the department does not have, which is ignored): the roles follow the
+    // token, and the change is on record.
+    provider.set_person(Some(Person {
+        roles: vec!["Beatbook.Supervisor"],
+        districts: vec!["D3", "D2", "Payroll"],
+        ..officer()
+    }));
     let (status, headers, body) = sign_in_via(&app, "/board").await;
     assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/board".to_string()), "{body}");
     let again = app.store.bodega.user_by_id(user.id).await.expect("lookup").expect("same account");
