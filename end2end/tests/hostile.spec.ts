@@ -6,7 +6,8 @@ import { hydrated, signIn, watchCspViolations } from './helpers';
 // answer is a 4xx with a message (never a 5xx), nothing from a refused request is stored, and
 // nothing typed ever runs as script in the browser.
 
-const tag = () => test.info().project.name;
+// Names unique per project and repeat: the projects (and --repeat-each runs) share one server.
+const tag = () => `${test.info().project.name}${test.info().repeatEachIndex || ''}`;
 const MARKUP = `<img src=x onerror="window.__pwned=1">`;
 const SCRIPT = `<script>window.__pwned=2</script>`;
 
@@ -69,8 +70,9 @@ test('script typed into sign-in, the Mission Menu and a device revocation is sho
 
   const other = await browser.newContext({ baseURL: test.info().project.use.baseURL });
   const officer = await other.newPage();
-  const device = `0193b3c4-0000-7000-8000-${tag() === 'phone' ? 'ee' : 'ff'}00000000a1`;
-  await signIn(officer, tag() === 'phone' ? 'd3.officer3' : 'd3.officer4');
+  const phone = test.info().project.name === 'phone';
+  const device = `0193b3c4-0000-7000-8000-${phone ? 'ee' : 'ff'}000000${100 + test.info().repeatEachIndex}a`;
+  await signIn(officer, phone ? 'd3.officer3' : 'd3.officer4');
   expect((await officer.request.post('/api/device/key', { data: { device_id: device } })).status()).toBe(200);
   await page.goto('/admin/devices');
   await hydrated(page);
@@ -125,7 +127,7 @@ test('oversized, malformed and metacharacter-laden requests get a clear 4xx and 
   expect((await (await req.post('/api/missions/menu', { data: { include_retired: true } })).json()).length).toBe(menuBefore);
 
   // SQL metacharacters are data: stored and read back exactly, and the tables are intact.
-  const sqlName = `O'Brien's "corner"; DROP TABLE mission_templates; -- ${tag()}`;
+  const sqlName = `${tag()} O'Brien's "corner"; DROP TABLE mission_templates; --`;
   const saved = await req.post('/api/missions/menu/save', {
     data: { key: null, expected_version: null, draft: {
       name: sqlName, goal: `1' OR '1'='1`, tactic: 'directed_patrol', dwell_minutes: 15, visits_per_shift: 1,

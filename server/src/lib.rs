@@ -261,12 +261,20 @@ pub fn router(state: AppState, limits: Limits) -> Router {
 
 /// Request bodies: at most `limit` bytes, except uploads (`/api/ingest/…`), which may reach
 /// [`upload::MAX_UPLOAD_BYTES`] and are streamed to disk. A declared length past the limit is
-/// answered 413 before the body is read; a body that grows past it fails its extractor (413).
+/// answered 413 without storing a byte of the body (it is read and dropped, so the client hears
+/// the answer); a body that grows past the limit fails its extractor (413).
 async fn body_limit(limit: usize, req: Request, next: axum::middleware::Next) -> Response {
     let limit = if req.uri().path().starts_with("/api/ingest/") { upload::MAX_UPLOAD_BYTES } else { limit };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if let Some(n) = declared.filter(|n| *n > limit as u64) {
+        // Read and drop what the client is still sending (up to 64 MiB) so that it receives the
+        // 413 rather than a reset connection; past that, the connection is simply closed.
+        if n <= 64 * 1024 * 1024 {
+            use futures_util::StreamExt;
+            let mut body = req.into_body().into_data_stream();
+            while let Some(Ok(_)) = body.next().await {}
+        }
         return auth::ErrorBody::answer(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
