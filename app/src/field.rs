@@ -479,14 +479,30 @@ pub mod device {
     }
 
     async fn fetch(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), String> {
+        let json = body.map(|b| wasm_bindgen::JsValue::from_str(&b));
+        fetch_body(method, url, json.as_ref().map(|b| (b, Some("application/json")))).await
+    }
+
+    /// A same-origin request with any body (a string, a `File`…) and, when given, its content
+    /// type; the status and the answer's text.
+    ///
+    /// # Errors
+    /// No signal, or the answer was cut off.
+    pub async fn fetch_body(
+        method: &str,
+        url: &str,
+        body: Option<(&wasm_bindgen::JsValue, Option<&str>)>,
+    ) -> Result<(u16, String), String> {
         let init = web_sys::RequestInit::new();
         init.set_method(method);
         init.set_credentials(web_sys::RequestCredentials::SameOrigin);
-        if let Some(b) = body {
-            init.set_body(&wasm_bindgen::JsValue::from_str(&b));
-            let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
-            headers.set("content-type", "application/json").map_err(|e| format!("{e:?}"))?;
-            init.set_headers(&headers);
+        if let Some((b, content_type)) = body {
+            init.set_body(b);
+            if let Some(ct) = content_type {
+                let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
+                headers.set("content-type", ct).map_err(|e| format!("{e:?}"))?;
+                init.set_headers(&headers);
+            }
         }
         let window = web_sys::window().ok_or("no window")?;
         let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
@@ -501,11 +517,15 @@ pub mod device {
         Ok((resp.status(), text))
     }
 
-    fn message(status: u16, body: &str) -> String {
-        let m = serde_json::from_str::<serde_json::Value>(body)
+    /// The `message` of a JSON error answer, if it has one.
+    pub fn answer_message(body: &str) -> Option<String> {
+        serde_json::from_str::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
-            .unwrap_or_else(|| format!("the server answered {status}"));
+    }
+
+    fn message(status: u16, body: &str) -> String {
+        let m = answer_message(body).unwrap_or_else(|| format!("the server answered {status}"));
         if status == 401 {
             format!("sign in again to sync ({m}); your changes stay on this device")
         } else {

@@ -5,6 +5,7 @@
 //! by memory. Query: `file_name` (a plain file name, recorded in the batch; never used as a
 //! path), `preset` (incidents: a column-mapping preset), `dry_run`. Audited as `ingest_data`.
 
+use app::pages::Uploaded;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -13,7 +14,7 @@ use axum::Json;
 use futures_util::StreamExt;
 use protocol::policy::Target;
 use protocol::Action;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::io::Write;
 
 use crate::auth::ErrorBody;
@@ -32,29 +33,6 @@ pub struct UploadQuery {
     /// Check everything, store nothing.
     #[serde(default)]
     pub dry_run: bool,
-}
-
-/// What an upload did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UploadSummary {
-    /// `incidents`, `calls`, `gps` or `districts`.
-    pub kind: String,
-    /// The file name recorded.
-    pub file_name: String,
-    /// True when nothing was stored.
-    pub dry_run: bool,
-    /// Rows (or features) read.
-    pub read: u64,
-    /// New records stored.
-    pub loaded: u64,
-    /// Known records updated.
-    pub updated: u64,
-    /// Known records already stored exactly so.
-    pub unchanged: u64,
-    /// Rows set aside with a reason.
-    pub rejected: u64,
-    /// The first rejected rows: (line, field, reason).
-    pub rejected_rows: Vec<(i64, String, String)>,
 }
 
 /// A file name as a name only: no directories, no traversal, no control characters.
@@ -183,10 +161,10 @@ async fn load(
     dry_run: bool,
     mapping: Option<bodega::mapping::Mapping>,
     file: std::fs::File,
-) -> Result<UploadSummary, (StatusCode, String)> {
+) -> Result<Uploaded, (StatusCode, String)> {
     let bodega = &state.ctx.bodega;
     let invalid = |e: &dyn std::fmt::Display| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
-    let mut summary = UploadSummary { kind: kind.into(), file_name: file_name.into(), dry_run, ..Default::default() };
+    let mut summary = Uploaded { kind: kind.into(), file_name: file_name.into(), dry_run, ..Default::default() };
     if kind == "districts" {
         let mut text = String::new();
         use std::io::Read;

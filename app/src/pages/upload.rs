@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The incident exports' column-mapping presets (`bodega::mapping::Mapping::PRESETS`; a server
 /// test keeps the two lists equal).
@@ -18,8 +18,8 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("new-york", "NYPD Complaint Data"),
 ];
 
-/// What the server answered (`server::upload::UploadSummary`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// What an upload did: `POST /api/ingest/{kind}`'s answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uploaded {
     /// `incidents`, `calls`, `gps` or `districts`.
     pub kind: String,
@@ -142,35 +142,18 @@ fn UploadResult(u: Uploaded) -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 async fn send_file(kind: &str, preset: &str, dry_run: bool, file: web_sys::File) -> Result<Uploaded, String> {
-    use wasm_bindgen::JsCast;
-    let name = file.name();
+    use crate::field::device::{answer_message, fetch_body};
     let query = format!(
         "file_name={}&dry_run={dry_run}{}",
-        js_sys::encode_uri_component(&name),
+        js_sys::encode_uri_component(&file.name()),
         if preset.is_empty() { String::new() } else { format!("&preset={}", js_sys::encode_uri_component(preset)) }
     );
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
-    init.set_body(&file);
-    let window = web_sys::window().ok_or("no window")?;
-    let url = format!("/api/ingest/{kind}?{query}");
-    let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+    let (status, text) = fetch_body("POST", &format!("/api/ingest/{kind}?{query}"), Some((file.as_ref(), None)))
         .await
-        .map_err(|_| "No signal: the file was not sent.".to_string())?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
-    let text = wasm_bindgen_futures::JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?)
-        .await
-        .map_err(|_| "The answer was cut off.".to_string())?
-        .as_string()
-        .unwrap_or_default();
-    if resp.ok() {
+        .map_err(|e| format!("Not sent ({e})."))?;
+    if (200..300).contains(&status) {
         serde_json::from_str(&text).map_err(|e| format!("The server's answer could not be read: {e}"))
     } else {
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
-            .unwrap_or(text);
-        Err(format!("Not loaded: {message}"))
+        Err(format!("Not loaded: {}", answer_message(&text).unwrap_or(text)))
     }
 }
