@@ -91,6 +91,7 @@ pub fn provide_app_state() {
         cache: RwSignal::new(None),
         resync: RwSignal::new(false),
         lock: StoredValue::new(Default::default()),
+        stored: StoredValue::new(None),
         vault: RwSignal::new(Vault::Unknown),
     };
     provide_context(field);
@@ -140,6 +141,10 @@ pub struct FieldStore {
     /// One change to the state at a time.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     lock: StoredValue<std::sync::Arc<futures::lock::Mutex<()>>>,
+    /// The state as this page last read or wrote it in the store (sealed): a save goes through
+    /// only while the store still holds exactly this.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    stored: StoredValue<Option<String>>,
 }
 
 /// The device store's state, as the screens need it.
@@ -163,16 +168,36 @@ pub const CACHE_REFRESH_S: i64 = 3_600;
 impl FieldStore {
     /// Changes the state and saves it in one durable transaction, one change at a time: a write
     /// and a sync finishing at the same moment never overwrite each other. The screen sees the
-    /// change only after the commit.
+    /// change only after the commit. When another page of the app saved since this one last read
+    /// (a second tab; a tab killed mid-write whose write committed late), the save is refused
+    /// ([`crate::field::device::save_if`]), the state is read again and the change applied to it:
+    /// every write keeps its own outbox sequence number, across tabs too.
     #[cfg(feature = "hydrate")]
-    async fn modify(self, change: impl FnOnce(&mut crate::field::FieldState)) -> Result<(), String> {
+    async fn modify(self, mut change: impl FnMut(&mut crate::field::FieldState)) -> Result<(), String> {
         let lock = self.lock.get_value();
         let _held = lock.lock().await;
-        let Some(mut state) = self.state.get_untracked() else { return Err("no field state on this device".into()) };
-        change(&mut state);
-        crate::field::device::save(&state).await?;
-        self.state.set(Some(state));
-        Ok(())
+        for _ in 0..8 {
+            let Some(mut state) = self.state.get_untracked() else {
+                return Err("no field state on this device".into());
+            };
+            change(&mut state);
+            let expected = self.stored.get_value();
+            if let Some(stored) = crate::field::device::save_if(&state, expected.as_deref()).await? {
+                self.stored.set_value(Some(stored));
+                self.state.set(Some(state));
+                return Ok(());
+            }
+            // Saved meanwhile by another page: take what it saved, then try again.
+            let username = state.username.clone();
+            match crate::field::device::read(&username).await? {
+                (Some(fresh), stored) => {
+                    self.stored.set_value(stored);
+                    self.state.set(Some(fresh));
+                }
+                (None, _) => return Err("this device's store was cleared by another window (signed out)".into()),
+            }
+        }
+        Err("another window of Beatbook keeps changing this device's store; try again".into())
     }
 
     /// Loads `user`'s state and hot-spot inputs from the opened store (`me`: signed in, with
@@ -184,54 +209,63 @@ impl FieldStore {
             "" => crate::vault::browser::record(user).await.ok().flatten().map(|r| r.device_id).unwrap_or_default(),
             id => id.to_string(),
         };
-        let mut state = match crate::field::device::load_for(user, &device_id).await {
-            Ok(s) => s,
+        let (state, stored) = match crate::field::device::load_for(user, &device_id).await {
+            Ok(loaded) => loaded,
             Err(e) => {
                 leptos::logging::warn!("the device store could not be read: {e}");
                 return;
             }
         };
         let now = (js_sys::Date::now() / 1000.0) as i64;
+        let expired = me.is_none() && state.is_expired(now);
+        let held = state.held.clone();
+        self.stored.set_value(stored);
+        self.state.set(Some(state));
         match &me {
             // Signed in: what is kept now lasts until this session's end plus the department's
             // keep time.
-            Some(me) => state.expires_at = Some(me.device_data_expires_at),
+            Some(me) => {
+                let until = me.device_data_expires_at;
+                let _ = self.modify(|s| s.expires_at = Some(until)).await;
+            }
             // No signal: past the keep time the missions and hot-spot inputs go; the outbox stays.
-            None if state.is_expired(now) => {
-                state.expire(now);
-                let _ = crate::field::device::save(&state).await;
-                let _ = crate::field::device::drop_cache(&state.username).await;
+            None if expired => {
+                let _ = self
+                    .modify(|s| {
+                        s.expire(now);
+                    })
+                    .await;
+                let _ = crate::field::device::drop_cache(user).await;
             }
             None => {}
         }
-        if !state.is_expired(now) {
-            if let Ok(Some(cache)) = crate::field::device::load_cache(&state.username).await {
+        if !expired {
+            if let Ok(Some(cache)) = crate::field::device::load_cache(user).await {
                 self.cache.set(Some(cache));
             }
         }
         // Work a supervisor let wait: say so (both names on record), then push it.
-        if let (Some(_), Some(held)) = (&me, state.held.clone()) {
+        if let (Some(_), Some(held)) = (&me, held) {
             let report = protocol::sync::OverrideReport {
-                device_id: state.device_id.clone(),
+                device_id: self.state.with_untracked(|s| s.as_ref().map(|s| s.device_id.clone())).unwrap_or_default(),
                 supervisor: held.supervisor,
                 at: held.at,
                 pending: held.pending,
             };
-            match crate::field::device::report_override(&report).await {
-                Ok(()) => state.held = None,
+            let settled = match crate::field::device::report_override(&report).await {
+                Ok(()) => true,
                 // Refused (recorded by the server as a failed claim): the work is still the
                 // author's own and goes through.
                 Err((status, e)) if status != 0 => {
                     leptos::logging::warn!("override report refused: {e}");
-                    state.held = None;
+                    true
                 }
-                Err(_) => {}
+                Err(_) => false,
+            };
+            if settled {
+                let _ = self.modify(|s| s.held = None).await;
             }
         }
-        if me.is_some() {
-            let _ = crate::field::device::save(&state).await;
-        }
-        self.state.set(Some(state));
         if me.is_some() {
             crate::field::device::ask_persistent_storage();
             self.sync();
@@ -254,7 +288,7 @@ impl FieldStore {
     /// When the device could not save.
     #[cfg(feature = "hydrate")]
     pub async fn hold(self, held: crate::field::Held) -> Result<(), String> {
-        self.modify(|s| s.held = Some(held)).await
+        self.modify(|s| s.held = Some(held.clone())).await
     }
 
     /// Records a write with its optimistic effect, saves it durably, then syncs. The screen
@@ -263,7 +297,7 @@ impl FieldStore {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let now = (js_sys::Date::now() / 1000.0) as i64;
-            match self.modify(|s| s.record(kind, now)).await {
+            match self.modify(|s| s.record(kind.clone(), now)).await {
                 Ok(()) => {
                     crate::pwa::request_background_sync();
                     self.sync();
@@ -329,7 +363,7 @@ impl FieldStore {
         let Some((device, cookie)) = ids() else { return Ok(()) };
         let answer = pull(&device, cookie).await?;
         let now = js_sys::Date::now();
-        self.modify(|s| s.absorb(answer, now)).await
+        self.modify(|s| s.absorb(answer.clone(), now)).await
     }
 
     /// Fresh hot-spot inputs when the kept ones are missing or an hour old.

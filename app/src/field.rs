@@ -324,17 +324,27 @@ pub mod device {
         format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
     }
 
-    /// The state for `username` (made, with a new device id, on first use), and remembers that
-    /// this user is the device's current one (for opening offline).
+    /// The state for `username` (made, with a new device id, on first use) with its stored form
+    /// (the sealed text, `None` when nothing is stored yet: what [`save_if`] compares against),
+    /// and remembers that this user is the device's current one (for opening offline).
     ///
     /// # Errors
     /// When IndexedDB refuses.
-    pub async fn load_for(username: &str, device_id: &str) -> Result<FieldState, String> {
+    pub async fn load_for(username: &str, device_id: &str) -> Result<(FieldState, Option<String>), String> {
         crate::device_store::put_json(LAST_USER, serde_json::to_string(username).map_err(|e| e.to_string())?).await?;
-        match crate::device_store::get_json(&key(username)).await? {
-            Some(json) => serde_json::from_str(&json).map_err(|e| format!("the device's copy is unreadable: {e}")),
-            None => Ok(FieldState::new(username, device_id)),
-        }
+        let (state, stored) = read(username).await?;
+        Ok((state.unwrap_or_else(|| FieldState::new(username, device_id)), stored))
+    }
+
+    /// The state kept for `username`, if any, with its stored form.
+    ///
+    /// # Errors
+    /// When IndexedDB refuses or the copy cannot be opened.
+    pub async fn read(username: &str) -> Result<(Option<FieldState>, Option<String>), String> {
+        let Some(stored) = crate::device_store::get_raw(&key(username)).await? else { return Ok((None, None)) };
+        let json = crate::vault::browser::open(stored.clone()).await?;
+        let state = serde_json::from_str(&json).map_err(|e| format!("the device's copy is unreadable: {e}"))?;
+        Ok((Some(state), Some(stored)))
     }
 
     /// Who last used this device (to open their store with no signal).
@@ -346,12 +356,19 @@ pub mod device {
         serde_json::from_str(&user).map(Some).map_err(|e| e.to_string())
     }
 
-    /// Saves the whole state in one durable transaction; returns only after the commit.
+    /// Saves the whole state in one durable transaction, but only if what is stored is still
+    /// `expected` (the sealed text this page last read or wrote): a compare-and-swap inside one
+    /// IndexedDB transaction, which the browser runs alone among writers of the store. Another
+    /// page of the app (a second tab, or a tab killed mid-write whose transaction committed after
+    /// this page read) may have saved meanwhile; then nothing is written and the answer is
+    /// `Ok(None)`: the caller reads the state again and reapplies its change, so two pages never
+    /// hand out the same outbox sequence number. `Ok(Some(stored))`: committed (returns only
+    /// after the commit), with the new stored form.
     ///
     /// # Errors
     /// When IndexedDB refuses (quota, private mode): the write is then not saved, and the caller
     /// must say so.
-    pub async fn save(state: &FieldState) -> Result<(), String> {
+    pub async fn save_if(state: &FieldState, expected: Option<&str>) -> Result<Option<String>, String> {
         let json = crate::vault::browser::seal(&serde_json::to_string(state).map_err(|e| e.to_string())?).await?;
         let db = crate::device_store::open().await?;
         let mut options = TransactionOptions::new();
@@ -363,15 +380,27 @@ pub mod device {
             .build()
             .map_err(|e| format!("{e:?}"))?;
         let store = tx.object_store(CACHE).map_err(|e| format!("{e:?}"))?;
+        // No other await between this read and the write: the transaction stays active and no
+        // other writer runs in between.
+        let current: Option<String> = store
+            .get(key(&state.username))
+            .primitive()
+            .map_err(|e| format!("{e:?}"))?
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        if current.as_deref() != expected {
+            tx.abort().await.map_err(|e| format!("{e:?}"))?;
+            return Ok(None);
+        }
         store
-            .put(json)
+            .put(json.clone())
             .with_key(key(&state.username))
             .primitive()
             .map_err(|e| format!("{e:?}"))?
             .await
             .map_err(|e| format!("{e:?}"))?;
         tx.commit().await.map_err(|e| format!("not saved on this device: {e:?}"))?;
-        Ok(())
+        Ok(Some(json))
     }
 
     fn cache_key(username: &str) -> String {

@@ -112,3 +112,47 @@ test('officer and sergeant work offline; three actions sync exactly once', async
   // The sergeant's device now shows the officer's completions too.
   await expect(item(sergeant, 0)).toHaveAttribute('data-status', 'completed');
 });
+
+test('two windows of one officer with no signal: each write keeps its own place in the outbox and reaches the server once', async ({ browser }) => {
+  test.setTimeout(150_000);
+  // D2's officers 3 and 4, shift A on 26/27 Dec: no other spec uses them.
+  const login = phone() ? 'd2.officer3' : 'd2.officer4';
+  const twoShift = { district: 'D2', shift: 'A', shift_date: phone() ? '2020-12-26' : '2020-12-27' };
+  const ids = [0, 1].map((i) => `0193b3c4-0000-7000-8e00-${phone() ? 'a2' : 'b2'}00000000${i}0`);
+  const setup = await browser.newPage({ baseURL: test.info().project.use.baseURL });
+  await issueAndAssign(setup, twoShift, ids, phone() ? '203' : '204');
+  await setup.close();
+
+  // The same phone, two tabs of Beatbook, both showing the two missions.
+  const first = await fieldPage(browser, login);
+  const second = await first.context().newPage();
+  await second.goto('/missions');
+  await fieldReady(second);
+  const mission = (page: Page, i: number) => page.locator(`li.mission[data-mission="${ids[i]}"]`);
+  await expect(mission(second, 1)).toHaveAttribute('data-status', 'assigned');
+
+  // No signal. Each tab completes a different mission; the second tab has not seen the first's.
+  await first.context().setOffline(true);
+  for (const [page, i] of [[first, 0], [second, 1]] as const) {
+    await mission(page, i).locator('.mission-head').click();
+    await mission(page, i).getByRole('button', { name: 'Start mission' }).click();
+    await expect(mission(page, i)).toHaveAttribute('data-status', 'in_progress');
+  }
+  // Both starts are on the device: the second tab read the first's before saving its own.
+  await expect(second.getByTestId('sync-status')).toHaveAttribute('data-pending', '2');
+  await expect(mission(second, 0)).toHaveAttribute('data-status', 'in_progress');
+
+  // Signal returns: the server has both starts, each exactly once.
+  await first.context().setOffline(false);
+  for (const page of [first, second]) {
+    await page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await expect(page.getByTestId('sync-status')).toHaveAttribute('data-pending', '0', { timeout: 30_000 });
+  }
+  const sergeant = await browser.newPage({ baseURL: test.info().project.use.baseURL });
+  await signIn(sergeant, 'd2.sergeant');
+  for (const id of ids) {
+    const events = await (await sergeant.request.post('/api/missions/events', { data: { id } })).json();
+    expect(events.filter((e: any) => e.transition === 'start'), id).toHaveLength(1);
+  }
+  await sergeant.close();
+});
