@@ -369,6 +369,7 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
     if args.seed_demo && bodega.incident_count().await? == 0 {
         tracing::info!("empty Data Bodega: loading the demo city (Vancouver 2020 open data)");
         bodega::demo::seed_demo(&bodega).await?;
+        bodega::demo::seed_demo_activity(&bodega).await?;
     }
     // Incidents a previous version loaded unclassified, or loaded before their district.
     let classified = bodega.classify_incidents().await?;
@@ -748,11 +749,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::SeedDemo) => {
             let bodega = open_store(&common).await?;
             let s = bodega::demo::seed_demo(&bodega).await?;
+            let a = bodega::demo::seed_demo_activity(&bodega).await?;
             announce_demo_password(server::accounts::ensure_demo_accounts(&bodega).await?);
             bodega.close().await;
             println!(
                 "demo city: read {}, loaded {}, updated {}, unchanged {}, rejected {}, without location {}, location flagged {}",
                 s.read, s.loaded, s.updated, s.unchanged, s.rejected, s.without_location, s.geo_flagged
+            );
+            println!(
+                "synthetic calls for service: loaded {}, unchanged {}; synthetic patrol GPS fixes: loaded {}, already there {}",
+                a.calls.loaded, a.calls.unchanged, a.gps.loaded, a.gps.duplicates
             );
             Ok(())
         }
