@@ -90,7 +90,7 @@ pub async fn get_accuracy(end: Option<String>, periods: Option<u32>) -> Result<S
 /// Server side.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use hotspot::{evaluate, rank_cells, HarmTable, RankBy, ScoreParams, Window};
+    use hotspot::{evaluate, rank_cells, RankBy, ScoreParams, Window};
     use protocol::policy::Target;
     use protocol::Action;
 
@@ -152,7 +152,7 @@ pub mod ssr {
             bbox: Some((w, s, e, n)),
             ..Default::default()
         };
-        let table = HarmTable::count();
+        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
         let events: Vec<hotspot::Event> = ctx
             .bodega
             .mappable_incidents(&filter)

@@ -137,7 +137,7 @@ pub async fn get_cell_composition(query: CrimeQuery, ix: i64, iy: i64) -> Result
 pub mod ssr {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use hotspot::{Grid, HarmTable, Lattice, ScoreParams, Window};
+    use hotspot::{Grid, Lattice, ScoreParams, Window};
     use jiff::civil::Date;
     use jiff::tz::TimeZone;
     use protocol::policy::{decide, Target};
@@ -317,7 +317,7 @@ pub mod ssr {
         let plan = plan(&ctx, query).await?;
         let (rows, mapped) = plan.events(&ctx, plan.from).await?;
         let (grid, _lattice) = plan.grid()?;
-        let table = HarmTable::count();
+        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
         let utm = hotspot::Utm::new(grid.epsg);
         let mut offense_ids: BTreeMap<String, u32> = BTreeMap::new();
         let mut events = Vec::with_capacity(rows.len());
@@ -416,7 +416,7 @@ pub mod ssr {
         let first_week = plan.to_day.checked_sub(jiff::Span::new().days(83)).map_err(unavailable)?;
         let trend_from = first_week.to_zoned(plan.tz.clone()).map_err(unavailable)?.timestamp().as_second();
         let (rows, _) = plan.events(&ctx, trend_from.min(plan.from)).await?;
-        let table = HarmTable::count();
+        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
         let mut parts: BTreeMap<String, (u32, f64)> = BTreeMap::new();
         let mut weekly = [0u32; 12];
         for (lon, lat, t, offense) in rows {

@@ -201,7 +201,7 @@ pub async fn get_field_cache() -> Result<FieldCache, crate::api::ApiError> {
 /// Server side of the field cache.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use hotspot::{Aggregates, CachedOffense, Epsg, HarmTable, Lattice};
+    use hotspot::{Aggregates, CachedOffense, Epsg, Lattice};
     use protocol::policy::Target;
     use protocol::Action;
 
@@ -257,7 +257,7 @@ pub mod ssr {
             let filter = bodega::queries::Filter { from: Some(from), to: Some(end), district, ..Default::default() };
             counts.extend(ctx.bodega.cell_day_counts(&filter, &lattice, &tz).await.map_err(unavailable)?);
         }
-        let table = HarmTable::count();
+        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
         let tracks = ctx.bodega.offense_tracks().await.map_err(unavailable)?;
         let mut offenses: Vec<CachedOffense> = Vec::new();
         let mut rows = Vec::with_capacity(counts.len());

@@ -218,7 +218,7 @@ pub mod ssr {
 
     use bodega::missions::{MissionError, MissionFilter, NewMission};
     use geo::Contains;
-    use hotspot::{Epsg, HarmTable, Lattice};
+    use hotspot::{Epsg, Lattice};
     use protocol::menu::{Template, TemplateDraft};
     use protocol::mission::{Mission, Place, TransitionArgs};
     use protocol::policy::Target;
@@ -408,7 +408,7 @@ pub mod ssr {
         let points = ctx.bodega.mappable_incidents(&filter).await.map_err(unavailable)?;
         let epsg = Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
         let lattice = Lattice::new(epsg, MICRO_PLACE_M).map_err(unavailable)?;
-        let table = HarmTable::count();
+        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
         // Per cell: harm and incidents by offence.
         let mut cells: HashMap<(i64, i64), (f64, BTreeMap<String, u32>)> = HashMap::new();
         for (lon, lat, _t, offense) in points {
@@ -542,7 +542,7 @@ pub mod ssr {
             window_to: day_of(to - 1),
             window_moved_to_data,
             cell_size_m: MICRO_PLACE_M,
-            harm_table: format!("{} {}", table.name(), table.version()),
+            harm_table: table.version().to_string(),
             proposals,
         })
     }

@@ -401,7 +401,7 @@ pub mod ssr {
         let bbox = study_box(&areas, &recent);
         let epsg = Epsg::for_lon_lat((bbox.0 + bbox.2) / 2.0, (bbox.1 + bbox.3) / 2.0).map_err(unavailable)?;
         let lattice = Lattice::new(epsg, CELL_M).map_err(unavailable)?;
-        let table = HarmTable::count();
+        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
         let recent_cells = harm_by_cell(&lattice, &table, &recent);
         let prior_ranks: HashMap<(i64, i64), u32> = rank(&harm_by_cell(&lattice, &table, &before))
             .into_iter()

@@ -42,6 +42,7 @@ pub mod demo;
 pub mod districts;
 pub mod geocode;
 pub mod gps;
+pub mod harm;
 pub mod ingest;
 pub mod mapping;
 pub mod missions;

@@ -101,18 +101,29 @@ pub fn parse_window(from: Option<&str>, to: Option<&str>) -> Result<Window, Anal
     Ok(window)
 }
 
-/// Reads a weight table file: CSV with columns `offense,weight` (other columns ignored). Its
-/// version is its name plus the first 12 hex digits of the file's SHA-256.
+/// Reads a weight table file: CSV with columns `offense,weight` and optionally `note` (where the
+/// weight comes from); other columns are ignored. Its version is its name plus the first 12 hex
+/// digits of the file's SHA-256.
 ///
 /// # Errors
 /// [`AnalysisError::Parameter`] naming the line and problem.
 pub fn read_weight_table(name: &str, bytes: &[u8]) -> Result<HarmTable, AnalysisError> {
     use sha2::Digest;
+    let entries = read_weight_rows(name, bytes)?.into_iter().map(|(o, w, _)| (o, w));
+    let version = format!("{name}@{}", &hex::encode(sha2::Sha256::digest(bytes))[..12]);
+    HarmTable::new(name, version, entries).map_err(|e| AnalysisError::Parameter(format!("weight table {name}: {e}")))
+}
+
+/// The rows of a weight table file (see [`read_weight_table`]): `(offence, weight, note)`.
+///
+/// # Errors
+/// [`AnalysisError::Parameter`] naming the line and problem.
+pub fn read_weight_rows(name: &str, bytes: &[u8]) -> Result<Vec<(String, f64, String)>, AnalysisError> {
     let bad = |m: String| AnalysisError::Parameter(format!("weight table {name}: {m}"));
     let mut reader = csv::Reader::from_reader(bytes);
     let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
     let col = |n: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(n));
-    let (Some(o), Some(w)) = (col("offense"), col("weight")) else {
+    let (Some(o), Some(w), note) = (col("offense"), col("weight"), col("note")) else {
         return Err(bad("needs 'offense' and 'weight' columns".into()));
     };
     let mut entries = Vec::new();
@@ -121,10 +132,10 @@ pub fn read_weight_table(name: &str, bytes: &[u8]) -> Result<HarmTable, Analysis
         let offense = record.get(o).unwrap_or("").to_string();
         let text = record.get(w).unwrap_or("").trim();
         let weight: f64 = text.parse().map_err(|_| bad(format!("line {}: weight '{text}' is not a number", i + 2)))?;
-        entries.push((offense, weight));
+        let note = note.and_then(|n| record.get(n)).unwrap_or("").trim().to_string();
+        entries.push((offense, weight, note));
     }
-    let version = format!("{name}@{}", &hex::encode(sha2::Sha256::digest(bytes))[..12]);
-    HarmTable::new(name, version, entries).map_err(|e| bad(e.to_string()))
+    Ok(entries)
 }
 
 /// Reads the canonical incident file, weighs every offence and projects every located row.

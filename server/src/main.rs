@@ -59,12 +59,44 @@ enum Command {
     /// Check a basemap file, or write a schematic one (a plain grid, no map data).
     #[command(subcommand)]
     Basemap(BasemapCmd),
+    /// Harm weight tables: load the department's own, list them, choose the one in force.
+    #[command(subcommand)]
+    Weights(WeightsCmd),
     /// Score every micro place of a canonical incident file: one row per cell of the grid with
     /// count, harm, Gi* z-score and kernel density (no database needed).
     Hotspots(HotspotsArgs),
     /// Rank places on a training window and measure how well the ranking predicted a later test
     /// window: hit rate, PAI, PEI and RRI beside the naive trailing-count baseline.
     Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum WeightsCmd {
+    /// Load a weight table: CSV with columns offense,weight and optionally note (where the weight
+    /// comes from). A version never changes meaning: other weights need a new version.
+    Load {
+        /// The CSV file.
+        file: PathBuf,
+        /// The table's name, e.g. the department's short name.
+        #[arg(long)]
+        name: String,
+        /// The table's version, e.g. 2026-11.
+        #[arg(long = "table-version", value_name = "VERSION")]
+        table_version: String,
+        /// Put it in force at once.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// The loaded tables, the one in force marked.
+    List,
+    /// Put a loaded table in force (NAME `count` goes back to the plain count).
+    Use {
+        /// The table's name.
+        name: String,
+        /// Its version (ignored for `count`).
+        #[arg(default_value = "1", value_name = "VERSION")]
+        table_version: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -865,6 +897,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}: snapshot for {} ({} bytes)", out.display(), snapshot.date, bytes.len());
             Ok(())
         }
+        Some(Command::Weights(cmd)) => weights(&common, cmd).await,
         Some(Command::Basemap(BasemapCmd::Check { file })) => {
             let map = server::basemap::Basemap::open(&file, "")?;
             let i = &map.info;
@@ -971,4 +1004,58 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `server weights …`: load, list and choose harm weight tables; a change of the table in force
+/// is audited (every score after it says the new table).
+async fn weights(common: &Common, cmd: WeightsCmd) -> anyhow::Result<()> {
+    let bodega = open_store(common).await?;
+    let activate = |name: String, version: String| {
+        let bodega = bodega.clone();
+        async move {
+            let before = bodega.activate_harm_table(&name, &version).await?;
+            let now = bodega.active_harm_table().await?.version().to_string();
+            bodega
+                .append_audit(&bodega::audit::AuditEntry {
+                    actor_user_id: None,
+                    actor: "command line".into(),
+                    action: "harm_table".into(),
+                    target: now.clone(),
+                    district_code: None,
+                    source_ip: String::new(),
+                    device_id: None,
+                    outcome: Some(bodega::audit::Outcome::Success),
+                    detail: format!("harm table in force: {before} -> {now}"),
+                })
+                .await?;
+            println!("harm table in force: {now} (was {before})");
+            anyhow::Ok(())
+        }
+    };
+    match cmd {
+        WeightsCmd::Load { file, name, table_version: version, activate: and_activate } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let rows = server::analysis::read_weight_rows(&name, &bytes)?;
+            let added = bodega.load_harm_table(&name, &version, &rows).await?;
+            println!(
+                "harm table {name}@{version}: {} offences {}",
+                rows.len(),
+                if added { "loaded" } else { "already loaded, unchanged" }
+            );
+            if and_activate {
+                activate(name, version).await?;
+            }
+        }
+        WeightsCmd::List => {
+            let tables = bodega.harm_tables().await?;
+            let active = bodega.active_harm_table().await?.version().to_string();
+            println!("{} count@1 (every offence weighs 1, built in)", if active == "count@1" { "*" } else { " " });
+            for t in tables {
+                println!("{} {}@{} ({} offences)", if t.active { "*" } else { " " }, t.name, t.version, t.offenses);
+            }
+        }
+        WeightsCmd::Use { name, table_version } => activate(name, table_version).await?,
+    }
+    bodega.close().await;
+    Ok(())
 }

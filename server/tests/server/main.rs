@@ -14,6 +14,7 @@ use tower::ServiceExt;
 mod auth;
 mod crime;
 mod field;
+mod harm;
 mod missions;
 mod oidc;
 mod presence;
@@ -351,6 +352,8 @@ fn every_subcommand_explains_itself() {
         (&["seed-demo", "--help"][..], "Vancouver"),
         (&["ingest", "--help"][..], "incidents"),
         (&["ingest", "incidents", "--help"][..], "--dry-run"),
+        (&["weights", "load", "--help"][..], "--table-version"),
+        (&["weights", "use", "--help"][..], "count"),
     ] {
         let out = server(args, &[]);
         assert!(out.status.success(), "{args:?}");
