@@ -23,7 +23,18 @@ use crate::grid::Grid;
 /// Never for matching lengths; a `values` slice shorter than the grid is a programming error
 /// and panics on indexing.
 pub fn gi_star(grid: &Grid, values: &[f64]) -> Vec<f64> {
-    let n = grid.len();
+    gi_star_lists(values, |i| grid.queen_with_self(i))
+}
+
+/// Gi* z-score of every place for per-place `values`, with binary weights over the places
+/// `neighbours(i)` lists for place `i` (which must include `i` itself for Gi*): the same formula
+/// for any contiguity — the grid's queen cells, or the street graph's segments meeting at an
+/// intersection ([`crate::segments`]).
+///
+/// # Panics
+/// A neighbour index outside `values` is a programming error and panics on indexing.
+pub fn gi_star_lists<I: IntoIterator<Item = usize>>(values: &[f64], neighbours: impl Fn(usize) -> I) -> Vec<f64> {
+    let n = values.len();
     let nf = n as f64;
     let (sum, sum_sq) = values.iter().fold((0.0, 0.0), |(s, q), v| (s + v, q + v * v));
     let mean = sum / nf;
@@ -32,7 +43,7 @@ pub fn gi_star(grid: &Grid, values: &[f64]) -> Vec<f64> {
     (0..n)
         .map(|i| {
             let (mut local, mut w) = (0.0, 0.0);
-            for j in grid.queen_with_self(i) {
+            for j in neighbours(i) {
                 local += values[j];
                 w += 1.0;
             }

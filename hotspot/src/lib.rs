@@ -24,6 +24,9 @@
 //! - [`score`]: everything per cell for a half-open window — count, harm, time-decayed harm,
 //!   kernel density, Gi* and its FDR class — plus a cell's composition by offence.
 //!
+//! - [`segments`]: street segments as a second kind of place — a department's street network
+//!   (projected polylines), incidents snapped to the nearest segment within a tolerance, scores
+//!   per segment and Gi* over the street graph (segments meeting at an intersection).
 //! - [`cached`]: the device's scoring from per-cell, per-day, per-offence aggregates (no
 //!   incidents), for the officer's chosen window and tracks, and the hot spots near them.
 //!
@@ -39,12 +42,13 @@ pub mod nearby;
 pub mod presence;
 pub mod projection;
 pub mod score;
+pub mod segments;
 pub mod synthetic;
 pub mod workload;
 
 pub use cached::{near, score_cached, Aggregates, CachedError, CachedOffense, DeviceQuery, HotSpot};
 pub use evaluate::{evaluate, rank_cells, AreaShare};
-pub use gi::{fdr_classes, gi_star, GiClass};
+pub use gi::{fdr_classes, gi_star, gi_star_lists, GiClass};
 pub use grid::{CellCount, CellKey, Grid, GridError, Lattice};
 pub use harm::{HarmError, HarmTable};
 pub use kde::{kde_at_centres, KdeError, Kernel};
@@ -52,3 +56,4 @@ pub use nearby::{nearby, Nearby};
 pub use presence::{visits, Area, Fix, Presence, Visit, VisitParams};
 pub use projection::{Epsg, ProjectionError, Utm};
 pub use score::{composition, score, Contribution, Event, Measure, RankBy, ScoreError, ScoreParams, Scores, Window};
+pub use segments::{score_segments, Network, Segment, SegmentError, SegmentScores};

@@ -460,3 +460,181 @@ pub fn score_params(
     }
     Ok(ScoreParams { kernel, bandwidth_m: bandwidth, half_life_days, measure })
 }
+
+/// Reads a street network: a GeoJSON FeatureCollection of `LineString` or `MultiLineString`
+/// features in WGS84, projected into `epsg`. A segment's id is its `id` (or `segment_id`)
+/// property, else the feature's `id`, else its position (1-based); a MultiLineString's parts
+/// become segments `<id>.1`, `<id>.2`, …; its name is the `name` (or `street`) property.
+///
+/// The segments keep their WGS84 points (longitude, latitude): [`project_network`] makes them
+/// places once the incidents' zone is known. Read and checked before the incidents, so a bad
+/// street file is refused before any work.
+///
+/// # Errors
+/// [`AnalysisError::Parameter`] naming the feature and the problem (not GeoJSON, another
+/// geometry type, coordinates out of range, a segment without two distinct points, a repeated
+/// id, an empty network).
+pub fn read_network(bytes: &[u8]) -> Result<Vec<hotspot::Segment>, AnalysisError> {
+    let bad = |m: String| AnalysisError::Parameter(format!("street network: {m}"));
+    let doc: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| bad(format!("not GeoJSON (JSON error at line {}: {e})", e.line())))?;
+    if doc["type"] != "FeatureCollection" {
+        return Err(bad("expected a GeoJSON FeatureCollection of LineString features".into()));
+    }
+    let features =
+        doc["features"].as_array().ok_or_else(|| bad("the FeatureCollection has no 'features' list".into()))?;
+    let mut segments = Vec::new();
+    for (k, f) in features.iter().enumerate() {
+        let props = &f["properties"];
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let id = text(&props["id"])
+            .or_else(|| text(&props["segment_id"]))
+            .or_else(|| text(&f["id"]))
+            .unwrap_or_else(|| (k + 1).to_string());
+        let name = text(&props["name"]).or_else(|| text(&props["street"])).unwrap_or_default();
+        let at = format!("feature {} (id {id})", k + 1);
+        let geometry = &f["geometry"];
+        let kind = geometry["type"].as_str().unwrap_or("none");
+        let lines: Vec<&serde_json::Value> = match kind {
+            "LineString" => vec![&geometry["coordinates"]],
+            "MultiLineString" => geometry["coordinates"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+            other => {
+                return Err(bad(format!(
+                    "{at}: geometry type {other}; street segments must be LineString or MultiLineString"
+                )))
+            }
+        };
+        let parts = lines.len();
+        for (p, line) in lines.into_iter().enumerate() {
+            let coords = line.as_array().ok_or_else(|| bad(format!("{at}: coordinates are not a list of points")))?;
+            let mut points = Vec::with_capacity(coords.len());
+            for c in coords {
+                let (Some(lon), Some(lat)) = (c[0].as_f64(), c[1].as_f64()) else {
+                    return Err(bad(format!("{at}: a point is not [longitude, latitude]")));
+                };
+                if !((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+                    return Err(bad(format!("{at}: point [{lon}, {lat}] is not a WGS84 longitude, latitude")));
+                }
+                points.push((lon, lat));
+            }
+            let id = if parts > 1 { format!("{id}.{}", p + 1) } else { id.clone() };
+            segments.push(hotspot::Segment { id, name: name.clone(), points });
+        }
+    }
+    // The same checks the projected network makes, on the degrees: refused now, not later.
+    hotspot::Network::new(segments.clone()).map_err(|e| bad(e.to_string()))?;
+    Ok(segments)
+}
+
+/// The street network of [`read_network`] projected into `epsg`, indexed for snapping.
+///
+/// # Errors
+/// [`AnalysisError::Parameter`] when a point cannot be projected into the zone.
+pub fn project_network(segments: Vec<hotspot::Segment>, epsg: Epsg) -> Result<hotspot::Network, AnalysisError> {
+    let bad = |m: String| AnalysisError::Parameter(format!("street network: {m}"));
+    let utm = Utm::new(epsg);
+    let mut projected = Vec::with_capacity(segments.len());
+    for mut s in segments {
+        for p in &mut s.points {
+            *p = utm.forward(p.0, p.1).map_err(|e| bad(format!("segment {}: {e}", s.id)))?;
+        }
+        projected.push(s);
+    }
+    hotspot::Network::new(projected).map_err(|e| bad(e.to_string()))
+}
+
+/// Writes one record per street segment.
+///
+/// # Errors
+/// [`AnalysisError::Output`].
+pub fn write_segments(
+    out: &mut dyn Write,
+    format: Format,
+    network: &hotspot::Network,
+    scores: &hotspot::SegmentScores,
+    incidents: &Incidents,
+    snap_m: f64,
+) -> Result<(), AnalysisError> {
+    let all: Vec<usize> = (0..network.len()).collect();
+    let mut rank = vec![0usize; network.len()];
+    for (r, i) in rank_cells(&all, &scores.harm).into_iter().enumerate() {
+        rank[i] = r + 1;
+    }
+    let record = |i: usize| {
+        let s = network.segment(i);
+        serde_json::json!({
+            "segment_id": s.id, "name": s.name, "length_m": network.length(i), "count": scores.count[i],
+            "harm": scores.harm[i], "harm_per_km": scores.harm_per_km[i], "gi_star_z": scores.gi_z[i],
+            "gi_class": scores.gi_class[i].signed_confidence(), "harm_rank": rank[i],
+        })
+    };
+    match format {
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            let columns = [
+                "segment_id",
+                "name",
+                "length_m",
+                "count",
+                "harm",
+                "harm_per_km",
+                "gi_star_z",
+                "gi_class",
+                "harm_rank",
+            ];
+            let mut header: Vec<&str> = columns.to_vec();
+            header.push("weights");
+            w.write_record(&header).map_err(std::io::Error::other)?;
+            for i in 0..network.len() {
+                let r = record(i);
+                let mut row: Vec<String> = columns
+                    .iter()
+                    .map(|c| match &r[c] {
+                        serde_json::Value::String(s) => s.clone(),
+                        v => v.to_string(),
+                    })
+                    .collect();
+                row.push(incidents.weights_version.clone());
+                w.write_record(&row).map_err(std::io::Error::other)?;
+            }
+            w.flush()?;
+        }
+        Format::Json | Format::Geojson => {
+            let utm = Utm::new(incidents.epsg);
+            let meta = serde_json::json!({
+                "epsg": incidents.epsg.code(), "segments": network.len(), "snap_m": snap_m,
+                "snapped": scores.snapped, "unsnapped": scores.unsnapped, "weights": incidents.weights_version,
+                "gi_neighbours": "segments meeting at an intersection (end points within 0.5 m), itself included",
+            });
+            let items: Vec<serde_json::Value> = (0..network.len())
+                .map(|i| {
+                    if format == Format::Json {
+                        return record(i);
+                    }
+                    let line: Vec<[f64; 2]> = network
+                        .segment(i)
+                        .points
+                        .iter()
+                        .map(|(x, y)| {
+                            let (lon, lat) = utm.inverse(*x, *y);
+                            [lon, lat]
+                        })
+                        .collect();
+                    serde_json::json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": line}, "properties": record(i)})
+                })
+                .collect();
+            let doc = if format == Format::Json {
+                serde_json::json!({"network": meta, "segments": items})
+            } else {
+                serde_json::json!({"type": "FeatureCollection", "beatbook": meta, "features": items})
+            };
+            serde_json::to_writer(&mut *out, &doc).map_err(std::io::Error::other)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}

@@ -252,6 +252,14 @@ struct HotspotsArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Score street segments instead of cells: a GeoJSON FeatureCollection of LineStrings
+    /// (WGS84; `id` and `name` properties). One row per segment.
+    #[arg(long, value_name = "FILE.geojson")]
+    segments: Option<PathBuf>,
+    /// With --segments: incidents farther than this from every segment (metres) are reported,
+    /// not scored.
+    #[arg(long, default_value_t = 30.0)]
+    snap_m: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -735,7 +743,34 @@ fn output(path: Option<&PathBuf>) -> anyhow::Result<Box<dyn std::io::Write>> {
 
 fn hotspots(args: HotspotsArgs) -> anyhow::Result<()> {
     let window = server::analysis::parse_window(args.from.as_deref(), args.to.as_deref())?;
+    if args.segments.is_some() && !(args.snap_m.is_finite() && args.snap_m > 0.0) {
+        anyhow::bail!("{}", hotspot::SegmentError::BadTolerance(args.snap_m));
+    }
+    let streets = match &args.segments {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Some((path, server::analysis::read_network(&bytes)?))
+        }
+        None => None,
+    };
     let (incidents, grid, params) = load_analysis_input(&args.input)?;
+    if let Some((path, segments)) = streets {
+        let network = server::analysis::project_network(segments, incidents.epsg)?;
+        let scores = hotspot::score_segments(&network, &incidents.events, window, args.snap_m, params.measure)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!(
+            "{}: {} street segments; {} incidents in the window snapped, {} farther than {} m from every segment (not scored)",
+            path.display(),
+            network.len(),
+            scores.snapped,
+            scores.unsnapped,
+            args.snap_m
+        );
+        let mut out = output(args.out.as_ref())?;
+        server::analysis::write_segments(&mut out, args.format, &network, &scores, &incidents, args.snap_m)?;
+        out.flush()?;
+        return Ok(());
+    }
     let scores = hotspot::score(&grid, &incidents.events, window, &params).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut out = output(args.out.as_ref())?;
     server::analysis::write_hotspots(&mut out, args.format, &grid, &scores, &incidents, &params)?;

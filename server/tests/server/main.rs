@@ -570,6 +570,93 @@ fn hotspots_writes_json_and_geojson() {
 }
 
 #[test]
+fn hotspots_scores_street_segments_when_a_network_is_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("incidents.csv");
+    // Two on the 100 block of Main (one 5.6 m north of it), one on the 200 block, one 500 m
+    // north of every street.
+    std::fs::write(
+        &file,
+        "id,occurred_at,offense,category,lat,lon\n1,2020-01-01T10:00,Robbery,,49.28000,-123.09950\n\
+         2,2020-01-02T10:00,Mischief,,49.28005,-123.09960\n3,2020-01-03T10:00,Mischief,,49.28000,-123.09850\n\
+         4,2020-01-04T10:00,Mischief,,49.28500,-123.09950\n",
+    )
+    .expect("write");
+    let streets = dir.path().join("streets.geojson");
+    let line = |id: &str, name: &str, coords: &str| {
+        format!(
+            r#"{{"type":"Feature","properties":{{"id":"{id}","name":"{name}"}},"geometry":{{"type":"LineString","coordinates":{coords}}}}}"#
+        )
+    };
+    let network = [
+        line("M100", "100 block Main St", "[[-123.1000,49.2800],[-123.0990,49.2800]]"),
+        line("M200", "200 block Main St", "[[-123.0990,49.2800],[-123.0980,49.2800]]"),
+        line("S1", "Side St", "[[-123.0990,49.2800],[-123.0990,49.2810]]"),
+        r#"{"type":"Feature","properties":{"id":"FAR","name":"Far Rd"},"geometry":{"type":"MultiLineString","coordinates":[[[-123.1000,49.2900],[-123.0990,49.2900]],[[-123.0990,49.2900],[-123.0980,49.2900]]]}}"#.to_string(),
+    ];
+    std::fs::write(&streets, format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, network.join(",")))
+        .expect("write");
+    let (f, st) = (file.to_string_lossy().into_owned(), streets.to_string_lossy().into_owned());
+    let out = server(&["hotspots", "--incidents", &f, "--segments", &st, "--snap-m", "30", "--format", "json"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("5 street segments; 3 incidents in the window snapped, 1 farther than 30 m"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows: Vec<(String, u64)> = doc["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .map(|s| (s["segment_id"].as_str().expect("id").to_string(), s["count"].as_u64().expect("count")))
+        .collect();
+    let want = [("M100", 2), ("M200", 1), ("S1", 0), ("FAR.1", 0), ("FAR.2", 0)];
+    assert_eq!(rows, want.map(|(i, n)| (i.to_string(), n)));
+    // A block's length against the arc of the parallel on the WGS84 ellipsoid, N·cos φ·Δλ, times
+    // UTM's scale factor near the central meridian (0.9996).
+    let (lat, e2) = (49.28f64.to_radians(), 0.006_694_379_990_14);
+    let n = 6_378_137.0 / (1.0 - e2 * lat.sin().powi(2)).sqrt();
+    let arc = n * lat.cos() * 0.001f64.to_radians();
+    let length = doc["segments"][0]["length_m"].as_f64().expect("length");
+    assert!((length - arc * 0.9996).abs() < 0.02, "{length} vs {arc}");
+    assert_eq!((doc["network"]["snapped"].as_u64(), doc["network"]["unsnapped"].as_u64()), (Some(3), Some(1)));
+    // GeoJSON: one LineString per segment, back in WGS84.
+    let out = server(&["hotspots", "--incidents", &f, "--segments", &st, "--format", "geojson"], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("geojson");
+    let first = &doc["features"][0];
+    assert_eq!(first["geometry"]["type"], "LineString");
+    let start = first["geometry"]["coordinates"][0].as_array().expect("point");
+    assert!(
+        (start[0].as_f64().expect("lon") + 123.1).abs() < 1e-9
+            && (start[1].as_f64().expect("lat") - 49.28).abs() < 1e-9
+    );
+    // CSV: the harm ranking and the table used.
+    let out = server(&["hotspots", "--incidents", &f, "--segments", &st], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("segment_id,name,length_m,count,harm,harm_per_km,gi_star_z,gi_class,harm_rank,weights\n"));
+    assert!(
+        text.lines().nth(1).is_some_and(|l| l.starts_with("M100,100 block Main St,") && l.ends_with(",1,count@1")),
+        "{text}"
+    );
+
+    // Not a street: one clear line naming the feature.
+    let polygon = dir.path().join("polygon.geojson");
+    std::fs::write(
+        &polygon,
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{},{{"type":"Feature","properties":{{"id":"P"}},"geometry":{{"type":"Polygon","coordinates":[[[-123.1,49.28],[-123.09,49.28],[-123.09,49.29],[-123.1,49.28]]]}}}}]}}"#,
+            network[0]
+        ),
+    )
+    .expect("write");
+    let out = server(&["hotspots", "--incidents", &f, "--segments", &polygon.to_string_lossy()], &[]);
+    assert_one_clear_line(
+        &out,
+        "feature 2 (id P): geometry type Polygon; street segments must be LineString or MultiLineString",
+    );
+    let out = server(&["hotspots", "--incidents", &f, "--segments", &st, "--snap-m", "0"], &[]);
+    assert_one_clear_line(&out, "snapping tolerance must be a positive number of metres");
+}
+
+#[test]
 fn malformed_analysis_input_is_listed_or_refused_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("bad.csv");
