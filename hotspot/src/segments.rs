@@ -313,22 +313,23 @@ mod tests {
 
     #[test]
     fn bad_networks_and_parameters_say_why() {
-        assert_eq!(Network::new(vec![]).unwrap_err(), SegmentError::Empty);
+        assert_eq!(Network::new(vec![]).expect_err("refused"), SegmentError::Empty);
         assert_eq!(
-            Network::new(vec![seg("X", &[(1.0, 1.0), (1.0, 1.0)])]).unwrap_err(),
+            Network::new(vec![seg("X", &[(1.0, 1.0), (1.0, 1.0)])]).expect_err("refused"),
             SegmentError::Degenerate("X".into())
         );
         assert_eq!(
-            Network::new(vec![seg("X", &[(0.0, 0.0), (1.0, 1.0)]), seg("X", &[(2.0, 0.0), (3.0, 1.0)])]).unwrap_err(),
+            Network::new(vec![seg("X", &[(0.0, 0.0), (1.0, 1.0)]), seg("X", &[(2.0, 0.0), (3.0, 1.0)])])
+                .expect_err("refused"),
             SegmentError::DuplicateId("X".into())
         );
         assert_eq!(
-            Network::new(vec![seg("X", &[(0.0, f64::NAN), (1.0, 1.0)])]).unwrap_err(),
+            Network::new(vec![seg("X", &[(0.0, f64::NAN), (1.0, 1.0)])]).expect_err("refused"),
             SegmentError::NotFinite("X".into())
         );
         let n = chain();
         assert_eq!(
-            score_segments(&n, &[], Window::ALL, 0.0, Measure::Count).unwrap_err(),
+            score_segments(&n, &[], Window::ALL, 0.0, Measure::Count).expect_err("refused"),
             SegmentError::BadTolerance(0.0)
         );
         assert!(score_segments(&n, &[], Window { from: 5, to: 5 }, 10.0, Measure::Count).is_err());
