@@ -157,7 +157,47 @@ pub fn offense_key(text: &str) -> String {
     text.trim().to_lowercase()
 }
 
+/// An offence's class as the offence map gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClass {
+    /// NIBRS offence code, e.g. `13A`.
+    pub nibrs_code: String,
+    /// `A` or `B`.
+    pub nibrs_group: String,
+    /// `person`, `property`, `society` or `not_a_crime`.
+    pub crime_against: String,
+    /// `violent`, `property` or `quality_of_life`.
+    pub harm_category: String,
+}
+
 impl Bodega {
+    /// Every offence text the offence map knows (by [`offense_key`]) with the class that wins: a
+    /// department's own vocabulary before the shipped one, then the newest version.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn offense_classes(
+        &self,
+    ) -> Result<std::collections::HashMap<String, std::sync::Arc<StoredClass>>, BodegaError> {
+        self.ensure_offense_map().await?;
+        let rows: Vec<(String, String, String, String, String, String, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT offense_text, vocabulary, version, nibrs_code, nibrs_group, crime_against, harm_category \
+             FROM offense_map")
+            .fetch_all(pool).await)?;
+        let mut best: std::collections::HashMap<String, ((bool, String), std::sync::Arc<StoredClass>)> =
+            std::collections::HashMap::new();
+        for (text, vocabulary, version, nibrs_code, nibrs_group, crime_against, harm_category) in rows {
+            // Lower ranks first: the department's (false) before the shipped (true), then newer.
+            let rank = (vocabulary == SHIPPED_VOCABULARY, version);
+            let wins = best.get(&text).is_none_or(|(r, _)| rank.0 < r.0 || (rank.0 == r.0 && rank.1 > r.1));
+            if wins {
+                let class = StoredClass { nibrs_code, nibrs_group, crime_against, harm_category };
+                best.insert(text, (rank, std::sync::Arc::new(class)));
+            }
+        }
+        Ok(best.into_iter().map(|(k, (_, c))| (k, c)).collect())
+    }
+
     /// Adds the shipped offence map (idempotent).
     ///
     /// # Errors
@@ -192,22 +232,17 @@ impl Bodega {
     /// # Errors
     /// A store error; the rows done before it stay done.
     pub async fn classify_incidents(&self) -> Result<ClassifySummary, BodegaError> {
-        self.ensure_offense_map().await?;
+        let classes = self.offense_classes().await?;
         let pending: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
             "SELECT DISTINCT offense FROM incidents WHERE nibrs_code IS NULL")
             .fetch_all(pool).await)?;
         let mut summary = ClassifySummary::default();
         for offense in pending {
-            let key = offense_key(&offense);
-            let class: Option<(String, String, String, String)> = on_pool!(self, pool => sqlx::query_as(
-                "SELECT nibrs_code, nibrs_group, crime_against, harm_category FROM offense_map WHERE offense_text = $1 \
-                 ORDER BY CASE WHEN vocabulary = $2 THEN 1 ELSE 0 END, version DESC LIMIT 1")
-                .bind(&key).bind(SHIPPED_VOCABULARY).fetch_optional(pool).await)?;
-            let Some((code, group, against, harm)) = class else { continue };
+            let Some(c) = classes.get(&offense_key(&offense)) else { continue };
             let done = on_pool!(self, pool => sqlx::query(
                 "UPDATE incidents SET nibrs_code = $1, nibrs_group = $2, crime_against = $3, harm_category = $4 \
                  WHERE nibrs_code IS NULL AND offense = $5")
-                .bind(code).bind(group).bind(against).bind(harm).bind(&offense)
+                .bind(&c.nibrs_code).bind(&c.nibrs_group).bind(&c.crime_against).bind(&c.harm_category).bind(&offense)
                 .execute(pool).await.map(|r| r.rows_affected()))?;
             summary.classified += done;
         }

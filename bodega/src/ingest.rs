@@ -140,6 +140,9 @@ pub struct IncidentRow {
     pub district: Option<String>,
     /// Digest of the content fields.
     pub row_hash: String,
+    /// The offence's class from the offence map, when the map knows it (set by the load, so
+    /// the incident is stored classified in the same write).
+    pub class: Option<std::sync::Arc<crate::classify::StoredClass>>,
 }
 
 /// Parses a local date-time such as `2020-03-08T02:30`, `2020-03-08 02:30:00`, or `2020-03-08`,
@@ -252,6 +255,7 @@ fn parse_row(
         address,
         district,
         row_hash: hex::encode(&h.finalize()[..12]),
+        class: None,
     })
 }
 
@@ -397,6 +401,8 @@ async fn load_incidents<R: Read>(
     let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
     let mut rows = IncidentReader::new(reader, opts.mapping.as_ref(), tz)?;
     let rules = bodega.geo_rules().await?;
+    // Classified as they are written: one write per incident, not a second pass over them.
+    let classes = bodega.offense_classes().await?;
 
     on_pool!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
@@ -410,6 +416,7 @@ async fn load_incidents<R: Read>(
             match parsed {
                 Ok(mut row) => {
                     row.geo_flag = row.location.and_then(|(lat, lon)| rules.flag(lat, lon));
+                    row.class = classes.get(&crate::classify::offense_key(&row.offense)).cloned();
                     let mut hasher = std::collections::hash_map::DefaultHasher::new();
                     row.source_id.hash(&mut hasher);
                     if let Some(first) = seen.insert(hasher.finish(), row.line) {
@@ -462,7 +469,8 @@ macro_rules! upsert_chunk_body {
         }
         let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO incidents (source, source_id, occurred_at, occurred_local, time_flag, offense, \
-             category, lat, lon, geo_flag, address, district_code, row_hash, first_batch_id, batch_id) ",
+             category, lat, lon, geo_flag, address, district_code, row_hash, first_batch_id, batch_id, \
+             nibrs_code, nibrs_group, crime_against, harm_category) ",
         );
         qb.push_values($rows.iter(), |mut b, r| {
             b.push_bind($source.to_owned())
@@ -479,7 +487,11 @@ macro_rules! upsert_chunk_body {
                 .push_bind(r.district.clone())
                 .push_bind(r.row_hash.clone())
                 .push_bind($batch)
-                .push_bind($batch);
+                .push_bind($batch)
+                .push_bind(r.class.as_ref().map(|c| c.nibrs_code.clone()))
+                .push_bind(r.class.as_ref().map(|c| c.nibrs_group.clone()))
+                .push_bind(r.class.as_ref().map(|c| c.crime_against.clone()))
+                .push_bind(r.class.as_ref().map(|c| c.harm_category.clone()));
         });
         qb.push(
             " ON CONFLICT (source, source_id) DO UPDATE SET occurred_at = excluded.occurred_at, \
@@ -487,8 +499,8 @@ macro_rules! upsert_chunk_body {
              offense = excluded.offense, category = excluded.category, lat = excluded.lat, \
              lon = excluded.lon, geo_flag = excluded.geo_flag, address = excluded.address, \
              district_code = excluded.district_code, row_hash = excluded.row_hash, \
-             batch_id = excluded.batch_id, nibrs_code = NULL, nibrs_group = NULL, crime_against = NULL, \
-             harm_category = NULL \
+             batch_id = excluded.batch_id, nibrs_code = excluded.nibrs_code, nibrs_group = excluded.nibrs_group, \
+             crime_against = excluded.crime_against, harm_category = excluded.harm_category \
              WHERE incidents.row_hash <> excluded.row_hash OR incidents.geo_flag IS DISTINCT FROM excluded.geo_flag \
              RETURNING first_batch_id",
         );

@@ -646,4 +646,8 @@ async fn offences_are_classified_unknown_ones_listed_and_a_departments_map_wins(
     let edited = csv.replace("1,2020-06-01T10:00,Theft from Vehicle", "1,2020-06-01T10:00,Theft of Vehicle");
     ingest(b, &edited, &opts("rms")).await.expect("reload");
     assert_eq!(classes(b, "source_id = '1'").await[0].1.as_deref(), Some("240"));
+    // Incidents are stored classified as they load, the department's row outranking the shipped.
+    let more = "id,occurred_at,offense,category,lat,lon\n9,2020-06-02T10:00,Theft From Vehicle ,,49.2800,-123.1200\n";
+    ingest(b, more, &opts("rms")).await.expect("load");
+    assert_eq!(classes(b, "source_id = '9'").await[0].1.as_deref(), Some("23G"));
 }
