@@ -184,12 +184,13 @@ impl Bodega {
             "SELECT offense_text, vocabulary, version, nibrs_code, nibrs_group, crime_against, harm_category \
              FROM offense_map")
             .fetch_all(pool).await)?;
-        let mut best: std::collections::HashMap<String, ((bool, String), std::sync::Arc<StoredClass>)> =
+        type Rank = (bool, std::cmp::Reverse<String>);
+        let mut best: std::collections::HashMap<String, (Rank, std::sync::Arc<StoredClass>)> =
             std::collections::HashMap::new();
         for (text, vocabulary, version, nibrs_code, nibrs_group, crime_against, harm_category) in rows {
             // Lower ranks first: the department's (false) before the shipped (true), then newer.
-            let rank = (vocabulary == SHIPPED_VOCABULARY, version);
-            let wins = best.get(&text).is_none_or(|(r, _)| rank.0 < r.0 || (rank.0 == r.0 && rank.1 > r.1));
+            let rank: Rank = (vocabulary == SHIPPED_VOCABULARY, std::cmp::Reverse(version));
+            let wins = best.get(&text).is_none_or(|(r, _)| rank < *r);
             if wins {
                 let class = StoredClass { nibrs_code, nibrs_group, crime_against, harm_category };
                 best.insert(text, (rank, std::sync::Arc::new(class)));
