@@ -295,8 +295,14 @@ impl Bodega {
         }
         let mut done = 0;
         for (area, ids) in areas.iter().zip(by_district) {
-            for chunk in ids.chunks(500) {
-                done += on_pool!(self, pool => {
+            if ids.is_empty() {
+                continue;
+            }
+            // The district's rows and its counter move together (see crate::aggregates).
+            done += on_pool!(self, pool => {
+                let mut tx = begin_write(pool).await?;
+                let mut n = 0;
+                for chunk in ids.chunks(500) {
                     let mut qb = sqlx::QueryBuilder::new("UPDATE incidents SET district_code = ");
                     qb.push_bind(area.code.clone()).push(" WHERE district_code IS NULL AND id IN (");
                     let mut list = qb.separated(", ");
@@ -304,9 +310,12 @@ impl Bodega {
                         list.push_bind(*id);
                     }
                     qb.push(")");
-                    qb.build().execute(pool).await.map(|r| r.rows_affected())
-                })?;
-            }
+                    n += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
+                crate::bump_cell_days!(tx, [&area.code]);
+                tx.commit().await?;
+                n
+            });
         }
         Ok(done)
     }

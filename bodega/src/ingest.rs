@@ -409,6 +409,7 @@ async fn load_incidents<R: Read>(
         let batch_id = open_batch(&mut tx, "incidents", opts).await?;
         let mut summary = IngestSummary { batch_id, dry_run: opts.dry_run, ..IngestSummary::default() };
         let mut seen: HashMap<u64, u64> = HashMap::new();
+        let mut touched = std::collections::BTreeSet::new();
         let mut chunk: Vec<IncidentRow> = Vec::with_capacity(CHUNK_ROWS);
         let mut rejects: Vec<Rejection> = Vec::new();
         while let Some(parsed) = rows.next_row() {
@@ -433,7 +434,7 @@ async fn load_incidents<R: Read>(
                     summary.geo_flagged += u64::from(row.geo_flag.is_some());
                     chunk.push(row);
                     if chunk.len() == CHUNK_ROWS {
-                        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary).await?;
+                        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary, &mut touched).await?;
                         chunk.clear();
                     }
                 }
@@ -444,7 +445,7 @@ async fn load_incidents<R: Read>(
                 rejects.clear();
             }
         }
-        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary).await?;
+        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary, &mut touched).await?;
         summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
         let counts = BatchCounts {
             read: summary.read,
@@ -454,6 +455,11 @@ async fn load_incidents<R: Read>(
             rejected: summary.rejected,
         };
         finish_batch(&mut tx, batch_id, &rows.finish(), counts).await?;
+        // An updated incident may have left any district: then every district's counts go stale.
+        if summary.updated > 0 {
+            touched.insert(crate::aggregates::ALL_DISTRICTS.to_string());
+        }
+        crate::bump_cell_days!(tx, &touched);
         if opts.dry_run { tx.rollback().await? } else { tx.commit().await? }
         tracing::info!(?summary, source = %opts.source, file = %opts.file_name, "incident file ingested");
         Ok(summary)
@@ -463,7 +469,7 @@ async fn load_incidents<R: Read>(
 /// Upserts one chunk; rows whose digest is unchanged are not touched. `RETURNING first_batch_id`
 /// tells new rows (this batch) from updated ones; unchanged rows return nothing.
 macro_rules! upsert_chunk_body {
-    ($tx:expr, $source:expr, $batch:expr, $rows:expr, $summary:expr) => {{
+    ($tx:expr, $source:expr, $batch:expr, $rows:expr, $summary:expr, $touched:expr) => {{
         if $rows.is_empty() {
             return Ok(());
         }
@@ -502,9 +508,12 @@ macro_rules! upsert_chunk_body {
              batch_id = excluded.batch_id, nibrs_code = excluded.nibrs_code, nibrs_group = excluded.nibrs_group, \
              crime_against = excluded.crime_against, harm_category = excluded.harm_category \
              WHERE incidents.row_hash <> excluded.row_hash OR incidents.geo_flag IS DISTINCT FROM excluded.geo_flag \
-             RETURNING first_batch_id",
+             RETURNING first_batch_id, district_code",
         );
-        let firsts: Vec<i64> = qb.build_query_scalar().fetch_all(&mut **$tx).await?;
+        let written: Vec<(i64, Option<String>)> = qb.build_query_as().fetch_all(&mut **$tx).await?;
+        // The districts whose stored per-cell counts these rows change.
+        $touched.extend(written.iter().filter_map(|(_, d)| d.clone()));
+        let firsts: Vec<i64> = written.into_iter().map(|(b, _)| b).collect();
         let loaded = firsts.iter().filter(|b| **b == $batch).count() as u64;
         $summary.loaded += loaded;
         $summary.updated += firsts.len() as u64 - loaded;
@@ -519,8 +528,9 @@ async fn upsert_chunk<DB: UpsertTarget>(
     batch_id: i64,
     rows: &[IncidentRow],
     summary: &mut IngestSummary,
+    touched: &mut std::collections::BTreeSet<String>,
 ) -> Result<(), sqlx::Error> {
-    DB::upsert(tx, source, batch_id, rows, summary).await
+    DB::upsert(tx, source, batch_id, rows, summary, touched).await
 }
 
 pub(crate) async fn store_rejections<DB: UpsertTarget>(
@@ -558,6 +568,7 @@ pub(crate) trait UpsertTarget: crate::WriteTx {
         batch_id: i64,
         rows: &[IncidentRow],
         summary: &mut IngestSummary,
+        touched: &mut std::collections::BTreeSet<String>,
     ) -> Result<(), sqlx::Error>;
     async fn reject(
         tx: &mut sqlx::Transaction<'static, Self>,
@@ -637,8 +648,9 @@ macro_rules! impl_upsert_target {
                 batch_id: i64,
                 rows: &[IncidentRow],
                 summary: &mut IngestSummary,
+                touched: &mut std::collections::BTreeSet<String>,
             ) -> Result<(), sqlx::Error> {
-                upsert_chunk_body!(tx, source, batch_id, rows, summary)
+                upsert_chunk_body!(tx, source, batch_id, rows, summary, touched)
             }
             async fn reject(
                 tx: &mut sqlx::Transaction<'static, Self>,

@@ -35,6 +35,7 @@
 //! - [`testing`] gives tests a fresh store on the engine the test run targets.
 
 pub mod accounts;
+pub mod aggregates;
 pub mod audit;
 pub mod calls;
 pub mod classify;

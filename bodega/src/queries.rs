@@ -180,11 +180,13 @@ impl Bodega {
     }
 
     /// Per-cell, per-local-day, per-offence counts of the mappable incidents matching `filter`,
-    /// on `lattice`, sorted by cell, day and offence.
+    /// on `lattice`, sorted by cell, day and offence, counted from the incidents themselves. The
+    /// product reads [`Bodega::cell_day_counts`], which answers from stored counts where it can
+    /// and equals this.
     ///
     /// # Errors
-    /// [`BodegaError::Query`]; [`BodegaError::BadUrl`] is never returned here.
-    pub async fn cell_day_counts(
+    /// [`BodegaError::Query`].
+    pub async fn cell_day_counts_from_incidents(
         &self,
         filter: &Filter,
         lattice: &hotspot::Lattice,

@@ -5,6 +5,7 @@ use bodega::testing::fresh_store;
 use bodega::{demo, Bodega, IngestError, IngestOptions};
 
 mod accounts;
+mod aggregates;
 mod demo_activity;
 mod missions;
 mod sync_sim;
