@@ -151,6 +151,13 @@ impl Bodega {
         let counts = self.cell_day_counts_from_incidents(&all, lattice, tz).await?;
         on_pool!(self, pool => {
             let mut tx = begin_write(pool).await?;
+            // First, so that a concurrent rebuild of the same district (another request, another
+            // server on the same PostgreSQL) waits on this row and then replaces what this one
+            // wrote, instead of colliding with it.
+            sqlx::query(
+                "INSERT INTO cell_day_built (lattice, district_code, version) VALUES ($1, $2, $3) \
+                 ON CONFLICT (lattice, district_code) DO UPDATE SET version = excluded.version")
+                .bind(key).bind(district).bind(&version).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM cell_day_counts WHERE lattice = $1 AND district_code = $2")
                 .bind(key).bind(district).execute(&mut *tx).await?;
             for chunk in counts.chunks(1000) {
@@ -162,10 +169,6 @@ impl Bodega {
                 });
                 qb.build().execute(&mut *tx).await?;
             }
-            sqlx::query(
-                "INSERT INTO cell_day_built (lattice, district_code, version) VALUES ($1, $2, $3) \
-                 ON CONFLICT (lattice, district_code) DO UPDATE SET version = excluded.version")
-                .bind(key).bind(district).bind(&version).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())

@@ -91,6 +91,22 @@ async fn stored_counts_equal_counting_the_incidents_through_every_kind_of_change
         assert_eq!(stored, counted, "{from:?}..{to:?}");
         assert!(!stored.is_empty());
     }
+    // Several readers at once after a change (requests, or servers on one PostgreSQL) all
+    // rebuild or wait, and all answer the same.
+    bodega::ingest::ingest_incidents_csv(b, moved.replace("23:30", "23:45").as_bytes(), &o).await.expect("edit");
+    let f = Filter { district: Some("D2".into()), ..Filter::default() };
+    let (l, z) = (lattice(), tz());
+    let (a1, a2, a3, a4) = tokio::join!(
+        b.cell_day_counts(&f, &l, &z),
+        b.cell_day_counts(&f, &l, &z),
+        b.cell_day_counts(&f, &l, &z),
+        b.cell_day_counts(&f, &l, &z)
+    );
+    let counted = b.cell_day_counts_from_incidents(&f, &l, &z).await.expect("counted");
+    for a in [a1, a2, a3, a4] {
+        assert_eq!(a.expect("a concurrent read"), counted);
+    }
+
     let one_offence = Filter { district: Some("D1".into()), offense: Some("Mischief".into()), ..Filter::default() };
     let stored = b.cell_day_counts(&one_offence, &lattice(), &tz()).await.expect("stored");
     assert!(stored.iter().all(|c| c.offense == "Mischief") && !stored.is_empty());
