@@ -209,7 +209,7 @@ impl FieldStore {
             "" => crate::vault::browser::record(user).await.ok().flatten().map(|r| r.device_id).unwrap_or_default(),
             id => id.to_string(),
         };
-        let (state, stored) = match crate::field::device::load_for(user, &device_id).await {
+        let (mut state, stored) = match crate::field::device::load_for(user, &device_id).await {
             Ok(loaded) => loaded,
             Err(e) => {
                 leptos::logging::warn!("the device store could not be read: {e}");
@@ -219,6 +219,10 @@ impl FieldStore {
         let now = (js_sys::Date::now() / 1000.0) as i64;
         let expired = me.is_none() && state.is_expired(now);
         let held = state.held.clone();
+        if expired {
+            // Never on screen, not even until the store has been told.
+            state.expire(now);
+        }
         self.stored.set_value(stored);
         self.state.set(Some(state));
         match &me {
