@@ -72,20 +72,14 @@ impl Bodega {
         lattice: &hotspot::Lattice,
         tz: &jiff::tz::TimeZone,
     ) -> Result<Vec<CellDayCount>, BodegaError> {
+        // One district, whole local days [first, last) inside the window, a named zone: else
+        // counted from the incidents.
         let plain = filter.offense.is_none() && filter.harm_category.is_none() && filter.bbox.is_none();
-        let (Some(district), Some(zone), true) = (filter.district.as_deref(), tz.iana_name(), plain) else {
-            return self.cell_day_counts_from_incidents(filter, lattice, tz).await;
-        };
-        // Whole local days [first, last) inside the window, as instants.
-        let first = match filter.from {
-            Some(t) => next_midnight(t, tz),
-            None => Some(i64::MIN),
-        };
-        let last = match filter.to {
-            Some(t) => day_start(t, tz).map(|(s, _)| s),
-            None => Some(i64::MAX),
-        };
-        let (Some(first), Some(last)) = (first, last) else {
+        let first = filter.from.map_or(Some(i64::MIN), |t| next_midnight(t, tz));
+        let last = filter.to.map_or(Some(i64::MAX), |t| day_start(t, tz).map(|(s, _)| s));
+        let (Some(district), Some(zone), true, Some(first), Some(last)) =
+            (filter.district.as_deref(), tz.iana_name(), plain, first, last)
+        else {
             return self.cell_day_counts_from_incidents(filter, lattice, tz).await;
         };
         if first >= last {

@@ -233,10 +233,11 @@ impl Bodega {
     /// # Errors
     /// A store error; the rows done before it stay done.
     pub async fn classify_incidents(&self) -> Result<ClassifySummary, BodegaError> {
-        let classes = self.offense_classes().await?;
         let pending: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
             "SELECT DISTINCT offense FROM incidents WHERE nibrs_code IS NULL")
             .fetch_all(pool).await)?;
+        // Loads classify as they write: usually nothing is pending, and the map is not read.
+        let classes = if pending.is_empty() { Default::default() } else { self.offense_classes().await? };
         let mut summary = ClassifySummary::default();
         for offense in pending {
             let Some(c) = classes.get(&offense_key(&offense)) else { continue };

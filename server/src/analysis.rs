@@ -325,15 +325,28 @@ pub fn write_hotspots(
                 "kernel": format!("{:?}", params.kernel).to_lowercase(), "bandwidth_m": params.bandwidth_m,
                 "half_life_days": params.half_life_days,
             });
-            let doc = if format == Format::Json {
-                serde_json::json!({"grid": meta, "cells": cells})
-            } else {
-                serde_json::json!({"type": "FeatureCollection", "beatbook": meta, "features": cells})
-            };
-            serde_json::to_writer(&mut *out, &doc).map_err(std::io::Error::other)?;
-            writeln!(out)?;
+            write_document(out, format, ("grid", "cells"), meta, cells)?;
         }
     }
+    Ok(())
+}
+
+/// One JSON line: `{"<meta>": meta, "<items>": items}` for JSON, or a FeatureCollection whose
+/// features are `items` with `meta` under `beatbook` for GeoJSON.
+fn write_document(
+    out: &mut dyn Write,
+    format: Format,
+    (meta_key, items_key): (&str, &str),
+    meta: serde_json::Value,
+    items: Vec<serde_json::Value>,
+) -> Result<(), AnalysisError> {
+    let doc = if format == Format::Json {
+        serde_json::json!({ meta_key: meta, items_key: items })
+    } else {
+        serde_json::json!({"type": "FeatureCollection", "beatbook": meta, "features": items})
+    };
+    serde_json::to_writer(&mut *out, &doc).map_err(std::io::Error::other)?;
+    writeln!(out)?;
     Ok(())
 }
 
@@ -627,13 +640,7 @@ pub fn write_segments(
                     serde_json::json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": line}, "properties": record(i)})
                 })
                 .collect();
-            let doc = if format == Format::Json {
-                serde_json::json!({"network": meta, "segments": items})
-            } else {
-                serde_json::json!({"type": "FeatureCollection", "beatbook": meta, "features": items})
-            };
-            serde_json::to_writer(&mut *out, &doc).map_err(std::io::Error::other)?;
-            writeln!(out)?;
+            write_document(out, format, ("network", "segments"), meta, items)?;
         }
     }
     Ok(())
