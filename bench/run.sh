@@ -19,7 +19,7 @@ cargo bench -q -p hotspot --bench score -- --noplot 2>&1 | tee bench/out/native.
 
 echo "== WebAssembly in headless Chromium (release)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --release -p frontend --features bench \
-  --target wasm32-unknown-unknown --test bench 2>&1 | tee bench/out/wasm.txt | grep -E "wasm score_1m_chicago" || true
+  --target wasm32-unknown-unknown --test bench -- --nocapture 2>&1 | tee bench/out/wasm.txt | grep -E "wasm score_1m_chicago" || true
 
 echo "== Python peer (one thread)"
 python3 -c 'import esda, libpysal, pyproj, numpy' 2>/dev/null || pip install --quiet esda libpysal pyproj numpy

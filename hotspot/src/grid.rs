@@ -241,9 +241,10 @@ impl Grid {
 
     /// The cell holding projected point `(x, y)`, if it is on the grid.
     pub fn cell_of(&self, x: f64, y: f64) -> Option<usize> {
-        let col = libm::floor((x - self.x0) / self.size);
-        let row = libm::floor((y - self.y0) / self.size);
-        if col < 0.0 || row < 0.0 || col >= self.ncols as f64 || row >= self.nrows as f64 {
+        let col = (x - self.x0) / self.size;
+        let row = (y - self.y0) / self.size;
+        // Written so that NaN is off the grid too; on it both are ≥ 0, where truncation is floor.
+        if !(col >= 0.0 && row >= 0.0 && col < self.ncols as f64 && row < self.nrows as f64) {
             return None;
         }
         Some(row as usize * self.ncols + col as usize)

@@ -10,10 +10,12 @@
 //!
 //! The Gaussian kernel is separable, `exp(−(dx² + dy²)/2h²) = exp(−dx²/2h²)·exp(−dy²/2h²)`, so
 //! each event adds an outer product of a row of column factors and a column of row factors over
-//! the cells within the truncation radius. The factors along one axis follow a geometric-ratio
-//! recurrence (`g_{k+1} = g_k r_k`, `r_{k+1} = r_k q`, `q = exp(−Δ²/h²)`), so an event costs four
-//! `exp` calls instead of one per cell; the recurrence stays within a few ulps of direct
-//! evaluation over the ±7 h window (checked against direct evaluation and against numpy).
+//! the cells within the truncation radius (a square window). The factors
+//! along one axis follow a geometric-ratio recurrence (`g_{k+1} = g_k r_k`, `r_{k+1} = r_k q`,
+//! `q = exp(−Δ²/h²)`), taken relative to the first cell's so both axes share one `exp` for it:
+//! an event costs three `exp` calls instead of one per cell; the recurrence stays within a few
+//! ulps of direct evaluation over the ±7 h window (checked against direct evaluation and against
+//! numpy).
 
 use serde::{Deserialize, Serialize};
 
@@ -68,8 +70,6 @@ fn axis_range(origin: f64, size: f64, count: usize, p: f64, radius: f64) -> Opti
 /// One axis of the grid as the Gaussian recurrence sees it.
 #[derive(Clone, Copy)]
 struct GaussAxis {
-    /// Edge of the first cell, metres.
-    origin: f64,
     /// Cell size, metres.
     size: f64,
     /// 2h², square metres.
@@ -78,21 +78,21 @@ struct GaussAxis {
     q: f64,
 }
 
-/// Fills `out` with `exp(−(c_k − p)² / 2h²)` for centres `c_k`, k = lo..=hi, by recurrence.
-fn gaussian_factors(axis: GaussAxis, lo: usize, hi: usize, p: f64, out: &mut Vec<f64>) {
-    let GaussAxis { origin, size, two_h2, q } = axis;
-    let len = hi - lo + 1;
+/// Fills `out` with `exp(−(d_k² − d_0²) / 2h²)` for the centres `c_k = c_0 + k·size`, k =
+/// 0..len, `d_k = c_k − p`, `d0 = c_0 − p`, by recurrence: the factors relative to the first
+/// centre's, so that the caller multiplies in `exp(−(dx_0² + dy_0²)/2h²)` for both axes with one
+/// `exp`.
+fn gaussian_factors(axis: GaussAxis, len: usize, d0: f64, out: &mut Vec<f64>) {
+    let GaussAxis { size, two_h2, q } = axis;
     out.clear();
     out.resize(len, 0.0);
-    let d0 = origin + (lo as f64 + 0.5) * size - p;
-    let g0 = libm::exp(-(d0 * d0) / two_h2);
     let r0 = libm::exp(-(2.0 * d0 * size + size * size) / two_h2);
     // Two interleaved chains (even and odd k), each stepping by two cells, halve the length of
     // the multiply dependency chain: g_{k+2} = g_k ρ_k with ρ_{k+2} = ρ_k q⁴. (Measured: 1.4×
     // faster than one chain; four chains gain nothing more.)
     let q4 = (q * q) * (q * q);
-    let (mut ge, mut re) = (g0, r0 * r0 * q);
-    let (mut go, mut ro) = (g0 * r0, r0 * r0 * (q * q * q));
+    let (mut ge, mut re) = (1.0, r0 * r0 * q);
+    let (mut go, mut ro) = (r0, r0 * r0 * (q * q * q));
     let mut k = 0;
     while k + 1 < len {
         out[k] = ge;
@@ -112,20 +112,25 @@ fn gaussian(grid: &Grid, points: &[(f64, f64, f64)], h: f64, out: &mut [f64]) {
     let two_h2 = 2.0 * h * h;
     let norm = 1e6 / (core::f64::consts::PI * two_h2); // per km²
     let radius = gaussian_cutoff() * h;
-    let q = libm::exp(-(grid.size * grid.size) / (h * h));
-    let x_axis = GaussAxis { origin: grid.x0, size: grid.size, two_h2, q };
-    let y_axis = GaussAxis { origin: grid.y0, ..x_axis };
+    let size = grid.size;
+    let q = libm::exp(-(size * size) / (h * h));
+    let axis = GaussAxis { size, two_h2, q };
     let (mut gx, mut gy) = (Vec::new(), Vec::new());
     for &(x, y, w) in points {
-        let Some((c0, c1)) = axis_range(grid.x0, grid.size, grid.ncols, x, radius) else { continue };
-        let Some((r0, r1)) = axis_range(grid.y0, grid.size, grid.nrows, y, radius) else { continue };
-        gaussian_factors(x_axis, c0, c1, x, &mut gx);
-        gaussian_factors(y_axis, r0, r1, y, &mut gy);
-        let wn = w * norm;
-        for (row, fy) in (r0..=r1).zip(&gy) {
+        let Some((c0, c1)) = axis_range(grid.x0, size, grid.ncols, x, radius) else { continue };
+        let Some((r0, r1)) = axis_range(grid.y0, size, grid.nrows, y, radius) else { continue };
+        let dx0 = grid.x0 + (c0 as f64 + 0.5) * size - x;
+        let dy0 = grid.y0 + (r0 as f64 + 0.5) * size - y;
+        gaussian_factors(axis, c1 - c0 + 1, dx0, &mut gx);
+        gaussian_factors(axis, r1 - r0 + 1, dy0, &mut gy);
+        let wn = w * norm * libm::exp(-(dx0 * dx0 + dy0 * dy0) / two_h2);
+        // Every row over the same columns: a square window. (Cutting it to the disc saves a fifth
+        // of the cells but varies the loop length per row, and the mispredicted loop exits cost
+        // more than the cells: measured 177 ms against 133 ms for 1M events.)
+        for (i, fy) in gy.iter().enumerate() {
             let scale = wn * fy;
-            let base = row * grid.ncols;
-            for (cell, fx) in out[base + c0..=base + c1].iter_mut().zip(&gx) {
+            let base = (r0 + i) * grid.ncols + c0;
+            for (cell, fx) in out[base..base + gx.len()].iter_mut().zip(&gx) {
                 *cell += scale * fx;
             }
         }

@@ -161,22 +161,53 @@ impl Utm {
         check_range(lat, lon)?;
         let phi = lat.to_radians();
         let dlam = lon.to_radians() - self.lon0;
-        let sin_phi = libm::sin(phi);
-        // Conformal latitude via tau' = sinh(atanh(sin φ) − e·atanh(e·sin φ)).
-        let t = libm::sinh(libm::atanh(sin_phi) - self.e * libm::atanh(self.e * sin_phi));
+        let (sin_phi, cos_phi) = libm::sincos(phi);
+        // Conformal latitude χ (Karney eqs. 7–9): tan χ = sinh(atanh(sin φ) − B) with
+        // B = e·atanh(e·sin φ), and sinh(atanh(sin φ)) = tan φ, cosh(atanh(sin φ)) = sec φ, so
+        // tan χ = (sin φ·cosh B − sinh B) / cos φ. Kept as a (sine, cosine) pair, never as a
+        // tangent, so the poles stay finite.
+        // |B| ≤ e·atanh(e) < 0.0068, so short Taylor series give sinh B and cosh B to the last
+        // bit without an `exp`.
+        let big_b = self.e * atanh_series(self.e * sin_phi);
+        let b2 = big_b * big_b;
+        let sinh_b = big_b * (1.0 + b2 / 6.0 * (1.0 + b2 / 20.0 * (1.0 + b2 / 42.0)));
+        let cosh_b = 1.0 + b2 / 2.0 * (1.0 + b2 / 12.0 * (1.0 + b2 / 30.0 * (1.0 + b2 / 56.0)));
+        let num = sin_phi * cosh_b - sinh_b;
+        let inv_den = 1.0 / libm::sqrt(num * num + cos_phi * cos_phi);
+        let (sin_chi, cos_chi) = (num * inv_den, cos_phi * inv_den);
         let (sin_dlam, cos_dlam) = libm::sincos(dlam);
-        let xi_p = libm::atan2(t, cos_dlam);
-        let eta_p = libm::atanh(sin_dlam / libm::sqrt(1.0 + t * t));
-        let (dxi, deta) = clenshaw_sin(&self.alpha, xi_p, eta_p);
+        // Gauss–Schreiber coordinates (eq. 10): ξ' = atan2(sin χ, cos χ cos λ),
+        // η' = atanh(cos χ sin λ).
+        let xi_p = libm::atan2(sin_chi, cos_chi * cos_dlam);
+        let eta_p = atanh_series(cos_chi * sin_dlam);
+        // The Clenshaw sum needs sin/cos 2ξ' and sinh/cosh 2η', which follow from the same
+        // quantities by the double-angle formulas (sin ξ' = sin χ/r, cos ξ' = cos χ cos λ/r,
+        // sinh η' = cos χ sin λ/r, cosh η' = 1/r, r² = sin²χ + cos²χ cos²λ): no further
+        // transcendental function per point.
+        let inv_r2 = 1.0 / (sin_chi * sin_chi + cos_chi * cos_chi * cos_dlam * cos_dlam);
+        let double = Double {
+            sin2xi: 2.0 * sin_chi * cos_chi * cos_dlam * inv_r2,
+            cos2xi: (cos_chi * cos_chi * cos_dlam * cos_dlam - sin_chi * sin_chi) * inv_r2,
+            sinh2eta: 2.0 * cos_chi * sin_dlam * inv_r2,
+            cosh2eta: (1.0 + cos_chi * cos_chi * sin_dlam * sin_dlam) * inv_r2,
+        };
+        let (dxi, deta) = clenshaw_sin(&self.alpha, double);
         let (xi, eta) = (xi_p + dxi, eta_p + deta);
-        Ok((FALSE_EASTING + self.k0_a * eta, self.false_northing + self.k0_a * xi))
+        let (x, y) = (FALSE_EASTING + self.k0_a * eta, self.false_northing + self.k0_a * xi);
+        // A point a quarter of the globe from the central meridian (possible only with an
+        // overridden zone) has no transverse Mercator image.
+        if x.is_finite() && y.is_finite() {
+            Ok((x, y))
+        } else {
+            Err(ProjectionError::OutOfRange { lat, lon })
+        }
     }
 
     /// Maps UTM easting/northing (metres) back to WGS84 `(lon, lat)` in degrees.
     pub fn inverse(&self, easting: f64, northing: f64) -> (f64, f64) {
         let xi = (northing - self.false_northing) / self.k0_a;
         let eta = (easting - FALSE_EASTING) / self.k0_a;
-        let (dxi, deta) = clenshaw_sin(&self.beta, xi, eta);
+        let (dxi, deta) = clenshaw_sin(&self.beta, Double::of(xi, eta));
         let (xi_p, eta_p) = (xi - dxi, eta - deta);
         let lon = self.lon0 + libm::atan2(libm::sinh(eta_p), libm::cos(xi_p));
         // tau' = tan(conformal latitude); solve for tau = tan(φ) by Newton (Karney eq. 19–21).
@@ -199,13 +230,54 @@ impl Utm {
     }
 }
 
+/// `atanh(x)`: for `|x| ≤ 1/8` (the eccentricity terms, and points within about 7° of the
+/// central meridian) by its Taylor series `x + x³/3 + x⁵/5 + …` to `x²³`, whose next term is
+/// below 2⁻⁵⁸ of the sum; beyond, by [`libm::atanh`].
+fn atanh_series(x: f64) -> f64 {
+    if libm::fabs(x) > 0.125 {
+        return libm::atanh(x);
+    }
+    /// 1/(2k+1), k = 0..12.
+    const COEFFICIENTS: [f64; 12] = {
+        let mut c = [0.0; 12];
+        let mut k = 0;
+        while k < 12 {
+            c[k] = 1.0 / (2 * k + 1) as f64;
+            k += 1;
+        }
+        c
+    };
+    let x2 = x * x;
+    let mut sum = 0.0;
+    for c in COEFFICIENTS.iter().rev() {
+        sum = sum * x2 + c;
+    }
+    x * sum
+}
+
+/// `sin 2ξ`, `cos 2ξ`, `sinh 2η`, `cosh 2η` of a complex `ζ = ξ + iη`.
+#[derive(Clone, Copy)]
+struct Double {
+    sin2xi: f64,
+    cos2xi: f64,
+    sinh2eta: f64,
+    cosh2eta: f64,
+}
+
+impl Double {
+    /// From `ξ` and `η` directly: one `sincos` and one `exp`.
+    fn of(xi: f64, eta: f64) -> Self {
+        let (sin2xi, cos2xi) = libm::sincos(2.0 * xi);
+        let e = libm::exp(2.0 * eta);
+        Self { sin2xi, cos2xi, sinh2eta: 0.5 * (e - 1.0 / e), cosh2eta: 0.5 * (e + 1.0 / e) }
+    }
+}
+
 /// `Σ_j c_j sin(2j ζ)` for complex `ζ = ξ + iη`, returned as (real, imaginary), by Clenshaw's
-/// recurrence in complex arithmetic (Karney 2011, §4): one `sincos` and one `exp` instead of a
-/// sine, cosine, sinh and cosh per term.
-fn clenshaw_sin(c: &[f64; 6], xi: f64, eta: f64) -> (f64, f64) {
-    let (s2, c2) = libm::sincos(2.0 * xi);
-    let e = libm::exp(2.0 * eta);
-    let (sh2, ch2) = (0.5 * (e - 1.0 / e), 0.5 * (e + 1.0 / e));
+/// recurrence in complex arithmetic (Karney 2011, §4): given sin/cos 2ξ and sinh/cosh 2η, no
+/// transcendental function at all instead of a sine, cosine, sinh and cosh per term.
+fn clenshaw_sin(c: &[f64; 6], d: Double) -> (f64, f64) {
+    let Double { sin2xi: s2, cos2xi: c2, sinh2eta: sh2, cosh2eta: ch2 } = d;
     // a = 2 cos(2ζ) = 2 (cos 2ξ cosh 2η − i sin 2ξ sinh 2η)
     let (ar, ai) = (2.0 * c2 * ch2, -2.0 * s2 * sh2);
     // b_k = a b_{k+1} − b_{k+2} + c_k, from k = 6 down to 1.
@@ -260,6 +332,49 @@ mod tests {
         let utm = Utm::new(Epsg::utm(32610).expect("zone 10N"));
         assert!(utm.forward(-123.0, 91.0).is_err());
         assert!(utm.forward(f64::NAN, 49.0).is_err());
+    }
+
+    /// Karney's forward map written out term by term (eqs. 7–11, the series summed one sine and
+    /// one hyperbolic function at a time), for checking the economical form above.
+    fn forward_term_by_term(utm: &Utm, lon: f64, lat: f64) -> (f64, f64) {
+        let phi = lat.to_radians();
+        let lam = lon.to_radians() - utm.lon0;
+        let tau = phi.tan();
+        let sigma = (utm.e * (utm.e * tau / (1.0 + tau * tau).sqrt()).atanh()).sinh();
+        let tau_p = tau * (1.0 + sigma * sigma).sqrt() - sigma * (1.0 + tau * tau).sqrt();
+        let xi_p = tau_p.atan2(lam.cos());
+        let eta_p = (lam.sin() / (tau_p * tau_p + lam.cos() * lam.cos()).sqrt()).asinh();
+        let (mut xi, mut eta) = (xi_p, eta_p);
+        for (j, a) in utm.alpha.iter().enumerate() {
+            let k = 2.0 * (j + 1) as f64;
+            xi += a * (k * xi_p).sin() * (k * eta_p).cosh();
+            eta += a * (k * xi_p).cos() * (k * eta_p).sinh();
+        }
+        (FALSE_EASTING + utm.k0_a * eta, utm.false_northing + utm.k0_a * xi)
+    }
+
+    proptest! {
+        #[test]
+        fn economical_forward_matches_the_series_term_by_term(zone in 1u32..=60, north in any::<bool>(),
+                                                             dlon in -9.0f64..9.0, alat in 0.0f64..89.9) {
+            let epsg = Epsg::utm(if north { 32600 + zone } else { 32700 + zone }).expect("valid");
+            let lat = if north { alat } else { -alat };
+            let lon = (f64::from(zone) * 6.0 - 183.0 + dlon).clamp(-180.0, 180.0);
+            let utm = Utm::new(epsg);
+            let (x, y) = utm.forward(lon, lat).expect("on the globe");
+            let (x2, y2) = forward_term_by_term(&utm, lon, lat);
+            prop_assert!((x - x2).abs() < 1e-6 && (y - y2).abs() < 1e-6, "{x},{y} vs {x2},{y2}");
+        }
+    }
+
+    #[test]
+    fn poles_project_and_points_off_the_map_are_refused() {
+        let utm = Utm::new(Epsg::utm(32633).expect("zone 33N"));
+        let (x, y) = utm.forward(15.0, 90.0).expect("the pole is on the map");
+        assert_abs_diff_eq!(x, 500_000.0, epsilon = 1e-6);
+        assert!(y > 9_997_000.0 && y < 10_003_000.0, "north pole northing {y}");
+        // On the equator a quarter of the globe from the central meridian: no image.
+        assert!(utm.forward(105.0, 0.0).is_err());
     }
 
     proptest! {
