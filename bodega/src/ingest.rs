@@ -408,45 +408,74 @@ async fn load_incidents<R: Read>(
         let mut tx = begin_write(pool).await?;
         let batch_id = open_batch(&mut tx, "incidents", opts).await?;
         let mut summary = IngestSummary { batch_id, dry_run: opts.dry_run, ..IngestSummary::default() };
-        let mut seen: HashMap<u64, u64> = HashMap::new();
         let mut touched = std::collections::BTreeSet::new();
-        let mut chunk: Vec<IncidentRow> = Vec::with_capacity(CHUNK_ROWS);
-        let mut rejects: Vec<Rejection> = Vec::new();
-        while let Some(parsed) = rows.next_row() {
-            summary.read += 1;
-            match parsed {
-                Ok(mut row) => {
-                    row.geo_flag = row.location.and_then(|(lat, lon)| rules.flag(lat, lon));
-                    row.class = classes.get(&crate::classify::offense_key(&row.offense)).cloned();
-                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                    row.source_id.hash(&mut hasher);
-                    if let Some(first) = seen.insert(hasher.finish(), row.line) {
-                        rejects.push(Rejection {
-                            line: row.line,
-                            field: "id".into(),
-                            reason: format!("id '{}' repeats line {first} of this file", row.source_id),
-                            raw: rows.raw(),
-                        });
-                        continue;
+        // Two halves run at once: reading and checking rows (here), and writing the previous
+        // chunk (the database's own thread), joined by a channel one chunk deep. One task, so
+        // the order of chunks and rejections is the file's.
+        let (pieces, mut arrived) = tokio::sync::mpsc::channel::<Piece>(1);
+        let read = async {
+            let mut counts = ReadCounts::default();
+            let mut seen: HashMap<u64, u64> = HashMap::new();
+            let mut chunk: Vec<IncidentRow> = Vec::with_capacity(CHUNK_ROWS);
+            let mut rejects: Vec<Rejection> = Vec::new();
+            while let Some(parsed) = rows.next_row() {
+                counts.read += 1;
+                match parsed {
+                    Ok(mut row) => {
+                        row.geo_flag = row.location.and_then(|(lat, lon)| rules.flag(lat, lon));
+                        row.class = classes.get(&crate::classify::offense_key(&row.offense)).cloned();
+                        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                        row.source_id.hash(&mut hasher);
+                        if let Some(first) = seen.insert(hasher.finish(), row.line) {
+                            rejects.push(Rejection {
+                                line: row.line,
+                                field: "id".into(),
+                                reason: format!("id '{}' repeats line {first} of this file", row.source_id),
+                                raw: rows.raw(),
+                            });
+                        } else {
+                            counts.without_location += u64::from(row.location.is_none());
+                            counts.time_flagged += u64::from(row.time_flag.is_some());
+                            counts.geo_flagged += u64::from(row.geo_flag.is_some());
+                            chunk.push(row);
+                        }
                     }
-                    summary.without_location += u64::from(row.location.is_none());
-                    summary.time_flagged += u64::from(row.time_flag.is_some());
-                    summary.geo_flagged += u64::from(row.geo_flag.is_some());
-                    chunk.push(row);
-                    if chunk.len() == CHUNK_ROWS {
-                        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary, &mut touched).await?;
-                        chunk.clear();
+                    Err(rejection) => rejects.push(rejection),
+                }
+                if chunk.len() == CHUNK_ROWS {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
+                    if pieces.send(Piece::Rows(full)).await.is_err() {
+                        break; // the writer failed; its error is the load's
                     }
                 }
-                Err(rejection) => rejects.push(rejection),
+                if rejects.len() >= CHUNK_ROWS && pieces.send(Piece::Rejects(std::mem::take(&mut rejects))).await.is_err() {
+                    break;
+                }
             }
-            if rejects.len() >= CHUNK_ROWS {
-                summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
-                rejects.clear();
+            // Rows before rejections, as the file had them; a send fails only if the writer
+            // already failed.
+            let _ = pieces.send(Piece::Rows(chunk)).await;
+            let _ = pieces.send(Piece::Rejects(rejects)).await;
+            drop(pieces);
+            (counts, rows)
+        };
+        let write = async {
+            while let Some(piece) = arrived.recv().await {
+                match piece {
+                    Piece::Rows(chunk) => {
+                        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary, &mut touched).await?;
+                    }
+                    Piece::Rejects(rejects) => summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?,
+                }
             }
-        }
-        upsert_chunk(&mut tx, &opts.source, batch_id, &chunk, &mut summary, &mut touched).await?;
-        summary.rejected += store_rejections(&mut tx, batch_id, &rejects).await?;
+            Ok::<(), sqlx::Error>(())
+        };
+        let ((counts, rows), written) = tokio::join!(read, write);
+        written?;
+        summary.read = counts.read;
+        summary.without_location = counts.without_location;
+        summary.time_flagged = counts.time_flagged;
+        summary.geo_flagged = counts.geo_flagged;
         let counts = BatchCounts {
             read: summary.read,
             loaded: summary.loaded,
@@ -464,6 +493,21 @@ async fn load_incidents<R: Read>(
         tracing::info!(?summary, source = %opts.source, file = %opts.file_name, "incident file ingested");
         Ok(summary)
     })
+}
+
+/// What the reading half of a load hands the writing half.
+enum Piece {
+    Rows(Vec<IncidentRow>),
+    Rejects(Vec<Rejection>),
+}
+
+/// What the reading half of a load counted.
+#[derive(Default)]
+struct ReadCounts {
+    read: u64,
+    without_location: u64,
+    time_flagged: u64,
+    geo_flagged: u64,
 }
 
 /// Upserts one chunk; rows whose digest is unchanged are not touched. `RETURNING first_batch_id`
