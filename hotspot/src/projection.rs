@@ -165,9 +165,8 @@ impl Utm {
         // Conformal latitude χ (Karney eqs. 7–9): tan χ = sinh(atanh(sin φ) − B) with
         // B = e·atanh(e·sin φ), and sinh(atanh(sin φ)) = tan φ, cosh(atanh(sin φ)) = sec φ, so
         // tan χ = (sin φ·cosh B − sinh B) / cos φ. Kept as a (sine, cosine) pair, never as a
-        // tangent, so the poles stay finite.
-        // |B| ≤ e·atanh(e) < 0.0068, so short Taylor series give sinh B and cosh B to the last
-        // bit without an `exp`.
+        // tangent, so the poles stay finite. |B| ≤ e·atanh(e) < 0.0068, so short Taylor series
+        // give sinh B and cosh B to the last bit without an `exp`.
         let big_b = self.e * atanh_series(self.e * sin_phi);
         let b2 = big_b * big_b;
         let sinh_b = big_b * (1.0 + b2 / 6.0 * (1.0 + b2 / 20.0 * (1.0 + b2 / 42.0)));
@@ -231,8 +230,8 @@ impl Utm {
 }
 
 /// `atanh(x)`: for `|x| ≤ 1/8` (the eccentricity terms, and points within about 7° of the
-/// central meridian) by its Taylor series `x + x³/3 + x⁵/5 + …` to `x²³`, whose next term is
-/// below 2⁻⁵⁸ of the sum; beyond, by [`libm::atanh`].
+/// central meridian) by its Taylor series `x + x³/3 + x⁵/5 + …` to `x²³/23`, whose first
+/// omitted term is below 2⁻⁷⁶ of the sum; beyond, by [`libm::atanh`].
 fn atanh_series(x: f64) -> f64 {
     if libm::fabs(x) > 0.125 {
         return libm::atanh(x);
