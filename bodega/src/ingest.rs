@@ -414,7 +414,9 @@ async fn load_incidents<R: Read>(
         // the order of chunks and rejections is the file's.
         let (pieces, mut arrived) = tokio::sync::mpsc::channel::<Piece>(1);
         let read = async {
-            let mut counts = ReadCounts::default();
+            // The reading half's counts (read, without location, flagged); the writing half
+            // keeps the rest in `summary`.
+            let mut counts = IngestSummary::default();
             let mut seen: HashMap<u64, u64> = HashMap::new();
             let mut chunk: Vec<IncidentRow> = Vec::with_capacity(CHUNK_ROWS);
             let mut rejects: Vec<Rejection> = Vec::new();
@@ -499,15 +501,6 @@ async fn load_incidents<R: Read>(
 enum Piece {
     Rows(Vec<IncidentRow>),
     Rejects(Vec<Rejection>),
-}
-
-/// What the reading half of a load counted.
-#[derive(Default)]
-struct ReadCounts {
-    read: u64,
-    without_location: u64,
-    time_flagged: u64,
-    geo_flagged: u64,
 }
 
 /// Upserts one chunk; rows whose digest is unchanged are not touched. `RETURNING first_batch_id`
