@@ -1,21 +1,30 @@
 //! Kernel density at cell centres, in events (or harm) per km².
 //!
-//! - `gaussian`: `f(s) = Σ_i w_i · exp(−d_i² / 2h²) / (2πh²)`, truncated where the kernel falls
-//!   below 1e-9 of its peak (`d > h·sqrt(2 ln 1e9) ≈ 6.44 h`).
+//! - `gaussian`: `f(s) = Σ_i w_i · exp(−d_i² / 2h²) / (2πh²)`, truncated beyond the cells where
+//!   the kernel can still reach 1e-9 of its peak: an event adds to the cells within
+//!   `⌊6.44·h/size + ½⌋` cells of its own cell (`6.44 h = h·sqrt(2 ln 1e9)`, and a centre `k`
+//!   cells away is at least `(k − ½)·size` from any point of the cell), a square window. So every
+//!   cell where the kernel is at least 1e-9 of its peak is summed, and some where it is a little
+//!   less.
 //! - `quartic` (Silverman 1986, as in ArcGIS): `f(s) = Σ_i w_i · 3/(πh²) · (1 − d_i²/h²)²` for
 //!   `d_i < h`.
 //!
 //! Neither is divided by the number of events: the surface is an intensity, so it sums (times
 //! the cell area) to roughly the number of events, not to 1. Units: `h` in metres, output per km².
+//! Points that are not numbers are skipped.
 //!
 //! The Gaussian kernel is separable, `exp(−(dx² + dy²)/2h²) = exp(−dx²/2h²)·exp(−dy²/2h²)`, so
-//! each event adds an outer product of a row of column factors and a column of row factors over
-//! the cells within the truncation radius (a square window). The factors
-//! along one axis follow a geometric-ratio recurrence (`g_{k+1} = g_k r_k`, `r_{k+1} = r_k q`,
-//! `q = exp(−Δ²/h²)`), taken relative to the first cell's so both axes share one `exp` for it:
-//! an event costs three `exp` calls instead of one per cell; the recurrence stays within a few
-//! ulps of direct evaluation over the ±7 h window (checked against direct evaluation and against
-//! numpy).
+//! an event adds the outer product of a row of column factors and a column of row factors over
+//! its window. The factors along one axis follow a geometric-ratio recurrence
+//! (`g_{k+1} = g_k r_k`, `r_{k+1} = r_k q`, `q = exp(−Δ²/h²)`), taken relative to the first
+//! cell's so both axes share one `exp` for it: an event costs three `exp` calls instead of one
+//! per cell; the recurrence stays within a few ulps of direct evaluation (checked against direct
+//! evaluation and against numpy). Events are grouped by cell (a counting sort), and since the
+//! events of one cell share a window, their outer products are summed a tile of output cells at a
+//! time in registers, up to 128 events at once, before the sums are added to the grid: a small matrix
+//! product instead of a read-modify-write of the grid per event and cell (1M events: 136 → 92 ms).
+//! The order of the additions is fixed by the events' order within each cell, the same on every
+//! target.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +57,15 @@ pub fn gaussian_cutoff() -> f64 {
 /// # Errors
 /// [`KdeError::BadBandwidth`] for `h ≤ 0` or not finite.
 pub fn kde_at_centres(grid: &Grid, points: &[(f64, f64, f64)], kernel: Kernel, h: f64) -> Result<Vec<f64>, KdeError> {
+    kde_of(grid, points.iter().copied(), kernel, h)
+}
+
+/// [`kde_at_centres`] from any source of points that can be walked more than once (the Gaussian
+/// kernel walks it twice to group the events by cell), so callers need not collect them.
+pub(crate) fn kde_of<P>(grid: &Grid, points: P, kernel: Kernel, h: f64) -> Result<Vec<f64>, KdeError>
+where
+    P: Iterator<Item = (f64, f64, f64)> + Clone,
+{
     if !(h.is_finite() && h > 0.0) {
         return Err(KdeError::BadBandwidth(h));
     }
@@ -79,13 +97,11 @@ struct GaussAxis {
 }
 
 /// Fills `out` with `exp(−(d_k² − d_0²) / 2h²)` for the centres `c_k = c_0 + k·size`, k =
-/// 0..len, `d_k = c_k − p`, `d0 = c_0 − p`, by recurrence: the factors relative to the first
-/// centre's, so that the caller multiplies in `exp(−(dx_0² + dy_0²)/2h²)` for both axes with one
-/// `exp`.
-fn gaussian_factors(axis: GaussAxis, len: usize, d0: f64, out: &mut Vec<f64>) {
+/// 0..out.len(), `d_k = c_k − p`, `d0 = c_0 − p`, by recurrence: the factors relative to the
+/// first centre's, so that the caller multiplies in `exp(−(dx_0² + dy_0²)/2h²)` for both axes
+/// with one `exp`.
+fn gaussian_factors(axis: GaussAxis, d0: f64, out: &mut [f64]) {
     let GaussAxis { size, two_h2, q } = axis;
-    out.clear();
-    out.resize(len, 0.0);
     let r0 = libm::exp(-(2.0 * d0 * size + size * size) / two_h2);
     // Two interleaved chains (even and odd k), each stepping by two cells, halve the length of
     // the multiply dependency chain: g_{k+2} = g_k ρ_k with ρ_{k+2} = ρ_k q⁴. (Measured: 1.4×
@@ -93,54 +109,175 @@ fn gaussian_factors(axis: GaussAxis, len: usize, d0: f64, out: &mut Vec<f64>) {
     let q4 = (q * q) * (q * q);
     let (mut ge, mut re) = (1.0, r0 * r0 * q);
     let (mut go, mut ro) = (r0, r0 * r0 * (q * q * q));
-    let mut k = 0;
-    while k + 1 < len {
-        out[k] = ge;
-        out[k + 1] = go;
+    let mut pairs = out.chunks_exact_mut(2);
+    for pair in &mut pairs {
+        pair[0] = ge;
+        pair[1] = go;
         ge *= re;
         re *= q4;
         go *= ro;
         ro *= q4;
-        k += 2;
     }
-    if k < len {
-        out[k] = ge;
+    if let [last] = pairs.into_remainder() {
+        *last = ge;
     }
 }
 
-fn gaussian(grid: &Grid, points: &[(f64, f64, f64)], h: f64, out: &mut [f64]) {
+/// The tile of output cells whose sums are kept in registers: 4×4 natively (eight SSE2 registers
+/// of two), 2×4 in WebAssembly without SIMD (eight scalar locals, which the engine need not
+/// spill). The shape decides only which sums share a loop, never the order of any addition, so
+/// the targets stay bit-identical.
+#[cfg(not(target_arch = "wasm32"))]
+const TILE_ROWS: usize = 4;
+#[cfg(target_arch = "wasm32")]
+const TILE_ROWS: usize = 2;
+const TILE_COLS: usize = 4;
+/// The most events summed into one tile before it is added to the grid.
+const CHUNK: usize = 128;
+
+/// The cells an event's kernel is summed over, clipped to the grid: columns `c0..=c1`, rows
+/// `r0..=r1`.
+#[derive(Clone, Copy)]
+struct Window {
+    c0: usize,
+    c1: usize,
+    r0: usize,
+    r1: usize,
+}
+
+impl Window {
+    /// The cells within `reach` cells of (possibly off-grid) cell `(row, col)`, or `None` when
+    /// none of them is on the grid.
+    fn around(grid: &Grid, row: i64, col: i64, reach: i64) -> Option<Window> {
+        let clip = |i: i64, n: usize| (i.max(0) as usize).min(n);
+        let (c0, c1) = (clip(col.saturating_sub(reach), grid.ncols), clip(col.saturating_add(reach + 1), grid.ncols));
+        let (r0, r1) = (clip(row.saturating_sub(reach), grid.nrows), clip(row.saturating_add(reach + 1), grid.nrows));
+        (c0 < c1 && r0 < r1).then(|| Window { c0, c1: c1 - 1, r0, r1: r1 - 1 })
+    }
+}
+
+fn gaussian(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)> + Clone, h: f64, out: &mut [f64]) {
     let two_h2 = 2.0 * h * h;
     let norm = 1e6 / (core::f64::consts::PI * two_h2); // per km²
-    let radius = gaussian_cutoff() * h;
     let size = grid.size;
+    // Every centre where the kernel is at least 1e-9 of its peak lies within `reach` cells of the
+    // event's own cell: its distance is at least (|k| − ½)·size for k cells away.
+    let reach = libm::floor(gaussian_cutoff() * h / size + 0.5) as i64;
     let q = libm::exp(-(size * size) / (h * h));
     let axis = GaussAxis { size, two_h2, q };
-    let (mut gx, mut gy) = (Vec::new(), Vec::new());
-    for &(x, y, w) in points {
-        let Some((c0, c1)) = axis_range(grid.x0, size, grid.ncols, x, radius) else { continue };
-        let Some((r0, r1)) = axis_range(grid.y0, size, grid.nrows, y, radius) else { continue };
-        let dx0 = grid.x0 + (c0 as f64 + 0.5) * size - x;
-        let dy0 = grid.y0 + (r0 as f64 + 0.5) * size - y;
-        gaussian_factors(axis, c1 - c0 + 1, dx0, &mut gx);
-        gaussian_factors(axis, r1 - r0 + 1, dy0, &mut gy);
-        let wn = w * norm * libm::exp(-(dx0 * dx0 + dy0 * dy0) / two_h2);
-        // Every row over the same columns: a square window. (Cutting it to the disc saves a fifth
-        // of the cells but varies the loop length per row, and the mispredicted loop exits cost
-        // more than the cells: measured 177 ms against 133 ms for 1M events.)
-        for (i, fy) in gy.iter().enumerate() {
-            let scale = wn * fy;
-            let base = (r0 + i) * grid.ncols + c0;
-            for (cell, fx) in out[base..base + gx.len()].iter_mut().zip(&gx) {
-                *cell += scale * fx;
+    // The cell, on or off the grid, each point falls in.
+    let lattice = |x: f64, y: f64| {
+        let (col, row) = (libm::floor((x - grid.x0) / size), libm::floor((y - grid.y0) / size));
+        (col.is_finite() && row.is_finite()).then_some((row as i64, col as i64))
+    };
+    // Events of one cell share one window, so their kernels are summed tile by tile in registers
+    // and each output cell is touched once per chunk of a cell's events rather than once per
+    // event. Group by cell with a stable counting sort (cell ids are computed twice rather than
+    // stored); events off the grid come last, each a group of its own.
+    let cells = grid.len();
+    let key = |&(x, y, _): &(f64, f64, f64)| grid.cell_of(x, y).unwrap_or(cells);
+    let mut start = vec![0usize; cells + 2];
+    for p in points.clone() {
+        start[key(&p) + 1] += 1;
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut sorted = vec![(0.0, 0.0, 0.0); start[cells + 1]];
+    let mut next = start.clone();
+    for p in points {
+        let k = key(&p);
+        sorted[next[k]] = p;
+        next[k] += 1;
+    }
+    let mut panels = Panels::default();
+    for (cell, bounds) in start.windows(2).take(cells).enumerate() {
+        if bounds[0] == bounds[1] {
+            continue;
+        }
+        let (row, col) = grid.row_col(cell);
+        let Some(window) = Window::around(grid, row as i64, col as i64, reach) else { continue };
+        for chunk in sorted[bounds[0]..bounds[1]].chunks(CHUNK) {
+            panels.fill(grid, axis, norm, window, chunk);
+            panels.add_to(grid, out);
+        }
+    }
+    for &(x, y, w) in &sorted[start[cells]..] {
+        // Off the grid, or not a number (which has no cell and is skipped).
+        let Some((row, col)) = lattice(x, y) else { continue };
+        let Some(window) = Window::around(grid, row, col, reach) else { continue };
+        panels.fill(grid, axis, norm, window, &[(x, y, w)]);
+        panels.add_to(grid, out);
+    }
+}
+
+/// The factors of a chunk of events over their common window, one row per event, each padded
+/// with zeros to a whole number of tiles: `fx` along the columns, `fy` (times the event's weight
+/// and normalisation) along the rows.
+#[derive(Default)]
+struct Panels {
+    window: Option<Window>,
+    width: usize,
+    height: usize,
+    fx: Vec<f64>,
+    fy: Vec<f64>,
+}
+
+impl Panels {
+    fn fill(&mut self, grid: &Grid, axis: GaussAxis, norm: f64, window: Window, events: &[(f64, f64, f64)]) {
+        let Window { c0, c1, r0, r1 } = window;
+        self.window = Some(window);
+        self.width = (c1 - c0 + 1).next_multiple_of(TILE_COLS);
+        self.height = (r1 - r0 + 1).next_multiple_of(TILE_ROWS);
+        self.fx.clear();
+        self.fx.resize(events.len() * self.width, 0.0);
+        self.fy.clear();
+        self.fy.resize(events.len() * self.height, 0.0);
+        let rows = self.fx.chunks_exact_mut(self.width).zip(self.fy.chunks_exact_mut(self.height));
+        for ((fx, fy), &(x, y, w)) in rows.zip(events) {
+            let dx0 = grid.x0 + (c0 as f64 + 0.5) * axis.size - x;
+            let dy0 = grid.y0 + (r0 as f64 + 0.5) * axis.size - y;
+            gaussian_factors(axis, dx0, &mut fx[..=c1 - c0]);
+            let fy = &mut fy[..=r1 - r0];
+            gaussian_factors(axis, dy0, fy);
+            let wn = w * norm * libm::exp(-(dx0 * dx0 + dy0 * dy0) / axis.two_h2);
+            for f in fy {
+                *f *= wn;
+            }
+        }
+    }
+
+    /// Adds `Σ_events fy ⊗ fx` to the grid, tile by tile.
+    fn add_to(&self, grid: &Grid, out: &mut [f64]) {
+        let Some(u) = self.window else { return };
+        for tr in (0..self.height).step_by(TILE_ROWS) {
+            for tc in (0..self.width).step_by(TILE_COLS) {
+                let mut acc = [[0.0; TILE_COLS]; TILE_ROWS];
+                for (fx, fy) in self.fx.chunks_exact(self.width).zip(self.fy.chunks_exact(self.height)) {
+                    let fx: &[f64; TILE_COLS] = fx[tc..tc + TILE_COLS].try_into().expect("tile");
+                    let fy: &[f64; TILE_ROWS] = fy[tr..tr + TILE_ROWS].try_into().expect("tile");
+                    for (row, a) in acc.iter_mut().zip(fy) {
+                        for (cell, b) in row.iter_mut().zip(fx) {
+                            *cell += a * b;
+                        }
+                    }
+                }
+                for (i, row) in acc.iter().enumerate().take((u.r1 + 1 - u.r0).saturating_sub(tr)) {
+                    let base = (u.r0 + tr + i) * grid.ncols + u.c0 + tc;
+                    let cols = (u.c1 + 1 - u.c0 - tc).min(TILE_COLS);
+                    for (cell, v) in out[base..base + cols].iter_mut().zip(row) {
+                        *cell += v;
+                    }
+                }
             }
         }
     }
 }
 
-fn quartic(grid: &Grid, points: &[(f64, f64, f64)], h: f64, out: &mut [f64]) {
+fn quartic(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)>, h: f64, out: &mut [f64]) {
     let h2 = h * h;
     let norm = 1e6 * 3.0 / (core::f64::consts::PI * h2);
-    for &(x, y, w) in points {
+    for (x, y, w) in points.filter(|(x, y, _)| x.is_finite() && y.is_finite()) {
         let Some((c0, c1)) = axis_range(grid.x0, grid.size, grid.ncols, x, h) else { continue };
         let Some((r0, r1)) = axis_range(grid.y0, grid.size, grid.nrows, y, h) else { continue };
         for row in r0..=r1 {
@@ -186,12 +323,12 @@ mod tests {
         let g = grid(60, 150.0);
         let pts = [(4_321.7, 3_999.1, 1.0), (10.0, 8_990.0, 2.5)];
         let d = kde_at_centres(&g, &pts, Kernel::Gaussian, 200.0).expect("kde");
-        let cut = gaussian_cutoff() * 200.0;
-        for cell in [0, 1234, 1800, 3599, 2000] {
+        // Each event reaches the cells within ⌊6.44·200/150 + ½⌋ = 9 cells of its own.
+        for cell in [0, 1234, 1800, 3599, 2000, 26 * 60 + 19, 26 * 60 + 38, 59 * 60] {
             let (cx, cy) = g.centre(cell);
             let direct: f64 = pts
                 .iter()
-                .filter(|(x, y, _)| (cx - x).abs() <= cut && (cy - y).abs() <= cut)
+                .filter(|(x, y, _)| (cx - x).abs() < 9.5 * 150.0 && (cy - y).abs() < 9.5 * 150.0)
                 .map(|(x, y, w)| {
                     let d2 = (cx - x).powi(2) + (cy - y).powi(2);
                     w * (-d2 / (2.0 * 200.0 * 200.0)).exp() / (2.0 * std::f64::consts::PI * 200.0 * 200.0) * 1e6
@@ -222,6 +359,20 @@ mod tests {
             assert!((mass - 2.0).abs() < 0.01, "{kernel:?}: {mass}");
             assert!(d.iter().all(|v| *v >= 0.0));
         }
+    }
+
+    #[test]
+    fn points_that_are_not_numbers_or_far_off_the_grid_are_skipped() {
+        let g = grid(30, 100.0);
+        for kernel in [Kernel::Gaussian, Kernel::Quartic] {
+            let one = kde_at_centres(&g, &[(1_250.0, 1_250.0, 1.0)], kernel, 150.0).expect("kde");
+            let with_bad =
+                [(f64::NAN, 5.0, 1.0), (1_250.0, 1_250.0, 1.0), (5.0, f64::INFINITY, 1.0), (-1e300, 7.0, 1.0)];
+            assert_eq!(kde_at_centres(&g, &with_bad, kernel, 150.0).expect("kde"), one, "{kernel:?}");
+        }
+        // Just off the grid still reaches the cells near it.
+        let d = kde_at_centres(&g, &[(-120.0, 1_500.0, 1.0)], Kernel::Gaussian, 100.0).expect("kde");
+        assert!(d[15 * 30] > 0.0);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gi::{fdr_classes, gi_star, GiClass};
 use crate::grid::Grid;
-use crate::kde::{kde_at_centres, KdeError, Kernel};
+use crate::kde::{kde_of, KdeError, Kernel};
 
 /// Seconds in a day.
 const DAY: f64 = 86_400.0;
@@ -154,7 +154,6 @@ pub fn score(grid: &Grid, events: &[Event], window: Window, params: &ScoreParams
     let mut count = vec![0u32; n];
     let mut harm = vec![0.0; n];
     let mut decayed = vec![0.0; n];
-    let mut weighted = Vec::with_capacity(events.len());
     let half_life_s = params.half_life_days * DAY;
     for e in events.iter().filter(|e| window.contains(e.t)) {
         let Some(cell) = grid.cell_of(e.x, e.y) else { continue };
@@ -163,13 +162,15 @@ pub fn score(grid: &Grid, events: &[Event], window: Window, params: &ScoreParams
         // Age from the window's end; an open-ended window decays from the newest event instead.
         let age = if window.to == i64::MAX { 0.0 } else { (window.to - e.t) as f64 };
         decayed[cell] += e.harm * libm::exp2(-age / half_life_s);
+    }
+    let weighted = events.iter().filter(|e| window.contains(e.t) && grid.cell_of(e.x, e.y).is_some()).map(|e| {
         let w = match params.measure {
             Measure::Count => 1.0,
             Measure::Harm => e.harm,
         };
-        weighted.push((e.x, e.y, w));
-    }
-    let kde = kde_at_centres(grid, &weighted, params.kernel, params.bandwidth_m)?;
+        (e.x, e.y, w)
+    });
+    let kde = kde_of(grid, weighted, params.kernel, params.bandwidth_m)?;
     let measure: Vec<f64> = match params.measure {
         Measure::Count => count.iter().map(|c| f64::from(*c)).collect(),
         Measure::Harm => harm.clone(),
