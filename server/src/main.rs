@@ -216,7 +216,8 @@ struct AnalysisInput {
     /// UTM zone as an EPSG code (326zz north, 327zz south); default: the zone of the incidents' centroid.
     #[arg(long)]
     epsg: Option<u32>,
-    /// Harm weights: `count` (every offence weighs 1) or a CSV file with columns offense,weight.
+    /// Harm weights: `count` (every offence weighs 1) or a CSV file with columns offense,weight
+    /// (`chi` is refused with the reason: no Cambridge table is shipped).
     #[arg(long, default_value = "count")]
     weights: String,
     /// Fail when an offence has no weight in the table (otherwise it weighs 0 in harm and is listed).
@@ -684,6 +685,14 @@ fn load_analysis_input(
     use server::analysis::{analysis_grid, read_incidents, read_weight_table, score_params};
     let table = match input.weights.as_str() {
         "count" => hotspot::HarmTable::count(),
+        // The Cambridge index's custody-days table is not shipped (docs/ARCHITECTURE.md, "Harm
+        // weights"): say so rather than report a missing file called `chi`.
+        chi if chi.eq_ignore_ascii_case("chi") && !std::path::Path::new(chi).exists() => anyhow::bail!(
+            "--weights chi: Beatbook ships no Cambridge Crime Harm Index table (its custody-days \
+             weights are the Cambridge Institute of Criminology's spreadsheet, not included); load \
+             those weights as a CSV file with columns offense,weight and pass its path, or use \
+             --weights count"
+        ),
         path => {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read the weight table {path}"))?;
             let name = PathBuf::from(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

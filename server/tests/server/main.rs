@@ -564,6 +564,8 @@ fn hotspots_writes_json_and_geojson() {
     assert_eq!(ring.len(), 5);
     let out = server(&["hotspots", "--incidents", &f, "--weights", &w, "--strict"], &[]);
     assert_one_clear_line(&out, "--strict: the weight table 'dept@");
+    let out = server(&["hotspots", "--incidents", &f, "--weights", "chi"], &[]);
+    assert_one_clear_line(&out, "--weights chi: Beatbook ships no Cambridge Crime Harm Index table");
     let out = server(&["hotspots", "--incidents", &f, "--format", "json"], &[]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["grid"]["epsg"], 32610);
