@@ -405,9 +405,18 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
                             });
                             field.load(me.clone(), &m.username, &device_id).await;
                         }
+                        // The key did not come or did not fit (the signal went between the
+                        // two requests, a server error): the officer's PIN still opens the
+                        // store. A refusal (a revoked device) is final.
                         Err(e) => {
-                            leptos::logging::warn!("the device store did not open: {e}");
-                            field.vault.set(Vault::Unavailable(e));
+                            leptos::logging::warn!("the device store did not open with signal: {e}");
+                            let by_pin = matches!(e, crate::vault::browser::OnlineOpenError::Failed(_))
+                                && crate::vault::browser::has_pin(&m.username).await;
+                            field.vault.set(if by_pin {
+                                Vault::Locked(m.username.clone())
+                            } else {
+                                Vault::Unavailable(e.to_string())
+                            });
                         }
                     }
                 }

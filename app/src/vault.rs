@@ -238,15 +238,47 @@ pub mod browser {
         RAW_FOR_PIN.with(|r| *r.borrow_mut() = None);
     }
 
-    async fn server_key(device_id: &str) -> Result<CryptoKey, String> {
-        let body = serde_json::json!({ "device_id": device_id }).to_string();
-        let (status, text) = crate::field::device::fetch_json("POST", "/api/device/key", Some(body)).await?;
-        if status != 200 {
-            return Err(format!("the server gave no device key ({status})"));
+    /// Why the store did not open with signal.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum OnlineOpenError {
+        /// The server refused this device its key (revoked, or not this user's device): the
+        /// PIN is not offered instead.
+        Refused(String),
+        /// The key could not be had or did not open the store (the signal went, a server
+        /// error, a key that does not fit): the officer's PIN may still open it.
+        Failed(String),
+    }
+
+    impl std::fmt::Display for OnlineOpenError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Self::Refused(e) | Self::Failed(e) => f.write_str(e),
+            }
         }
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        let raw = v["key"].as_str().and_then(unhex).filter(|k| k.len() == 32).ok_or("a malformed device key")?;
-        import_aes(&raw, false).await
+    }
+
+    async fn server_key(device_id: &str) -> Result<CryptoKey, OnlineOpenError> {
+        use OnlineOpenError::{Failed, Refused};
+        let body = serde_json::json!({ "device_id": device_id }).to_string();
+        let (status, text) =
+            crate::field::device::fetch_json("POST", "/api/device/key", Some(body)).await.map_err(Failed)?;
+        match status {
+            200 => {}
+            400..=499 => return Err(Refused(format!("the server refused this device its key ({status})"))),
+            _ => return Err(Failed(format!("the server gave no device key ({status})"))),
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failed(e.to_string()))?;
+        let raw = v["key"]
+            .as_str()
+            .and_then(unhex)
+            .filter(|k| k.len() == 32)
+            .ok_or_else(|| Failed("a malformed device key".into()))?;
+        import_aes(&raw, false).await.map_err(Failed)
+    }
+
+    /// True when `user`'s key record on this device still holds a PIN-wrapped copy.
+    pub async fn has_pin(user: &str) -> bool {
+        record(user).await.ok().flatten().is_some_and(|r| r.pin.is_some())
     }
 
     /// Opens the store with signal, as a signed-in `user`: the server-held key unwraps the data
@@ -254,22 +286,28 @@ pub mod browser {
     /// [`needs_pin`] says whether the officer still has to choose a PIN.
     ///
     /// # Errors
-    /// No signal, refused (revoked device), or the device refused.
-    pub async fn open_online(user: &str, device_id_if_new: &str) -> Result<String, String> {
+    /// [`OnlineOpenError::Refused`] when the server refuses the key (a revoked device);
+    /// [`OnlineOpenError::Failed`] for no signal, a server error, a key that does not open the
+    /// store, or the browser refusing.
+    pub async fn open_online(user: &str, device_id_if_new: &str) -> Result<String, OnlineOpenError> {
+        use OnlineOpenError::Failed;
         let mut r = record(user)
-            .await?
+            .await
+            .map_err(Failed)?
             .unwrap_or_else(|| KeyRecord { device_id: device_id_if_new.into(), ..Default::default() });
         let sk = server_key(&r.device_id).await?;
         let raw = match &r.server {
-            Some(w) => decrypt(&sk, w).await.map_err(|e| format!("the device key does not open this store: {e}"))?,
+            Some(w) => {
+                decrypt(&sk, w).await.map_err(|e| Failed(format!("the device key does not open this store: {e}")))?
+            }
             None => {
                 let raw = random_bytes(32);
-                r.server = Some(encrypt(&sk, &raw).await?);
-                save_record(user, &r).await?;
+                r.server = Some(encrypt(&sk, &raw).await.map_err(Failed)?);
+                save_record(user, &r).await.map_err(Failed)?;
                 raw
             }
         };
-        let key = import_aes(&raw, false).await?;
+        let key = import_aes(&raw, false).await.map_err(Failed)?;
         DATA_KEY.with(|k| *k.borrow_mut() = Some(key));
         let pin_wanted = r.pin.is_none();
         RAW_FOR_PIN.with(|slot| *slot.borrow_mut() = pin_wanted.then_some(raw));

@@ -4,7 +4,8 @@ import { DEVICE_PIN, devicePage, deviceStore, fieldReady, issueAndAssign, signIn
 // The device store's lock: sealed at rest, opened by a signed-in session (the server-held key)
 // or, with no signal, by the officer's PIN; wrong PINs count and five drop the PIN copy, after
 // which only signing in with signal opens it — and unsynced work survives all of it. The idle
-// lock closes the store after 30 minutes untouched.
+// lock closes the store after 30 minutes untouched. Signed in but without the server-held key (a
+// server error), the PIN opens it; a refusal of the key (a revoked device) offers no PIN.
 
 const phone = () => test.info().project.name === 'phone';
 const officer = () => (phone() ? 'd4.officer5' : 'd4.officer6');
@@ -88,4 +89,35 @@ test('the idle lock closes the store after 30 minutes untouched, and the PIN ope
   await expect(page.getByTestId('my-missions')).toHaveCount(0);
   await unlock(page);
   await expect(item(page, id)).toHaveAttribute('data-status', 'assigned');
+});
+
+test('when the device key cannot be had after signing in, the PIN opens the store; a refusal offers no PIN', async ({ browser }) => {
+  test.setTimeout(150_000);
+  const id = missionId('3');
+  const setup = await devicePage(browser);
+  await issueAndAssign(setup, shift(18), [id], officerNumber());
+  const page = await devicePage(browser);
+  await signIn(page, officer(), '/missions');
+  await fieldReady(page);
+
+  // Signed in, but the server-held key does not come (a server error): the lock screen, and the
+  // officer's PIN opens the missions.
+  await page.route('**/api/device/key', (route) =>
+    route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"unavailable","message":"down"}' }),
+  );
+  await page.reload();
+  await expect(page.getByTestId('unlock')).toBeVisible();
+  await expect(page.getByTestId('my-missions')).toHaveCount(0);
+  await unlock(page);
+  await expect(item(page, id)).toHaveAttribute('data-status', 'assigned');
+
+  // The server refuses the key, as it does for a revoked device: no PIN is offered.
+  await page.unroute('**/api/device/key');
+  await page.route('**/api/device/key', (route) =>
+    route.fulfill({ status: 403, contentType: 'application/json', body: '{"error":"revoked","message":"revoked"}' }),
+  );
+  await page.reload();
+  await expect(page.locator('.vault-error')).toContainText('refused this device its key (403)');
+  await expect(page.getByTestId('unlock')).toHaveCount(0);
+  await expect(page.getByTestId('my-missions')).toHaveCount(0);
 });
