@@ -264,7 +264,9 @@ pub mod browser {
             crate::field::device::fetch_json("POST", "/api/device/key", Some(body)).await.map_err(Failed)?;
         match status {
             200 => {}
-            400..=499 => return Err(Refused(format!("the server refused this device its key ({status})"))),
+            // Another user's device, or a revoked one. (No session, a rate limit or a server
+            // error is not a refusal of the device.)
+            403 => return Err(Refused(format!("the server refused this device its key ({status})"))),
             _ => return Err(Failed(format!("the server gave no device key ({status})"))),
         }
         let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failed(e.to_string()))?;

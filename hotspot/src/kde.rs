@@ -138,21 +138,21 @@ const CHUNK: usize = 128;
 /// The cells an event's kernel is summed over, clipped to the grid: columns `c0..=c1`, rows
 /// `r0..=r1`.
 #[derive(Clone, Copy)]
-struct Window {
+struct CellBlock {
     c0: usize,
     c1: usize,
     r0: usize,
     r1: usize,
 }
 
-impl Window {
+impl CellBlock {
     /// The cells within `reach` cells of (possibly off-grid) cell `(row, col)`, or `None` when
     /// none of them is on the grid.
-    fn around(grid: &Grid, row: i64, col: i64, reach: i64) -> Option<Window> {
+    fn around(grid: &Grid, row: i64, col: i64, reach: i64) -> Option<CellBlock> {
         let clip = |i: i64, n: usize| (i.max(0) as usize).min(n);
         let (c0, c1) = (clip(col.saturating_sub(reach), grid.ncols), clip(col.saturating_add(reach + 1), grid.ncols));
         let (r0, r1) = (clip(row.saturating_sub(reach), grid.nrows), clip(row.saturating_add(reach + 1), grid.nrows));
-        (c0 < c1 && r0 < r1).then(|| Window { c0, c1: c1 - 1, r0, r1: r1 - 1 })
+        (c0 < c1 && r0 < r1).then(|| CellBlock { c0, c1: c1 - 1, r0, r1: r1 - 1 })
     }
 }
 
@@ -196,7 +196,7 @@ fn gaussian(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)> + Clone, 
             continue;
         }
         let (row, col) = grid.row_col(cell);
-        let Some(window) = Window::around(grid, row as i64, col as i64, reach) else { continue };
+        let Some(window) = CellBlock::around(grid, row as i64, col as i64, reach) else { continue };
         for chunk in sorted[bounds[0]..bounds[1]].chunks(CHUNK) {
             panels.fill(grid, axis, norm, window, chunk);
             panels.add_to(grid, out);
@@ -205,7 +205,7 @@ fn gaussian(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)> + Clone, 
     for &(x, y, w) in &sorted[start[cells]..] {
         // Off the grid, or not a number (which has no cell and is skipped).
         let Some((row, col)) = lattice(x, y) else { continue };
-        let Some(window) = Window::around(grid, row, col, reach) else { continue };
+        let Some(window) = CellBlock::around(grid, row, col, reach) else { continue };
         panels.fill(grid, axis, norm, window, &[(x, y, w)]);
         panels.add_to(grid, out);
     }
@@ -216,7 +216,7 @@ fn gaussian(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)> + Clone, 
 /// and normalisation) along the rows.
 #[derive(Default)]
 struct Panels {
-    window: Option<Window>,
+    window: Option<CellBlock>,
     width: usize,
     height: usize,
     fx: Vec<f64>,
@@ -224,8 +224,8 @@ struct Panels {
 }
 
 impl Panels {
-    fn fill(&mut self, grid: &Grid, axis: GaussAxis, norm: f64, window: Window, events: &[(f64, f64, f64)]) {
-        let Window { c0, c1, r0, r1 } = window;
+    fn fill(&mut self, grid: &Grid, axis: GaussAxis, norm: f64, window: CellBlock, events: &[(f64, f64, f64)]) {
+        let CellBlock { c0, c1, r0, r1 } = window;
         self.window = Some(window);
         self.width = (c1 - c0 + 1).next_multiple_of(TILE_COLS);
         self.height = (r1 - r0 + 1).next_multiple_of(TILE_ROWS);

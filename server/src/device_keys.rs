@@ -3,8 +3,9 @@
 //! key — the AES-GCM key its IndexedDB store is encrypted with — wrapped by this key and by a
 //! key derived from the officer's PIN; so a signed-in session opens the store without the PIN,
 //! and with no signal the PIN does (docs/SECURITY.md, "What a device keeps"). Another user's
-//! device is refused (403), a revoked one too (its store stays closed unless its PIN opens it),
-//! and every hand-out is in the audit log.
+//! device is refused (403), a revoked one too (its store stays closed: the app offers no PIN
+//! after a 403; with no signal, where it cannot know, the PIN still opens it), and every hand-out
+//! is in the audit log.
 
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
