@@ -168,6 +168,13 @@ pub fn api_error_response(e: &app::api::ApiError) -> Response {
 /// puts in one push (`protocol::sync::MAX_PUSH_BYTES`).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * protocol::sync::MAX_PUSH_BYTES;
 
+/// The largest sealed push (`POST /api/sync/push-sealed`), bytes, or the general limit if that
+/// is larger. The service worker holds no key, so it cannot split a sealed store into pushes: it
+/// sends all of it, hex-encoded: a shift's breadcrumbs fit the general limit (twelve hours of a
+/// fix every 4 s: 1.6 MB), a few days' offline do not (30,000 fixes: 4.9 MB). The handler
+/// applies it in pushes of at most `protocol::sync::MAX_BATCH` mutations.
+pub const MAX_SEALED_PUSH_BYTES: usize = 16 * 1024 * 1024;
+
 /// Limits the router applies to every request.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -199,7 +206,12 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
         ("/api/auth/override-code", Some(protocol::Action::IssueOverrideCode), post(overrides::issue)),
         ("/api/sync/override", Some(protocol::Action::SyncDevice), post(overrides::report)),
         ("/api/device/key", Some(protocol::Action::SyncDevice), post(device_keys::key)),
-        ("/api/sync/push-sealed", Some(protocol::Action::SyncDevice), post(device_keys::push_sealed)),
+        // Bounded by `body_limit` (MAX_SEALED_PUSH_BYTES), not by axum's 2 MB default for JSON.
+        (
+            "/api/sync/push-sealed",
+            Some(protocol::Action::SyncDevice),
+            post(device_keys::push_sealed).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
         ("/api/sync/push", Some(protocol::Action::SyncDevice), post(sync::push)),
         ("/api/sync/pull", Some(protocol::Action::SyncDevice), get(sync::pull)),
         ("/maps/{version}/basemap.pmtiles", None, get(basemap::serve)),
@@ -260,11 +272,16 @@ pub fn router(state: AppState, limits: Limits) -> Router {
 }
 
 /// Request bodies: at most `limit` bytes, except uploads (`/api/ingest/…`), which may reach
-/// [`upload::MAX_UPLOAD_BYTES`] and are streamed to disk. A declared length past the limit is
+/// [`upload::MAX_UPLOAD_BYTES`] and are streamed to disk, and the service worker's sealed push
+/// ([`MAX_SEALED_PUSH_BYTES`]). A declared length past the limit is
 /// answered 413 without storing a byte of the body (it is read and dropped, so the client hears
 /// the answer); a body that grows past the limit fails its extractor (413).
 async fn body_limit(limit: usize, req: Request, next: axum::middleware::Next) -> Response {
-    let limit = if req.uri().path().starts_with("/api/ingest/") { upload::MAX_UPLOAD_BYTES } else { limit };
+    let limit = match req.uri().path() {
+        p if p.starts_with("/api/ingest/") => upload::MAX_UPLOAD_BYTES,
+        "/api/sync/push-sealed" => MAX_SEALED_PUSH_BYTES.max(limit),
+        _ => limit,
+    };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(n) = declared.filter(|n| *n > limit as u64) {

@@ -408,9 +408,30 @@ async fn two_server_instances_on_one_store_still_apply_once() {
 async fn a_twelve_hour_backlog_goes_through_in_bounded_pushes_and_applies_once() {
     let app = test_app().await;
     let c = crew(&app).await;
+    let mut outbox = backlog(20);
+    assert_eq!(outbox.len(), 70);
+    let mut pushes = 0;
+    while !outbox.is_empty() {
+        let batch = outbox.batch(50);
+        let bytes = serde_json::to_vec(&batch).expect("json").len();
+        assert!(bytes < server::DEFAULT_MAX_BODY_BYTES, "push {pushes}: {bytes} bytes");
+        let (status, v) = push(&app, "phone-9", batch, &c.officer).await;
+        assert_eq!(status, StatusCode::OK, "push {pushes}: {v}");
+        outbox.acknowledge(v["last_seq"].as_u64().expect("last_seq"));
+        pushes += 1;
+        assert!(pushes < 10, "the outbox drains");
+    }
+    let (_, v) = pull(&app, "phone-9", 0, &c.officer).await;
+    assert_eq!(v["last_seq"], 70);
+    assert_backlog_applied_once(&app, "phone-9", 20).await;
+}
+
+/// `batches` full batches of breadcrumbs (500 fixes each, one every 4 s: 20 batches are twelve
+/// hours) and 50 mutations on the mission, as a device queues them.
+fn backlog(batches: i64) -> protocol::sync::Outbox {
     let mut outbox = protocol::sync::Outbox::new();
     let t0 = 1_608_069_600;
-    for b in 0..20i64 {
+    for b in 0..batches {
         let fixes = (0..500i64)
             .map(|i| Fix {
                 t: t0 + (b * 500 + i) * 4,
@@ -428,24 +449,54 @@ async fn a_twelve_hour_backlog_goes_through_in_bounded_pushes_and_applies_once()
     }
     let outcome = serde_json::json!({ "outcome": { "contacts": 1, "conditions": "Quiet", "reports": 0 } });
     outbox.enqueue(step(0, Transition::Complete, outcome).kind, t0 + 100);
-    assert_eq!(outbox.len(), 70);
-    let mut pushes = 0;
-    while !outbox.is_empty() {
-        let batch = outbox.batch(50);
-        let bytes = serde_json::to_vec(&batch).expect("json").len();
-        assert!(bytes < server::DEFAULT_MAX_BODY_BYTES, "push {pushes}: {bytes} bytes");
-        let (status, v) = push(&app, "phone-9", batch, &c.officer).await;
-        assert_eq!(status, StatusCode::OK, "push {pushes}: {v}");
-        outbox.acknowledge(v["last_seq"].as_u64().expect("last_seq"));
-        pushes += 1;
-        assert!(pushes < 10, "the outbox drains");
+    outbox
+}
+
+/// The [`backlog`] of `batches` is on the server once, from `device`.
+async fn assert_backlog_applied_once(app: &TestApp, device: &str, batches: i64) {
+    let fixes = format!("SELECT COUNT(*) FROM gps_fixes WHERE device = '{device}'");
+    assert_eq!(count(app, &fixes).await, 500 * batches);
+    let log = format!("SELECT COUNT(*) FROM mutation_log WHERE device_id = '{device}'");
+    assert_eq!(count(app, &log).await, batches + 50);
+    assert_eq!(count(app, "SELECT COUNT(*) FROM mission_notes WHERE body LIKE 'note backlog-%'").await, 48);
+    assert_eq!((events(app, "start").await, events(app, "complete").await), (1, 1));
+}
+
+/// The service worker cannot batch a sealed store, so it sends all of it: a backlog of a few
+/// days' breadcrumbs (30,000 fixes), sealed and hex-encoded, is past the general body limit, and
+/// the sealed push still takes it and applies it once (a repeat changes nothing); past its own
+/// limit it is refused with 413.
+#[tokio::test]
+async fn a_sealed_backlog_of_days_goes_through_background_sync_once() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let key = json_call("/api/device/key", &serde_json::json!({ "device_id": "phone-s" }), Some(&c.officer));
+    let (status, _, text) = call(&app.router, key).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let sk = hex::decode(serde_json::from_str::<serde_json::Value>(&text).expect("json")["key"].as_str().expect("key"))
+        .expect("hex");
+    let dk = [11u8; 32];
+    let state = serde_json::json!({
+        "device_id": "phone-s", "username": "off1", "cookie": -1, "outbox": backlog(60),
+        "server_missions": [], "rejections": [], "last_sync_ms": null, "last_error": null,
+    });
+    let body = serde_json::json!({
+        "device_id": "phone-s", "key": seal(&sk, &dk), "state": seal(&dk, state.to_string().as_bytes()),
+    });
+    let bytes = body.to_string().len();
+    assert!(bytes > server::DEFAULT_MAX_BODY_BYTES, "the sealed backlog is {bytes} bytes");
+    for _ in 0..2 {
+        let (status, _, text) = call(&app.router, json_call("/api/sync/push-sealed", &body, Some(&c.officer))).await;
+        assert_eq!(status, StatusCode::OK, "{}", &text[..text.len().min(300)]);
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).expect("json")["last_seq"], 110);
     }
-    let (_, v) = pull(&app, "phone-9", 0, &c.officer).await;
-    assert_eq!(v["last_seq"], 70);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM gps_fixes WHERE device = 'phone-9'").await, 10_000);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM mutation_log WHERE device_id = 'phone-9'").await, 70);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes WHERE body LIKE 'note backlog-%'").await, 48);
-    assert_eq!((events(&app, "start").await, events(&app, "complete").await), (1, 1));
+    assert_backlog_applied_once(&app, "phone-s", 60).await;
+    let huge = serde_json::json!({
+        "device_id": "phone-s", "key": seal(&sk, &dk),
+        "state": { "iv": "00", "ct": "ab".repeat(server::MAX_SEALED_PUSH_BYTES / 2 + 1) },
+    });
+    let (status, _, text) = call(&app.router, json_call("/api/sync/push-sealed", &huge, Some(&c.officer))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", &text[..text.len().min(300)]);
 }
 
 fn seal(key: &[u8], plain: &[u8]) -> serde_json::Value {
