@@ -14,14 +14,21 @@ const shift = (day: number) => ({ district: 'D4', shift: 'C', shift_date: `2020-
 const missionId = (tag: string) => `0193b3c4-0000-7000-8d00-${tag}${phone() ? 'a' : 'b'}0000000010`;
 const item = (page: any, id: string) => page.locator(`li.mission[data-mission="${id}"]`);
 
-test('wrong PINs count, five drop the PIN copy, and signing in with signal still opens the work', async ({ browser }) => {
-  test.setTimeout(200_000);
-  const id = missionId('1');
+/** A mission `tag` assigned to this project's officer on `day`, and the officer signed in on a
+ *  fresh device with it loaded and a PIN chosen. */
+async function officerWithMission(browser: any, tag: string, day: number) {
+  const id = missionId(tag);
   const setup = await devicePage(browser);
-  await issueAndAssign(setup, shift(14), [id], officerNumber());
+  await issueAndAssign(setup, shift(day), [id], officerNumber());
   const page = await devicePage(browser);
   await signIn(page, officer(), '/missions');
   await fieldReady(page);
+  return { id, setup, page };
+}
+
+test('wrong PINs count, five drop the PIN copy, and signing in with signal still opens the work', async ({ browser }) => {
+  test.setTimeout(200_000);
+  const { id, setup, page } = await officerWithMission(browser, '1', 14);
   // At rest, nothing about the mission is readable.
   const raw = await deviceStore(page);
   expect(raw[`field-state:${officer()}`]).not.toContain(id);
@@ -93,12 +100,7 @@ test('the idle lock closes the store after 30 minutes untouched, and the PIN ope
 
 test('when the device key cannot be had after signing in, the PIN opens the store; a refusal offers no PIN', async ({ browser }) => {
   test.setTimeout(150_000);
-  const id = missionId('3');
-  const setup = await devicePage(browser);
-  await issueAndAssign(setup, shift(18), [id], officerNumber());
-  const page = await devicePage(browser);
-  await signIn(page, officer(), '/missions');
-  await fieldReady(page);
+  const { id, page } = await officerWithMission(browser, '3', 18);
 
   // Signed in, but the server-held key does not come (a server error): the lock screen, and the
   // officer's PIN opens the missions.

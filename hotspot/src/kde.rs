@@ -199,7 +199,7 @@ fn gaussian(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)> + Clone, 
         let Some(window) = CellBlock::around(grid, row as i64, col as i64, reach) else { continue };
         for chunk in sorted[bounds[0]..bounds[1]].chunks(CHUNK) {
             panels.fill(grid, axis, norm, window, chunk);
-            panels.add_to(grid, out);
+            panels.add_to(grid, window, out);
         }
     }
     for &(x, y, w) in &sorted[start[cells]..] {
@@ -207,7 +207,7 @@ fn gaussian(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)> + Clone, 
         let Some((row, col)) = lattice(x, y) else { continue };
         let Some(window) = CellBlock::around(grid, row, col, reach) else { continue };
         panels.fill(grid, axis, norm, window, &[(x, y, w)]);
-        panels.add_to(grid, out);
+        panels.add_to(grid, window, out);
     }
 }
 
@@ -216,7 +216,6 @@ fn gaussian(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)> + Clone, 
 /// and normalisation) along the rows.
 #[derive(Default)]
 struct Panels {
-    window: Option<CellBlock>,
     width: usize,
     height: usize,
     fx: Vec<f64>,
@@ -226,7 +225,6 @@ struct Panels {
 impl Panels {
     fn fill(&mut self, grid: &Grid, axis: GaussAxis, norm: f64, window: CellBlock, events: &[(f64, f64, f64)]) {
         let CellBlock { c0, c1, r0, r1 } = window;
-        self.window = Some(window);
         self.width = (c1 - c0 + 1).next_multiple_of(TILE_COLS);
         self.height = (r1 - r0 + 1).next_multiple_of(TILE_ROWS);
         self.fx.clear();
@@ -247,9 +245,9 @@ impl Panels {
         }
     }
 
-    /// Adds `Σ_events fy ⊗ fx` to the grid, tile by tile.
-    fn add_to(&self, grid: &Grid, out: &mut [f64]) {
-        let Some(u) = self.window else { return };
+    /// Adds `Σ_events fy ⊗ fx` over `u` (the block the panels were filled for) to the grid, tile
+    /// by tile.
+    fn add_to(&self, grid: &Grid, u: CellBlock, out: &mut [f64]) {
         for tr in (0..self.height).step_by(TILE_ROWS) {
             for tc in (0..self.width).step_by(TILE_COLS) {
                 let mut acc = [[0.0; TILE_COLS]; TILE_ROWS];
