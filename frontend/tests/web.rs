@@ -30,6 +30,16 @@ fn device_scoring_from_cached_aggregates_is_bit_identical_to_native() {
     same_lines(include_str!("../../hotspot/tests/fixtures/cached.txt"), &score_bits::cached_lines());
 }
 
+/// Many points projected at once by the per-tile fits (`hotspot::LocalUtm`) give the same bits
+/// in the browser as natively.
+#[wasm_bindgen_test]
+fn fitted_projection_is_bit_identical_to_native() {
+    same_lines(
+        include_str!("../../hotspot/tests/fixtures/fitted_projection.txt"),
+        &score_bits::fitted_projection_lines(),
+    );
+}
+
 fn parse_bits(hex: &str) -> f64 {
     f64::from_bits(u64::from_str_radix(hex, 16).expect("hex bits"))
 }

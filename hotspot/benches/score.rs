@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hotspot::workload::{resample_with_jitter, score_points};
-use hotspot::{gi_star, kde_at_centres, Epsg, Grid, Kernel, Utm};
+use hotspot::{gi_star, kde_at_centres, Epsg, Grid, Kernel, LocalUtm, Utm};
 
 fn chicago_points() -> Vec<(f64, f64)> {
     let path =
@@ -32,7 +32,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| score_points(black_box(&points), epsg, 150.0, 200.0).expect("scores"))
     });
     let utm = Utm::new(epsg);
-    group.bench_function("project", |b| {
+    group.bench_function("project (tile fits, as scored)", |b| {
+        b.iter(|| {
+            let local = LocalUtm::new(utm, black_box(&points).iter().copied());
+            points.iter().map(|(lon, lat)| local.forward(*lon, *lat).expect("ok")).collect::<Vec<_>>()
+        })
+    });
+    group.bench_function("project (series, point by point)", |b| {
         b.iter(|| points.iter().map(|(lon, lat)| utm.forward(*lon, *lat).expect("ok")).collect::<Vec<_>>())
     });
     let xy: Vec<(f64, f64)> = points.iter().map(|(lon, lat)| utm.forward(*lon, *lat).expect("ok")).collect();

@@ -4,24 +4,28 @@
 //! recommendations and the Chief's Daily Snapshot) and into the WebAssembly bundle that runs on
 //! officers' phones and in-car laptops with no signal. Because both builds must give the same
 //! numbers to the bit, every transcendental function goes through [`libm`] rather than the
-//! platform's maths library (whose `sin`/`exp` differ between glibc and wasm32).
+//! platform's maths library (whose `sin`/`exp` differ between glibc and wasm32). The kernel
+//! density's inner product is compiled natively for the widest vector unit the CPU has, picked at
+//! run time by `pulp`, with nothing fused and every addition in the same order: the same bits on
+//! every path (tested).
 //!
 //! A tour:
 //! - [`projection`]: WGS84 latitude/longitude ↔ UTM metres (Krüger series to n⁶; sub-millimetre
-//!   inside a zone), and the zone rule `floor((lon + 180) / 6) + 1`.
+//!   inside a zone), and the zone rule `floor((lon + 180) / 6) + 1`; [`LocalUtm`] projects many
+//!   points at once by per-tile fits of the series, each checked against it.
 //! - [`grid`]: the global square lattice that gives every micro place a permanent identity
 //!   ([`grid::CellKey`] = EPSG, size, ⌊x/size⌋, ⌊y/size⌋) and counts incidents into it; and
 //!   [`Grid`], the bounding rectangle of cells one analysis works on (`cell_id = row·ncols + col`).
 //! - [`gi`]: Getis-Ord Gi* z-scores (binary queen contiguity including the cell itself) and
 //!   Benjamini–Hochberg false-discovery-rate classes at 99/95/90 %.
 //! - [`kde`]: Gaussian and quartic kernel density at cell centres, per km².
-//! - [`evaluate`]: ranking places and scoring the ranking on a later period: hit rate, PAI,
+//! - [`evaluate`](mod@evaluate): ranking places and scoring the ranking on a later period: hit rate, PAI,
 //!   PAI*, PEI, RRI at fixed shares of the study area.
-//! - [`nearby`]: places within a radius of the officer, nearest first, with compass bearings.
+//! - [`nearby`](mod@nearby): places within a radius of the officer, nearest first, with compass bearings.
 //! - [`presence`]: visits to a place from GPS fixes (accuracy filter, clock-skew correction,
 //!   gap merging, minimum dwell, honest gaps) and Koper-compliant minutes.
 //! - [`harm`]: named, versioned harm-weight tables (offence text → weight; `count` weighs 1).
-//! - [`score`]: everything per cell for a half-open window — count, harm, time-decayed harm,
+//! - [`score`](mod@score): everything per cell for a half-open window — count, harm, time-decayed harm,
 //!   kernel density, Gi* and its FDR class — plus a cell's composition by offence.
 //!
 //! - [`segments`]: street segments as a second kind of place — a department's street network
@@ -54,6 +58,6 @@ pub use harm::{HarmError, HarmTable};
 pub use kde::{kde_at_centres, KdeError, Kernel};
 pub use nearby::{nearby, Nearby};
 pub use presence::{visits, Area, Fix, Presence, Visit, VisitParams};
-pub use projection::{Epsg, ProjectionError, Utm};
+pub use projection::{Epsg, LocalUtm, ProjectionError, Utm};
 pub use score::{composition, score, Contribution, Event, Measure, RankBy, ScoreError, ScoreParams, Scores, Window};
 pub use segments::{score_segments, Network, Segment, SegmentError, SegmentScores};

@@ -155,20 +155,31 @@ pub fn score(grid: &Grid, events: &[Event], window: Window, params: &ScoreParams
     let mut harm = vec![0.0; n];
     let mut decayed = vec![0.0; n];
     let half_life_s = params.half_life_days * DAY;
-    for e in events.iter().filter(|e| window.contains(e.t)) {
-        let Some(cell) = grid.cell_of(e.x, e.y) else { continue };
-        count[cell] += 1;
-        harm[cell] += e.harm;
-        // Age from the window's end; an open-ended window decays from the newest event instead.
-        let age = if window.to == i64::MAX { 0.0 } else { (window.to - e.t) as f64 };
-        decayed[cell] += e.harm * libm::exp2(-age / half_life_s);
+    // Each event's cell, found once (`n` when outside the window or off the grid).
+    let mut cell_of = Vec::with_capacity(events.len());
+    let mut newest = i64::MIN;
+    for e in events {
+        let cell = if window.contains(e.t) { grid.cell_of(e.x, e.y) } else { None };
+        if let Some(cell) = cell {
+            count[cell] += 1;
+            harm[cell] += e.harm;
+            newest = newest.max(e.t);
+        }
+        cell_of.push(cell.unwrap_or(n));
     }
-    let weighted = events.iter().filter(|e| window.contains(e.t) && grid.cell_of(e.x, e.y).is_some()).map(|e| {
+    // Age from the window's end; an open-ended window decays from its newest event instead.
+    let end = if window.to == i64::MAX { newest } else { window.to };
+    for (e, cell) in events.iter().zip(&cell_of) {
+        if let Some(d) = decayed.get_mut(*cell) {
+            *d += e.harm * libm::exp2(-((end - e.t) as f64) / half_life_s);
+        }
+    }
+    let weighted = events.iter().zip(&cell_of).filter(|(_, cell)| **cell < n).map(|(e, cell)| {
         let w = match params.measure {
             Measure::Count => 1.0,
             Measure::Harm => e.harm,
         };
-        (e.x, e.y, w)
+        (*cell, (e.x, e.y, w))
     });
     let kde = kde_of(grid, weighted, params.kernel, params.bandwidth_m)?;
     let measure: Vec<f64> = match params.measure {
@@ -239,6 +250,11 @@ mod tests {
         assert!((s.decayed[0] - (5.0 + 2.0 * 0.5f64.sqrt())).abs() < 1e-12);
         assert!((s.decayed[5] - 10.0 * 2f64.powf(-1.0 / 28.0)).abs() < 1e-12);
         assert_eq!(s.values(RankBy::Count)[0], 2.0);
+        // Open-ended: ages count back from the newest event (28 days), so the first event is
+        // 28 days old, the second 14, and the newest has its whole harm.
+        let s = score(&grid(), &events, Window { from: 0, to: i64::MAX }, &ScoreParams::default()).expect("scores");
+        assert!((s.decayed[0] - (5.0 + 2.0 * 0.5f64.sqrt())).abs() < 1e-12);
+        assert!((s.decayed[5] - (10.0 * 2f64.powf(-1.0 / 28.0) + 10.0)).abs() < 1e-12);
     }
 
     #[test]

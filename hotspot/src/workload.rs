@@ -3,7 +3,7 @@
 //! `n` incidents, given as WGS84 points already in memory, into cells with harm, Gi* and a
 //! Gaussian KDE.
 
-use crate::projection::{Epsg, ProjectionError, Utm};
+use crate::projection::{Epsg, LocalUtm, ProjectionError, Utm};
 use crate::score::{score, Event, Measure, ScoreParams, Scores, Window};
 use crate::synthetic::SplitMix64;
 use crate::{Grid, Kernel};
@@ -37,7 +37,7 @@ pub fn score_points(
     cell_size_m: f64,
     bandwidth_m: f64,
 ) -> Result<(Grid, Scores), ProjectionError> {
-    let utm = Utm::new(epsg);
+    let utm = LocalUtm::new(Utm::new(epsg), points.iter().copied());
     let mut events = Vec::with_capacity(points.len());
     for (i, (lon, lat)) in points.iter().enumerate() {
         let (x, y) = utm.forward(*lon, *lat)?;

