@@ -5,7 +5,7 @@
 #![cfg(feature = "bench")]
 
 use hotspot::workload::{resample_with_jitter, score_points};
-use hotspot::{kde_at_centres, Grid, Kernel, Utm};
+use hotspot::{kde_at_centres, Grid, Kernel, LocalUtm, Utm};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -48,8 +48,13 @@ fn score_1m_chicago_in_the_browser() {
         assert_eq!(scores.count.len(), grid.len());
     });
     let utm = Utm::new(epsg);
+    time("project (tile fits, as scored)", &mut || {
+        let local = LocalUtm::new(utm, points.iter().copied());
+        let xy: Vec<_> = points.iter().map(|(lon, lat)| local.forward(*lon, *lat).expect("ok")).collect();
+        assert_eq!(xy.len(), points.len());
+    });
     let project = || points.iter().map(|(lon, lat)| utm.forward(*lon, *lat).expect("ok")).collect::<Vec<_>>();
-    time("project", &mut || assert_eq!(project().len(), points.len()));
+    time("project (series, point by point)", &mut || assert_eq!(project().len(), points.len()));
     let xy = project();
     let grid = Grid::covering(epsg, 150.0, xy.iter().copied()).expect("grid");
     let weighted: Vec<(f64, f64, f64)> = xy.iter().map(|(x, y)| (*x, *y, 1.0)).collect();

@@ -636,7 +636,7 @@ mod tests {
             // A city-sized scatter of points anywhere a UTM zone is used: the fits agree with the
             // series within their tolerance at every point, not only at their check points.
             let epsg = Epsg::utm(if north { 32600 + zone } else { 32700 + zone }).expect("valid");
-            let (lat0, lon0) = (if north { alat } else { -alat.min(80.0) }, f64::from(zone) * 6.0 - 183.0 + dlon);
+            let (lat0, lon0) = (if north { alat } else { -alat.min(80.0) }, (f64::from(zone) * 6.0 - 183.0 + dlon).clamp(-179.8, 179.8));
             let mut rng = crate::synthetic::SplitMix64::new(seed);
             let points: Vec<(f64, f64)> = (0..200)
                 .map(|_| (lon0 + 0.3 * (rng.next_f64() - 0.5), (lat0 + 0.3 * (rng.next_f64() - 0.5)).clamp(-90.0, 90.0)))
