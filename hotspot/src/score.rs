@@ -115,7 +115,8 @@ pub struct Scores {
     pub count: Vec<u32>,
     /// Σ harm weights in the window.
     pub harm: Vec<f64>,
-    /// Σ harm · 2^(−age / half-life), age measured back from the window's end.
+    /// Σ harm · 2^(−age / half-life), age measured back from the window's end (for an open-ended
+    /// window, from its newest event).
     pub decayed: Vec<f64>,
     /// Kernel density of the measure, per km².
     pub kde: Vec<f64>,

@@ -186,7 +186,7 @@ pub fn read_incidents<R: Read>(
     // One table lookup per distinct offence, not per incident.
     let weights: Vec<Option<f64>> = offenses.iter().map(|o| table.weigh(o)).collect();
     let mut unmapped: BTreeMap<String, u64> = BTreeMap::new();
-    // All at once: per-tile fits of the projection (within 0.1 µm of the series, a quarter of its cost).
+    // All at once: per-tile fits of the projection (within 0.1 µm of the series, a fifth of its cost).
     let utm = LocalUtm::new(Utm::new(epsg), located.iter().map(|p| (p.0, p.1)));
     let mut events = Vec::with_capacity(located.len());
     for (lon, lat, t, offense) in located {
