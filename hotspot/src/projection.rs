@@ -241,8 +241,7 @@ impl Utm {
 }
 
 /// Tiles of [`LocalUtm`]: 1/32° of longitude by 1/32° of latitude (3.5 km north–south) on a
-/// global lattice, so a point's tile (and so its fitted coordinates) never depends on the other
-/// points.
+/// global lattice, so a tile's fit never depends on the points (only whether it is fitted does).
 const TILES_PER_DEGREE: f64 = 32.0;
 /// Chebyshev nodes per axis of a tile's fit; the fit keeps the terms of total degree below this
 /// (a cubic).
@@ -261,6 +260,9 @@ const MAX_TILES: usize = 1 << 20;
 /// for the tiles that hold none (Chicago is 182; a fit costs about what 100 points do by the
 /// series).
 const FIT_EVERY_TILE_UP_TO: usize = 256;
+/// Beyond that, a tile is fitted when it holds at least this many points: a fit costs about
+/// what 100 points do by the series (98 evaluations of it and a 4 × 4 transform).
+const FIT_WHEN_HOLDING: u32 = 128;
 
 /// A UTM projection specialised to the area a set of points covers, for projecting many points
 /// at once (a file of incidents, the benchmark's million).
@@ -270,8 +272,7 @@ const FIT_EVERY_TILE_UP_TO: usize = 256;
 /// coordinates reproduces it within a few nanometres: its terms fall by about the tile's width
 /// over the distance to the pole (or to 90° from the central meridian), some 1/1,500, per degree,
 /// from some 1,700 m for the linear ones. So each tile of the points' bounding rectangle (or,
-/// for data spread wider than 256 tiles, each tile that holds a point) gets
-/// a fit — the series at the 4 × 4 Chebyshev nodes, turned into Chebyshev coefficients by the
+/// for data spread wider than 256 tiles, each tile that holds at least 128 points) gets a fit — the series at the 4 × 4 Chebyshev nodes, turned into Chebyshev coefficients by the
 /// discrete cosine transform — checked against the series on a 9 × 9 grid of the tile, edges and
 /// corners included. A tile whose fit misses [`FIT_TOLERANCE_M`] anywhere, or where the series
 /// fails (near a pole, a quarter of the globe from the zone), keeps the series. A point then
@@ -408,14 +409,21 @@ impl LocalUtm {
         if nx.saturating_mul(ny) > MAX_TILES {
             return empty;
         }
-        // A city's bounding rectangle is fitted whole; a wider one only where points fall
-        // (u32::MAX − 1 marks a tile to fit).
+        // A city's bounding rectangle is fitted whole; in a wider one, only the tiles holding
+        // enough points to repay their fit (u32::MAX − 1 marks a tile to fit).
         let mut slot = vec![u32::MAX; nx * ny];
         if slot.len() <= FIT_EVERY_TILE_UP_TO {
             slot.fill(u32::MAX - 1);
         } else {
+            let mut held = vec![0u32; nx * ny];
             for (lon, lat) in points.filter(on_globe) {
-                slot[(tile(lat) - j0) as usize * nx + (tile(lon) - i0) as usize] = u32::MAX - 1;
+                let h = &mut held[(tile(lat) - j0) as usize * nx + (tile(lon) - i0) as usize];
+                *h = h.saturating_add(1);
+            }
+            for (s, h) in slot.iter_mut().zip(&held) {
+                if *h >= FIT_WHEN_HOLDING {
+                    *s = u32::MAX - 1;
+                }
             }
         }
         let mut fits = Vec::new();
@@ -666,6 +674,18 @@ mod tests {
         let none = LocalUtm::new(utm, std::iter::empty());
         assert_eq!(none.fitted_tiles(), 0);
         assert_eq!(none.forward(-87.65, 41.85), utm.forward(-87.65, 41.85));
+        // Points spread thin over a wide area (a tile each): no fit would repay itself, so
+        // none is made; a cluster among them gets its tile fitted.
+        let mut wide: Vec<(f64, f64)> =
+            (0..400).map(|k| (-90.0 + 0.02 * f64::from(k), 38.0 + 0.015 * f64::from(k))).collect();
+        assert_eq!(LocalUtm::new(utm, wide.iter().copied()).fitted_tiles(), 0);
+        wide.extend((0..200).map(|k| (-87.6101 + 1e-5 * f64::from(k), 41.8101)));
+        let local = LocalUtm::new(utm, wide.iter().copied());
+        assert_eq!(local.fitted_tiles(), 1);
+        for &(lon, lat) in &wide {
+            let ((x, y), (sx, sy)) = (local.forward(lon, lat).expect("on"), utm.forward(lon, lat).expect("on"));
+            assert!((x - sx).abs() <= FIT_TOLERANCE_M && (y - sy).abs() <= FIT_TOLERANCE_M);
+        }
     }
 
     #[test]
