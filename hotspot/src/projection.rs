@@ -272,9 +272,10 @@ const FIT_WHEN_HOLDING: u32 = 128;
 /// coordinates reproduces it within a few nanometres: its terms fall by about the tile's width
 /// over the distance to the pole (or to 90° from the central meridian), some 1/1,500, per degree,
 /// from some 1,700 m for the linear ones. So each tile of the points' bounding rectangle (or,
-/// for data spread wider than 256 tiles, each tile that holds at least 128 points) gets a fit — the series at the 4 × 4 Chebyshev nodes, turned into Chebyshev coefficients by the
-/// discrete cosine transform — checked against the series on a 9 × 9 grid of the tile, edges and
-/// corners included. A tile whose fit misses [`FIT_TOLERANCE_M`] anywhere, or where the series
+/// for data spread wider than 256 tiles, each tile that holds at least 128 points) gets a fit —
+/// the series at the 4 × 4 Chebyshev nodes, turned into Chebyshev coefficients by the discrete
+/// cosine transform — checked against the series on a 9 × 9 grid of the tile, edges and corners
+/// included. A tile whose fit misses [`FIT_TOLERANCE_M`] anywhere, or where the series
 /// fails (near a pole, a quarter of the globe from the zone), keeps the series. A point then
 /// costs a tile lookup and 20 multiply-adds. The fits use the same [`libm`] calls and arithmetic
 /// on every target, so native and wasm32 agree to the bit here too (tested). Measured: within
