@@ -491,6 +491,20 @@ mod tests {
         near(n).powi(2) + near(m).powi(2) <= r * r
     }
 
+    /// The Gaussian density at `cell`'s centre summed directly, in `f64::exp`, over the events
+    /// [`within_reach`] of it.
+    fn direct_density(g: &Grid, points: &[(f64, f64, f64)], cell: usize, h: f64) -> f64 {
+        let (cx, cy) = g.centre(cell);
+        points
+            .iter()
+            .filter(|(x, y, _)| within_reach(g, cell, *x, *y, h))
+            .map(|(x, y, w)| {
+                let d2 = (cx - x).powi(2) + (cy - y).powi(2);
+                w * (-d2 / (2.0 * h * h)).exp() / (2.0 * std::f64::consts::PI * h * h) * 1e6
+            })
+            .sum()
+    }
+
     #[test]
     fn the_disc_of_cells_an_event_reaches() {
         // 150 m cells, h = 200 m: r = 6.44·200/150 = 8.59 cells, r² = 73.7. Nine rows away the
@@ -528,15 +542,7 @@ mod tests {
         let d = kde_at_centres(&g, &pts, Kernel::Gaussian, 200.0).expect("kde");
         // Each event reaches the cells of the disc around its own (within_reach).
         for cell in [0, 1234, 1800, 3599, 2000, 26 * 60 + 19, 26 * 60 + 38, 59 * 60] {
-            let (cx, cy) = g.centre(cell);
-            let direct: f64 = pts
-                .iter()
-                .filter(|(x, y, _)| within_reach(&g, cell, *x, *y, 200.0))
-                .map(|(x, y, w)| {
-                    let d2 = (cx - x).powi(2) + (cy - y).powi(2);
-                    w * (-d2 / (2.0 * 200.0 * 200.0)).exp() / (2.0 * std::f64::consts::PI * 200.0 * 200.0) * 1e6
-                })
-                .sum();
+            let direct = direct_density(&g, &pts, cell, 200.0);
             assert!((d[cell] - direct).abs() <= 1e-12 * direct.max(1e-300), "cell {cell}: {} vs {direct}", d[cell]);
         }
     }
@@ -623,15 +629,7 @@ mod tests {
         let weighted: Vec<(f64, f64, f64)> = points.iter().map(|(_, p)| *p).collect();
         let d = kde_at_centres(&g, &weighted, Kernel::Gaussian, 200.0).expect("kde");
         for cell in (0..g.len()).step_by(37) {
-            let (cx, cy) = g.centre(cell);
-            let direct: f64 = weighted
-                .iter()
-                .filter(|(x, y, _)| within_reach(&g, cell, *x, *y, 200.0))
-                .map(|(x, y, w)| {
-                    let d2 = (cx - x).powi(2) + (cy - y).powi(2);
-                    w * (-d2 / (2.0 * 200.0 * 200.0)).exp() / (2.0 * std::f64::consts::PI * 200.0 * 200.0) * 1e6
-                })
-                .sum();
+            let direct = direct_density(&g, &weighted, cell, 200.0);
             assert!((d[cell] - direct).abs() <= 1e-12 * direct.max(1e-300), "cell {cell}: {} vs {direct}", d[cell]);
         }
     }

@@ -20,13 +20,7 @@ const FITTED: &str = "tests/fixtures/fitted_projection.txt";
 
 fn inputs() -> Vec<(u32, f64, f64)> {
     let mut v = Vec::new();
-    for (epsg, lon0, lat0) in [
-        (32610, -123.1, 49.25),
-        (32616, -87.65, 41.85),
-        (32756, 151.2, -33.87),
-        (32631, 3.0, 0.0),
-        (32601, -177.0, 71.0),
-    ] {
+    for (epsg, lon0, lat0) in common::score_bits::PLACES {
         for k in 0..8 {
             let f = f64::from(k);
             v.push((epsg, lon0 + 0.37 * f - 1.3, lat0 + 0.011 * f * f - 0.2));

@@ -80,6 +80,11 @@ pub fn cached_lines() -> Vec<String> {
     lines
 }
 
+/// The places the projection fixtures sample around, `(EPSG, lon, lat)`: Vancouver, Chicago,
+/// Sydney, the equator on a central meridian, and the Bering Strait near the antimeridian.
+pub const PLACES: [(u32, f64, f64); 5] =
+    [(32610, -123.1, 49.25), (32616, -87.65, 41.85), (32756, 151.2, -33.87), (32631, 3.0, 0.0), (32601, -177.0, 71.0)];
+
 /// Many points projected at once ([`hotspot::LocalUtm`], the per-tile fits the scoring run and
 /// the analysts' CLI use): 300 points scattered over about 0.4° around each of five places in
 /// both hemispheres, one line per point: `epsg lon_bits lat_bits x_bits y_bits`.
@@ -88,13 +93,7 @@ pub fn fitted_projection_lines() -> Vec<String> {
     use hotspot::{LocalUtm, Utm};
     let mut rng = SplitMix64::new(2026);
     let mut lines = Vec::new();
-    for (epsg, lon0, lat0) in [
-        (32610, -123.1, 49.25),
-        (32616, -87.65, 41.85),
-        (32756, 151.2, -33.87),
-        (32631, 3.0, 0.0),
-        (32601, -177.0, 71.0),
-    ] {
+    for (epsg, lon0, lat0) in PLACES {
         let points: Vec<(f64, f64)> =
             (0..300).map(|_| (lon0 + 0.4 * (rng.next_f64() - 0.5), lat0 + 0.4 * (rng.next_f64() - 0.5))).collect();
         let local = LocalUtm::new(Utm::new(Epsg::utm(epsg).expect("zone")), points.iter().copied());
