@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::ingest::{
-    finish_batch, open_batch, parse_coordinate, raw_text, resolve_local_time, store_rejections, BatchCounts,
+    finish_batch, nul_byte, open_batch, parse_coordinate, raw_text, resolve_local_time, store_rejections, BatchCounts,
     HeaderIndex, IngestError, IngestOptions, Rejection,
 };
 use crate::{begin_write, on_pool, Bodega};
@@ -94,7 +94,7 @@ pub async fn ingest_calls_csv<R: Read>(
         let mut summary = CallsSummary { batch_id, ..CallsSummary::default() };
         let mut calls: Vec<Call> = Vec::with_capacity(CHUNK);
         let mut rejects: Vec<Rejection> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::HashMap::new();
         let mut record = csv::StringRecord::new();
         loop {
             let line = csv.position().line() + 1;
@@ -112,12 +112,10 @@ pub async fn ingest_calls_csv<R: Read>(
             let line = record.position().map(|p| p.line()).unwrap_or(line);
             let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
             let parsed = (|| -> Result<Call, (String, String)> {
+                nul_byte(&record)?;
                 let call_id = get(Some(c_id));
                 if call_id.is_empty() {
                     return Err(("call_id".into(), "empty".into()));
-                }
-                if !seen.insert(call_id.to_string()) {
-                    return Err(("call_id".into(), format!("call '{call_id}' appears twice in this file")));
                 }
                 let call_type = get(Some(c_type));
                 if call_type.is_empty() {
@@ -170,8 +168,16 @@ pub async fn ingest_calls_csv<R: Read>(
                     row_hash: hex::encode(&h.finalize()[..12]),
                 })
             })();
+            // Only a call that was kept claims its id: a rejected row never costs a good one.
+            let parsed = parsed.and_then(|call| match seen.get(&call.call_id) {
+                Some(first) => Err(("call_id".into(), format!("call '{}' repeats line {first} of this file", call.call_id))),
+                None => Ok(call),
+            });
             match parsed {
-                Ok(call) => calls.push(call),
+                Ok(call) => {
+                    seen.insert(call.call_id.clone(), line);
+                    calls.push(call);
+                }
                 Err((field, reason)) => {
                     let raw = raw_text(&record.as_byte_record().clone());
                     rejects.push(Rejection { line, field, reason, raw });

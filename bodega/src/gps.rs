@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::ingest::{
-    finish_batch, open_batch, parse_coordinate, raw_text, resolve_local_time, store_rejections, BatchCounts,
+    finish_batch, nul_byte, open_batch, parse_coordinate, raw_text, resolve_local_time, store_rejections, BatchCounts,
     HeaderIndex, IngestError, IngestOptions, Rejection,
 };
 use crate::{begin_write, now_seconds, on_pool, Bodega};
@@ -107,6 +107,7 @@ pub async fn ingest_gps_csv<R: Read>(
             let line = record.position().map(|p| p.line()).unwrap_or(line);
             let get = |i: usize| record.get(i).unwrap_or("").trim();
             let parsed = (|| -> Result<Fix, (String, String)> {
+                nul_byte(&record)?;
                 let device = get(c_device);
                 if device.is_empty() {
                     return Err(("device".into(), "empty".into()));

@@ -8,7 +8,7 @@
 //! - **Idempotent.** Incidents are upserted by `(source, id)`; a row whose content is unchanged
 //!   is counted as unchanged and not written; a changed one is updated.
 //! - **Local time honestly.** `occurred_at` is local time in the department's IANA zone and is
-//!   stored as UTC. A time inside the spring-forward gap moves forward by the gap and is flagged
+//!   stored as UTC (a time written with its own offset, RFC 3339, is kept as that instant). A time inside the spring-forward gap moves forward by the gap and is flagged
 //!   `gap`; an ambiguous fall-back time takes the earlier offset and is flagged `ambiguous`.
 //! - **Rows without coordinates are kept**, counted, and simply not mapped.
 //! - Constant memory: rows are read and written in chunks; only a 64-bit digest per id is kept
@@ -191,8 +191,20 @@ fn parse_row(
     if source_id.is_empty() {
         return Err(("id".into(), "empty".into()));
     }
-    let local = read_time(&m.occurred, &get).map_err(|r| ("occurred_at".to_string(), r))?;
-    let (occurred_at, time_flag) = resolve_civil(local, tz).map_err(|r| ("occurred_at".to_string(), r))?;
+    // A time written with its own offset (RFC 3339: `Z` or `-07:00`) is an instant and kept as
+    // one, as calls' and GPS fixes' times are; otherwise it is local time in the file's zone.
+    let instant = match &m.occurred {
+        ResolvedTime::Iso(c) => get(*c).parse::<jiff::Timestamp>().ok(),
+        _ => None,
+    };
+    let (occurred_at, time_flag, local) = match instant {
+        Some(ts) => (ts.as_second(), None, None),
+        None => {
+            let local = read_time(&m.occurred, &get).map_err(|r| ("occurred_at".to_string(), r))?;
+            let (at, flag) = resolve_civil(local, tz).map_err(|r| ("occurred_at".to_string(), r))?;
+            (at, flag, Some(local))
+        }
+    };
     let offense = get(m.offense).to_string();
     if offense.is_empty() {
         return Err(("offense".into(), "empty".into()));
@@ -230,7 +242,7 @@ fn parse_row(
     // An ISO time is stored as written; other shapes in ISO form.
     let occurred_local = match m.occurred {
         ResolvedTime::Iso(c) => get(c).to_string(),
-        _ => local.to_string(),
+        _ => local.map(|l| l.to_string()).unwrap_or_default(),
     };
     let mut h = Sha256::new();
     for part in [occurred_local.as_str(), &offense, &category, &address, district.as_deref().unwrap_or("")] {
@@ -275,7 +287,17 @@ impl<R: Read> Read for HashingReader<R> {
 
 pub(crate) fn raw_text(record: &csv::ByteRecord) -> String {
     let fields: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-    fields.join(",").chars().take(2000).collect()
+    // A NUL byte is valid UTF-8 but no PostgreSQL text column holds it: shown escaped.
+    fields.join(",").chars().take(2000).collect::<String>().replace('\0', "\\0")
+}
+
+/// The first field holding a NUL byte, as `("row", reason)`: valid UTF-8, but PostgreSQL text
+/// refuses it, so the row is rejected on both engines alike instead of failing the whole file.
+pub(crate) fn nul_byte(record: &csv::StringRecord) -> Result<(), (String, String)> {
+    match record.iter().position(|f| f.contains('\0')) {
+        None => Ok(()),
+        Some(i) => Err(("row".into(), format!("field {} contains a NUL byte, which no column can hold", i + 1))),
+    }
 }
 
 /// Reads an incident CSV row by row through a column mapping (Beatbook's canonical file when
@@ -348,7 +370,7 @@ impl<R: Read> IncidentReader<R> {
             Ok(text) if text.len() != self.header_len => {
                 Err(("row".to_string(), format!("{} fields where the header has {}", text.len(), self.header_len)))
             }
-            Ok(text) => parse_row(&text, self.rows, &self.mapping, &self.tz),
+            Ok(text) => nul_byte(&text).and_then(|()| parse_row(&text, self.rows, &self.mapping, &self.tz)),
             Err(_) => Err(("row".to_string(), "not valid UTF-8 text".to_string())),
         };
         Some(
@@ -412,7 +434,7 @@ async fn load_incidents<R: Read>(
         // Two halves run at once: reading and checking rows (here), and writing the previous
         // chunk (the database's own thread), joined by a channel one chunk deep. One task, so
         // the order of chunks and rejections is the file's.
-        let (pieces, mut arrived) = tokio::sync::mpsc::channel::<Piece>(1);
+        let (pieces, arrived) = tokio::sync::mpsc::channel::<Piece>(1);
         let read = async {
             // The reading half's counts (read, without location, flagged); the writing half
             // keeps the rest in `summary`.
@@ -454,14 +476,17 @@ async fn load_incidents<R: Read>(
                     break;
                 }
             }
-            // Rows before rejections, as the file had them; a send fails only if the writer
-            // already failed.
+            // Rows before rejections, as the file had them; a send fails only once the writing
+            // half has ended, which before this point means it failed.
             let _ = pieces.send(Piece::Rows(chunk)).await;
             let _ = pieces.send(Piece::Rejects(rejects)).await;
             drop(pieces);
             (counts, rows)
         };
         let write = async {
+            // Owned by this half: when a write fails, the receiver goes with it and the reading
+            // half's next send fails instead of waiting for room that never comes.
+            let mut arrived = arrived;
             while let Some(piece) = arrived.recv().await {
                 match piece {
                     Piece::Rows(chunk) => {

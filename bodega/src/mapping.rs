@@ -341,8 +341,9 @@ pub(crate) fn read_time<'a>(spec: &ResolvedTime, get: &dyn Fn(usize) -> &'a str)
             let t = t.trim();
             let time: Time = if time_format == "HHMM" {
                 let n: u32 = t.parse().map_err(|_| format!("time '{t}' is not a 24-hour HHMM number"))?;
-                Time::new((n / 100) as i8, (n % 100) as i8, 0, 0)
-                    .map_err(|_| format!("time '{t}' is not a time of day"))?
+                let not_a_time = || format!("time '{t}' is not a time of day");
+                let (hour, minute) = (i8::try_from(n / 100).map_err(|_| not_a_time())?, (n % 100) as i8);
+                Time::new(hour, minute, 0, 0).map_err(|_| not_a_time())?
             } else {
                 jiff::fmt::strtime::parse(time_format, t)
                     .and_then(|b| b.to_time())
@@ -435,6 +436,13 @@ lon = "LONGITUDE"
         assert!(read_time(&r.occurred, &|i: usize| row.get(i).copied().unwrap_or(""))
             .expect_err("bad")
             .contains("not a date"));
+        // 25630 once wrapped to 00:30 (hour 256 cast to a byte); 2460 is no time either.
+        for bad in ["25630", "2460", "2400"] {
+            let row = ["1", "03/01/2020 12:00:00 AM", bad];
+            assert!(read_time(&r.occurred, &|i: usize| row.get(i).copied().unwrap_or(""))
+                .expect_err(bad)
+                .contains("not a time of day"));
+        }
         let parts = ResolvedTime::Parts([0, 1, 2, 3, 4]);
         let row = ["2020", "2", "30", "1", "0"];
         assert!(read_time(&parts, &|i: usize| row[i]).expect_err("no Feb 30").contains("not a date"));

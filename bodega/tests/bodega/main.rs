@@ -595,6 +595,104 @@ async fn calls_for_service_upsert_as_they_close_and_bad_rows_are_kept() {
     assert_eq!(rows[2].4.as_deref(), Some("null_island"), "(0,0) is flagged, the call kept");
 }
 
+#[tokio::test]
+async fn a_rejected_call_never_costs_a_good_row_with_the_same_id() {
+    let store = fresh_store().await;
+    let csv = "call_id,call_type,priority,received_at,dispatched_at,arrived_at,cleared_at,disposition,lat,lon,address,district\n\
+               C1,,2,2020-06-01T22:00:00,,,,,,,,\n\
+               C1,THEFT,2,2020-06-01T22:05:00,,,,,,,,\n\
+               C1,THEFT,2,2020-06-01T22:06:00,,,,,,,,\n";
+    let s = bodega::calls::ingest_calls_csv(&store.bodega, csv.as_bytes(), &opts("cad")).await.expect("load");
+    assert_eq!((s.read, s.loaded, s.rejected), (3, 1, 2));
+    let rejected = store.bodega.rejected_rows(s.batch_id).await.expect("rejected");
+    assert_eq!((rejected[0].0, rejected[0].1.as_str()), (2, "call_type"));
+    assert_eq!((rejected[1].0, rejected[1].1.as_str()), (4, "call_id"));
+    assert!(rejected[1].2.contains("repeats line 3"), "{:?}", rejected[1]);
+}
+
+#[tokio::test]
+async fn a_nul_byte_rejects_its_row_on_both_engines_and_the_rest_loads() {
+    let store = fresh_store().await;
+    let csv = "id,occurred_at,offense,category,lat,lon\n\
+               1,2020-05-01T10:00,Mischief\0,,49.28,-123.12\n\
+               2,2020-05-01T10:00,Mischief,,49.28,-123.12\n";
+    let s = ingest(&store.bodega, csv, &opts("rms")).await.expect("load");
+    assert_eq!((s.read, s.loaded, s.rejected), (2, 1, 1));
+    let rejected = store.bodega.rejected_rows(s.batch_id).await.expect("rejected");
+    assert_eq!((rejected[0].0, rejected[0].1.as_str()), (2, "row"));
+    assert!(rejected[0].2.contains("field 3 contains a NUL byte"), "{:?}", rejected[0]);
+    let calls = "call_id,call_type,received_at\nC1,NOISE\0,2020-06-01T22:00:00\nC2,NOISE,2020-06-01T22:00:00\n";
+    let s = bodega::calls::ingest_calls_csv(&store.bodega, calls.as_bytes(), &opts("cad")).await.expect("calls");
+    assert_eq!((s.loaded, s.rejected), (1, 1));
+    let fixes = "device,fix_at,lat,lon\nP1\0,2020-06-01T22:00:00,49.28,-123.12\nP1,2020-06-01T22:00:00,49.28,-123.12\n";
+    let s = bodega::gps::ingest_gps_csv(&store.bodega, fixes.as_bytes(), &opts("avl")).await.expect("fixes");
+    assert_eq!((s.loaded, s.rejected), (1, 1));
+}
+
+#[tokio::test]
+async fn a_time_with_its_own_offset_is_kept_as_that_instant() {
+    let store = fresh_store().await;
+    let csv = "id,occurred_at,offense,category,lat,lon\n\
+               1,2020-06-01T17:00:00+00:00,Mischief,,49.28,-123.12\n\
+               2,2020-06-01T17:00:00Z,Mischief,,49.28,-123.12\n\
+               3,2020-06-01T10:00:00,Mischief,,49.28,-123.12\n";
+    let s = ingest(&store.bodega, csv, &opts("rms")).await.expect("load");
+    assert_eq!((s.loaded, s.rejected), (3, 0));
+    let times: Vec<(String, i64)> = bodega::on_pool!(&store.bodega, pool => sqlx::query_as(
+        "SELECT source_id, occurred_at FROM incidents ORDER BY source_id").fetch_all(pool).await)
+    .expect("times");
+    // 17:00 UTC is 10:00 in Vancouver (PDT) on that day: all three are the same instant.
+    assert_eq!(times.iter().map(|t| t.1).collect::<Vec<_>>(), vec![1_591_030_800; 3], "{times:?}");
+}
+
+/// A write that fails halfway through a file (here a trigger refusing one row of the second
+/// chunk) ends the load with the database's error — it used to wait forever for the writer —
+/// and leaves nothing of the file behind.
+#[tokio::test]
+async fn a_write_failing_mid_file_ends_the_load_and_stores_nothing() {
+    let store = fresh_store().await;
+    let b = &store.bodega;
+    match b {
+        Bodega::Sqlite(pool) => {
+            sqlx::query(
+                "CREATE TRIGGER refuse_1500 BEFORE INSERT ON incidents WHEN NEW.source_id = '1500' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
+            )
+            .execute(pool)
+            .await
+            .expect("trigger");
+        }
+        Bodega::Postgres(pool) => {
+            sqlx::query(
+                "CREATE FUNCTION refuse_1500() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.source_id = '1500' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+            )
+            .execute(pool)
+            .await
+            .expect("function");
+            sqlx::query(
+                "CREATE TRIGGER refuse_1500 BEFORE INSERT ON incidents FOR EACH ROW EXECUTE FUNCTION refuse_1500()",
+            )
+            .execute(pool)
+            .await
+            .expect("trigger");
+        }
+    }
+    let mut csv = String::from("id,occurred_at,offense,category,lat,lon\n");
+    for i in 1..=5000 {
+        csv.push_str(&format!("{i},2020-05-01T10:00,Mischief,,49.28,-123.12\n"));
+    }
+    // Not a speed limit: a load that never ends must fail the test rather than hang it.
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(120), ingest(b, &csv, &opts("rms")))
+        .await
+        .expect("the load ends");
+    let err = outcome.expect_err("the refused row fails the file");
+    assert!(err.to_string().contains("refused by the test trigger"), "{err}");
+    assert_eq!(b.incident_count().await.expect("count"), 0);
+    assert_eq!(batches(b).await, 0);
+}
+
 async fn classes(b: &Bodega, sql_where: &str) -> Vec<(String, Option<String>, Option<String>, Option<String>)> {
     let sql = format!(
         "SELECT source_id, nibrs_code, harm_category, district_code FROM incidents WHERE {sql_where} ORDER BY source_id"
