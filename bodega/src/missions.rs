@@ -774,9 +774,14 @@ impl Bodega {
         on_pool!(self, pool => {
             let mut tx = begin_write(pool).await?;
             // Re-read under the write lock: the decision is made on the row as it is now.
-            let row: Option<(String, i64, Option<i64>, String)> = sqlx::query_as(
-                "SELECT status, version, assignee_user_id, district_code FROM missions WHERE id = $1")
-                .bind(id).fetch_optional(&mut *tx).await?;
+            // Locked on PostgreSQL (`FOR UPDATE`), as a pushed step's is.
+            let row: Option<(String, i64, Option<i64>, String)> = sqlx::query_as(match self {
+                Bodega::Sqlite(_) => "SELECT status, version, assignee_user_id, district_code FROM missions WHERE id = $1",
+                Bodega::Postgres(_) => {
+                    "SELECT status, version, assignee_user_id, district_code FROM missions WHERE id = $1 FOR UPDATE"
+                }
+            })
+            .bind(id).fetch_optional(&mut *tx).await?;
             let Some((status, version, assignee, district)) = row else {
                 return Err(MissionError::NotFound(format!("no mission {id}")));
             };

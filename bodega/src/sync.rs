@@ -248,8 +248,7 @@ impl Bodega {
                         Ok(Prepared::Step { mission_id, step, mut args, detail }) => {
                             args.device_id = Some(device_id.to_string());
                             args.device_time = Some(m.device_time);
-                            let row: Option<(String, Option<i64>, String)> = sqlx::query_as(
-                                "SELECT status, assignee_user_id, district_code FROM missions WHERE id = $1")
+                            let row: Option<(String, Option<i64>, String)> = sqlx::query_as(lock_mission_sql(self))
                                 .bind(&mission_id).fetch_optional(&mut *tx).await?;
                             match row {
                                 None => outcome = Outcome::Rejected { reason: format!("no mission {mission_id}") },
@@ -406,6 +405,18 @@ impl Bodega {
     pub async fn mutation_log_counts(&self) -> Result<Vec<(String, i64, String)>, BodegaError> {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT device_id, seq, outcome FROM mutation_log ORDER BY device_id, seq").fetch_all(pool).await)?)
+    }
+}
+
+/// Reads a mission's status, assignee and district for a step, locking its row on PostgreSQL
+/// until the transaction ends (SQLite's `BEGIN IMMEDIATE` already holds the database's one
+/// write lock). Without the lock, two devices' steps on one mission at once both read the old
+/// status under READ COMMITTED, and the second write silently replaced the first: a
+/// completion overwritten by "not completed" with no conflict flagged, or a cancellation lost.
+fn lock_mission_sql(b: &Bodega) -> &'static str {
+    match b {
+        Bodega::Sqlite(_) => "SELECT status, assignee_user_id, district_code FROM missions WHERE id = $1",
+        Bodega::Postgres(_) => "SELECT status, assignee_user_id, district_code FROM missions WHERE id = $1 FOR UPDATE",
     }
 }
 

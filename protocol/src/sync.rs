@@ -267,7 +267,7 @@ pub fn plan_push(last_seq: u64, mutations: &[Mutation]) -> Result<Vec<Dispositio
         return Err(SyncRefusal::Malformed(format!("at most {MAX_BATCH} mutations per push")));
     }
     for w in mutations.windows(2) {
-        if w[1].seq != w[0].seq + 1 {
+        if w[0].seq.checked_add(1) != Some(w[1].seq) {
             return Err(SyncRefusal::Malformed(format!(
                 "sequence numbers must ascend by one within a push ({} then {})",
                 w[0].seq, w[1].seq
@@ -294,9 +294,13 @@ pub fn check_mutation(m: &Mutation) -> Result<(), String> {
         MutationKind::Step { mission_id, .. } if mission_id.is_empty() || mission_id.len() > 64 => {
             Err("mission_id: must be 1 to 64 characters".into())
         }
-        MutationKind::Note { note_id, body, .. } => {
+        MutationKind::Note { note_id, mission_id, body, supersedes } => {
             if note_id.is_empty() || note_id.len() > 64 {
                 Err("note_id: must be 1 to 64 characters".into())
+            } else if mission_id.is_empty() || mission_id.len() > 64 {
+                Err("mission_id: must be 1 to 64 characters".into())
+            } else if supersedes.as_ref().is_some_and(|id| id.is_empty() || id.len() > 64) {
+                Err("supersedes: must be 1 to 64 characters".into())
             } else if body.trim().is_empty() || body.chars().count() > 2000 {
                 Err("body: a note has 1 to 2,000 characters".into())
             } else {
@@ -326,7 +330,18 @@ pub fn check_mutation(m: &Mutation) -> Result<(), String> {
 
 /// True when a device clock differs from the server's by more than [`SKEW_FLAG_SECONDS`].
 pub fn skewed(device_time: i64, server_time: i64) -> bool {
-    (device_time - server_time).abs() > SKEW_FLAG_SECONDS
+    device_time.abs_diff(server_time) > SKEW_FLAG_SECONDS.unsigned_abs()
+}
+
+/// Checks a device id as sent: 1 to 64 ASCII letters, digits or '-' (a UUID), nothing trimmed.
+///
+/// # Errors
+/// The reason, naming the field.
+pub fn check_device_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err("device_id: must be 1 to 64 letters, digits or '-' (a UUID)".into());
+    }
+    Ok(())
 }
 
 /// A device's queue of writes not yet known to be on the server.

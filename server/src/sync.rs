@@ -97,8 +97,13 @@ async fn gate_caller(
     Ok(caller)
 }
 
-fn limited(state: &AppState, device: &str) -> Option<Response> {
-    state.sync_limiter.check(device).map(|secs| {
+/// The device id checked first (422 when malformed, before it is used as a key), then the
+/// per-device rate limit, keyed by the signed-in user and the device.
+fn limited(state: &AppState, caller: &Caller, device: &str) -> Option<Response> {
+    if let Err(reason) = protocol::sync::check_device_id(device) {
+        return Some(error(StatusCode::UNPROCESSABLE_ENTITY, ErrorBody::new("invalid", reason)));
+    }
+    state.sync_limiter.check(&format!("{}:{device}", caller.user.id)).map(|secs| {
         let mut resp = error(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorBody::new("rate_limited", format!("too many sync requests from this device; wait {secs} s")),
@@ -186,7 +191,7 @@ pub async fn push(State(state): State<AppState>, req: Request) -> Response {
             );
         }
     };
-    if let Some(resp) = limited(&state, &body.device_id) {
+    if let Some(resp) = limited(&state, &caller, &body.device_id) {
         return resp;
     }
     if from_revoked && caller.device_id.as_deref() != Some(body.device_id.as_str()) {
@@ -248,7 +253,7 @@ pub async fn pull(State(state): State<AppState>, req: Request) -> Response {
         });
         return refusal(&state, &caller, &q.device_id, "/api/sync/pull", e).await;
     }
-    if let Some(resp) = limited(&state, &q.device_id) {
+    if let Some(resp) = limited(&state, &caller, &q.device_id) {
         return resp;
     }
     match state.ctx.bodega.pull(&caller.user, &q.device_id, q.cookie).await {

@@ -171,3 +171,106 @@ fn two_hundred_faulty_schedules_against_the_real_store_converge_exactly_once() {
     }
     assert!(failures.is_empty(), "{} of 200 schedules failed; first: {:?}", failures.len(), failures.first());
 }
+
+/// Two devices of one officer push opposite endings of the same mission at the same moment
+/// (the phone "completed", the in-car laptop "not completed"), for 24 missions. Whatever the
+/// interleaving, each mission's events form one chain (every step starts from the status the
+/// step before it left), so exactly one ending applies plainly and the other lands on it as a
+/// flagged conflict. On PostgreSQL both pushes used to read "in progress" and the second write
+/// replaced the first unflagged; a mission row read for a step is now locked (`FOR UPDATE`).
+#[test]
+fn opposite_endings_pushed_at_once_from_two_devices_chain_one_after_the_other() {
+    use protocol::mission::TransitionArgs;
+    use protocol::sync::{Mutation, MutationKind, SCHEMA_VERSION};
+    use protocol::Transition;
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
+    let store = rt.block_on(fresh_store());
+    let b = &store.bodega;
+    let (officer, sergeant, command) = rt.block_on(async {
+        b.ensure_default_menu().await.expect("menu");
+        (
+            person(b, "off1", Role::Officer).await,
+            person(b, "sgt1", Role::Sergeant).await,
+            person(b, "cmd", Role::Command).await,
+        )
+    });
+    let koper = rt
+        .block_on(b.mission_menu(false))
+        .expect("menu")
+        .into_iter()
+        .find(|t| t.tactic == "directed_patrol")
+        .expect("koper");
+    let missions: Vec<String> = (0..24).map(|i| format!("race-{i}")).collect();
+    let push = |device: &'static str, seq: u64, mission: &str, step: Transition| {
+        let args = TransitionArgs {
+            reason: (step == Transition::NotComplete).then(|| "called to a priority call".to_string()),
+            outcome: (step == Transition::Complete)
+                .then(|| serde_json::json!({ "contacts": 1, "conditions": "Quiet", "reports": 0 })),
+            ..Default::default()
+        };
+        let req = PushRequest {
+            schema_version: SCHEMA_VERSION,
+            device_id: device.into(),
+            mutations: vec![Mutation {
+                seq,
+                kind: MutationKind::Step { mission_id: mission.into(), step, args },
+                device_time: 1_608_080_000,
+            }],
+        };
+        let (b, officer) = (b.clone(), officer.clone());
+        rt.spawn(async move { b.apply_push(&officer, &req).await.map(|r| r.results) })
+    };
+    for (i, id) in missions.iter().enumerate() {
+        rt.block_on(async {
+            let m = NewMission {
+                id: id.clone(),
+                template_id: koper.id,
+                district: "D1".into(),
+                shift: "B".into(),
+                shift_date: "2020-12-15".into(),
+                window_start: 1_608_069_600,
+                window_end: 1_608_098_400,
+                place: Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
+                place_label: id.clone(),
+                priority: 1,
+                instructions: String::new(),
+                reason: String::new(),
+                issue: true,
+            };
+            b.create_mission(&m, &command.subject(), None).await.expect("issue");
+            let assign = TransitionArgs { assignee_user_id: Some(officer.id), ..Default::default() };
+            b.transition_mission(id, Transition::Acknowledge, &sergeant.subject(), &TransitionArgs::default())
+                .await
+                .expect("acknowledge");
+            b.transition_mission(id, Transition::Assign, &sergeant.subject(), &assign).await.expect("assign");
+            b.transition_mission(id, Transition::Start, &officer.subject(), &TransitionArgs::default())
+                .await
+                .expect("start");
+        });
+        let seq = i as u64 + 1;
+        let phone = push("race-phone", seq, id, Transition::Complete);
+        let laptop = push("race-laptop", seq, id, Transition::NotComplete);
+        let (phone, laptop) = rt.block_on(async { (phone.await, laptop.await) });
+        for results in [phone, laptop] {
+            let results = results.expect("task").expect("push");
+            assert_eq!(results.len(), 1, "{results:?}");
+        }
+    }
+    let mut broken = Vec::new();
+    for id in &missions {
+        let events: Vec<(Option<String>, String)> = rt
+            .block_on(async {
+                bodega::on_pool!(b, pool => sqlx::query_as(
+                    "SELECT from_status, to_status FROM mission_events WHERE mission_id = $1 ORDER BY id")
+                    .bind(id).fetch_all(pool).await)
+            })
+            .expect("events");
+        for pair in events.windows(2) {
+            if pair[1].0.as_deref() != Some(pair[0].1.as_str()) {
+                broken.push(format!("{id}: {:?} after {:?}", pair[1], pair[0]));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{} steps did not start where the one before ended: {:?}", broken.len(), broken);
+}

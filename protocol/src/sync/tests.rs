@@ -255,6 +255,8 @@ fn another_wire_version_is_told_to_upgrade_and_a_bad_batch_is_malformed() {
     };
     assert!(check_mutation(&off_globe).expect_err("off the globe").contains("off the globe"));
     assert!(skewed(1_000, 1_000 + SKEW_FLAG_SECONDS + 1) && !skewed(1_000, 1_060));
+    // A hostile clock at either end of the range is flagged, never an overflow.
+    assert!(skewed(i64::MIN, 1_700_000_000) && skewed(i64::MAX, i64::MIN));
 }
 
 /// A long offline backlog (fault #9, past its 10,000 fixes): sixty full breadcrumb mutations

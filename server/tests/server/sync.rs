@@ -336,6 +336,15 @@ async fn hostile_and_malformed_pushes_get_4xx_and_change_nothing() {
         ),
         (r#"{"schema_version":99,"device_id":"p","mutations":[]}"#, StatusCode::CONFLICT),
         (r#"{"schema_version":1,"device_id":"../../etc/passwd","mutations":[]}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        // Padded: refused as sent (it used to be registered trimmed, then missed: 503).
+        (r#"{"schema_version":1,"device_id":" phone-9","mutations":[]}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        // Sequence numbers at the top of the range: refused, never an overflow.
+        (
+            r#"{"schema_version":1,"device_id":"phone-9","mutations":[
+                {"seq":18446744073709551615,"kind":"note","note_id":"a","mission_id":"m","body":"x","supersedes":null,"device_time":0},
+                {"seq":18446744073709551615,"kind":"note","note_id":"b","mission_id":"m","body":"x","supersedes":null,"device_time":-9223372036854775808}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let (status, _, text) = call(&app.router, raw(body)).await;
         assert_eq!(status, expect, "{body} → {text}");
