@@ -195,8 +195,9 @@ pub async fn list_accounts() -> Result<Accounts, ApiError> {
 }
 
 /// Changes an account's roles, districts and state (administrators). An administrator cannot
-/// take away their own administrator role or deactivate themselves (someone must be left to
-/// undo a mistake). Recorded with what changed.
+/// change their own roles or districts or deactivate themselves: someone must be left to undo a
+/// mistake, and an administrator who could grant themselves command or analyst roles would read
+/// the crime data administration is kept apart from. Recorded with what changed.
 #[server(prefix = "/api", endpoint = "admin/account", input = Json)]
 pub async fn update_account(change: AccountChange) -> Result<AccountRow, ApiError> {
     use crate::api::ssr::{invalid, unavailable};
@@ -242,10 +243,10 @@ pub async fn update_account(change: AccountChange) -> Result<AccountRow, ApiErro
     }
     districts.sort();
     districts.dedup();
-    if user.id == grant.user().id && (!roles.contains(&protocol::Role::Admin) || !change.active) {
+    if user.id == grant.user().id && (roles != user.roles || districts != user.districts || !change.active) {
         return Err(invalid(
             "roles",
-            "you cannot remove your own administrator role or deactivate yourself; ask another administrator",
+            "you cannot change your own roles or districts or deactivate yourself; ask another administrator",
         ));
     }
     let mut done = Vec::new();

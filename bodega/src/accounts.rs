@@ -202,6 +202,18 @@ pub struct Device {
     pub revoke_reason: Option<String>,
 }
 
+/// Ends every open session of a user inside the transaction `tx`, with the reason on record.
+macro_rules! end_user_sessions {
+    ($tx:ident, $user_id:expr, $now:expr, $reason:expr) => {
+        sqlx::query("UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE user_id = $1 AND ended_at IS NULL")
+            .bind($user_id)
+            .bind($now)
+            .bind($reason)
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+
 impl Bodega {
     /// Replaces `user_id`'s supervisor override code (only its PBKDF2 verifier is stored).
     ///
@@ -476,24 +488,38 @@ impl Bodega {
         Ok(())
     }
 
-    /// Sets (or clears) a user's password hash and resets the lockout.
+    /// Sets (or clears) a user's password hash and resets the lockout. Every session of the
+    /// user ends with it (a password is reset after a compromise: whoever held it must not
+    /// stay signed in).
     ///
     /// # Errors
     /// A store error.
     pub async fn set_password_hash(&self, user_id: i64, hash: Option<&str>) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query(
-            "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1")
-            .bind(user_id).bind(hash).bind(now_seconds()).execute(pool).await.map(|_| ()))?;
+        let now = now_seconds();
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            sqlx::query(
+                "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1")
+                .bind(user_id).bind(hash).bind(now).execute(&mut *tx).await?;
+            end_user_sessions!(tx, user_id, now, "credentials_changed");
+            tx.commit().await?;
+        });
         Ok(())
     }
 
-    /// Enrols (or removes) a TOTP second factor.
+    /// Enrols (or removes) a TOTP second factor; every session of the user ends with it.
     ///
     /// # Errors
     /// A store error.
     pub async fn set_totp_secret(&self, user_id: i64, secret: Option<&str>) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query("UPDATE users SET totp_secret = $2, updated_at = $3 WHERE id = $1")
-            .bind(user_id).bind(secret).bind(now_seconds()).execute(pool).await.map(|_| ()))?;
+        let now = now_seconds();
+        on_pool!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            sqlx::query("UPDATE users SET totp_secret = $2, updated_at = $3 WHERE id = $1")
+                .bind(user_id).bind(secret).bind(now).execute(&mut *tx).await?;
+            end_user_sessions!(tx, user_id, now, "credentials_changed");
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -508,9 +534,7 @@ impl Bodega {
             sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
                 .bind(user_id).bind(i64::from(active)).bind(now).execute(&mut *tx).await?;
             if !active {
-                sqlx::query("UPDATE sessions SET ended_at = $2, end_reason = 'deactivated' \
-                             WHERE user_id = $1 AND ended_at IS NULL")
-                    .bind(user_id).bind(now).execute(&mut *tx).await?;
+                end_user_sessions!(tx, user_id, now, "deactivated");
             }
             tx.commit().await?;
         });
@@ -627,8 +651,8 @@ impl Bodega {
     /// # Errors
     /// [`AccountError::DeviceOfAnotherUser`], [`AccountError::Invalid`] or a store error.
     pub async fn register_device(&self, id: &str, user_id: i64, label: &str) -> Result<Device, AccountError> {
-        let id = id.trim();
-        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        // Checked as sent, not trimmed: the sync routes lock and log the id exactly as given.
+        if protocol::sync::check_device_id(id).is_err() {
             return Err(AccountError::Invalid {
                 field: "device_id",
                 reason: "must be 1 to 64 letters, digits or '-' (a UUID)".into(),

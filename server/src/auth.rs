@@ -178,6 +178,20 @@ fn decoy_hash() -> &'static str {
     })
 }
 
+/// How many sign-ins are checked at once: twice the cores (each argon2id check takes 19 MiB and
+/// a core for tens of milliseconds). More wait their turn, holding next to nothing.
+pub fn sign_in_turns() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// A turn to check one sign-in. The rate limits and the account lock are read with the turn held
+/// and a failure is recorded before it is released, so a burst of parallel guesses gets no more
+/// tries than the same guesses one after another, beyond the few checked at once.
+async fn sign_in_turn() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS.get_or_init(|| tokio::sync::Semaphore::new(sign_in_turns())).acquire().await.ok()
+}
+
 async fn verify_password(password: String, hash: Option<String>) -> bool {
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| decoy_hash().to_string());
@@ -243,7 +257,9 @@ fn client_info(req: &Request, trust_proxy: bool) -> ClientInfo {
     let forwarded = trust_proxy
         .then(|| req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
         .flatten()
-        .and_then(|v| v.split(',').next())
+        // The entry the trusted proxy appended (the right-most): anything to its left came
+        // from the client and may be forged.
+        .and_then(|v| v.rsplit(',').next())
         .map(|s| s.trim().to_string());
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     ClientInfo {
@@ -542,9 +558,20 @@ impl<S: Send + Sync> FromRequest<S> for LoginInput {
     }
 }
 
+/// Where to go after signing in: a path on this site, else `/`. Browsers drop tabs and line
+/// breaks when they parse a `Location` (`/\t/evil.example` becomes `//evil.example`, another
+/// site), so no control character or space gets through, nor `//` or a backslash.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 200 => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace())
+                && n.len() < 200 =>
+        {
+            n.to_string()
+        }
         _ => "/".into(),
     }
 }
@@ -610,6 +637,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
         ..Default::default()
     };
 
+    let _turn = sign_in_turn().await;
     // Rate limit before any hash is computed.
     let (ip_key, name_key) = (format!("ip:{}", info.ip), format!("user:{username}"));
     let limited = state
@@ -875,7 +903,22 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
+        // Browsers drop tabs and line breaks from a Location: these would become `//evil.example`.
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(safe_next(Some("/missions?day=2020-12-21")), "/missions?day=2020-12-21");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_address_is_the_one_it_appended() {
+        let req = Request::builder()
+            .header("x-forwarded-for", "203.0.113.66, 198.51.100.7")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        assert_eq!(client_info(&req, true).ip, "198.51.100.7", "the left entries are the client's to forge");
+        assert_eq!(client_info(&req, false).ip, "unknown", "not trusted: the header is ignored");
     }
 
     #[test]

@@ -407,7 +407,8 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (set BEATBOOK_ADDR or --addr to another address)", args.addr))?;
     let bodega = open_store(&common).await?;
-    if args.seed_demo && bodega.incident_count().await? == 0 {
+    let demo_city_now = args.seed_demo && bodega.incident_count().await? == 0;
+    if demo_city_now {
         tracing::info!("empty Data Bodega: loading the demo city (Vancouver 2020 open data)");
         bodega::demo::seed_demo(&bodega).await?;
         bodega::demo::seed_demo_activity(&bodega).await?;
@@ -426,7 +427,9 @@ async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
     if added > 0 {
         tracing::info!(templates = added, "empty Mission Menu: the default menu was added");
     }
-    if args.seed_demo {
+    // The demo accounts (one shared password, an administrator among them) come only with the
+    // demo city itself: a Data Bodega holding a department's own data never gets them.
+    if demo_city_now {
         announce_demo_password(server::accounts::ensure_demo_accounts(&bodega).await?);
     }
     if !args.site_root.join("pkg").is_dir() {

@@ -83,6 +83,38 @@ async fn sessions_are_found_by_hash_touched_and_ended_and_devices_revoked() {
     assert!(b.session("h1").await.expect("q").expect("s").ended_at.is_some(), "revoking ends the device's sessions");
     assert_eq!(b.list_devices(Some(id)).await.expect("list")[0].revoke_reason.as_deref(), Some("lost"));
     assert!(b.session("nope").await.expect("q").is_none());
+    assert!(matches!(b.register_device(" dev-2", id, "").await, Err(AccountError::Invalid { field: "device_id", .. })));
+}
+
+#[tokio::test]
+async fn a_new_password_or_second_factor_ends_every_session_of_the_account() {
+    let store = fresh_store().await;
+    let b = &store.bodega;
+    let id = b.create_user(&user("off", &[Role::Officer], &["D1"])).await.expect("create");
+    let other = b.create_user(&user("off2", &[Role::Officer], &["D1"])).await.expect("create");
+    let open = |hash: &'static str, user_id: i64| NewSession {
+        id_hash: hash,
+        user_id,
+        device_id: None,
+        auth_method: "password",
+        expires_at: jiff::Timestamp::now().as_second() + 3600,
+        source_ip: "10.0.0.1",
+        user_agent: "test",
+    };
+    for (hash, who) in [("a1", id), ("a2", id), ("b1", other)] {
+        b.create_session(&open(hash, who)).await.expect("session");
+    }
+    b.set_password_hash(id, Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"))
+        .await
+        .expect("reset");
+    for hash in ["a1", "a2"] {
+        let s = b.session(hash).await.expect("q").expect("s");
+        assert!(s.ended_at.is_some(), "{hash} stays open after a password reset");
+    }
+    assert!(b.session("b1").await.expect("q").expect("s").ended_at.is_none(), "another account's session is untouched");
+    b.create_session(&open("a3", id)).await.expect("session");
+    b.set_totp_secret(id, Some("JBSWY3DPEHPK3PXP")).await.expect("enrol");
+    assert!(b.session("a3").await.expect("q").expect("s").ended_at.is_some(), "enrolling a second factor ends it");
 }
 
 #[tokio::test]

@@ -539,6 +539,36 @@ async fn a_spray_of_failures_is_rate_limited_with_retry_after() {
     assert!((1..=60).contains(&wait), "{wait}");
 }
 
+/// Forty wrong passwords for one account fired at once. The account locks after five
+/// consecutive failures, and only a few sign-ins are checked at a time with the limits read
+/// under that turn, so the burst gets about as many real tries as the same guesses one by one:
+/// before, every request passed the checks before the first failure was recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_parallel_guesses_gets_no_more_tries_than_the_lockout_allows() {
+    let app = test_app().await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let guesses = (0..40).map(|n| {
+        let router = app.router.clone();
+        tokio::spawn(async move {
+            call(&router, login_request("off1", &format!("wrong-guess-{n}"), serde_json::json!({}))).await.0
+        })
+    });
+    let mut checked = 0;
+    for guess in guesses.collect::<Vec<_>>() {
+        let status = guess.await.expect("task");
+        assert!(
+            [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::TOO_MANY_REQUESTS].contains(&status),
+            "{status}"
+        );
+        checked += usize::from(status == StatusCode::UNAUTHORIZED);
+    }
+    let most = 5 + server::auth::sign_in_turns() - 1;
+    assert!((5..=most).contains(&checked), "{checked} passwords checked; at most {most} may be");
+    let failures =
+        audit_rows(&app, "sign_in").await.iter().filter(|r| r.detail.contains("consecutive failures")).count();
+    assert_eq!(failures, checked, "each password checked is one failure on record");
+}
+
 #[tokio::test]
 async fn second_factor_is_required_once_enrolled() {
     let app = test_app().await;
@@ -776,6 +806,11 @@ async fn administrators_change_roles_unlock_deactivate_and_revoke_devices_on_rec
         (change(serde_json::json!(["officer"]), serde_json::json!(["D99"]), true, false), "districts"),
         (
             serde_json::json!({ "change": { "username": "adm", "roles": ["analyst"], "districts": [], "active": true, "unlock": false } }),
+            "roles",
+        ),
+        // Nor grant themselves a role that reads crime data.
+        (
+            serde_json::json!({ "change": { "username": "adm", "roles": ["admin", "command"], "districts": [], "active": true, "unlock": false } }),
             "roles",
         ),
     ] {
