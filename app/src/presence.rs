@@ -168,18 +168,10 @@ pub mod ssr {
         }
     }
 
-    /// Presence at one area added up over every device's track.
+    /// Presence at one area over every device's track, minutes when several devices were there
+    /// together counted once ([`hotspot::united`]).
     pub fn combined(tracks: &BTreeMap<String, Vec<hotspot::Fix>>, area: &Area, p: &VisitParams) -> Presence {
-        let mut all = Presence::default();
-        for fixes in tracks.values() {
-            let one = hotspot::visits(fixes, area, p);
-            all.visits.extend(one.visits);
-            all.gaps.extend(one.gaps);
-            all.used_fixes += one.used_fixes;
-            all.inaccurate_fixes += one.inaccurate_fixes;
-        }
-        all.visits.sort_by_key(|v| v.exit);
-        all
+        hotspot::united(tracks.values().map(|fixes| hotspot::visits(fixes, area, p)))
     }
 
     /// GPS dosage per cell: `(Koper visits, visits, minutes, last exit)` in each of `windows`

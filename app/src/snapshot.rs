@@ -299,6 +299,20 @@ pub mod ssr {
         fn count(&self, daily: &BTreeMap<Date, i64>) -> i64 {
             daily.range(self.first..=self.last).map(|(_, n)| n).sum()
         }
+
+        /// The window a year earlier, ending on the same date a year before (29 February:
+        /// the 28th). A window of a fixed length keeps its length, so the 28 days to 1 March
+        /// are compared with 28 days even when last year's span holds a 29 February; the year
+        /// to date (`calendar`) runs from 1 January.
+        fn a_year_earlier(&self, calendar: bool) -> Result<Days, ApiError> {
+            let last = year_earlier(self.last)?;
+            let first = if calendar {
+                year_earlier(self.first)?
+            } else {
+                add_days(last, -self.first.until(self.last).map_err(unavailable)?.get_days() as i64)?
+            };
+            Ok(Days { first, last })
+        }
     }
 
     fn year_earlier(d: Date) -> Result<Date, ApiError> {
@@ -374,8 +388,8 @@ pub mod ssr {
             }
             let mut rows = Vec::new();
             for (name, current, prior) in &windows {
-                let last_year =
-                    Days { first: year_earlier(current.first)?, last: year_earlier(current.last)? }.count(counts);
+                // The year to date is the one window without a prior period.
+                let last_year = current.a_year_earlier(prior.is_none())?.count(counts);
                 rows.push(WindowCount {
                     window: (*name).to_string(),
                     current: current.count(counts),
@@ -602,5 +616,25 @@ pub mod ssr {
             }
         }
         Ok(by.into_values().collect())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use jiff::civil::date;
+
+        use super::Days;
+
+        #[test]
+        fn last_years_window_keeps_its_length_across_a_leap_day() {
+            let d28 = Days { first: date(2025, 2, 2), last: date(2025, 3, 1) };
+            let ly = d28.a_year_earlier(false).expect("dates");
+            assert_eq!((ly.first, ly.last), (date(2024, 2, 3), date(2024, 3, 1)), "28 days, not 29");
+            let d7 = Days { first: date(2024, 2, 24), last: date(2024, 3, 1) };
+            let ly = d7.a_year_earlier(false).expect("dates");
+            assert_eq!((ly.first, ly.last), (date(2023, 2, 23), date(2023, 3, 1)), "7 days, not 6");
+            let ytd = Days { first: date(2025, 1, 1), last: date(2025, 3, 1) };
+            let ly = ytd.a_year_earlier(true).expect("dates");
+            assert_eq!((ly.first, ly.last), (date(2024, 1, 1), date(2024, 3, 1)), "the calendar's year to date");
+        }
     }
 }

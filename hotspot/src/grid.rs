@@ -221,8 +221,12 @@ impl Grid {
         }
         let x0 = libm::floor(min_x / size_m) * size_m;
         let y0 = libm::floor(min_y / size_m) * size_m;
-        let ncols = libm::floor((max_x - x0) / size_m) as usize + 1;
-        let nrows = libm::floor((max_y - y0) / size_m) as usize + 1;
+        // Counted in f64 first: a cast of an absurd count would saturate (then wrap to 0 cells).
+        let (cols, rows) = (libm::floor((max_x - x0) / size_m) + 1.0, libm::floor((max_y - y0) / size_m) + 1.0);
+        if cols * rows > MAX_GRID_CELLS as f64 {
+            return Err(GridError::TooLarge { ncols: cols as usize, nrows: rows as usize });
+        }
+        let (ncols, nrows) = (cols as usize, rows as usize);
         match ncols.checked_mul(nrows) {
             Some(n) if n <= MAX_GRID_CELLS => Ok(Self { epsg, size: size_m, x0, y0, ncols, nrows }),
             _ => Err(GridError::TooLarge { ncols, nrows }),
@@ -329,5 +333,7 @@ mod grid_tests {
         assert!(Grid::covering(epsg(), f64::NAN, [(0.0, 0.0)]).is_err());
         assert_eq!(Grid::covering(epsg(), 150.0, []), Err(GridError::NoPoints));
         assert!(matches!(Grid::covering(epsg(), 1.0, [(0.0, 0.0), (1e6, 1e6)]), Err(GridError::TooLarge { .. })));
+        // 2e19 columns: refused, not saturated and wrapped into an empty grid.
+        assert!(matches!(Grid::covering(epsg(), 1e-15, [(0.0, 0.0), (2e4, 10.0)]), Err(GridError::TooLarge { .. })));
     }
 }

@@ -52,7 +52,20 @@ pub enum KdeError {
     /// Bandwidths are positive finite metres.
     #[error("bandwidth must be a positive number of metres, got {0}")]
     BadBandwidth(f64),
+    /// The kernel would reach more than [`MAX_REACH_CELLS`] cells either side of an event.
+    #[error("a bandwidth of {bandwidth_m} m reaches more than {MAX_REACH_CELLS} cells of {cell_m} m; use larger cells or a smaller bandwidth")]
+    TooWide {
+        /// The bandwidth asked for, metres.
+        bandwidth_m: f64,
+        /// The cell size, metres.
+        cell_m: f64,
+    },
 }
+
+/// How many cells either side of an event a kernel may reach (a bandwidth of about 600 cells):
+/// far beyond any hot-spot map, and small enough that the per-event tables stay a few
+/// kilobytes instead of exhausting memory.
+pub const MAX_REACH_CELLS: f64 = 4096.0;
 
 /// Where the Gaussian kernel drops below 1e-9 of its peak, in bandwidths: sqrt(2 ln 1e9).
 pub fn gaussian_cutoff() -> f64 {
@@ -62,7 +75,8 @@ pub fn gaussian_cutoff() -> f64 {
 /// Density at every cell centre of `grid` from weighted projected points `(x, y, w)`.
 ///
 /// # Errors
-/// [`KdeError::BadBandwidth`] for `h ≤ 0` or not finite.
+/// [`KdeError::BadBandwidth`] for `h ≤ 0` or not finite; [`KdeError::TooWide`] for a bandwidth
+/// that reaches more than [`MAX_REACH_CELLS`] cells.
 pub fn kde_at_centres(grid: &Grid, points: &[(f64, f64, f64)], kernel: Kernel, h: f64) -> Result<Vec<f64>, KdeError> {
     let off_grid = grid.len();
     kde_of(grid, points.iter().map(|&(x, y, w)| (grid.cell_of(x, y).unwrap_or(off_grid), (x, y, w))), kernel, h)
@@ -77,6 +91,9 @@ where
 {
     if !(h.is_finite() && h > 0.0) {
         return Err(KdeError::BadBandwidth(h));
+    }
+    if gaussian_cutoff() * h / grid.size > MAX_REACH_CELLS {
+        return Err(KdeError::TooWide { bandwidth_m: h, cell_m: grid.size });
     }
     let mut out = vec![0.0; grid.len()];
     match kernel {
@@ -651,6 +668,10 @@ mod tests {
     fn refuses_bad_bandwidths() {
         let g = grid(2, 100.0);
         assert_eq!(kde_at_centres(&g, &[], Kernel::Gaussian, 0.0), Err(KdeError::BadBandwidth(0.0)));
+        // A bandwidth of a million kilometres is refused, not an allocation that aborts.
+        for kernel in [Kernel::Gaussian, Kernel::Quartic] {
+            assert!(matches!(kde_at_centres(&g, &[(0.0, 0.0, 1.0)], kernel, 1e12), Err(KdeError::TooWide { .. })));
+        }
         assert!(kde_at_centres(&g, &[], Kernel::Quartic, f64::NAN).is_err());
     }
 }

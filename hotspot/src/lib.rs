@@ -23,7 +23,8 @@
 //!   PAI*, PEI, RRI at fixed shares of the study area.
 //! - [`nearby`](mod@nearby): places within a radius of the officer, nearest first, with compass bearings.
 //! - [`presence`]: visits to a place from GPS fixes (accuracy filter, clock-skew correction,
-//!   gap merging, minimum dwell, honest gaps) and Koper-compliant minutes.
+//!   gap merging, minimum dwell, honest gaps), several devices' presence united so time
+//!   together counts once, and Koper-compliant minutes.
 //! - [`harm`]: named, versioned harm-weight tables (offence text → weight; `count` weighs 1).
 //! - [`score`](mod@score): everything per cell for a half-open window — count, harm, time-decayed harm,
 //!   kernel density, Gi* and its FDR class — plus a cell's composition by offence.
@@ -57,7 +58,7 @@ pub use grid::{CellCount, CellKey, Grid, GridError, Lattice};
 pub use harm::{HarmError, HarmTable};
 pub use kde::{kde_at_centres, KdeError, Kernel};
 pub use nearby::{nearby, Nearby};
-pub use presence::{visits, Area, Fix, Presence, Visit, VisitParams};
+pub use presence::{united, visits, Area, Fix, Presence, Visit, VisitParams};
 pub use projection::{Epsg, LocalUtm, ProjectionError, Utm};
 pub use score::{composition, score, Contribution, Event, Measure, RankBy, ScoreError, ScoreParams, Scores, Window};
 pub use segments::{score_segments, Network, Segment, SegmentError, SegmentScores};

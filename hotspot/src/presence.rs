@@ -173,6 +173,33 @@ impl Presence {
     }
 }
 
+/// Presence at one place by several tracks at once (an officer's phone and in-car laptop, or
+/// two cars): each track's visits found on its own, then their times united, so minutes when
+/// two devices were there together count once. Gaps and fix counts are added up.
+pub fn united(tracks: impl IntoIterator<Item = Presence>) -> Presence {
+    let mut all = Presence::default();
+    for one in tracks {
+        all.visits.extend(one.visits);
+        all.gaps.extend(one.gaps);
+        all.used_fixes += one.used_fixes;
+        all.inaccurate_fixes += one.inaccurate_fixes;
+    }
+    all.visits.sort_by_key(|v| (v.entry, v.exit));
+    let mut merged: Vec<Visit> = Vec::with_capacity(all.visits.len());
+    for v in all.visits {
+        match merged.last_mut() {
+            Some(last) if v.entry <= last.exit => {
+                last.exit = last.exit.max(v.exit);
+                last.fixes += v.fixes;
+            }
+            _ => merged.push(v),
+        }
+    }
+    all.visits = merged;
+    all.gaps.sort_by_key(|g| (g.from, g.to));
+    all
+}
+
 /// Finds the visits to `area` in `fixes` (any order).
 pub fn visits(fixes: &[Fix], area: &Area, p: &VisitParams) -> Presence {
     let mut usable: Vec<Fix> = Vec::with_capacity(fixes.len());
@@ -287,6 +314,24 @@ mod tests {
         assert_eq!(p.koper_visits(&params), 0);
         assert_eq!(p.koper_minutes(&params), 0.0);
         assert!(p.koper_minutes(&params).is_sign_positive(), "no negative zero on the dashboard");
+    }
+
+    #[test]
+    fn two_devices_in_one_car_count_once_and_two_cars_count_their_union() {
+        let p = VisitParams::default();
+        // Phone and laptop both report from 0 to 900 s: one visit of 15 minutes, not two.
+        let phone = visits(&inside(0, 900), &CELL, &p);
+        let laptop = visits(&inside(5, 895), &CELL, &p);
+        let both = united([phone, laptop]);
+        assert_eq!(both.visits, vec![Visit { entry: 0, exit: 900, fixes: 61 + 60 }]);
+        assert_eq!((both.koper_visits(&p), both.koper_minutes(&p)), (1, 15.0));
+        // A second car arriving as the first leaves extends the presence; a later one is its own.
+        let second = visits(&inside(600, 1_500), &CELL, &p);
+        let later = visits(&inside(3_000, 3_690), &CELL, &p);
+        let first = visits(&inside(0, 900), &CELL, &p);
+        let u = united([later, second, first]);
+        assert_eq!(u.visits.iter().map(|v| (v.entry, v.exit)).collect::<Vec<_>>(), vec![(0, 1_500), (3_000, 3_690)]);
+        assert_eq!(u.dwell_s(), 1_500 + 690);
     }
 
     #[test]

@@ -161,6 +161,11 @@ impl Network {
     /// The segment a point at `(x, y)` snaps to and its distance, if one is within
     /// `tolerance_m` (the nearest; on a tie, the first in the network).
     pub fn snap(&self, x: f64, y: f64, tolerance_m: f64) -> Option<(usize, f64)> {
+        // A point that is not a number is nowhere: it snaps to nothing (the R-tree's distance
+        // ordering cannot compare a NaN distance).
+        if !(x.is_finite() && y.is_finite()) {
+            return None;
+        }
         let limit = tolerance_m * tolerance_m;
         let mut best: Option<(usize, f64)> = None;
         for (piece, d2) in self.pieces.nearest_neighbor_iter_with_distance_2(&[x, y]) {
@@ -283,6 +288,10 @@ mod tests {
         // Half-way between y = 0 and y = 100 is 50 m from both lines: too far at 25 m.
         assert_eq!(n.snap(150.0, 50.0, 25.0), None);
         assert_eq!(n.snap(150.0, 50.0, 50.0), Some((1, 50.0)));
+        // Not a number, or infinitely far: nowhere (it used to panic in the R-tree).
+        for (x, y) in [(f64::NAN, 0.0), (0.0, f64::NAN), (f64::INFINITY, 0.0), (50.0, f64::NEG_INFINITY)] {
+            assert_eq!(n.snap(x, y, 25.0), None, "({x}, {y})");
+        }
     }
 
     #[test]
