@@ -200,6 +200,39 @@ impl FieldStore {
         Err("another window of Beatbook keeps changing this device's store; try again".into())
     }
 
+    /// Clears the device for its user at sign-out unless work is waiting. Decided on the state
+    /// as stored, read again under this page's lock (another page, a second tab, may have saved
+    /// work or synced it since this one last looked), and cleared only while the store still
+    /// holds exactly what was read ([`crate::field::device::wipe_if`]), so a change saved in
+    /// between is never deleted. `Ok(None)`: cleared (or nothing was kept); `Ok(Some(n))`: `n`
+    /// changes wait for the server, nothing was cleared, and the screen now shows them.
+    #[cfg(feature = "hydrate")]
+    pub async fn wipe_for_sign_out(self) -> Result<Option<usize>, String> {
+        let lock = self.lock.get_value();
+        let _held = lock.lock().await;
+        for _ in 0..8 {
+            let Some(username) = self.state.with_untracked(|s| s.as_ref().map(|s| s.username.clone())) else {
+                return Ok(None);
+            };
+            let (fresh, stored) = crate::field::device::read(&username).await?;
+            self.stored.set_value(stored.clone());
+            let Some(fresh) = fresh else {
+                // Cleared by another window's sign-out.
+                return Ok(None);
+            };
+            let waiting = fresh.outbox.len();
+            self.state.set(Some(fresh));
+            if waiting > 0 {
+                return Ok(Some(waiting));
+            }
+            if crate::field::device::wipe_if(&username, stored.as_deref()).await? {
+                self.stored.set_value(None);
+                return Ok(None);
+            }
+        }
+        Err("another window of Beatbook keeps changing this device's store; try again".into())
+    }
+
     /// Loads `user`'s state and hot-spot inputs from the opened store (`me`: signed in, with
     /// signal), applies expiry, reports a held override, and syncs when signed in.
     #[cfg(feature = "hydrate")]
@@ -360,7 +393,7 @@ impl FieldStore {
                 break;
             }
             match push(&device, batch).await? {
-                Pushed::Acknowledged(last) => self.modify(|s| s.outbox.acknowledge(last)).await?,
+                Pushed::Acknowledged(last) => self.modify(|s| s.acknowledge(last)).await?,
                 Pushed::Gap => break,
             }
         }

@@ -90,11 +90,30 @@ impl FieldState {
         self.outbox.enqueue(kind, device_time);
     }
 
+    /// Takes in a push's acknowledgement of every write up to `last_seq`: they leave the
+    /// outbox, and their effect stays on the missions shown until a pull brings the server's
+    /// records, so the screen never steps back in between (a started mission shown "assigned"
+    /// again stopped its breadcrumbs when the pull after the push failed).
+    pub fn acknowledge(&mut self, last_seq: u64) {
+        let done: Vec<protocol::sync::Mutation> =
+            self.outbox.pending.iter().filter(|m| m.seq <= last_seq).cloned().collect();
+        if done.is_empty() {
+            return;
+        }
+        for m in &mut self.server_missions {
+            *m = protocol::sync::rebase(m, &done);
+        }
+        self.outbox.acknowledge(last_seq);
+    }
+
     /// Takes in a pull: missions replaced by the server's records, acknowledged writes dropped.
     pub fn absorb(&mut self, pull: protocol::sync::PullResponse, now_ms: f64) {
         for m in pull.missions {
             match self.server_missions.iter_mut().find(|x| x.id == m.id) {
-                Some(slot) => *slot = m,
+                // An older answer (a second tab's pull that finished late) never replaces a
+                // newer record.
+                Some(slot) if m.version >= slot.version => *slot = m,
+                Some(_) => {}
                 None => self.server_missions.push(m),
             }
         }
@@ -134,8 +153,11 @@ impl Sampler {
         let keep = match &self.last_kept {
             None => true,
             Some(last) => {
-                let dt = fix.t - last.t;
-                dt >= Self::STILL_S || (dt >= Self::MOVING_S && metres_between(last, &fix) >= Self::MOVED_M)
+                let dt = fix.t.saturating_sub(last.t);
+                // A clock set back (dt < 0) starts the sampling afresh instead of keeping
+                // nothing until it passes the last kept fix's time again.
+                !(0..Self::STILL_S).contains(&dt)
+                    || (dt >= Self::MOVING_S && metres_between(last, &fix) >= Self::MOVED_M)
             }
         };
         if keep {
@@ -428,19 +450,45 @@ pub mod device {
     }
 
     /// Clears what this device keeps for `username` (their state, hot-spot inputs, the city
-    /// overview) and forgets them as the last user. Only for a state with an empty outbox.
+    /// overview, their key record) and forgets them as the last user, in one durable IndexedDB
+    /// transaction, but only while their stored state is still `expected` (the sealed text this
+    /// page last read or wrote, whose outbox the caller saw empty). Another page of the app (a
+    /// second tab) may have saved work meanwhile: then nothing is deleted and the answer is
+    /// `Ok(false)`; the caller reads the state again before deciding. `Ok(true)`: cleared and
+    /// committed, and the data key has left memory.
     ///
     /// # Errors
     /// When IndexedDB refuses.
-    pub async fn wipe(username: &str) -> Result<(), String> {
-        crate::vault::browser::forget(username).await?;
-        crate::device_store::delete(&[
+    pub async fn wipe_if(username: &str, expected: Option<&str>) -> Result<bool, String> {
+        let db = crate::device_store::open().await?;
+        let mut options = TransactionOptions::new();
+        options.set_durability(TransactionDurability::Strict);
+        let tx = db
+            .transaction(CACHE)
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(options)
+            .build()
+            .map_err(|e| format!("{e:?}"))?;
+        let store = tx.object_store(CACHE).map_err(|e| format!("{e:?}"))?;
+        // As in `save_if`: no other await between this read and the deletes.
+        let current: Option<String> =
+            store.get(key(username)).primitive().map_err(|e| format!("{e:?}"))?.await.map_err(|e| format!("{e:?}"))?;
+        if current.as_deref() != expected {
+            tx.abort().await.map_err(|e| format!("{e:?}"))?;
+            return Ok(false);
+        }
+        for k in [
             key(username),
             cache_key(username),
             LAST_USER.to_string(),
             crate::device_store::OVERVIEW.to_string(),
-        ])
-        .await
+            crate::vault::browser::record_key(username),
+        ] {
+            store.delete(k).primitive().map_err(|e| format!("{e:?}"))?.await.map_err(|e| format!("{e:?}"))?;
+        }
+        tx.commit().await.map_err(|e| format!("not cleared: {e:?}"))?;
+        crate::vault::browser::lock();
+        Ok(true)
     }
 
     /// Forgets who last used the device (their state stays, for their next sign-in).
@@ -626,6 +674,16 @@ mod tests {
         assert_eq!(kept, 6);
         // The phone's accuracy is kept as it came.
         assert_eq!(s.take_batch(60, true).expect("batch")[0].accuracy_m, Some(8.0));
+    }
+
+    #[test]
+    fn a_clock_set_back_does_not_stop_the_breadcrumbs() {
+        let mut s = Sampler::default();
+        assert!(s.offer(fix(10_000, 0.0)));
+        // The phone's clock is corrected 30 minutes back: sampling goes on from the new time.
+        assert!(s.offer(fix(8_200, 0.0)));
+        assert!(!s.offer(fix(8_205, 0.0)), "standing still: one a minute again");
+        assert!(s.offer(fix(8_260, 0.0)));
     }
 
     #[test]

@@ -33,12 +33,9 @@ pub fn SignOut() -> impl IntoView {
     let sign_out = move |ev: leptos::ev::SubmitEvent| {
         // Without the app running (before hydration) the form posts as usual.
         ev.prevent_default();
-        if pending() > 0 {
-            open.set(true);
-            message.set(None);
-        } else {
-            wipe_and_leave(field, open, message);
-        }
+        // What this page shows may be stale (a second tab); the stored state decides.
+        message.set(None);
+        wipe_and_leave(field, open, message, pending());
     };
 
     let override_out = move |ev: leptos::ev::SubmitEvent| {
@@ -134,12 +131,26 @@ pub fn SignOut() -> impl IntoView {
     .into_any()
 }
 
-/// Clears the device for the user (nothing waits), ends the session, and goes to sign-in.
-fn wipe_and_leave(field: FieldStore, open: RwSignal<bool>, message: RwSignal<Option<String>>) {
+/// Clears the device for the user unless work waits (a second tab's included), ends the
+/// session, and goes to sign-in.
+fn wipe_and_leave(field: FieldStore, open: RwSignal<bool>, message: RwSignal<Option<String>>, shown: usize) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
-        if let Some(user) = field.state.with_untracked(|s| s.as_ref().map(|s| s.username.clone())) {
-            if let Err(e) = crate::field::device::wipe(&user).await {
+        match field.wipe_for_sign_out().await {
+            Ok(None) => {}
+            Ok(Some(waiting)) => {
+                if shown == 0 {
+                    // This page showed nothing waiting: the work is another window's.
+                    let changes = if waiting == 1 { "1 change".to_string() } else { format!("{waiting} changes") };
+                    message.set(Some(format!(
+                        "Another window of Beatbook saved {changes} that {} not reached the server yet.",
+                        if waiting == 1 { "has" } else { "have" }
+                    )));
+                }
+                open.set(true);
+                return;
+            }
+            Err(e) => {
                 message.set(Some(format!("This device could not be cleared: {e}")));
                 open.set(true);
                 return;
@@ -151,7 +162,7 @@ fn wipe_and_leave(field: FieldStore, open: RwSignal<bool>, message: RwSignal<Opt
         go_to_sign_in();
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (field, open, message);
+    let _ = (field, open, message, shown);
 }
 
 #[cfg(feature = "hydrate")]

@@ -196,7 +196,8 @@ pub mod browser {
         Ok(Uint8Array::new(&JsFuture::from(bits).await.map_err(err)?).to_vec())
     }
 
-    fn record_key(user: &str) -> String {
+    /// Where `user`'s key record is kept (the device store's wipe deletes it with their data).
+    pub(crate) fn record_key(user: &str) -> String {
         format!("device-keys:{user}")
     }
 
@@ -210,16 +211,6 @@ pub mod browser {
 
     async fn save_record(user: &str, r: &KeyRecord) -> Result<(), String> {
         crate::device_store::put_raw(&record_key(user), serde_json::to_string(r).map_err(|e| e.to_string())?).await
-    }
-
-    /// Deletes `user`'s key record (sign-out with nothing waiting): what was sealed under it can
-    /// no longer be opened.
-    ///
-    /// # Errors
-    /// When IndexedDB refuses.
-    pub async fn forget(user: &str) -> Result<(), String> {
-        lock();
-        crate::device_store::delete(&[record_key(user)]).await
     }
 
     /// True while the store is open.
