@@ -515,6 +515,14 @@ pub mod device {
         fetch("POST", "/api/auth/logout", None).await.map(|_| ())
     }
 
+    /// Ends the session on the server as idle-locked (`POST /api/auth/logout?reason=idle`).
+    ///
+    /// # Errors
+    /// No signal.
+    pub async fn end_session_idle() -> Result<(), String> {
+        fetch("POST", "/api/auth/logout?reason=idle", None).await.map(|_| ())
+    }
+
     /// Tells the server about a supervisor's override before the held work is pushed.
     ///
     /// # Errors

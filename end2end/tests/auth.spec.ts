@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { DEMO_PASSWORD, signIn } from './helpers';
+import { DEMO_PASSWORD, hydrated, signIn } from './helpers';
 
 // Signing in and out as the people who use Beatbook do: pages need a session, wrong passwords
 // say so without saying which half was wrong, the session cookie is out of the page's reach,
@@ -52,4 +52,20 @@ test('an administrator searches the audit log and sees no crime data', async ({ 
   const res = await page.request.post('/api/city_overview', { form: {} });
   expect(res.status()).toBe(403);
   await page.screenshot({ path: test.info().outputPath('audit-log.png'), fullPage: true });
+});
+
+test('thirty minutes untouched with signal: the session locks and the page goes to the sign-in', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.clock.install();
+  await signIn(page, 'commander', '/crime');
+  await hydrated(page);
+  // The crime view's live refreshes keep the session in use on the server; the page knows
+  // nobody has touched it.
+  await page.clock.runFor('29:00');
+  await expect(page).toHaveURL(/\/crime/);
+  await page.clock.runFor('01:30');
+  await expect(page).toHaveURL(/\/signin\?reason=idle&next=%2Fcrime/, { timeout: 30_000 });
+  await expect(page.getByText('Locked after 30 minutes without activity')).toBeVisible();
+  // The session is over on the server, and recorded as an idle lock.
+  expect((await page.request.post('/api/missions/mine', { data: {} })).status()).toBe(401);
 });

@@ -851,8 +851,12 @@ pub(crate) async fn open_session(
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, req: Request) -> Response {
     let caller = req.extensions().get::<Caller>().cloned();
     let info = req.extensions().get::<ClientInfo>().cloned().unwrap_or_default();
+    // `?reason=idle`: the page's own idle lock (30 minutes without a touch or a key), which ends
+    // the session as the server's idle rule would, though background refreshes kept it alive.
+    let idle = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv == "reason=idle"));
+    let reason = if idle { "idle" } else { "logout" };
     if let Some(token) = cookie_token(&headers) {
-        if let Err(e) = state.ctx.bodega.end_session(&token_hash(&token), "logout").await {
+        if let Err(e) = state.ctx.bodega.end_session(&token_hash(&token), reason).await {
             tracing::error!(error = %e, "ending a session failed");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -870,6 +874,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, req: Requ
             source_ip: info.ip,
             device_id: c.device_id.clone(),
             outcome: Some(Outcome::Success),
+            detail: if idle { "idle lock: 30 minutes without activity".into() } else { String::new() },
             ..Default::default()
         };
         audit(&state.ctx.bodega, entry).await;
