@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use bodega::accounts::{AccountError, NewUser, OidcLogin, User};
 use bodega::audit::{AuditEntry, Outcome};
@@ -246,7 +246,35 @@ pub async fn start(State(state): State<AppState>, Query(q): Query<StartQuery>) -
         tracing::error!(error = %e, "recording an OpenID Connect sign-in failed");
         return to_signin("unavailable", &next);
     }
-    Redirect::to(url.as_str()).into_response()
+    let mut resp = Redirect::to(url.as_str()).into_response();
+    // The state is also this browser's: a callback is taken only from the browser that started
+    // the sign-in (login CSRF: someone else's half-finished sign-in sent as a link).
+    if let Ok(cookie) =
+        HeaderValue::from_str(&state_cookie(csrf.secret(), LOGIN_TTL_SECONDS, state.auth.config.secure_cookie))
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    resp
+}
+
+/// The cookie that ties a sign-in's state to the browser that started it.
+const STATE_COOKIE: &str = "beatbook_oidc_state";
+
+fn state_cookie(value: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{STATE_COOKIE}={value}; Path=/api/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+/// The state this browser started a sign-in with, if any.
+fn started_state(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == STATE_COOKIE)
+        .map(|(_, v)| v.to_string())
 }
 
 /// `GET /api/auth/oidc/callback` query: the provider's answer.
@@ -308,8 +336,9 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, req: Re
         return resp;
     }
     let mut next = "/".to_string();
-    let result = finish(&state, &oidc, q, &mut next).await;
-    match result {
+    let started = started_state(&headers);
+    let result = finish(&state, &oidc, q, started.as_deref(), &mut next).await;
+    let mut resp = match result {
         Ok((user, created)) => match crate::auth::open_session(&state, &headers, &user, "oidc", None, &info).await {
             Ok((cookie, _me)) => {
                 let detail = if created { "oidc (account created at first sign-in)" } else { "oidc" };
@@ -335,16 +364,32 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, req: Re
             crate::auth::audit(&state.ctx.bodega, entry).await;
             to_signin(r.code, &next)
         }
+    };
+    // The state cookie has done its work, whatever the outcome.
+    if let Ok(clear) = HeaderValue::from_str(&state_cookie("", 0, state.auth.config.secure_cookie)) {
+        resp.headers_mut().append(header::SET_COOKIE, clear);
     }
+    resp
 }
 
-async fn finish(state: &AppState, oidc: &Oidc, q: CallbackQuery, next: &mut String) -> Result<(User, bool), Refusal> {
+async fn finish(
+    state: &AppState,
+    oidc: &Oidc,
+    q: CallbackQuery,
+    started: Option<&str>,
+    next: &mut String,
+) -> Result<(User, bool), Refusal> {
     let bodega = &state.ctx.bodega;
     let cfg = &oidc.config;
     let raw_state = q
         .state
         .filter(|s| !s.is_empty() && s.len() <= 512)
         .ok_or_else(|| Refusal::failure("oidc_state", "the provider's answer carries no state"))?;
+    // Compared as digests (no early exit on the secret's bytes); the sign-in is left for its own
+    // browser to finish.
+    if started.map(token_hash) != Some(token_hash(&raw_state)) {
+        return Err(Refusal::failure("oidc_state", "this browser did not start this sign-in"));
+    }
     let login = bodega
         .take_oidc_login(&token_hash(&raw_state))
         .await

@@ -250,11 +250,20 @@ fn params(url: &str) -> HashMap<String, String> {
     parsed.query_pairs().into_owned().collect()
 }
 
-/// Beatbook's redirect to the provider for a sign-in going to `next`.
-async fn start(app: &TestApp, next: &str) -> String {
+/// Beatbook's redirect to the provider for a sign-in going to `next`, and the cookie that ties
+/// the sign-in to this browser.
+async fn start_in_browser(app: &TestApp, next: &str) -> (String, String) {
     let (status, headers, body) = call(&app.router, get(&format!("/api/auth/oidc/start?next={next}"))).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    headers.get(header::LOCATION).expect("location").to_str().expect("ascii").to_string()
+    let cookie = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("beatbook_oidc_state="))
+        .and_then(|v| v.split(';').next())
+        .expect("the state cookie")
+        .to_string();
+    (headers.get(header::LOCATION).expect("location").to_str().expect("ascii").to_string(), cookie)
 }
 
 /// The browser at the provider: follows the authorization URL, returns where the provider sends
@@ -272,9 +281,9 @@ async fn at_provider(authorize_url: &str) -> String {
 
 /// A whole sign-in: start, provider, callback. Returns the callback's answer.
 async fn sign_in_via(app: &TestApp, next: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let url = start(app, next).await;
+    let (url, cookie) = start_in_browser(app, next).await;
     let back = at_provider(&url).await;
-    call(&app.router, get(&back)).await
+    call(&app.router, with_cookie(get(&back), &cookie)).await
 }
 
 fn location(headers: &axum::http::HeaderMap) -> String {
@@ -290,7 +299,7 @@ async fn the_code_flow_with_pkce_signs_in_and_creates_the_account_with_the_token
     let (status, _, body) = call(&app.router, server_fn("/api/sign_in_options", None)).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "\"Test Identity\""));
 
-    let url = start(&app, "/missions").await;
+    let (url, cookie) = start_in_browser(&app, "/missions").await;
     assert!(url.starts_with(&format!("{}/authorize?", provider.state.url)), "{url}");
     let q = params(&url);
     assert_eq!(q["response_type"], "code");
@@ -302,7 +311,7 @@ async fn the_code_flow_with_pkce_signs_in_and_creates_the_account_with_the_token
     assert!(!q.contains_key("code_verifier"));
 
     let back = at_provider(&url).await;
-    let (status, headers, body) = call(&app.router, get(&back)).await;
+    let (status, headers, body) = call(&app.router, with_cookie(get(&back), &cookie)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert_eq!(location(&headers), "/missions");
     let cookie = session_cookie(&headers).expect("a session");
@@ -397,13 +406,24 @@ async fn a_state_works_once_a_forged_one_never_and_a_cancelled_sign_in_is_explai
     let provider = Provider::start().await;
     let app = app_with(&provider).await;
 
-    let url = start(&app, "/missions").await;
+    let (url, cookie) = start_in_browser(&app, "/missions").await;
     let back = at_provider(&url).await;
-    let (status, headers, _) = call(&app.router, get(&back)).await;
+    // The answer taken to another browser (login CSRF: someone's half-finished sign-in sent as a
+    // link): refused, and left for the browser that started it.
+    for other in [None, Some(start_in_browser(&app, "/").await.1)] {
+        let req = match &other {
+            Some(c) => with_cookie(get(&back), c),
+            None => get(&back),
+        };
+        let (_, headers, _) = call(&app.router, req).await;
+        assert!(location(&headers).starts_with("/signin?error=oidc_state"), "{}", location(&headers));
+        assert!(session_cookie(&headers).is_none());
+    }
+    let (status, headers, _) = call(&app.router, with_cookie(get(&back), &cookie)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(session_cookie(&headers).is_some());
     // The same answer again (a replayed or double-submitted callback): refused.
-    let (_, headers, _) = call(&app.router, get(&back)).await;
+    let (_, headers, _) = call(&app.router, with_cookie(get(&back), &cookie)).await;
     assert!(location(&headers).starts_with("/signin?error=oidc_state"), "{}", location(&headers));
     assert!(session_cookie(&headers).is_none());
 
