@@ -103,10 +103,14 @@ impl Bodega {
             entries.iter().map(|(o, w, n)| (o.trim().to_lowercase(), *w, n.clone())).collect();
         wanted.sort_by(|a, b| a.0.cmp(&b.0));
         wanted.dedup_by(|a, b| a.0 == b.0);
-        let stored: Vec<(String, f64)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT offense_key, weight FROM harm_weights WHERE table_name = $1 AND version = $2 ORDER BY offense_key")
+        let mut stored: Vec<(String, f64)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT offense_key, weight FROM harm_weights WHERE table_name = $1 AND version = $2")
             .bind(name).bind(version).fetch_all(pool).await)
         .map_err(BodegaError::from)?;
+        // Sorted here, by bytes as `wanted` is: PostgreSQL's collation (en_US ignores spaces and
+        // punctuation) would order "vehicle - stolen" after "vehicle collision", and an identical
+        // reload would then be taken for a different table.
+        stored.sort_by(|a, b| a.0.cmp(&b.0));
         if !stored.is_empty() {
             let same = stored.len() == wanted.len()
                 && stored.iter().zip(&wanted).all(|(s, w)| s.0 == w.0 && s.1.to_bits() == w.1.to_bits());

@@ -536,7 +536,9 @@ impl Bodega {
         if m.district.trim().is_empty() {
             return Err(invalid("district", "is required"));
         }
-        if jiff::civil::Date::strptime("%Y-%m-%d", &m.shift_date).is_err() {
+        // Exactly as a date prints (`2024-03-05`, not `2024-3-5` or ` 2024-03-05`): the date is
+        // stored as text and matched as text by the board and the snapshot.
+        if jiff::civil::Date::strptime("%Y-%m-%d", &m.shift_date).map_or(true, |d| d.to_string() != m.shift_date) {
             return Err(invalid("shift_date", format!("'{}' is not a date (YYYY-MM-DD)", m.shift_date)));
         }
         let (lat, lon) = m.place.centre();

@@ -40,7 +40,6 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::pwa::ShellAssets;
@@ -266,9 +265,20 @@ pub fn router(state: AppState, limits: Limits) -> Router {
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(basemap::CONTENT_TYPE))),
         )
         .layer(axum::middleware::from_fn(move |req, next| body_limit(limits.max_body_bytes, req, next)))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(axum::middleware::from_fn(move |req, next| request_timeout(limits.request_timeout, req, next)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every request has `limit` to be answered (then 408), except uploads (`/api/ingest/…`): up to
+/// [`upload::MAX_UPLOAD_BYTES`] streamed to disk and loaded, which takes minutes, not seconds,
+/// so they get [`upload::UPLOAD_TIMEOUT`].
+async fn request_timeout(limit: Duration, req: Request, next: axum::middleware::Next) -> Response {
+    let limit = if req.uri().path().starts_with("/api/ingest/") { upload::UPLOAD_TIMEOUT.max(limit) } else { limit };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 /// Request bodies: at most `limit` bytes, except uploads (`/api/ingest/…`), which may reach

@@ -107,6 +107,9 @@ async fn bad_missions_are_refused_by_field_and_nothing_is_written() {
         (NewMission { place: Place::Point { lat: 49.2, lon: -123.1, radius_m: 0.5 }, ..new_mission("x4", t) }, "place"),
         (NewMission { priority: 9, ..new_mission("x5", t) }, "priority"),
         (NewMission { shift_date: "15/12/2020".into(), ..new_mission("x6", t) }, "shift_date"),
+        // Dates the board and the snapshot would never match as text.
+        (NewMission { shift_date: "2020-12-5".into(), ..new_mission("x8", t) }, "shift_date"),
+        (NewMission { shift_date: " 2020-12-15".into(), ..new_mission("x9", t) }, "shift_date"),
         (NewMission { id: "'; DROP TABLE missions; --".into(), ..new_mission("x7", t) }, "id"),
     ];
     for (m, field) in cases {

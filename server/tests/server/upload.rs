@@ -111,3 +111,37 @@ fn the_upload_screen_offers_every_preset_the_loader_knows() {
     let screen: Vec<&str> = app::pages::UPLOAD_PRESETS.iter().map(|p| p.0).filter(|p| !p.is_empty()).collect();
     assert_eq!(screen, bodega::mapping::Mapping::PRESETS);
 }
+
+/// Uploads have their own time limit: a server whose requests get a millisecond still loads a
+/// file (every other request there answers 408), so a large export is not cut off by the limit
+/// meant for page and API calls.
+#[tokio::test]
+async fn an_upload_is_not_held_to_the_api_calls_time_limit() {
+    let app = test_app().await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    let analyst = sign_in(&app, "ana").await;
+    // A second server on the same Data Bodega, with a one-millisecond limit.
+    let site = tempfile::tempdir().expect("site");
+    let settings = server::Settings {
+        auth: server::auth::AuthConfig { secure_cookie: false, ..Default::default() },
+        ..Default::default()
+    };
+    let state =
+        server::app_state(app.store.bodega.clone(), site.path(), "127.0.0.1:0".parse().expect("addr"), settings)
+            .expect("state");
+    let hurried = server::router(
+        state,
+        server::Limits { request_timeout: Duration::from_millis(1), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES },
+    );
+    let mut csv = String::from("id,occurred_at,offense,category,lat,lon\n");
+    for i in 0..3_000 {
+        csv.push_str(&format!("slow-{i},2020-12-30T10:00,Mischief,,49.2800,-123.1200\n"));
+    }
+    let (status, _, body) = call(&hurried, upload("/api/ingest/incidents?file_name=big.csv", csv, &analyst)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(s["loaded"].as_u64(), Some(3_000), "{s}");
+    // A sign-in (a password hash: tens of milliseconds) keeps the short limit.
+    let (status, _, _) = call(&hurried, login_request("ana", PASSWORD, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "everything else keeps the short limit");
+}
