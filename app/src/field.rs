@@ -106,8 +106,10 @@ impl FieldState {
         self.outbox.acknowledge(last_seq);
     }
 
-    /// Takes in a pull: missions replaced by the server's records, acknowledged writes dropped.
+    /// Takes in a pull: missions replaced by the server's records, missions no longer the
+    /// user's forgotten, acknowledged writes dropped.
     pub fn absorb(&mut self, pull: protocol::sync::PullResponse, now_ms: f64) {
+        self.server_missions.retain(|m| !pull.gone.contains(&m.id));
         for m in pull.missions {
             match self.server_missions.iter_mut().find(|x| x.id == m.id) {
                 // An older answer (a second tab's pull that finished late) never replaces a

@@ -378,6 +378,19 @@ impl Bodega {
                 server_time,
             })
             .collect();
+        // Missions once assigned to this user that changed since the cookie and are no longer
+        // visible to them (reassigned): named, so the device drops what it keeps of them. The
+        // assign event's detail is JSON written by `step_details` ({"assignee":…,
+        // "assignee_user_id":N}, keys sorted), so the id is matched with its delimiter.
+        let once_mine: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT DISTINCT e.mission_id FROM mission_events e JOIN missions m ON m.id = e.mission_id \
+             WHERE m.change_version > $1 AND e.transition = 'assign' \
+             AND (e.detail LIKE $2 OR e.detail LIKE $3) ORDER BY e.mission_id")
+            .bind(cookie)
+            .bind(format!("%\"assignee_user_id\":{},%", user.id))
+            .bind(format!("%\"assignee_user_id\":{}}}%", user.id))
+            .fetch_all(pool).await)?;
+        let gone: Vec<String> = once_mine.into_iter().filter(|id| !missions.iter().any(|m| &m.id == id)).collect();
         let rejections: Vec<(i64, String, String)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT seq, kind, reason FROM mutation_log WHERE device_id = $1 AND outcome = 'rejected' ORDER BY seq")
             .bind(device_id).fetch_all(pool).await)?;
@@ -394,6 +407,7 @@ impl Bodega {
                 .map(|(seq, kind, reason)| Rejection { seq: seq.max(0) as u64, kind, reason })
                 .collect(),
             server_time: now,
+            gone,
         })
     }
 

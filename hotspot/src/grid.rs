@@ -173,8 +173,9 @@ mod tests {
 /// The rectangular grid of one analysis (the CLI's one-file analyses and the Gi* study area):
 /// square cells of `size` metres in one UTM zone covering every input point.
 ///
-/// Conventions (fixed, tested): origin `x0 = ⌊min_x / size⌋ · size`, `y0` likewise, over every
-/// point given (a time window never moves the grid); the grid is the full bounding rectangle,
+/// Conventions (fixed, tested): origin `x0 = ⌊min_x / size⌋ · size`, `y0` likewise (one cell
+/// further west or south when that product rounds past `min_x`), over every point given (a time
+/// window never moves the grid); the grid is the full bounding rectangle,
 /// empty cells included; `cell_id = row · ncols + col`, row 0 southernmost, col 0 westernmost.
 /// Each cell is also a cell of the global [`Lattice`]: [`Grid::lattice_key`] gives its
 /// permanent identity.
@@ -219,8 +220,18 @@ impl Grid {
         if !(min_x.is_finite() && min_y.is_finite() && max_x.is_finite() && max_y.is_finite()) {
             return Err(GridError::NoPoints);
         }
-        let x0 = libm::floor(min_x / size_m) * size_m;
-        let y0 = libm::floor(min_y / size_m) * size_m;
+        // floor(v / size) · size can land a few ulps east of (or north of) v with a fractional
+        // size (187 / 1.1 → 187.00000000000003): then the lattice starts a cell earlier, so the
+        // westernmost and southernmost points always fall on the grid.
+        let origin = |v: f64| {
+            let o = libm::floor(v / size_m) * size_m;
+            if o > v {
+                o - size_m
+            } else {
+                o
+            }
+        };
+        let (x0, y0) = (origin(min_x), origin(min_y));
         // Counted in f64 first: a cast of an absurd count would saturate (then wrap to 0 cells).
         let (cols, rows) = (libm::floor((max_x - x0) / size_m) + 1.0, libm::floor((max_y - y0) / size_m) + 1.0);
         if cols * rows > MAX_GRID_CELLS as f64 {
@@ -333,6 +344,9 @@ mod grid_tests {
         assert!(Grid::covering(epsg(), f64::NAN, [(0.0, 0.0)]).is_err());
         assert_eq!(Grid::covering(epsg(), 150.0, []), Err(GridError::NoPoints));
         assert!(matches!(Grid::covering(epsg(), 1.0, [(0.0, 0.0), (1e6, 1e6)]), Err(GridError::TooLarge { .. })));
+        // A fractional size whose multiple rounds past the westernmost point: it is still on the grid.
+        let g = Grid::covering(epsg(), 1.1, [(187.0, 0.0), (500.0, 0.0)]).expect("grid");
+        assert!(g.x0 <= 187.0 && g.cell_of(187.0, 0.0).is_some() && g.cell_of(500.0, 0.0).is_some(), "{g:?}");
         // 2e19 columns: refused, not saturated and wrapped into an empty grid.
         assert!(matches!(Grid::covering(epsg(), 1e-15, [(0.0, 0.0), (2e4, 10.0)]), Err(GridError::TooLarge { .. })));
     }

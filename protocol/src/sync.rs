@@ -219,6 +219,10 @@ pub struct PullResponse {
     pub rejections: Vec<Rejection>,
     /// Server time, UTC seconds (the device shows skew from it).
     pub server_time: i64,
+    /// Missions changed since the cookie that were once the user's and are no longer theirs to
+    /// see (reassigned to another officer): the device forgets them. Absent from older servers.
+    #[serde(default)]
+    pub gone: Vec<String>,
 }
 
 /// Errors a push or pull is refused with, before anything is applied.

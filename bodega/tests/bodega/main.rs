@@ -645,6 +645,26 @@ async fn a_time_with_its_own_offset_is_kept_as_that_instant() {
     assert_eq!(times.iter().map(|t| t.1).collect::<Vec<_>>(), vec![1_591_030_800; 3], "{times:?}");
 }
 
+/// Keys a natural-language collation orders unlike their bytes ("vehicle - stolen" after
+/// "vehicle collision" in en_US) reload as the same table on either engine.
+#[tokio::test]
+async fn a_harm_table_with_punctuated_offences_reloads_as_the_same_table() {
+    let store = fresh_store().await;
+    let b = &store.bodega;
+    let punctuated: Vec<(String, f64, String)> =
+        [("Vehicle - Stolen", 3.0), ("Vehicle Collision", 2.0), ("Vehicle-Stolen", 1.0)]
+            .into_iter()
+            .map(|(o, w)| (o.to_string(), w, String::new()))
+            .collect();
+    assert!(b.load_harm_table("punctuated", "1", &punctuated).await.expect("load"));
+    assert!(!b.load_harm_table("punctuated", "1", &punctuated).await.expect("the same table again"));
+    let changed: Vec<(String, f64, String)> = punctuated
+        .iter()
+        .map(|(o, w, n)| (o.clone(), if o == "Vehicle-Stolen" { 4.0 } else { *w }, n.clone()))
+        .collect();
+    assert!(b.load_harm_table("punctuated", "1", &changed).await.is_err(), "a different table under a taken version");
+}
+
 /// A write that fails halfway through a file (here a trigger refusing one row of the second
 /// chunk) ends the load with the database's error — it used to wait forever for the writer —
 /// and leaves nothing of the file behind.

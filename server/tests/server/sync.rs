@@ -114,6 +114,33 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .expect("count")
 }
 
+/// A mission the sergeant gives to another officer leaves the first officer's device: their
+/// next pull names it as gone, and the new assignee's pull brings it.
+#[tokio::test]
+async fn a_reassigned_mission_is_named_gone_to_the_officer_who_had_it() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let (status, p) = pull(&app, "phone-1", 0, &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert!(p["missions"].as_array().expect("missions").iter().any(|m| m["id"] == MISSION), "{p}");
+    assert!(p["gone"].as_array().expect("gone").is_empty(), "{p}");
+    let cookie = p["cookie"].as_i64().expect("cookie");
+
+    let other = add_user(&app, "off2", &[Role::Officer], &["D1"]).await;
+    let b = &app.store.bodega;
+    let sgt = b.user_by_username("sgt1").await.expect("q").expect("sergeant").subject();
+    let args = protocol::mission::TransitionArgs { assignee_user_id: Some(other), ..Default::default() };
+    b.transition_mission(MISSION, Transition::Assign, &sgt, &args).await.expect("reassign");
+
+    let (_, p) = pull(&app, "phone-1", cookie, &c.officer).await;
+    assert!(p["missions"].as_array().expect("missions").is_empty(), "{p}");
+    assert_eq!(p["gone"], serde_json::json!([MISSION]), "{p}");
+    let off2 = sign_in(&app, "off2").await;
+    let (_, p) = pull(&app, "phone-2", 0, &off2).await;
+    assert!(p["missions"].as_array().expect("missions").iter().any(|m| m["id"] == MISSION), "{p}");
+    assert!(p["gone"].as_array().expect("gone").is_empty(), "{p}");
+}
+
 #[tokio::test]
 async fn a_lost_response_and_a_retry_apply_once_and_pull_acknowledges() {
     let app = test_app().await;
