@@ -265,18 +265,6 @@ fn state_cookie(value: &str, max_age: i64, secure: bool) -> String {
     format!("{STATE_COOKIE}={value}; Path=/api/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
-/// The state this browser started a sign-in with, if any.
-fn started_state(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == STATE_COOKIE)
-        .map(|(_, v)| v.to_string())
-}
-
 /// `GET /api/auth/oidc/callback` query: the provider's answer.
 #[derive(Debug, Deserialize)]
 pub struct CallbackQuery {
@@ -336,7 +324,7 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, req: Re
         return resp;
     }
     let mut next = "/".to_string();
-    let started = started_state(&headers);
+    let started = crate::auth::cookie_value(&headers, STATE_COOKIE);
     let result = finish(&state, &oidc, q, started.as_deref(), &mut next).await;
     let mut resp = match result {
         Ok((user, created)) => match crate::auth::open_session(&state, &headers, &user, "oidc", None, &info).await {

@@ -117,7 +117,7 @@ pub async fn upload(
         Ok(resp) => resp,
         Err(e) => {
             tracing::error!(error = %e, "an upload's load task failed");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "file", "the load stopped unexpectedly; nothing was stored")
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "file", "the load stopped unexpectedly (see the server log)")
         }
     }
 }
