@@ -394,6 +394,21 @@ pub mod device {
     /// must say so.
     pub async fn save_if(state: &FieldState, expected: Option<&str>) -> Result<Option<String>, String> {
         let json = crate::vault::browser::seal(&serde_json::to_string(state).map_err(|e| e.to_string())?).await?;
+        Ok(swap_if(&state.username, expected, Swap::Put(&json)).await?.then_some(json))
+    }
+
+    /// What [`swap_if`] writes.
+    enum Swap<'a> {
+        /// The user's sealed state.
+        Put(&'a str),
+        /// These keys, gone.
+        Delete(&'a [String]),
+    }
+
+    /// One durable read-write IndexedDB transaction that makes `change` only while `username`'s
+    /// stored state is still `expected`: `Ok(false)` (nothing written) when another page saved
+    /// meanwhile, `Ok(true)` once committed.
+    async fn swap_if(username: &str, expected: Option<&str>, change: Swap<'_>) -> Result<bool, String> {
         let db = crate::device_store::open().await?;
         let mut options = TransactionOptions::new();
         options.set_durability(TransactionDurability::Strict);
@@ -406,25 +421,37 @@ pub mod device {
         let store = tx.object_store(CACHE).map_err(|e| format!("{e:?}"))?;
         // No other await between this read and the write: the transaction stays active and no
         // other writer runs in between.
-        let current: Option<String> = store
-            .get(key(&state.username))
-            .primitive()
-            .map_err(|e| format!("{e:?}"))?
-            .await
-            .map_err(|e| format!("{e:?}"))?;
+        let current: Option<String> =
+            store.get(key(username)).primitive().map_err(|e| format!("{e:?}"))?.await.map_err(|e| format!("{e:?}"))?;
         if current.as_deref() != expected {
             tx.abort().await.map_err(|e| format!("{e:?}"))?;
-            return Ok(None);
+            return Ok(false);
         }
-        store
-            .put(json.clone())
-            .with_key(key(&state.username))
-            .primitive()
-            .map_err(|e| format!("{e:?}"))?
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        tx.commit().await.map_err(|e| format!("not saved on this device: {e:?}"))?;
-        Ok(Some(json))
+        let not_done = match change {
+            Swap::Put(json) => {
+                store
+                    .put(json.to_string())
+                    .with_key(key(username))
+                    .primitive()
+                    .map_err(|e| format!("{e:?}"))?
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+                "not saved on this device"
+            }
+            Swap::Delete(keys) => {
+                for k in keys {
+                    store
+                        .delete(k.clone())
+                        .primitive()
+                        .map_err(|e| format!("{e:?}"))?
+                        .await
+                        .map_err(|e| format!("{e:?}"))?;
+                }
+                "not cleared"
+            }
+        };
+        tx.commit().await.map_err(|e| format!("{not_done}: {e:?}"))?;
+        Ok(true)
     }
 
     fn cache_key(username: &str) -> String {
@@ -462,33 +489,16 @@ pub mod device {
     /// # Errors
     /// When IndexedDB refuses.
     pub async fn wipe_if(username: &str, expected: Option<&str>) -> Result<bool, String> {
-        let db = crate::device_store::open().await?;
-        let mut options = TransactionOptions::new();
-        options.set_durability(TransactionDurability::Strict);
-        let tx = db
-            .transaction(CACHE)
-            .with_mode(TransactionMode::Readwrite)
-            .with_options(options)
-            .build()
-            .map_err(|e| format!("{e:?}"))?;
-        let store = tx.object_store(CACHE).map_err(|e| format!("{e:?}"))?;
-        // As in `save_if`: no other await between this read and the deletes.
-        let current: Option<String> =
-            store.get(key(username)).primitive().map_err(|e| format!("{e:?}"))?.await.map_err(|e| format!("{e:?}"))?;
-        if current.as_deref() != expected {
-            tx.abort().await.map_err(|e| format!("{e:?}"))?;
-            return Ok(false);
-        }
-        for k in [
+        let keys = [
             key(username),
             cache_key(username),
             LAST_USER.to_string(),
             crate::device_store::OVERVIEW.to_string(),
             crate::vault::browser::record_key(username),
-        ] {
-            store.delete(k).primitive().map_err(|e| format!("{e:?}"))?.await.map_err(|e| format!("{e:?}"))?;
+        ];
+        if !swap_if(username, expected, Swap::Delete(&keys)).await? {
+            return Ok(false);
         }
-        tx.commit().await.map_err(|e| format!("not cleared: {e:?}"))?;
         crate::vault::browser::lock();
         Ok(true)
     }

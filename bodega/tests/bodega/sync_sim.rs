@@ -88,46 +88,63 @@ async fn count(b: &Bodega, sql: String) -> i64 {
     bodega::on_pool!(b, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await).expect("count")
 }
 
+/// An officer, a sergeant and a commander of D1, and the default menu's Koper patrol template.
+struct Cast3 {
+    officer: User,
+    sergeant: User,
+    command: User,
+    koper: i64,
+}
+
+async fn cast_of_three(b: &Bodega) -> Cast3 {
+    b.ensure_default_menu().await.expect("menu");
+    let koper = b
+        .mission_menu(false)
+        .await
+        .expect("menu")
+        .into_iter()
+        .find(|t| t.tactic == "directed_patrol")
+        .expect("koper")
+        .id;
+    Cast3 {
+        officer: person(b, "off1", Role::Officer).await,
+        sergeant: person(b, "sgt1", Role::Sergeant).await,
+        command: person(b, "cmd", Role::Command).await,
+        koper,
+    }
+}
+
+/// A Koper patrol mission `id` in D1, shift B of 15 December 2020, to be issued.
+fn d1_patrol(id: &str, template_id: i64) -> NewMission {
+    NewMission {
+        id: id.into(),
+        template_id,
+        district: "D1".into(),
+        shift: "B".into(),
+        shift_date: "2020-12-15".into(),
+        window_start: 1_608_069_600,
+        window_end: 1_608_098_400,
+        place: Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
+        place_label: id.into(),
+        priority: 1,
+        instructions: String::new(),
+        reason: String::new(),
+        issue: true,
+    }
+}
+
 #[test]
 fn two_hundred_faulty_schedules_against_the_real_store_converge_exactly_once() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let store = rt.block_on(fresh_store());
     let b = &store.bodega;
-    let (officer, sergeant, command) = rt.block_on(async {
-        b.ensure_default_menu().await.expect("menu");
-        (
-            person(b, "off1", Role::Officer).await,
-            person(b, "sgt1", Role::Sergeant).await,
-            person(b, "cmd", Role::Command).await,
-        )
-    });
-    let koper = rt
-        .block_on(b.mission_menu(false))
-        .expect("menu")
-        .into_iter()
-        .find(|t| t.tactic == "directed_patrol")
-        .expect("koper");
+    let Cast3 { officer, sergeant, command, koper } = rt.block_on(cast_of_three(b));
     let mut failures = Vec::new();
     for seed in 0..200u64 {
         let missions: Vec<String> = (0..4).map(|i| format!("s{seed}-m{i}")).collect();
         rt.block_on(async {
             for id in &missions {
-                let m = NewMission {
-                    id: id.clone(),
-                    template_id: koper.id,
-                    district: "D1".into(),
-                    shift: "B".into(),
-                    shift_date: "2020-12-15".into(),
-                    window_start: 1_608_069_600,
-                    window_end: 1_608_098_400,
-                    place: Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
-                    place_label: id.clone(),
-                    priority: 1,
-                    instructions: String::new(),
-                    reason: String::new(),
-                    issue: true,
-                };
-                b.create_mission(&m, &command.subject(), None).await.expect("issue");
+                b.create_mission(&d1_patrol(id, koper), &command.subject(), None).await.expect("issue");
             }
         });
         let ids = [format!("s{seed}-phone"), format!("s{seed}-laptop"), format!("s{seed}-tablet")];
@@ -187,20 +204,7 @@ fn opposite_endings_pushed_at_once_from_two_devices_chain_one_after_the_other() 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("runtime");
     let store = rt.block_on(fresh_store());
     let b = &store.bodega;
-    let (officer, sergeant, command) = rt.block_on(async {
-        b.ensure_default_menu().await.expect("menu");
-        (
-            person(b, "off1", Role::Officer).await,
-            person(b, "sgt1", Role::Sergeant).await,
-            person(b, "cmd", Role::Command).await,
-        )
-    });
-    let koper = rt
-        .block_on(b.mission_menu(false))
-        .expect("menu")
-        .into_iter()
-        .find(|t| t.tactic == "directed_patrol")
-        .expect("koper");
+    let Cast3 { officer, sergeant, command, koper } = rt.block_on(cast_of_three(b));
     let missions: Vec<String> = (0..24).map(|i| format!("race-{i}")).collect();
     let push = |device: &'static str, seq: u64, mission: &str, step: Transition| {
         let args = TransitionArgs {
@@ -223,22 +227,7 @@ fn opposite_endings_pushed_at_once_from_two_devices_chain_one_after_the_other() 
     };
     for (i, id) in missions.iter().enumerate() {
         rt.block_on(async {
-            let m = NewMission {
-                id: id.clone(),
-                template_id: koper.id,
-                district: "D1".into(),
-                shift: "B".into(),
-                shift_date: "2020-12-15".into(),
-                window_start: 1_608_069_600,
-                window_end: 1_608_098_400,
-                place: Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
-                place_label: id.clone(),
-                priority: 1,
-                instructions: String::new(),
-                reason: String::new(),
-                issue: true,
-            };
-            b.create_mission(&m, &command.subject(), None).await.expect("issue");
+            b.create_mission(&d1_patrol(id, koper), &command.subject(), None).await.expect("issue");
             let assign = TransitionArgs { assignee_user_id: Some(officer.id), ..Default::default() };
             b.transition_mission(id, Transition::Acknowledge, &sergeant.subject(), &TransitionArgs::default())
                 .await
