@@ -5,8 +5,9 @@
 // Rules:
 // - The app shell is precached at install, into a cache named after the build.
 // - Navigations go to the network first (pages are per-user and `no-store`, never cached here);
-//   with no answer within NAVIGATION_TIMEOUT_MS, or none at all, the offline shell is served and
-//   the app renders the route client-side from the device store.
+//   with no answer within NAVIGATION_TIMEOUT_MS, none at all, or an answer that is not Beatbook's
+//   (a proxy's 502/503/504 or a captive portal's page: no BUILD.server_header), the offline shell
+//   is served and the app renders the route client-side from the device store.
 // - Precached files are served from the cache; everything else (the API) passes through.
 // - A new version waits: it activates only when the page asks (the user tapped "Reload now").
 // - Background Sync (`sync` event, tag `beatbook-outbox`, registered by the page whenever its
@@ -75,6 +76,12 @@ function withTimeout(promise, ms) {
   });
 }
 
+// Beatbook's server marks every answer it sends; a redirect's headers cannot be read here (the
+// browser follows it, and the page it leads to comes through this worker again).
+function fromBeatbook(response) {
+  return response.type === 'opaqueredirect' || response.headers.has(BUILD.server_header);
+}
+
 async function offlineShell() {
   const cache = await caches.open(CACHE);
   const shell = await cache.match(SHELL_URL);
@@ -129,7 +136,11 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
 
   if (request.mode === 'navigate') {
-    event.respondWith(withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS).catch(offlineShell));
+    event.respondWith(
+      withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS)
+        .then((response) => (fromBeatbook(response) ? response : offlineShell()))
+        .catch(offlineShell),
+    );
     return;
   }
   if (url.pathname.startsWith('/maps/')) {

@@ -55,6 +55,29 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ end2end/package-lock.json -n
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The browser tests run Debian's current Chromium, exactly the version a fresh machine gets today:
+# `apt-get install` alone keeps whatever version a machine already has, so a machine set up
+# months ago would test a browser no new developer has. This can turn CI red when Debian's
+# candidate changes; that is intended (the README says so), and the app must work on it.
+apt_install_candidate() {
+  as_root apt-get update -qq
+  local specs=() pkg candidate installed
+  for pkg in "$@"; do
+    candidate=$(apt-cache policy "$pkg" | awk '/Candidate:/ { print $2 }')
+    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
+      echo "apt has no candidate for $pkg" >&2; exit 1
+    fi
+    installed=$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null | awk '$3 == "installed" { print $4 }')
+    [ "$installed" = "$candidate" ] || specs+=("$pkg=$candidate")
+  done
+  [ ${#specs[@]} -eq 0 ] && return 0
+  say "apt-get install ${specs[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    --allow-downgrades "${specs[@]}"
+}
+
 if [ "$want" = test ]; then
-  apt_install chromium chromium-driver
+  # chromium-common is named too: it must move with the browser when the browser is downgraded.
+  apt_install_candidate chromium chromium-common chromium-driver
+  say "$(/usr/bin/chromium --version)"
 fi

@@ -33,15 +33,33 @@ pub struct UpdateReady(pub RwSignal<bool>);
 pub async fn load_overview() -> OverviewResult {
     let fresh = crate::api::get_city_overview().await;
     #[cfg(feature = "hydrate")]
-    if let Some(err) = fresh.as_ref().err().filter(|e| e.is_offline()) {
-        // IndexedDB futures are not `Send`; the browser is single-threaded, so the wrapper is sound.
-        return match send_wrapper::SendWrapper::new(crate::device_store::load_overview()).await {
-            Ok(Some(data)) => Ok(Loaded { data, from_device: true }),
-            Ok(None) => Err(format!("Cannot reach the server ({err}) and this device has no saved copy yet.")),
-            Err(store) => Err(format!("Cannot reach the server ({err}) and the device store failed: {store}")),
-        };
+    if let Err(err) = &fresh {
+        if server_unreachable(err).await {
+            // IndexedDB futures are not `Send`; the browser is single-threaded, so the wrapper is sound.
+            return match send_wrapper::SendWrapper::new(crate::device_store::load_overview()).await {
+                Ok(Some(data)) => Ok(Loaded { data, from_device: true }),
+                Ok(None) => Err(format!("Cannot reach the server ({err}) and this device has no saved copy yet.")),
+                Err(store) => Err(format!("Cannot reach the server ({err}) and the device store failed: {store}")),
+            };
+        }
     }
     fresh.map(|data| Loaded { data, from_device: false }).map_err(|e| e.to_string())
+}
+
+/// Whether a server function's error means the server cannot be reached: at once when the
+/// request got no answer; for any other failure of the call itself (an answer that did not
+/// decode: a captive portal's page, a proxy's 502), when a probe of `/healthz` finds no Beatbook.
+/// The server's own refusals (401, 403, 422…) are answers, not a lost server.
+#[cfg(feature = "hydrate")]
+pub async fn server_unreachable(err: &crate::api::ApiError) -> bool {
+    if err.is_offline() {
+        crate::connectivity::observe_failure();
+        return true;
+    }
+    if !matches!(err, crate::api::ApiError::Transport(_) | crate::api::ApiError::Unavailable(_)) {
+        return false;
+    }
+    !send_wrapper::SendWrapper::new(crate::connectivity::check_now()).await.is_online()
 }
 
 /// The path of the page being rendered (server) or shown (browser).
@@ -83,7 +101,19 @@ pub fn provide_app_state() {
     );
     provide_context(OverviewResource(overview));
     provide_context(OverviewWanted(wanted));
-    let me = Resource::new(|| (), |_| async { crate::api::get_me().await.ok().flatten() });
+    let me = Resource::new(
+        || (),
+        |_| async {
+            let answer = crate::api::get_me().await;
+            #[cfg(feature = "hydrate")]
+            if let Err(e) = &answer {
+                // No answer: the device works from what it keeps (the PIN opens it); the
+                // connectivity state learns why.
+                let _ = server_unreachable(e).await;
+            }
+            answer.ok().flatten()
+        },
+    );
     provide_context(MeResource(me));
     let field = FieldStore {
         state: RwSignal::new(None),
@@ -102,6 +132,17 @@ pub fn provide_app_state() {
 
     #[cfg(feature = "hydrate")]
     {
+        // A page the server just rendered was online a moment ago; the offline shell is served
+        // only when the navigation got no answer.
+        let from_shell = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+            .is_some_and(|b| b.has_attribute("data-beatbook-shell"));
+        crate::connectivity::start(if from_shell {
+            crate::connectivity::Connectivity::NoSignal
+        } else {
+            crate::connectivity::Connectivity::Online
+        });
         // Whatever the server sent (rendered into the page or fetched later) is kept on the device
         // for the next time there is no signal. Copies read from the device are not re-saved.
         Effect::new(move |_| {
@@ -361,6 +402,11 @@ impl FieldStore {
             if self.state.with_untracked(Option::is_none) {
                 return;
             }
+            // No signal, or something other than Beatbook answers: the work waits on the device;
+            // the connectivity probe's return to online starts the next sync.
+            if !crate::connectivity::current().is_online() {
+                return;
+            }
             self.syncing.set(true);
             leptos::task::spawn_local(async move {
                 match self.sync_once().await {
@@ -465,7 +511,14 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
     });
     start_idle_lock(me, field);
     crate::pwa::on_background_sync(move || field.sync());
-    let online = window_event_listener(leptos::ev::online, move |_| field.sync());
+    // Back online (Beatbook's `/healthz` answered): send what waits.
+    Effect::new(move |was_online: Option<bool>| {
+        let online = crate::connectivity::state().is_online();
+        if online && was_online == Some(false) {
+            field.sync();
+        }
+        online
+    });
     let visible = window_event_listener(leptos::ev::visibilitychange, move |_| {
         let shown = web_sys::window()
             .and_then(|w| w.document())
@@ -489,7 +542,6 @@ fn start_field_sync(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
         std::time::Duration::from_secs(30),
     );
     on_cleanup(move || {
-        online.remove();
         visible.remove();
         if let Ok(t) = tick {
             t.clear();
@@ -523,7 +575,7 @@ fn start_idle_lock(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
             // With signal, the session is locked too, as the server's own idle rule would lock
             // it: the live refreshes of an open crime view or dashboard keep it in use on the
             // server, so only the page knows nobody is there. Signing in again opens it all.
-            let online = web_sys::window().is_some_and(|w| w.navigator().on_line());
+            let online = crate::connectivity::current().is_online();
             if signed_in.is_some() && online && !session_locked.get_value() {
                 session_locked.set_value(true);
                 leptos::task::spawn_local(async move {
@@ -660,7 +712,16 @@ pub fn SyncStatus() -> impl IntoView {
                 };
                 let last = s.last_sync_ms.map(|ms| format!(" · last sync {}", clock_time(ms))).unwrap_or_default();
                 let error = s.last_error.as_ref().map(|e| format!(" · {e}")).unwrap_or_default();
-                (pending, format!("{waiting}{last}{error}"))
+                // Why nothing moves: the work waits on the device until the server answers.
+                let held = match crate::connectivity::state() {
+                    _ if pending == 0 => "",
+                    crate::connectivity::Connectivity::Online => "",
+                    crate::connectivity::Connectivity::NoSignal => " · kept on this device until there is signal",
+                    crate::connectivity::Connectivity::Unreachable => {
+                        " · kept on this device until the server can be reached"
+                    }
+                };
+                (pending, format!("{waiting}{last}{held}{error}"))
             })
         })
     };
@@ -765,21 +826,7 @@ fn RoleLinks() -> impl IntoView {
 /// Top bar: the name, the navigation, who is signed in and whether the device has signal.
 #[component]
 pub fn AppHeader() -> impl IntoView {
-    let online = RwSignal::new(true);
-    #[cfg(feature = "hydrate")]
-    {
-        Effect::new(move |_| {
-            if let Some(w) = web_sys::window() {
-                online.set(w.navigator().on_line());
-            }
-        });
-        let on = window_event_listener(leptos::ev::online, move |_| online.set(true));
-        let off = window_event_listener(leptos::ev::offline, move |_| online.set(false));
-        on_cleanup(move || {
-            on.remove();
-            off.remove();
-        });
-    }
+    let connectivity = crate::connectivity::state;
     view! {
         <header class="app-header">
             <a class="brand" href="/">
@@ -793,8 +840,9 @@ pub fn AppHeader() -> impl IntoView {
             </nav>
             <AccountMenu/>
             <ThemeToggle/>
-            <span class="connectivity" class:offline=move || !online.get() role="status" data-testid="connectivity">
-                {move || if online.get() { "Online" } else { "No signal" }}
+            <span class="connectivity" class:offline=move || !connectivity().is_online() role="status"
+                data-testid="connectivity" data-state=move || format!("{:?}", connectivity()).to_lowercase()>
+                {move || connectivity().label()}
             </span>
         </header>
     }

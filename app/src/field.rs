@@ -602,10 +602,16 @@ pub mod device {
             }
         }
         let window = web_sys::window().ok_or("no window")?;
-        let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
-            .await
-            .map_err(|_| "no signal".to_string())?;
+        let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| {
+            crate::connectivity::observe_failure();
+            "no signal".to_string()
+        })?;
         let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
+        crate::connectivity::observe_response(&resp);
+        if !crate::connectivity::current().is_online() {
+            // A proxy's error page or a captive portal, not Beatbook: nothing was delivered.
+            return Err(format!("the server cannot be reached (something else answered {})", resp.status()));
+        }
         let text = wasm_bindgen_futures::JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?)
             .await
             .map_err(|_| "the answer was cut off".to_string())?

@@ -45,6 +45,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod components;
+pub mod connectivity;
 pub mod crime;
 pub mod field;
 pub mod live;

@@ -23,4 +23,9 @@ pub mod policy;
 pub mod sync;
 
 pub use mission::{MissionStatus, Transition, TransitionError};
+
+/// The response header Beatbook's server puts on every answer, so a device can tell its own
+/// server from whatever else answers on the way (a proxy's 502/503/504, a captive portal's page):
+/// only an answer that carries it proves the server reachable.
+pub const SERVER_HEADER: &str = "x-beatbook";
 pub use policy::{Action, Decision, Role, Scope, Subject};

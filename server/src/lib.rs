@@ -266,6 +266,12 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .layer(axum::middleware::from_fn(move |req, next| body_limit(limits.max_body_bytes, req, next)))
         .layer(axum::middleware::from_fn(move |req, next| request_timeout(limits.request_timeout, req, next)))
+        // Every answer says it is Beatbook's, refusals and time-outs included: a device tells its
+        // server from a proxy's error page or a captive portal by it (app::connectivity).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::HeaderName::from_static(protocol::SERVER_HEADER),
+            HeaderValue::from_static("1"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -106,6 +106,7 @@ pub fn build_shell_assets(site_root: &Path, bundle: &[String], shell_html: Strin
                 "precache": entries,
                 "schema_version": protocol::sync::SCHEMA_VERSION,
                 "max_push_bytes": protocol::sync::MAX_PUSH_BYTES,
+                "server_header": protocol::SERVER_HEADER,
             });
             Some(format!("self.BEATBOOK_BUILD = {build};\n{body}"))
         }

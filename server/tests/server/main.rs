@@ -159,6 +159,40 @@ async fn probes_report_liveness_and_database_readiness() {
 }
 
 #[tokio::test]
+async fn every_answer_says_it_is_beatbooks_so_devices_tell_it_from_a_proxy_or_a_portal() {
+    let app = test_app().await;
+    let cookie = analyst_session(&app).await;
+    let big = vec![b'a'; server::DEFAULT_MAX_BODY_BYTES + 1];
+    let too_large = Request::post("/api/city_overview")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big))
+        .expect("request");
+    let answers = [
+        ("probe", get("/healthz"), StatusCode::OK),
+        ("page", with_cookie(get("/"), &cookie), StatusCode::OK),
+        ("missing page", with_cookie(get("/no/such/page"), &cookie), StatusCode::NOT_FOUND),
+        ("server function, signed out", server_fn("/api/city_overview", None), StatusCode::UNAUTHORIZED),
+        ("sync route, signed out", get("/api/sync/pull?cookie=0&device_id=x"), StatusCode::UNAUTHORIZED),
+        ("body too large", too_large, StatusCode::PAYLOAD_TOO_LARGE),
+        ("service worker", get("/sw.js"), StatusCode::OK),
+        ("bundle file", get("/pkg/beatbook.js"), StatusCode::OK),
+    ];
+    for (what, req, expected) in answers {
+        let (status, headers, body) = call(&app.router, req).await;
+        assert_eq!(status, expected, "{what}: {body}");
+        assert_eq!(
+            headers.get(protocol::SERVER_HEADER).and_then(|v| v.to_str().ok()),
+            Some("1"),
+            "{what} carries {}",
+            protocol::SERVER_HEADER
+        );
+    }
+    let (_, _, sw) = call(&app.router, get("/sw.js")).await;
+    assert!(sw.contains(&format!("\"server_header\":\"{}\"", protocol::SERVER_HEADER)), "the worker knows it too");
+}
+
+#[tokio::test]
 async fn the_overview_page_is_server_rendered_with_the_demo_city_and_never_cached() {
     let app = test_app().await;
     let cookie = analyst_session(&app).await;
