@@ -20,7 +20,8 @@ run: deps-run build-release
 dev: deps-run
 	LEPTOS_SITE_ADDR=$(BEATBOOK_ADDR) cargo leptos watch
 
-## make test — everything CI checks: format, lints (ssr and hydrate), wasm32 build of the core,
+## make test — everything CI checks: module layering (no import circles), format, lints (ssr and
+## hydrate), wasm32 build of the core,
 ## unit and integration tests on SQLite and then PostgreSQL, wasm tests in headless Chromium,
 ## and the Playwright suite against a freshly built server.
 test: deps-test lint unit postgres wasm-test e2e
@@ -33,6 +34,7 @@ deps-test:
 	scripts/install-deps.sh test
 
 lint:
+	python3 scripts/module-cycles.py
 	cargo fmt --all -- --check
 	cargo clippy --locked -p hotspot -p protocol -p bodega -p server -p app --features app/ssr --all-targets -- -D warnings
 	cargo clippy --locked -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown --all-targets -- -D warnings
@@ -41,8 +43,11 @@ lint:
 unit:
 	cargo test --locked -p hotspot -p protocol -p bodega -p server -p app --features app/ssr
 
+# The same packages and features as `unit`, so cargo reuses its build (a narrower set unifies
+# dependency features differently and rebuilt the workspace: about 5 minutes); only bodega's
+# and server's tests touch the database.
 postgres:
-	scripts/with-postgres.sh cargo test --locked -p bodega -p server --features app/ssr --tests
+	scripts/with-postgres.sh cargo test --locked -p hotspot -p protocol -p bodega -p server -p app --features app/ssr --tests
 
 wasm-test:
 	CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked -p frontend --target wasm32-unknown-unknown --target-dir "$(TARGET_DIR)/front"

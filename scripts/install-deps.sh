@@ -29,6 +29,7 @@ command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustu
 command -v npm >/dev/null || apt_install nodejs npm
 command -v cc >/dev/null || apt_install build-essential
 command -v perl >/dev/null || apt_install perl
+command -v python3 >/dev/null || apt_install python3
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   say "rustup target add wasm32-unknown-unknown"

@@ -11,7 +11,8 @@ edge: the crate's tree is not a dependency. The crate root may name every module
 registry), so edges out of the root are listed but never part of a circle.
 
 Usage: scripts/module-cycles.py [--edges] [CRATE_DIR ...]   (default: every workspace crate)
-Exit status 1 when a circle is found, with each circle printed.
+Exit status 1 when a circle is found, or a feature imports another (`FEATURES`), with each
+printed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CRATES = ["hotspot", "protocol", "bodega", "app", "frontend", "server"]
+
+# The rooms of a crate that are features: a feature may import the crate's shared floor (every
+# other module) and its own submodules, never another feature; the floor never imports a
+# feature. Only the crate root, which wires them, names them all (docs/ARCHITECTURE.md).
+FEATURES = {
+    "app": ["accuracy", "admin", "crime", "missions", "overview", "places", "presence", "signin", "snapshot", "upload"],
+}
 
 COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 STRING = re.compile(r'b?r(#*)".*?"\1|b?"(?:\\.|[^"\\])*"', re.S)
@@ -46,8 +54,8 @@ def strip(text: str) -> str:
     return CHAR.sub("' '", text)
 
 
-def expand_groups(text: str) -> list[str]:
-    """`use crate::a::{b, c::d};` names crate::a::b and crate::a::c::d."""
+def expand_groups(text: str) -> list[tuple[int, str]]:
+    """`use crate::a::{b, c::d};` names crate::a::b and crate::a::c::d (with where it is)."""
     out = []
     for m in USE_GROUP.finditer(text):
         prefix = m.group(1)
@@ -57,7 +65,7 @@ def expand_groups(text: str) -> list[str]:
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
         body = text[start : i - 1]
-        out.extend(f"{prefix}::{leaf}" for leaf in flatten(body))
+        out.extend((m.start(), f"{prefix}::{leaf}") for leaf in flatten(body))
     return out
 
 
@@ -105,7 +113,10 @@ def inline_spans(text: str) -> list[tuple[int, int]]:
 
 def crate_edges(crate: Path) -> dict[tuple[str, ...], set[tuple[str, ...]]]:
     src = crate / "src"
-    files = {module_of(src, f): f for f in src.rglob("*.rs")}
+    # A crate with both a library and `main.rs`: the binary is a crate of its own that reaches the
+    # library by name (`server::…`), never by `crate::`, so it cannot close a circle in it.
+    sources = [f for f in src.rglob("*.rs") if not (f == src / "main.rs" and (src / "lib.rs").exists())]
+    files = {module_of(src, f): f for f in sources}
     modules = set(files)
     edges: dict[tuple[str, ...], set[tuple[str, ...]]] = {m: set() for m in modules}
     for mod, file in files.items():
@@ -113,7 +124,7 @@ def crate_edges(crate: Path) -> dict[tuple[str, ...], set[tuple[str, ...]]]:
         spans = inline_spans(text)
         children = sorted(m[-1] for m in modules if len(m) == len(mod) + 1 and m[: len(mod)] == mod)
         found = [(m.start(), re.sub(r"\s+", "", m.group(1))) for m in PATH.finditer(text)]
-        found += [(0, p) for p in expand_groups(text)]
+        found += expand_groups(text)
         if children:
             bare = re.compile(r"(?<![\w:])((?:" + "|".join(children) + r")(?:\s*::\s*\w+)+)")
             found += [(m.start(), "self::" + re.sub(r"\s+", "", m.group(1))) for m in bare.finditer(text)]
@@ -143,14 +154,14 @@ def crate_edges(crate: Path) -> dict[tuple[str, ...], set[tuple[str, ...]]]:
 
 
 def circles(edges: dict[tuple[str, ...], set[tuple[str, ...]]]) -> list[list[tuple[str, ...]]]:
-    """Strongly connected components with more than one module (Tarjan), the root left out."""
+    """Strongly connected components with more than one module (Tarjan)."""
     index: dict = {}
     low: dict = {}
     stack: list = []
     on: set = set()
     out: list = []
     counter = [0]
-    graph = {m: {t for t in ts if t != ()} for m, ts in edges.items() if m != ()}
+    graph = edges
 
     def visit(v):
         index[v] = low[v] = counter[0]
@@ -190,20 +201,34 @@ def main() -> int:
     show = "--edges" in sys.argv
     crates = [Path(a) for a in args] or [ROOT / c for c in CRATES]
     failed = False
+    back = 0
     for crate in crates:
         edges = crate_edges(crate)
         if show:
             for m in sorted(edges):
                 for t in sorted(edges[m]):
                     print(f"{crate.name}: {name(m)} -> {name(t)}")
+        features = set(FEATURES.get(crate.name, []))
+        for m in sorted(edges):
+            if m == ():
+                continue
+            for t in sorted(edges[m]):
+                mine, theirs = m[0] if m[0] in features else None, t[0] if t and t[0] in features else None
+                if theirs is not None and theirs != mine:
+                    failed = True
+                    where = f"feature {mine}" if mine else "the shared floor"
+                    print(f"{crate.name}: {name(m)} -> {name(t)}: {where} imports feature {theirs}")
         for comp in circles(edges):
             failed = True
+            back += sum(1 for m in comp for t in edges[m] if t in comp)
             inner = {m: sorted(t for t in edges[m] if t in comp) for m in comp}
             print(f"{crate.name}: import circle among {len(comp)} modules:")
             for m in comp:
                 print(f"  {name(m)} -> {', '.join(name(t) for t in inner[m])}")
-    if not failed:
-        print("module-cycles: no import circle in " + ", ".join(c.name for c in crates))
+    if failed:
+        print(f"module-cycles: {back} imports run back up (edges inside a circle)")
+    else:
+        print("module-cycles: no import circle in " + ", ".join(c.name for c in crates) + "; no feature imports another")
     return 1 if failed else 0
 
 

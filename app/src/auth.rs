@@ -1,4 +1,5 @@
-//! Who is signed in, and the one gate every server function passes through.
+//! Who is signed in ([`Me`], `GET /api/me`), and the one gate every server function passes
+//! through.
 //!
 //! The server's session middleware (crate `server`, `auth`) resolves the session cookie into a
 //! [`Caller`] and puts it, with the client's address, into the request's extensions. Every server
@@ -7,7 +8,10 @@
 //! or 403 and written to the audit log, and an allowed call gets a [`ssr::Grant`] with which it
 //! records its own outcome when the action is one the audit log must hold.
 
+use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Access, ApiError};
 
 /// The signed-in user as the screens see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,17 +45,41 @@ impl Me {
     }
 }
 
+/// The signed-in user, shared by the screens (`None`: nobody, or not known offline).
+#[derive(Clone, Copy)]
+pub struct MeResource(pub Resource<Option<Me>>);
+
+/// The endpoints of this module, with the action each needs.
+pub const ENDPOINTS: &[(&str, Access)] = &[("/api/me", None)];
+
+/// The signed-in user, or `None` without a live session. Public: asking who one is reveals
+/// nothing and is not an access attempt worth an audit record.
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn get_me() -> Result<Option<Me>, ApiError> {
+    let ctx = crate::context::context()?;
+    Ok(ssr::caller().map(|caller| Me {
+        username: caller.user.username.clone(),
+        display_name: caller.user.display_name.clone(),
+        roles: caller.user.roles.clone(),
+        districts: caller.user.districts.clone(),
+        session_expires_at: caller.session_expires_at,
+        idle_lock_seconds: ctx.idle_lock_seconds,
+        device_data_expires_at: caller.session_expires_at + ctx.device_keep_seconds,
+    }))
+}
+
 /// Server side: the caller and the gate.
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use bodega::accounts::User;
     use bodega::audit::{AuditEntry, Outcome};
-    use http::StatusCode;
     use leptos::prelude::*;
     use protocol::policy::{decide, Decision, Target};
     use protocol::Action;
 
-    use crate::api::{ApiError, ServerContext};
+    use crate::context::ServerContext;
+    use crate::error::ssr::respond_with;
+    use crate::error::ApiError;
 
     /// The client's address and agent, known for every request (signed in or not).
     #[derive(Debug, Clone, Default)]
@@ -113,18 +141,6 @@ pub mod ssr {
 
     fn session_problem() -> Option<SessionProblem> {
         parts().and_then(|p| p.extensions.get::<SessionProblem>().copied())
-    }
-
-    /// Sets the status of the API answer. A page whose server render read data its user may not
-    /// see keeps its own status: the page says so in its body.
-    fn set_status(status: StatusCode) {
-        let is_api_call = parts().is_some_and(|p| p.uri.path().starts_with("/api/"));
-        if !is_api_call {
-            return;
-        }
-        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-            opts.set_status(status);
-        }
     }
 
     /// Permission to go ahead with one action, with the means to record its outcome.
@@ -202,15 +218,6 @@ pub mod ssr {
         }
     }
 
-    /// The server context, or the error an unconfigured server gives.
-    ///
-    /// # Errors
-    /// [`ApiError::Unavailable`].
-    pub fn context() -> Result<ServerContext, ApiError> {
-        use_context::<ServerContext>()
-            .ok_or_else(|| ApiError::Unavailable("the server was started without a database".into()))
-    }
-
     /// The gate: may the caller take `action` on `target`? `what` names the endpoint or record
     /// for the audit log. Denials are answered (401 without a live session, 403 otherwise) and
     /// recorded.
@@ -262,10 +269,5 @@ pub mod ssr {
                 Err(ApiError::Forbidden(reason))
             }
         }
-    }
-
-    /// Sets the HTTP status for an error a server function is about to return.
-    pub fn respond_with(err: &ApiError) {
-        set_status(StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     }
 }

@@ -4,75 +4,145 @@
 //! functions against the Data Bodega) and with `hydrate` into the browser's WebAssembly
 //! (hydrating those pages, keeping the device store, registering the service worker).
 //!
-//! A tour:
-//! - [`shell`] renders a whole server page; [`offline_shell`] renders the data-free page the
-//!   service worker precaches and serves to navigations when there is no signal.
-//! - [`App`] is the router: `/` (city overview with the micro-place map), `/places` (the
-//!   busiest micro places), `/signin`, and the mission screens: `/missions` (the officer's
-//!   list with the Koper timer), `/board` (the sergeant's shift board), `/plan` (issuing a
-//!   shift's missions from recommendations) and `/menu` (the Mission Menu editor); and the
-//!   command views: `/crime` (the crime view on the map), `/accuracy` (how well hot spots
-//!   predicted), `/presence` (GPS presence against
-//!   harm) and `/snapshot` (the Chief's Daily Snapshot).
-//! - [`field`] is the officer's device in the field: its missions and outbox in IndexedDB, and
-//!   the sync that carries the outbox to the server exactly once (`protocol::sync`); GPS
-//!   breadcrumbs ([`field::Sampler`]); the district's hot-spot inputs ([`field::FieldCache`]),
-//!   re-scored on the device by "Hot spots near you" (`pages::NearbyHotSpots`).
-//! - [`vault`] seals what the device keeps for its user (AES-GCM; a data key wrapped by the
-//!   device's server-held key and by the officer's PIN) and opens it; [`signout`] refuses
-//!   sign-out while work waits and takes a supervisor's override code.
-//! - [`crime`], [`accuracy`], [`presence`] and [`snapshot`] compute the command views; [`live`] keeps them
-//!   current through server-sent events.
-//! - [`map`] is the one map component (Leaflet, vendored, loaded on first use) with the
-//!   department's PMTiles basemap and district outlines.
-//! - [`admin`] holds the administrator's server functions: the audit-log search
-//!   (`/admin/audit`), accounts (`/admin/users`: roles, districts, deactivation, lockouts) and
-//!   devices (`/admin/devices`: revocation).
-//! - [`missions`] holds the mission server functions (menu, recommendations, board, steps).
-//! - [`auth`] holds the signed-in user ([`auth::Me`]) and, on the server, the one gate every
-//!   server function passes ([`auth::ssr::authorize`]): policy decision, 401/403, audit record.
-//! - [`api`] holds the server functions, each at a fixed URL under `/api/`.
-//! - [`model`] holds the types that cross the wire and the device store (no personal data).
-//! - `device_store` (browser only) keeps what the officer's device needs offline in IndexedDB;
-//!   `pwa` (browser only) registers the service worker and offers updates instead of forcing them.
+//! A folder per feature, each holding its server functions (with their `ENDPOINTS`) beside its
+//! screens, standing on a shared floor. **A feature imports the floor and the lower crates,
+//! never another feature; what two features share moves down into the floor** (the rule
+//! `scripts/module-cycles.py` checks in `make test`, and docs/ARCHITECTURE.md draws).
+//!
+//! Features (`/route`: who uses it):
+//! - [`overview`] (`/`) and [`places`] (`/places`): the city at a glance and its busiest places;
+//! - [`crime`] (`/crime`), [`accuracy`] (`/accuracy`), [`presence`] (`/presence`), [`snapshot`]
+//!   (`/snapshot`): the command views;
+//! - [`missions`]: planning a shift (`/plan`), the sergeant's board (`/board`), the officer's
+//!   "My missions" with the Koper timer and "hot spots near you" (`/missions`), the Mission Menu
+//!   (`/menu`), and their server functions;
+//! - [`admin`] (`/admin/users`, `/admin/devices`, `/admin/audit`), [`upload`] (`/upload`),
+//!   [`signin`] (`/signin`).
+//!
+//! The floor:
+//! - [`error`]: the one error envelope ([`error::ApiError`]); [`context`]: what the server hands
+//!   every server function and the helpers on it; [`auth`]: who is signed in and the one gate
+//!   every server function passes ([`auth::ssr::authorize`]); [`model`]: wire types;
+//! - [`city`]: the overview data the overview and places screens share, kept on the device;
+//!   [`shift`]: shifts, shift windows, dosage rules, the harm ranking of a district's places and
+//!   GPS dosage, which missions, presence and the snapshot share; [`geo`]: distance, compass,
+//!   the micro place;
+//! - [`device`]: the officer's device (IndexedDB field state, outbox and sync loop, vault and
+//!   PIN, idle lock, sign-out, service worker); [`net`]: the browser's requests and whether the
+//!   server can be reached;
+//! - [`ui`]: the header, night mode, the shift picker, the map, charts, hooks; [`format`]:
+//!   numbers and times as people read them.
+//!
+//! On top, this file: the document shell, the router, the app-wide state, and the registry of
+//! every server function ([`endpoints`]).
 
 // Deeply nested views give deeply nested types; the default limit (128) is reached by the
 // compiler's layout queries for some pages in some builds (the browser test build in CI).
 #![recursion_limit = "256"]
 
+// The shared floor.
+pub mod auth;
+pub mod city;
+pub mod context;
+pub mod device;
+pub mod error;
+pub mod format;
+pub mod geo;
+pub mod model;
+pub mod net;
+pub mod shift;
+pub mod ui;
+
+// The features.
 pub mod accuracy;
 pub mod admin;
-pub mod api;
-pub mod auth;
-pub mod components;
-pub mod connectivity;
 pub mod crime;
-pub mod field;
-pub mod live;
-pub mod map;
 pub mod missions;
-pub mod model;
-pub mod pages;
+pub mod overview;
+pub mod places;
 pub mod presence;
-pub mod signout;
+pub mod signin;
 pub mod snapshot;
-pub mod vault;
-
-#[cfg(feature = "hydrate")]
-pub mod device_store;
-#[cfg(feature = "hydrate")]
-pub mod pwa;
+pub mod upload;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Html, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::components::{AppHeader, UpdateBanner, VaultPrompt};
-use crate::pages::{
-    AccountsPage, AccuracyPage, AuditLog, CrimePage, DevicesPage, MenuEditor, MyMissions, NotFound, Overview, Places,
-    PlanShift, PresencePage, ShiftBoard, SignIn, SnapshotPage, UploadPage,
-};
+use crate::admin::accounts::{AccountsPage, DevicesPage};
+use crate::admin::audit::AuditLog;
+use crate::device::prompt::VaultPrompt;
+use crate::error::Access;
+use crate::missions::board::ShiftBoard;
+use crate::missions::menu::MenuEditor;
+use crate::missions::mine::MyMissions;
+use crate::missions::plan::PlanShift;
+use crate::ui::header::{AppHeader, UpdateBanner};
+use crate::ui::not_found::NotFound;
+
+/// Every server function with the action it needs (the server's own routes are
+/// `server::router::routes`): the authorization matrix test walks both, and fails for an
+/// endpoint that is not listed.
+pub fn endpoints() -> Vec<(&'static str, Access)> {
+    [
+        auth::ENDPOINTS,
+        city::ENDPOINTS,
+        signin::ENDPOINTS,
+        shift::ENDPOINTS,
+        missions::ENDPOINTS,
+        admin::ENDPOINTS,
+        ui::map::ENDPOINTS,
+        snapshot::ENDPOINTS,
+        crime::ENDPOINTS,
+        presence::ENDPOINTS,
+        accuracy::ENDPOINTS,
+        device::cache::ENDPOINTS,
+    ]
+    .concat()
+}
+
+/// Creates the app-wide state (who is signed in, the city overview, the device store, the
+/// update prompt) and, in the browser, keeps the device store, the connection to the server and
+/// the service worker in step with it.
+fn provide_app_state() {
+    let path = ui::hooks::current_path();
+    city::provide_overview(&path);
+    let me = Resource::new(
+        || (),
+        |_| async {
+            let answer = auth::get_me().await;
+            #[cfg(feature = "hydrate")]
+            if let Err(e) = &answer {
+                // No answer: the device works from what it keeps (the PIN opens it); the
+                // connectivity state learns why.
+                let _ = net::server_unreachable(e).await;
+            }
+            answer.ok().flatten()
+        },
+    );
+    provide_context(auth::MeResource(me));
+    let field = device::new_field_store();
+    provide_context(field);
+    let update_ready = RwSignal::new(false);
+    provide_context(device::worker::UpdateReady(update_ready));
+    #[cfg(feature = "hydrate")]
+    {
+        // A page the server just rendered was online a moment ago; the offline shell is served
+        // only when the navigation got no answer.
+        let from_shell = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+            .is_some_and(|b| b.has_attribute("data-beatbook-shell"));
+        net::connectivity::start(if from_shell {
+            net::connectivity::Connectivity::NoSignal
+        } else {
+            net::connectivity::Connectivity::Online
+        });
+        Effect::new(move |_| device::worker::register(update_ready));
+        device::triggers::start(me, field);
+    }
+}
 
 /// The `<head>` every Beatbook document shares: viewport, PWA manifest, icons, theme, styles.
 #[component]
@@ -129,8 +199,8 @@ pub fn offline_shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    components::provide_app_state();
-    let components::Theme(theme) = components::provide_theme();
+    provide_app_state();
+    let ui::theme::Theme(theme) = ui::theme::provide_theme();
     view! {
         <Html {..} data-theme=move || theme.get().unwrap_or("auto")/>
         <Router>
@@ -139,21 +209,21 @@ pub fn App() -> impl IntoView {
             <VaultPrompt/>
             <main id="main">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Overview/>
-                    <Route path=path!("/places") view=Places/>
-                    <Route path=path!("/signin") view=SignIn/>
+                    <Route path=path!("/") view=overview::Overview/>
+                    <Route path=path!("/places") view=places::Places/>
+                    <Route path=path!("/signin") view=signin::SignIn/>
                     <Route path=path!("/missions") view=MyMissions/>
                     <Route path=path!("/board") view=ShiftBoard/>
                     <Route path=path!("/plan") view=PlanShift/>
                     <Route path=path!("/menu") view=MenuEditor/>
                     <Route path=path!("/admin/audit") view=AuditLog/>
                     <Route path=path!("/admin/users") view=AccountsPage/>
-                    <Route path=path!("/upload") view=UploadPage/>
+                    <Route path=path!("/upload") view=upload::UploadPage/>
                     <Route path=path!("/admin/devices") view=DevicesPage/>
-                    <Route path=path!("/snapshot") view=SnapshotPage/>
-                    <Route path=path!("/crime") view=CrimePage/>
-                    <Route path=path!("/accuracy") view=AccuracyPage/>
-                    <Route path=path!("/presence") view=PresencePage/>
+                    <Route path=path!("/snapshot") view=snapshot::page::SnapshotPage/>
+                    <Route path=path!("/crime") view=crime::page::CrimePage/>
+                    <Route path=path!("/accuracy") view=accuracy::page::AccuracyPage/>
+                    <Route path=path!("/presence") view=presence::page::PresencePage/>
                 </Routes>
             </main>
         </Router>

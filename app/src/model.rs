@@ -59,3 +59,35 @@ pub struct Loaded<T> {
     /// True when it was read from the device store because the server could not be reached.
     pub from_device: bool,
 }
+
+/// The department's basemap file, as the server found it at start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BasemapInfo {
+    /// Where to read it (versioned: a new file gets a new URL).
+    pub url: String,
+    /// The attribution its licence requires, shown on every map.
+    pub attribution: String,
+    /// Tile format (`png`, `jpeg`, `webp`).
+    pub tile_type: String,
+    /// Zoom levels it holds.
+    pub min_zoom: u8,
+    /// See `min_zoom`.
+    pub max_zoom: u8,
+    /// `[west, south, east, north]`, degrees.
+    pub bounds: [f64; 4],
+    /// Size of the file, bytes (shown before a device downloads it for offline use).
+    pub bytes: u64,
+}
+
+/// Share of harm in the top cells.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concentration {
+    /// Cells in the study area.
+    pub cells: u64,
+    /// Share of the 28 days' harm in the top 1% of cells (0–1).
+    pub top_1: f64,
+    /// …in the top 5%.
+    pub top_5: f64,
+    /// The Lorenz curve: `(share of area, share of harm)`, both 0–1.
+    pub curve: Vec<(f64, f64)>,
+}

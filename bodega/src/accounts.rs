@@ -8,7 +8,8 @@
 use protocol::Role;
 use serde::Serialize;
 
-use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
 
 /// A sign-in with OpenID Connect between the redirect to the identity provider and its callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -630,16 +631,6 @@ impl Bodega {
         on_pool!(self, pool => sqlx::query(
             "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id_hash = $1 AND ended_at IS NULL")
             .bind(id_hash).bind(now_seconds()).bind(reason).execute(pool).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    /// Attaches a device to a session (after the device registers).
-    ///
-    /// # Errors
-    /// A store error.
-    pub async fn set_session_device(&self, id_hash: &str, device_id: &str) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query("UPDATE sessions SET device_id = $2 WHERE id_hash = $1")
-            .bind(id_hash).bind(device_id).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 

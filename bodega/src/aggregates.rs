@@ -20,7 +20,8 @@
 //!   engines).
 
 use crate::queries::{CellDayCount, Filter};
-use crate::{begin_write, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{begin_write, Bodega, BodegaError};
 
 /// The counter that every district's stored counts also depend on.
 pub const ALL_DISTRICTS: &str = "*";

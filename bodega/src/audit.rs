@@ -6,30 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{now_seconds, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{now_seconds, Bodega, BodegaError};
 
-/// How an audited action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Done.
-    Success,
-    /// Refused by the policy (or a locked or revoked account/device).
-    Denied,
-    /// Tried and failed (wrong password, bad input, store error).
-    Failure,
-}
-
-impl Outcome {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Denied => "denied",
-            Outcome::Failure => "failure",
-        }
-    }
-}
+pub use protocol::audit::{AuditRecord, Outcome};
 
 /// One record to append.
 #[derive(Debug, Clone, Default)]
@@ -51,33 +31,6 @@ pub struct AuditEntry {
     /// The outcome.
     pub outcome: Option<Outcome>,
     /// Reason or counts; never a secret.
-    pub detail: String,
-}
-
-/// A stored record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct AuditRecord {
-    /// Row id (increasing).
-    pub id: i64,
-    /// UTC seconds.
-    pub at: i64,
-    /// The user, when known.
-    pub actor_user_id: Option<i64>,
-    /// Who.
-    pub actor: String,
-    /// What.
-    pub action: String,
-    /// On what.
-    pub target: String,
-    /// District.
-    pub district_code: Option<String>,
-    /// From where.
-    pub source_ip: String,
-    /// Device.
-    pub device_id: Option<String>,
-    /// `success`, `denied` or `failure`.
-    pub outcome: String,
-    /// Reason or counts.
     pub detail: String,
 }
 
@@ -135,7 +88,8 @@ impl Bodega {
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, BodegaError> {
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
         let actor = q.actor.as_ref().map(|a| format!("%{}%", a.to_lowercase()));
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        type Row = (i64, i64, Option<i64>, String, String, String, Option<String>, String, Option<String>, String, String);
+        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, at, actor_user_id, actor, action, target, district_code, source_ip, device_id, outcome, detail \
              FROM audit_log \
              WHERE ($1 IS NULL OR LOWER(actor) LIKE $1) AND ($2 IS NULL OR action = $2) \
@@ -149,7 +103,25 @@ impl Bodega {
             .bind(q.to)
             .bind(q.before_id)
             .bind(limit)
-            .fetch_all(pool).await)?)
+            .fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, actor_user_id, actor, action, target, district_code, source_ip, device_id, outcome, detail)| {
+                AuditRecord {
+                    id,
+                    at,
+                    actor_user_id,
+                    actor,
+                    action,
+                    target,
+                    district_code,
+                    source_ip,
+                    device_id,
+                    outcome,
+                    detail,
+                }
+            })
+            .collect())
     }
 
     /// Deletes audit records older than the retention period (at least 366 days; the schema

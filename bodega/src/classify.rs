@@ -21,7 +21,8 @@
 
 use geo::{Contains, Coord, Point};
 
-use crate::{begin_write, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{begin_write, Bodega, BodegaError};
 
 /// The vocabulary name of the shipped rows.
 pub const SHIPPED_VOCABULARY: &str = "beatbook";

@@ -1,7 +1,11 @@
 //! The demo city that a new install shows: real Vancouver Police Department open data for 2020
 //! (see `bodega/demo/README.md` for provenance and terms), embedded in the binary.
 
-use crate::{begin_write, on_pool, Bodega, BodegaError, IngestError, IngestOptions, IngestSummary};
+use hotspot::rng::Draw;
+use crate::csvfile::IngestError;
+use crate::load::{IngestOptions, LoadSummary};
+use crate::on_pool;
+use crate::store::{begin_write, Bodega, BodegaError};
 
 /// The canonical incident CSV of Vancouver 2020 (37,512 rows, 33,761 with coordinates).
 pub const VANCOUVER_2020_CSV: &[u8] = include_bytes!("../demo/vancouver_crime_2020.csv");
@@ -14,7 +18,7 @@ pub const VANCOUVER_TIME_ZONE: &str = "America/Vancouver";
 ///
 /// # Errors
 /// As [`crate::ingest::ingest_incidents_csv`].
-pub async fn seed_demo(bodega: &Bodega) -> Result<IngestSummary, IngestError> {
+pub async fn seed_demo(bodega: &Bodega) -> Result<LoadSummary, IngestError> {
     if bodega.setting(crate::geocode::PLACEHOLDERS_KEY).await?.is_none() {
         // VPD geocodes "X NK_LOC ST" (location not known) to two points near 312 Main Street,
         // 8 m apart; found from the original file's HUNDRED_BLOCK (see demo/README.md).
@@ -189,9 +193,9 @@ pub async fn has_demo_accounts(bodega: &Bodega) -> Result<bool, BodegaError> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ActivitySummary {
     /// The synthetic calls-for-service load.
-    pub calls: crate::calls::CallsSummary,
+    pub calls: LoadSummary,
     /// The synthetic GPS load.
-    pub gps: crate::gps::GpsSummary,
+    pub gps: LoadSummary,
 }
 
 /// The source label synthetic demo calls carry (with call ids `SYN-…`).
@@ -259,19 +263,19 @@ pub async fn seed_demo_activity(bodega: &Bodega) -> Result<ActivitySummary, Inge
 const M_PER_DEG: f64 = 111_320.0;
 
 /// A bell-shaped offset with standard deviation ≈ `sigma` (sum of three uniforms).
-fn bell(rng: &mut hotspot::synthetic::SplitMix64, sigma: f64) -> f64 {
-    (rng.next_f64() + rng.next_f64() + rng.next_f64() - 1.5) * 2.0 * sigma
+fn bell(rng: &mut hotspot::rng::SplitMix64, sigma: f64) -> f64 {
+    (rng.unit() + rng.unit() + rng.unit() - 1.5) * 2.0 * sigma
 }
 
 /// A uniform integer in `[lo, hi]`.
-fn between(rng: &mut hotspot::synthetic::SplitMix64, lo: i64, hi: i64) -> i64 {
-    lo + (rng.next_u64() % (hi - lo + 1) as u64) as i64
+fn between(rng: &mut hotspot::rng::SplitMix64, lo: i64, hi: i64) -> i64 {
+    lo + (rng.bits() % (hi - lo + 1) as u64) as i64
 }
 
 /// One of `items` by weight.
-fn weighted<'a, T>(rng: &mut hotspot::synthetic::SplitMix64, items: &'a [(T, u64)]) -> &'a T {
+fn weighted<'a, T>(rng: &mut hotspot::rng::SplitMix64, items: &'a [(T, u64)]) -> &'a T {
     let total: u64 = items.iter().map(|(_, w)| w).sum();
-    let mut pick = rng.next_u64() % total;
+    let mut pick = rng.bits() % total;
     for (item, w) in items {
         if pick < *w {
             return item;
@@ -316,17 +320,17 @@ fn synthetic_calls(anchors: &[(i64, f64, f64, Option<String>)], tz: &jiff::tz::T
     ];
     let year = |y: i16| jiff::civil::date(y, 1, 1).to_zoned(tz.clone()).map(|z| z.timestamp().as_second()).unwrap_or(0);
     let (start, end) = (year(2020), year(2021));
-    let mut rng = hotspot::synthetic::SplitMix64::new(0x00BE_A7B0_0C0A_1150);
+    let mut rng = hotspot::rng::SplitMix64::seeded(0x00BE_A7B0_0C0A_1150);
     let mut out = String::from(
         "call_id,call_type,priority,received_at,dispatched_at,arrived_at,cleared_at,disposition,lat,lon,district\n",
     );
     for i in 0..anchors.len() * 2 {
-        let (t, lat, lon, _) = &anchors[(rng.next_u64() % anchors.len() as u64) as usize];
+        let (t, lat, lon, _) = &anchors[(rng.bits() % anchors.len() as u64) as usize];
         let received = (t + between(&mut rng, -6 * 3600, 6 * 3600)).clamp(start, end - 1);
         let lat = lat + bell(&mut rng, 40.0) / M_PER_DEG;
         let lon = lon + bell(&mut rng, 40.0) / (M_PER_DEG * lat.to_radians().cos());
         let (call_type, priority) = *weighted(&mut rng, &types);
-        let minutes = |rng: &mut hotspot::synthetic::SplitMix64, lo: i64, hi: i64| between(rng, lo * 60, hi * 60);
+        let minutes = |rng: &mut hotspot::rng::SplitMix64, lo: i64, hi: i64| between(rng, lo * 60, hi * 60);
         let (dispatch, travel) = match priority {
             "1" => (minutes(&mut rng, 1, 4), minutes(&mut rng, 2, 8)),
             "2" => (minutes(&mut rng, 3, 15), minutes(&mut rng, 3, 15)),
@@ -334,7 +338,7 @@ fn synthetic_calls(anchors: &[(i64, f64, f64, Option<String>)], tz: &jiff::tz::T
             _ => (minutes(&mut rng, 15, 90), minutes(&mut rng, 3, 15)),
         };
         let on_scene = minutes(&mut rng, 8, 60);
-        let cancelled = rng.next_u64() % 100 < 4;
+        let cancelled = rng.bits() % 100 < 4;
         let (dispatched, arrived, cleared, disposition) = if cancelled {
             (String::new(), String::new(), rfc3339(received + dispatch), "CANCELLED")
         } else {
@@ -356,7 +360,7 @@ fn synthetic_tracks(anchors: &[(i64, f64, f64, Option<String>)], tz: &jiff::tz::
     const STEP_S: i64 = 30;
     let quarter_start =
         jiff::civil::date(2020, 10, 1).to_zoned(tz.clone()).map(|z| z.timestamp().as_second()).unwrap_or(0);
-    let mut rng = hotspot::synthetic::SplitMix64::new(0x7A7C_0000_0000_2020);
+    let mut rng = hotspot::rng::SplitMix64::seeded(0x7A7C_0000_0000_2020);
     let mut out = String::from("device,unit,fix_at,lat,lon,accuracy_m,speed_mps\n");
     for day in SYNTHETIC_TRACK_DAYS {
         for (code, ..) in DEMO_DISTRICTS {
@@ -375,9 +379,9 @@ fn synthetic_tracks(anchors: &[(i64, f64, f64, Option<String>)], tz: &jiff::tz::
                     starts.split_once(':').map_or((0, 0), |(h, m)| (h.parse().unwrap_or(0), m.parse().unwrap_or(0)));
                 let Ok(begin) = jiff::civil::date(2020, 12, day).at(h, m, 0, 0).to_zoned(tz.clone()) else { continue };
                 let (mut t, end) = (begin.timestamp().as_second(), begin.timestamp().as_second() + 8 * 3600);
-                let mut here = places[(rng.next_u64() % places.len() as u64) as usize];
+                let mut here = places[(rng.bits() % places.len() as u64) as usize];
                 let fix = |out: &mut String,
-                           rng: &mut hotspot::synthetic::SplitMix64,
+                           rng: &mut hotspot::rng::SplitMix64,
                            t: i64,
                            (lat, lon): (f64, f64),
                            speed: f64| {
@@ -389,10 +393,10 @@ fn synthetic_tracks(anchors: &[(i64, f64, f64, Option<String>)], tz: &jiff::tz::
                 };
                 while t < end {
                     // Drive to the next place in a straight line...
-                    let next = places[(rng.next_u64() % places.len() as u64) as usize];
+                    let next = places[(rng.bits() % places.len() as u64) as usize];
                     let (dy, dx) =
                         ((next.0 - here.0) * M_PER_DEG, (next.1 - here.1) * M_PER_DEG * here.0.to_radians().cos());
-                    let speed = 8.0 + 4.0 * rng.next_f64();
+                    let speed = 8.0 + 4.0 * rng.unit();
                     let steps = (((dx * dx + dy * dy).sqrt() / speed) as i64 / STEP_S).max(1);
                     for s in 0..steps {
                         if t >= end {

@@ -10,7 +10,8 @@ use geo::BoundingRect;
 use serde::Serialize;
 
 use crate::geocode::parse_area;
-use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
 
 /// Why a districts file cannot be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,8 @@
 use geo::{Contains, Coord, MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
 
-use crate::{on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{Bodega, BodegaError};
 
 /// The settings key holding the placeholder locations (JSON array of [`Placeholder`]).
 pub const PLACEHOLDERS_KEY: &str = "geocoding.placeholders";
@@ -94,7 +95,7 @@ impl Bodega {
         )
         .bind(key)
         .bind(value)
-        .bind(crate::now_seconds())
+        .bind(crate::store::now_seconds())
         .execute(pool)
         .await
         .map(|_| ()))?;

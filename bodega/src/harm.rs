@@ -12,7 +12,8 @@
 
 use hotspot::HarmTable;
 
-use crate::{begin_write, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{begin_write, Bodega, BodegaError};
 
 /// The setting naming the table in force, as `name@version`.
 pub const ACTIVE_KEY: &str = "harm_table.active";

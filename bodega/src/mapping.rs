@@ -28,7 +28,7 @@
 use jiff::civil::{Date, DateTime, Time};
 use serde::Deserialize;
 
-use crate::ingest::IngestError;
+use crate::csvfile::{HeaderIndex, IngestError};
 
 /// How a file's columns map onto an incident.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -281,7 +281,7 @@ pub(crate) enum ResolvedLocation {
 
 impl Mapping {
     pub(crate) fn resolve(&self, header: &csv::StringRecord) -> Result<Resolved, IngestError> {
-        let index = crate::ingest::HeaderIndex(header.clone());
+        let index = HeaderIndex(header.clone());
         let find = |name: &str| index.need(name);
         let opt = |name: &Option<String>| name.as_deref().map(find).transpose();
         Ok(Resolved {
@@ -318,15 +318,7 @@ impl Mapping {
 /// Reads a local date-time from one row as the mapping says. Errors name the text.
 pub(crate) fn read_time<'a>(spec: &ResolvedTime, get: &dyn Fn(usize) -> &'a str) -> Result<DateTime, String> {
     match spec {
-        ResolvedTime::Iso(c) => {
-            let t = get(*c);
-            let t = t.trim();
-            if t.is_empty() {
-                return Err("empty".into());
-            }
-            let normalised = if t.len() == 10 { format!("{t}T00:00") } else { t.replacen(' ', "T", 1) };
-            normalised.parse().map_err(|_| format!("'{t}' is not a local date-time like 2020-01-31T13:45"))
-        }
+        ResolvedTime::Iso(c) => crate::csvfile::parse_iso_local(get(*c)),
         ResolvedTime::Format(c, format) => {
             let t = get(*c);
             DateTime::strptime(format, t.trim())

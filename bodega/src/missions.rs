@@ -12,7 +12,8 @@ pub use protocol::mission::{Mission, NewMission, Place, TransitionArgs};
 use protocol::{MissionStatus, Subject, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 
-use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
 
 /// Errors of the mission store: every one names the field or the reason.
 #[derive(Debug, thiserror::Error)]
@@ -113,30 +114,8 @@ pub struct MissionFilter {
     pub changed_since: Option<i64>,
 }
 
-/// One recorded transition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct MissionEvent {
-    /// Row id (increasing).
-    pub id: i64,
-    /// The mission.
-    pub mission_id: String,
-    /// `create` or a transition name.
-    pub transition: String,
-    /// Status before.
-    pub from_status: Option<String>,
-    /// Status after.
-    pub to_status: String,
-    /// Who.
-    pub actor_user_id: i64,
-    /// From which device.
-    pub device_id: Option<String>,
-    /// Server clock, UTC seconds.
-    pub server_time: i64,
-    /// Device clock, UTC seconds.
-    pub device_time: Option<i64>,
-    /// Details (JSON).
-    pub detail: String,
-}
+pub use protocol::mission::MissionEvent;
+
 
 #[derive(sqlx::FromRow)]
 struct MissionRow {
@@ -241,7 +220,7 @@ pub(crate) struct StepRecord<'a> {
 macro_rules! record_step {
     ($tx:ident, $r:expr) => {{
         let r: crate::missions::StepRecord<'_> = $r;
-        let change = crate::sync::next_change(&mut $tx).await?;
+        let change = crate::changes::next_change(&mut $tx).await?;
         let outcome = r.detail.get("outcome").map(|o| o.to_string());
         let text = |k: &str| r.detail.get(k).and_then(|n| n.as_str()).map(str::to_string);
         sqlx::query(
@@ -585,7 +564,7 @@ impl Bodega {
                 .bind(ix).bind(iy).bind(seg).bind(lat).bind(lon).bind(radius).bind(m.place_label.trim())
                 .bind(m.priority).bind(m.instructions.trim()).bind(m.reason.trim()).bind(now).bind(by.user_id)
                 .execute(&mut *tx).await?;
-            let change = crate::sync::next_change(&mut tx).await?;
+            let change = crate::changes::next_change(&mut tx).await?;
             sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
                 .bind(id).bind(change).execute(&mut *tx).await?;
             let transition = if m.issue { "issue" } else { "create" };
@@ -669,10 +648,28 @@ impl Bodega {
     /// # Errors
     /// A store error.
     pub async fn mission_events(&self, id: &str) -> Result<Vec<MissionEvent>, BodegaError> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
+        type Row = (i64, String, String, Option<String>, String, i64, Option<String>, i64, Option<i64>, String);
+        let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, mission_id, transition, from_status, to_status, actor_user_id, device_id, server_time, device_time, \
              detail FROM mission_events WHERE mission_id = $1 ORDER BY id")
-            .bind(id).fetch_all(pool).await)?)
+            .bind(id).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, mission_id, transition, from_status, to_status, actor_user_id, device_id, server_time, device_time, detail)| {
+                MissionEvent {
+                    id,
+                    mission_id,
+                    transition,
+                    from_status,
+                    to_status,
+                    actor_user_id,
+                    device_id,
+                    server_time,
+                    device_time,
+                    detail,
+                }
+            })
+            .collect())
     }
 
     /// Checks a step's details against the mission (an assignee must be an active officer of

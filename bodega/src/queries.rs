@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{Bodega, BodegaError};
 
 /// Incidents of one offence type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{Bodega, BodegaError};
 
 /// Bucket width, seconds.
 pub const BUCKET_S: i64 = 900;
@@ -53,9 +54,9 @@ impl Bodega {
     /// A store error.
     pub async fn incident_buckets(&self, from: i64, to: i64) -> Result<Vec<(String, i64, i64)>, BodegaError> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT COALESCE(harm_category, ''), occurred_at / 900 * 900, COUNT(*) FROM incidents \
+            "SELECT COALESCE(harm_category, ''), occurred_at / $3 * $3, COUNT(*) FROM incidents \
              WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1, 2")
-            .bind(from).bind(to).fetch_all(pool).await)?)
+            .bind(from).bind(to).bind(BUCKET_S).fetch_all(pool).await)?)
     }
 
     /// Calls for service per 15-minute bucket, received in `[from, to)`.
@@ -64,9 +65,9 @@ impl Bodega {
     /// A store error.
     pub async fn call_buckets(&self, from: i64, to: i64) -> Result<Vec<(i64, i64)>, BodegaError> {
         Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT received_at / 900 * 900, COUNT(*) FROM calls_for_service \
+            "SELECT received_at / $3 * $3, COUNT(*) FROM calls_for_service \
              WHERE received_at >= $1 AND received_at < $2 GROUP BY 1")
-            .bind(from).bind(to).fetch_all(pool).await)?)
+            .bind(from).bind(to).bind(BUCKET_S).fetch_all(pool).await)?)
     }
 
     /// Incidents in `[from, to)` with one of these NIBRS codes or whose offence text mentions a

@@ -21,8 +21,10 @@ use protocol::sync::{
 use protocol::{Action, MissionStatus};
 
 use crate::accounts::{AccountError, User};
+use crate::changes::next_change;
 use crate::missions::{record_step, MissionError, MissionFilter, StepRecord};
-use crate::{begin_write, now_seconds, on_pool, Bodega, BodegaError};
+use crate::on_pool;
+use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
 
 /// Why a push or pull is refused as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -57,32 +59,6 @@ impl From<MissionError> for SyncError {
             other => SyncError::Store(BodegaError::Query(sqlx::Error::Protocol(other.to_string()))),
         }
     }
-}
-
-/// Takes the next value of the global change counter inside a write transaction.
-pub(crate) trait ChangeCounter {
-    /// The next change version.
-    async fn next_change(&mut self) -> Result<i64, sqlx::Error>;
-}
-
-const NEXT_CHANGE: &str =
-    "UPDATE sync_state SET change_version = change_version + 1 WHERE id = 1 RETURNING change_version";
-
-impl ChangeCounter for sqlx::Transaction<'_, sqlx::Sqlite> {
-    async fn next_change(&mut self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(NEXT_CHANGE).fetch_one(&mut **self).await
-    }
-}
-
-impl ChangeCounter for sqlx::Transaction<'_, sqlx::Postgres> {
-    async fn next_change(&mut self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(NEXT_CHANGE).fetch_one(&mut **self).await
-    }
-}
-
-/// `record_step!` calls this name.
-pub(crate) async fn next_change<T: ChangeCounter>(tx: &mut T) -> Result<i64, sqlx::Error> {
-    tx.next_change().await
 }
 
 /// What was decided about a mutation before the write lock: its effect, or why it is refused.

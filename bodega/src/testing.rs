@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::ConnectOptions;
 
-use crate::Bodega;
+use crate::store::Bodega;
 
 /// A fresh store; keep the guard alive as long as the store (it owns the SQLite directory).
 pub struct TestStore {
@@ -35,7 +35,7 @@ pub async fn fresh_store() -> TestStore {
                 "beatbook_test_{}_{}_{}",
                 std::process::id(),
                 COUNTER.fetch_add(1, Ordering::SeqCst),
-                crate::now_seconds()
+                crate::store::now_seconds()
             );
             let pool =
                 PgPoolOptions::new().max_connections(1).connect_with(admin.clone()).await.expect("reach PostgreSQL");

@@ -84,19 +84,19 @@ fn sample_overview() -> app::model::CityOverview {
 #[wasm_bindgen_test]
 async fn the_device_store_keeps_the_overview() {
     let overview = sample_overview();
-    app::device_store::save_overview(&overview).await.expect("save");
-    let loaded = app::device_store::load_overview().await.expect("load");
+    app::device::store::save_overview(&overview).await.expect("save");
+    let loaded = app::device::store::load_overview().await.expect("load");
     assert_eq!(loaded, Some(overview.clone()));
     let mut newer = overview;
     newer.incidents = 13;
-    app::device_store::save_overview(&newer).await.expect("overwrite");
-    assert_eq!(app::device_store::load_overview().await.expect("load").map(|o| o.incidents), Some(13));
+    app::device::store::save_overview(&newer).await.expect("overwrite");
+    assert_eq!(app::device::store::load_overview().await.expect("load").map(|o| o.incidents), Some(13));
 }
 
 /// The busiest-places list computed in the browser puts the cell centre back where it belongs.
 #[wasm_bindgen_test]
 fn busiest_places_project_back_to_latitude_longitude() {
-    let rows = app::pages::busiest_places(&sample_overview(), 5);
+    let rows = app::places::busiest_places(&sample_overview(), 5);
     assert_eq!(rows.len(), 1);
     // Cell (1964, 21836) of 250 m in zone 10N is centred on E 491125, N 5459125: 65.5 m east and
     // 2.6 m north of VPD's first 2020 incident (E 491059.5, N 5459122.4 = 49.284788 N, 123.122937 W).

@@ -70,6 +70,14 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 
 /// Scores a ranking: `ranked` is the study area in predicted order; `train` and `test` hold each
 /// cell's total (count or harm) in the two periods, indexed by cell id.
+///
+/// ```
+/// // Ten cells; the ranking puts cell 3 first, and the test period's 10 incidents are all there.
+/// let ranked = hotspot::rank_cells(&(0..10).collect::<Vec<_>>(), &[0., 0., 0., 5., 1., 0., 0., 0., 0., 0.]);
+/// let test = [0., 0., 0., 10., 0., 0., 0., 0., 0., 0.];
+/// let at_10 = &hotspot::evaluate(&ranked, &[0.; 10], &test, &[10.0])[0];
+/// assert_eq!((at_10.hit_rate, at_10.pai, at_10.pei), (Some(1.0), Some(10.0), Some(1.0)));
+/// ```
 pub fn evaluate(ranked: &[usize], train: &[f64], test: &[f64], percents: &[f64]) -> Vec<AreaShare> {
     let area = ranked.len();
     let total: f64 = ranked.iter().map(|c| test[*c]).sum();
@@ -100,6 +108,32 @@ pub fn evaluate(ranked: &[usize], train: &[f64], test: &[f64], percents: &[f64])
             }
         })
         .collect()
+}
+
+/// The area shares the concentration curves are drawn at.
+pub const LORENZ_AREA: [f64; 16] =
+    [0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0];
+
+/// The share of the total held by the top `fraction` of `cells` places, given the places' values
+/// largest first (places not listed hold nothing); 0 when there is nothing.
+///
+/// ```
+/// // 100 places, one holds half the harm: the top 1% holds 50%.
+/// assert_eq!(hotspot::evaluate::share_of_top(&[5.0, 3.0, 2.0], 100, 0.01), 0.5);
+/// ```
+pub fn share_of_top(sorted_desc: &[f64], cells: usize, fraction: f64) -> f64 {
+    let total: f64 = sorted_desc.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let k = ((cells as f64 * fraction).ceil() as usize).max(1);
+    sorted_desc.iter().take(k).sum::<f64>() / total
+}
+
+/// The concentration (Lorenz) curve of values over `cells` places: `(share of area, share of
+/// the total)` at [`LORENZ_AREA`].
+pub fn lorenz_of(sorted_desc: &[f64], cells: usize) -> Vec<(f64, f64)> {
+    LORENZ_AREA.iter().map(|&x| (x, if x == 0.0 { 0.0 } else { share_of_top(sorted_desc, cells.max(1), x) })).collect()
 }
 
 #[cfg(test)]

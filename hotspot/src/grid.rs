@@ -12,6 +12,84 @@ use serde::{Deserialize, Serialize};
 
 use crate::projection::{Epsg, ProjectionError, Utm};
 
+/// The side of a lattice cell: whole metres from 1 to [`CellSize::MAX_M`], checked here once
+/// for every lattice Beatbook keys places by (the 150 m micro place, the overview map's cell).
+///
+/// ```
+/// use hotspot::CellSize;
+/// assert_eq!(CellSize::new(150).map(CellSize::m), Ok(150));
+/// assert!(CellSize::new(0).is_err() && CellSize::new(10_001).is_err());
+/// assert_eq!("250".parse::<CellSize>().map(|c| c.metres()), Ok(250.0));
+/// assert_eq!(CellSize::new(250).map(|c| c.to_string().parse::<CellSize>()), Ok(Ok(CellSize::new(250).unwrap())));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct CellSize(u32);
+
+impl CellSize {
+    /// The largest cell, metres (10 km: beyond it a "place" is a district).
+    pub const MAX_M: u32 = 10_000;
+
+    /// A cell of `m` metres.
+    ///
+    /// # Errors
+    /// [`GridError::BadCellSize`] for 0 or more than [`CellSize::MAX_M`].
+    pub fn new(m: u32) -> Result<Self, GridError> {
+        if m == 0 || m > Self::MAX_M {
+            return Err(GridError::BadCellSize(m));
+        }
+        Ok(Self(m))
+    }
+
+    /// A cell size written as a constant (`const MICRO: CellSize = CellSize::from_const(150);`):
+    /// evaluated when the program is compiled, so an out-of-range size does not compile.
+    pub const fn from_const(m: u32) -> Self {
+        assert!(m > 0 && m <= Self::MAX_M, "cell size must be a whole number of metres from 1 to 10000");
+        Self(m)
+    }
+
+    /// Whole metres.
+    pub fn m(self) -> u32 {
+        self.0
+    }
+
+    /// Metres, for arithmetic.
+    pub fn metres(self) -> f64 {
+        f64::from(self.0)
+    }
+}
+
+impl TryFrom<u32> for CellSize {
+    type Error = GridError;
+
+    fn try_from(m: u32) -> Result<Self, GridError> {
+        Self::new(m)
+    }
+}
+
+impl From<CellSize> for u32 {
+    fn from(c: CellSize) -> u32 {
+        c.0
+    }
+}
+
+impl std::str::FromStr for CellSize {
+    type Err = GridError;
+
+    /// `150`, or as [`Display`](std::fmt::Display) writes it, `150 m`.
+    fn from_str(s: &str) -> Result<Self, GridError> {
+        let digits = s.trim().strip_suffix('m').unwrap_or(s.trim()).trim_end();
+        let m = digits.parse::<u32>().map_err(|_| GridError::BadCellSizeText(s.to_string()))?;
+        Self::new(m)
+    }
+}
+
+impl std::fmt::Display for CellSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} m", self.0)
+    }
+}
+
 /// One square lattice: a UTM zone and a cell size in metres.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lattice {
@@ -47,6 +125,9 @@ pub enum GridError {
     /// Cell sizes are whole metres from 1 to 10 000.
     #[error("cell size must be a whole number of metres from 1 to 10000, got {0}")]
     BadCellSize(u32),
+    /// A cell size written as something other than a whole number.
+    #[error("cell size must be a whole number of metres from 1 to 10000, got '{0}'")]
+    BadCellSizeText(String),
     /// A cell size that is not a positive number of metres up to 10 km.
     #[error("cell size must be a positive number of metres up to 10000, got {0}")]
     BadCellSizeMetres(f64),
@@ -70,12 +151,14 @@ impl Lattice {
     /// A lattice of `size_m`-metre cells in `epsg`.
     ///
     /// # Errors
-    /// [`GridError::BadCellSize`] for a size of 0 or above 10 km.
+    /// [`GridError::BadCellSize`] for a size of 0 or above 10 km ([`CellSize::new`]).
     pub fn new(epsg: Epsg, size_m: u32) -> Result<Self, GridError> {
-        if size_m == 0 || size_m > 10_000 {
-            return Err(GridError::BadCellSize(size_m));
-        }
-        Ok(Self { utm: Utm::new(epsg), size: f64::from(size_m) })
+        Ok(Self::of(epsg, CellSize::new(size_m)?))
+    }
+
+    /// A lattice of cells of `size` in `epsg`.
+    pub fn of(epsg: Epsg, size: CellSize) -> Self {
+        Self { utm: Utm::new(epsg), size: size.metres() }
     }
 
     /// The projection behind the lattice.
@@ -102,6 +185,15 @@ impl Lattice {
     ///
     /// # Errors
     /// [`ProjectionError::OutOfRange`] when the point is not on the globe.
+    ///
+    /// ```
+    /// use hotspot::{CellSize, Epsg, Lattice};
+    /// let lattice = Lattice::of(Epsg::for_lon_lat(-123.1139, 49.2609).unwrap(), CellSize::new(150).unwrap());
+    /// let key = lattice.key_of(-123.1139, 49.2609).unwrap();
+    /// // Two points a few metres apart share their micro place; its key never changes.
+    /// assert_eq!(lattice.key_of(-123.11385, 49.26092).unwrap(), key);
+    /// assert_eq!((key.epsg.code(), key.size_m), (32610, 150));
+    /// ```
     pub fn key_of(&self, lon: f64, lat: f64) -> Result<CellKey, ProjectionError> {
         let (x, y) = self.utm.forward(lon, lat)?;
         Ok(self.key_of_xy(x, y))
@@ -206,7 +298,9 @@ impl Grid {
     /// at most 10 km; [`GridError::NoPoints`] when there is nothing to cover;
     /// [`GridError::TooLarge`] when the points span more than [`MAX_GRID_CELLS`] cells.
     pub fn covering(epsg: Epsg, size_m: f64, points: impl IntoIterator<Item = (f64, f64)>) -> Result<Self, GridError> {
-        if !(size_m.is_finite() && size_m > 0.0 && size_m <= 10_000.0) {
+        // Analysis grids (the analysts' one-file commands) may have fractional cells; the
+        // lattices that key places never do ([`CellSize`]). Both stop at the same 10 km.
+        if !(size_m.is_finite() && size_m > 0.0 && size_m <= f64::from(CellSize::MAX_M)) {
             return Err(GridError::BadCellSizeMetres(size_m));
         }
         let (mut min_x, mut min_y, mut max_x, mut max_y) =

@@ -489,6 +489,7 @@ fn quartic(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)>, h: f64, o
 
 #[cfg(test)]
 mod tests {
+    use crate::rng::Draw;
     use super::*;
     use crate::Epsg;
     use approx::assert_relative_eq;
@@ -603,12 +604,12 @@ mod tests {
 
     /// Several events to a cell, in cells all over a grid (edges included), weighted.
     fn busy_points(g: &Grid) -> Vec<(usize, (f64, f64, f64))> {
-        let mut rng = crate::synthetic::SplitMix64::new(7);
+        let mut rng = crate::rng::SplitMix64::seeded(7);
         let side = g.size * g.ncols as f64;
         (0..3_000)
             .map(|_| {
-                let (x, y) = (side * rng.next_f64(), side * (rng.next_f64() * rng.next_f64()));
-                (g.cell_of(x, y).unwrap_or(g.len()), (x, y, 1.0 + rng.next_f64()))
+                let (x, y) = (side * rng.unit(), side * (rng.unit() * rng.unit()));
+                (g.cell_of(x, y).unwrap_or(g.len()), (x, y, 1.0 + rng.unit()))
             })
             .collect()
     }

@@ -35,6 +35,10 @@
 //! - [`cached`]: the device's scoring from per-cell, per-day, per-offence aggregates (no
 //!   incidents), for the officer's chosen window and tracks, and the hot spots near them.
 //!
+//! - [`rng`]: the one seeded generator (SplitMix64) of simulations and synthetic data;
+//!   [`synthetic`] and [`workload`]: the deterministic inputs of the cross-target checks and
+//!   benchmarks.
+//!
 //! Units: metres for projected coordinates and cell sizes, degrees for latitude/longitude.
 
 pub mod cached;
@@ -46,6 +50,7 @@ pub mod kde;
 pub mod nearby;
 pub mod presence;
 pub mod projection;
+pub mod rng;
 pub mod score;
 pub mod segments;
 pub mod synthetic;
@@ -54,7 +59,7 @@ pub mod workload;
 pub use cached::{near, score_cached, Aggregates, CachedError, CachedOffense, DeviceQuery, HotSpot};
 pub use evaluate::{evaluate, rank_cells, AreaShare};
 pub use gi::{fdr_classes, gi_star, gi_star_lists, GiClass};
-pub use grid::{CellCount, CellKey, Grid, GridError, Lattice};
+pub use grid::{CellCount, CellKey, CellSize, Grid, GridError, Lattice};
 pub use harm::{HarmError, HarmTable};
 pub use kde::{kde_at_centres, KdeError, Kernel};
 pub use nearby::{nearby, Nearby};

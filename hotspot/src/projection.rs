@@ -555,6 +555,7 @@ fn clenshaw_sin(c: &[f64; 6], d: Double) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
+    use crate::rng::Draw;
     use super::*;
     use approx::assert_abs_diff_eq;
     use proptest::prelude::*;
@@ -646,9 +647,9 @@ mod tests {
             // series within their tolerance at every point, not only at their check points.
             let epsg = Epsg::utm(if north { 32600 + zone } else { 32700 + zone }).expect("valid");
             let (lat0, lon0) = (if north { alat } else { -alat.min(80.0) }, (f64::from(zone) * 6.0 - 183.0 + dlon).clamp(-179.8, 179.8));
-            let mut rng = crate::synthetic::SplitMix64::new(seed);
+            let mut rng = crate::rng::SplitMix64::seeded(seed);
             let points: Vec<(f64, f64)> = (0..200)
-                .map(|_| (lon0 + 0.3 * (rng.next_f64() - 0.5), (lat0 + 0.3 * (rng.next_f64() - 0.5)).clamp(-90.0, 90.0)))
+                .map(|_| (lon0 + 0.3 * (rng.unit() - 0.5), (lat0 + 0.3 * (rng.unit() - 0.5)).clamp(-90.0, 90.0)))
                 .collect();
             let utm = Utm::new(epsg);
             let local = LocalUtm::new(utm, points.iter().copied());

@@ -245,6 +245,7 @@ pub fn score_segments(
 
 #[cfg(test)]
 mod tests {
+    use crate::rng::Draw;
     use super::*;
 
     fn seg(id: &str, points: &[(f64, f64)]) -> Segment {
@@ -390,9 +391,9 @@ mod tests {
             #[test]
             fn gi_on_segments_is_invariant_to_scaling_the_harm(k in 0.1..1000.0f64, seed in 0u64..1000) {
                 let n = chain();
-                let mut rng = crate::synthetic::SplitMix64::new(seed);
+                let mut rng = crate::rng::SplitMix64::seeded(seed);
                 let events: Vec<Event> = (0..30)
-                    .map(|_| event(rng.next_f64() * 300.0, rng.next_f64() * 100.0, 1.0 + rng.next_f64() * 9.0))
+                    .map(|_| event(rng.unit() * 300.0, rng.unit() * 100.0, 1.0 + rng.unit() * 9.0))
                     .collect();
                 let scaled: Vec<Event> = events.iter().map(|e| Event { harm: e.harm * k, ..*e }).collect();
                 let a = score_segments(&n, &events, Window::ALL, 60.0, Measure::Harm).expect("a");

@@ -5,22 +5,22 @@
 
 use crate::projection::{Epsg, LocalUtm, ProjectionError, Utm};
 use crate::score::{score, Event, Measure, ScoreParams, Scores, Window};
-use crate::synthetic::SplitMix64;
+use crate::rng::{Draw, SplitMix64};
 use crate::{Grid, Kernel};
 
 /// Resamples `(lon, lat)` points to `n` points, moving each by up to ±`jitter_m` metres east and
 /// north (uniform), so points do not collapse onto a few locations. Deterministic for a seed.
 pub fn resample_with_jitter(points: &[(f64, f64)], n: usize, jitter_m: f64, seed: u64) -> Vec<(f64, f64)> {
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = SplitMix64::seeded(seed);
     if points.is_empty() {
         return Vec::new();
     }
     (0..n)
         .map(|_| {
-            let (lon, lat) = points[(rng.next_u64() % points.len() as u64) as usize];
+            let (lon, lat) = points[(rng.bits() % points.len() as u64) as usize];
             // Metres to degrees on the WGS84 sphere of mean radius: close enough for a jitter.
-            let dlat = (rng.next_f64() * 2.0 - 1.0) * jitter_m / 111_195.0;
-            let dlon = (rng.next_f64() * 2.0 - 1.0) * jitter_m / (111_195.0 * libm::cos(lat.to_radians()));
+            let dlat = (rng.unit() * 2.0 - 1.0) * jitter_m / 111_195.0;
+            let dlon = (rng.unit() * 2.0 - 1.0) * jitter_m / (111_195.0 * libm::cos(lat.to_radians()));
             (lon + dlon, lat + dlat)
         })
         .collect()

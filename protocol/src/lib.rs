@@ -14,15 +14,24 @@
 //! - [`sync`]: the offline sync as a pure protocol — messages, the server's per-device
 //!   sequencing rule, the device's outbox and rebase — simulated in its tests against an
 //!   in-memory server through a faulty network.
+//! - [`audit`]: the audit log's records as the administrator's screen reads them.
+//! - [`error`]: the one envelope every refusal of the API takes on the wire, and its codes.
 //! - [`menu`]: the Mission Menu's templates and the checks a template must pass, run in the
 //!   editor before sending and on the server before storing.
 
+pub mod audit;
+pub mod error;
 pub mod menu;
 pub mod mission;
 pub mod policy;
 pub mod sync;
 
 pub use mission::{MissionStatus, Transition, TransitionError};
+
+/// The side of a micro place, metres: the cell of the lattice every mission place, device cache
+/// and presence record is keyed by. Stored missions and the devices' caches carry it, so it is
+/// one constant both ends read (`hotspot::CellSize` checks it when a lattice is built).
+pub const MICRO_PLACE_M: u32 = 150;
 
 /// The response header Beatbook's server puts on every answer, so a device can tell its own
 /// server from whatever else answers on the way (a proxy's 502/503/504, a captive portal's page):

@@ -267,6 +267,16 @@ pub struct MissionFacts<'a> {
 ///
 /// # Errors
 /// [`TransitionError`] with the reason.
+///
+/// ```
+/// use protocol::mission::{check, MissionFacts};
+/// use protocol::{MissionStatus, Role, Subject, Transition};
+/// let officer = Subject { user_id: 42, roles: vec![Role::Officer], districts: vec!["D1".into()] };
+/// let mine = MissionFacts { status: MissionStatus::Assigned, district: "D1", assignee: Some(42) };
+/// assert_eq!(check(&officer, mine, Transition::Start), Ok(MissionStatus::InProgress));
+/// // A mission cannot be completed before it started.
+/// assert!(check(&officer, mine, Transition::Complete).is_err());
+/// ```
 pub fn check(
     subject: &Subject,
     facts: MissionFacts<'_>,
@@ -514,6 +524,32 @@ pub struct TransitionArgs {
     pub device_id: Option<String>,
     /// The device's clock when it happened (UTC seconds).
     pub device_time: Option<i64>,
+}
+
+/// One recorded step of a mission: its audit trail and sync log, as the store keeps it and the
+/// board's history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissionEvent {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The mission.
+    pub mission_id: String,
+    /// `create` or a transition name.
+    pub transition: String,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: String,
+    /// Who.
+    pub actor_user_id: i64,
+    /// From which device.
+    pub device_id: Option<String>,
+    /// Server clock, UTC seconds.
+    pub server_time: i64,
+    /// Device clock, UTC seconds.
+    pub device_time: Option<i64>,
+    /// Details (JSON).
+    pub detail: String,
 }
 
 #[cfg(test)]

@@ -323,6 +323,15 @@ fn scope_covers(scope: Scope, subject: &Subject, target: Target<'_>) -> bool {
 
 /// Decides whether `subject` may take `action` on `target`: allowed when any of the subject's
 /// roles holds a grant whose scope covers the target. The widest covering scope is returned.
+///
+/// ```
+/// use protocol::policy::{decide, Target};
+/// use protocol::{Action, Role, Subject};
+/// let sergeant = Subject { user_id: 7, roles: vec![Role::Sergeant], districts: vec!["D1".into()] };
+/// assert!(decide(&sergeant, Action::AcknowledgeMission, Target::District("D1")).is_allowed());
+/// // Another district's missions are not theirs to acknowledge.
+/// assert!(!decide(&sergeant, Action::AcknowledgeMission, Target::District("D2")).is_allowed());
+/// ```
 pub fn decide(subject: &Subject, action: Action, target: Target<'_>) -> Decision {
     let mut best: Option<Scope> = None;
     let mut held = false;

@@ -9,7 +9,8 @@ use bodega::audit::{AuditEntry, Outcome};
 use bodega::Bodega;
 use protocol::Role;
 
-use crate::auth::{check_new_password, hash_password, new_token};
+use crate::auth::password::{check_new_password, hash_password};
+use crate::auth::token::new_token;
 
 /// Environment variable with the demo accounts' password.
 pub const DEMO_PASSWORD_ENV: &str = "BEATBOOK_DEMO_PASSWORD";

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 
-use bodega::ingest::{resolve_local_time, IncidentReader, IngestError, Rejection};
+use bodega::csvfile::{resolve_local_time, IngestError, Rejection};
+use bodega::ingest::IncidentReader;
 use hotspot::{
     evaluate, rank_cells, score, AreaShare, Epsg, Event, Grid, HarmTable, Kernel, LocalUtm, Measure, RankBy,
     ScoreParams, Scores, Utm, Window,

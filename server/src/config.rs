@@ -6,6 +6,24 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+/// The department's time zone when none is set (the demo city's).
+pub const DEFAULT_TIME_ZONE: &str = "America/Vancouver";
+
+/// The overview map's cell when none is set (`BEATBOOK_MAP_CELL_METRES`): 250 m, a few hundred
+/// cells over a city district.
+pub const DEFAULT_MAP_CELL: hotspot::CellSize = hotspot::CellSize::from_const(250);
+
+/// The default largest request body, bytes (`BEATBOOK_MAX_BODY_BYTES`): twice what a device
+/// puts in one push (`protocol::sync::MAX_PUSH_BYTES`).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * protocol::sync::MAX_PUSH_BYTES;
+
+/// The largest sealed push (`POST /api/sync/push-sealed`), bytes, or the general limit if that
+/// is larger. The service worker holds no key, so it cannot split a sealed store into pushes: it
+/// sends all of it, hex-encoded: a shift's breadcrumbs fit the general limit (twelve hours of a
+/// fix every 4 s: 1.6 MB), a few days' offline do not (30,000 fixes: 4.9 MB). The handler
+/// applies it in pushes of at most `protocol::sync::MAX_BATCH` mutations.
+pub const MAX_SEALED_PUSH_BYTES: usize = 16 * 1024 * 1024;
+
 /// Settings every subcommand shares.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
@@ -15,7 +33,7 @@ pub struct Common {
     pub database_url: String,
 
     /// The department's IANA time zone: how local times in files are read, and how days are cut.
-    #[arg(long, env = "BEATBOOK_TIME_ZONE", default_value = "America/Vancouver", global = true)]
+    #[arg(long, env = "BEATBOOK_TIME_ZONE", default_value = DEFAULT_TIME_ZONE, global = true)]
     pub time_zone: String,
 
     /// Log format: `text` for people, `json` for log collectors.
@@ -60,12 +78,12 @@ pub struct Serve {
     pub request_timeout_secs: u64,
 
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "BEATBOOK_MAX_BODY_BYTES", default_value_t = crate::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, env = "BEATBOOK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
-    /// Cell size of the overview map, metres.
-    #[arg(long, env = "BEATBOOK_MAP_CELL_METRES", default_value_t = 250)]
-    pub map_cell_metres: u32,
+    /// Cell size of the overview map, whole metres from 1 to 10000.
+    #[arg(long, env = "BEATBOOK_MAP_CELL_METRES", default_value_t = DEFAULT_MAP_CELL)]
+    pub map_cell_metres: hotspot::CellSize,
 
     /// The department's basemap: one PMTiles file of raster tiles (served with Range requests,
     /// kept whole on devices for offline use). Without one, maps show outlines on a plain
@@ -138,17 +156,32 @@ pub struct Serve {
 }
 
 impl Serve {
+    /// `serve`'s settings from the environment and defaults alone (no subcommand given; the
+    /// command line's other commands read the server's settings this way too).
+    ///
+    /// # Errors
+    /// A setting in the environment that does not parse.
+    pub fn from_env() -> anyhow::Result<Self> {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            serve: Serve,
+        }
+        use clap::Parser;
+        Ok(Wrapper::try_parse_from(["server"]).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim()))?.serve)
+    }
+
     /// The identity provider these flags describe, if one is configured.
     ///
     /// # Errors
     /// An issuer without a client id, or a role map that does not parse.
-    pub fn oidc_config(&self) -> anyhow::Result<Option<crate::oidc::OidcConfig>> {
+    pub fn oidc_config(&self) -> anyhow::Result<Option<crate::oidc::provider::OidcConfig>> {
         let Some(issuer) = self.oidc_issuer.clone().filter(|i| !i.trim().is_empty()) else { return Ok(None) };
         if self.oidc_client_id.trim().is_empty() {
             anyhow::bail!("BEATBOOK_OIDC_ISSUER is set but BEATBOOK_OIDC_CLIENT_ID is not");
         }
-        let role_map = crate::oidc::OidcConfig::parse_role_map(&self.oidc_role_map).map_err(anyhow::Error::msg)?;
-        Ok(Some(crate::oidc::OidcConfig {
+        let role_map = crate::oidc::provider::OidcConfig::parse_role_map(&self.oidc_role_map).map_err(anyhow::Error::msg)?;
+        Ok(Some(crate::oidc::provider::OidcConfig {
             issuer: issuer.trim().to_string(),
             client_id: self.oidc_client_id.trim().to_string(),
             client_secret: self.oidc_client_secret.clone().filter(|s| !s.is_empty()),
@@ -161,8 +194,8 @@ impl Serve {
     }
 
     /// The sign-in and session settings these flags describe.
-    pub fn auth_config(&self) -> crate::auth::AuthConfig {
-        crate::auth::AuthConfig {
+    pub fn auth_config(&self) -> crate::auth::config::AuthConfig {
+        crate::auth::config::AuthConfig {
             idle_lock: std::time::Duration::from_secs(self.session_idle_minutes.clamp(1, 30) * 60),
             session_lifetime: std::time::Duration::from_secs(self.session_hours.clamp(1, 24) * 3600),
             secure_cookie: self.cookie_secure,
@@ -170,5 +203,52 @@ impl Serve {
             trust_proxy: self.trust_proxy,
             ..Default::default()
         }
+    }
+}
+
+/// Department and session settings the state is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The department's IANA time zone.
+    pub time_zone: String,
+    /// The overview map's cell (`BEATBOOK_MAP_CELL_METRES`).
+    pub map_cell: hotspot::CellSize,
+    /// Sign-in and session settings.
+    pub auth: crate::auth::config::AuthConfig,
+    /// The basemap, checked.
+    pub basemap: Option<crate::basemap::Basemap>,
+    /// The identity provider for single sign-on, if any.
+    pub oidc: Option<crate::oidc::provider::OidcConfig>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            time_zone: DEFAULT_TIME_ZONE.into(),
+            map_cell: DEFAULT_MAP_CELL,
+            auth: crate::auth::config::AuthConfig::default(),
+            basemap: None,
+            oidc: None,
+        }
+    }
+}
+
+impl Serve {
+    /// The settings these flags describe, the basemap checked: what the server runs with, and
+    /// what the command line computes with (`server snapshot` renders what the server would).
+    ///
+    /// # Errors
+    /// A basemap file that cannot be used, or single sign-on half configured.
+    pub fn settings(&self, common: &Common) -> anyhow::Result<Settings> {
+        Ok(Settings {
+            time_zone: common.time_zone.clone(),
+            map_cell: self.map_cell_metres,
+            auth: self.auth_config(),
+            basemap: match &self.basemap {
+                Some(path) => Some(crate::basemap::Basemap::open(path, &self.basemap_attribution)?),
+                None => None,
+            },
+            oidc: self.oidc_config()?,
+        })
     }
 }

@@ -17,8 +17,10 @@ use protocol::policy::Target;
 use protocol::Action;
 use serde::Deserialize;
 
-use crate::auth::ErrorBody;
-use crate::AppState;
+use app::error::ApiError;
+
+use crate::gate::{asker, gate};
+use crate::state::AppState;
 
 /// The request body.
 #[derive(Debug, Deserialize)]
@@ -29,14 +31,14 @@ pub struct KeyRequest {
 
 /// The handler.
 pub async fn key(State(state): State<AppState>, req: Request) -> Response {
-    let grant = match crate::gate(&state, crate::asker(&req), Action::SyncDevice, Target::Own, "device key").await {
+    let grant = match gate(&state, asker(&req), Action::SyncDevice, Target::Own, "device key").await {
         Ok(g) => g,
         Err(resp) => return resp,
     };
     let Json(body) = match req.extract::<Json<KeyRequest>, _>().await {
         Ok(b) => b,
         Err(e) => {
-            return ErrorBody::answer(e.status(), "invalid", format!("the key request is not valid: {}", e.body_text()))
+            return crate::sync::body_refusal(e.status(), format!("the key request is not valid: {}", e.body_text()))
         }
     };
     use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -57,27 +59,28 @@ pub async fn key(State(state): State<AppState>, req: Request) -> Response {
         ),
         Err(AccountError::DeviceOfAnotherUser(_)) => (
             Outcome::Denied,
-            ErrorBody::answer(StatusCode::FORBIDDEN, "forbidden", "this device is registered to another user"),
+            ApiError::DeviceInUse("this device is registered to another user".into()).into_response(),
         ),
         Err(AccountError::Invalid { field, reason }) if reason.contains("revoked") => {
-            (Outcome::Denied, ErrorBody::answer(StatusCode::FORBIDDEN, "revoked", format!("{field}: {reason}")))
+            let message = format!("{field}: {reason}");
+            (Outcome::Denied, ApiError::DeviceRevoked { message, pending: None }.into_response())
         }
         Err(AccountError::Invalid { field, reason }) => (
             Outcome::Failure,
-            ErrorBody::answer(StatusCode::UNPROCESSABLE_ENTITY, "invalid", format!("{field}: {reason}")),
+            ApiError::invalid(field, reason).into_response(),
         ),
         Err(e) => {
             tracing::error!(error = %e, "device key");
             (
                 Outcome::Failure,
-                ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable"),
+                ApiError::Unavailable("the device key could not be read".into()).into_response(),
             )
         }
     };
     // The key itself never reaches the log.
     let target = format!("device {}", body.device_id.chars().take(64).collect::<String>());
     if let Err(e) = grant.audit(&state.ctx, &target, outcome, "device data key unwrapping key handed out").await {
-        return crate::api_error_response(&e);
+        return e.into_response();
     }
     resp
 }
@@ -125,7 +128,7 @@ fn open_sealed(key: &[u8], v: &SealedValue) -> Option<Vec<u8>> {
 /// The handler.
 pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Response {
     let grant =
-        match crate::gate(&state, crate::asker(&req), Action::SyncDevice, Target::Own, "/api/sync/push-sealed").await {
+        match gate(&state, asker(&req), Action::SyncDevice, Target::Own, "/api/sync/push-sealed").await {
             Ok(g) => g,
             Err(resp) => return resp,
         };
@@ -133,63 +136,43 @@ pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Respons
     let Json(body) = match req.extract::<Json<SealedPush>, _>().await {
         Ok(b) => b,
         Err(e) => {
-            return ErrorBody::answer(e.status(), "invalid", format!("the sealed push is not valid: {}", e.body_text()))
+            return crate::sync::body_refusal(e.status(), format!("the sealed push is not valid: {}", e.body_text()))
         }
     };
     let device = match state.ctx.bodega.device(&body.device_id).await {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "sealed push");
-            return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+            return ApiError::Unavailable("the device could not be read".into()).into_response();
         }
     };
     let Some(device) = device.filter(|d| d.user_id == c.user.id) else {
-        return ErrorBody::answer(StatusCode::UNPROCESSABLE_ENTITY, "no_key", "this device holds no key of yours here");
+        return ApiError::invalid("device_id", "this device holds no key of yours here").into_response();
     };
     let server_key = match state.ctx.bodega.device_server_key(&device.id).await {
         Ok(k) => k.and_then(|k| hex::decode(k).ok()).filter(|k| k.len() == 32),
         Err(e) => {
             tracing::error!(error = %e, "sealed push");
-            return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+            return ApiError::Unavailable("the device could not be read".into()).into_response();
         }
     };
     let Some(server_key) = server_key else {
-        return ErrorBody::answer(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no_key",
-            "this device has no server-held key (or was revoked)",
-        );
+        return ApiError::invalid("device_id", "this device has no server-held key (or was revoked)").into_response();
     };
     let Some(data_key) = open_sealed(&server_key, &body.key).filter(|k| k.len() == 32) else {
-        return ErrorBody::answer(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "sealed",
-            "the wrapped data key does not open with this device's key",
-        );
+        return ApiError::invalid("state", "the wrapped data key does not open with this device's key").into_response();
     };
     let Some(doc) = open_sealed(&data_key, &body.state) else {
-        return ErrorBody::answer(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "sealed",
-            "the sealed state does not open with its data key",
-        );
+        return ApiError::invalid("state", "the sealed state does not open with its data key").into_response();
     };
     let doc: SealedState = match serde_json::from_slice(&doc) {
         Ok(d) => d,
         Err(e) => {
-            return ErrorBody::answer(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "sealed",
-                format!("the sealed state does not read: {e}"),
-            )
+            return ApiError::invalid("state", format!("the sealed state does not read: {e}")).into_response()
         }
     };
     if doc.device_id != device.id {
-        return ErrorBody::answer(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "sealed",
-            "the sealed state belongs to another device",
-        );
+        return ApiError::invalid("state", "the sealed state belongs to another device").into_response();
     }
     let mut last = None;
     for chunk in doc.outbox.pending.chunks(protocol::sync::MAX_BATCH) {

@@ -1,7 +1,7 @@
 //! Supervisors' override codes: with no signal, an officer cannot sign out of a device holding
 //! unsynced work unless a sergeant (or command) enters their override code on it. The device
 //! checks the code offline against a PBKDF2 verifier it received with its hot-spot inputs
-//! (`app::field::FieldCache::supervisors`); the work stays on the device, and at its author's
+//! (`app::device::cache::FieldCache::supervisors`); the work stays on the device, and at its author's
 //! next sign-in the device reports the override (`POST /api/sync/override`, both names into the
 //! audit log) before pushing it.
 //!
@@ -18,8 +18,10 @@ use protocol::policy::Target;
 use protocol::sync::{OverrideReport, OVERRIDE_ITERATIONS};
 use protocol::{Action, Role};
 
-use crate::auth::ErrorBody;
-use crate::AppState;
+use app::error::ApiError;
+
+use crate::gate::{asker, gate};
+use crate::state::AppState;
 
 /// The code's alphabet: Crockford's base 32 (no I, L, O, U), 5 bits a letter.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -53,7 +55,7 @@ pub fn new_code() -> String {
 /// `POST /api/auth/override-code`: `{"code": "…", "iterations": N}`.
 pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
     let grant =
-        match crate::gate(&state, crate::asker(&req), Action::IssueOverrideCode, Target::Own, "override code").await {
+        match gate(&state, asker(&req), Action::IssueOverrideCode, Target::Own, "override code").await {
             Ok(g) => g,
             Err(resp) => return resp,
         };
@@ -65,11 +67,7 @@ pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
     })
     .await;
     let Ok(derived) = derived else {
-        return ErrorBody::answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the code could not be made; try again",
-        );
+        return ApiError::Unavailable("the code could not be made; try again".into()).into_response();
     };
     let now = jiff::Timestamp::now().as_second();
     let user = grant.user().id;
@@ -80,11 +78,11 @@ pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
         .await
     {
         tracing::error!(error = %e, "override code not stored");
-        return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+        return ApiError::Unavailable("the Data Bodega is unavailable".into()).into_response();
     }
     // The code itself never reaches the log.
     if let Err(e) = grant.audit(&state.ctx, "override code", Outcome::Success, "a new override code was issued").await {
-        return crate::api_error_response(&e);
+        return e.into_response();
     }
     let body = serde_json::json!({ "code": code, "iterations": OVERRIDE_ITERATIONS });
     (StatusCode::OK, [(axum::http::header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
@@ -94,30 +92,27 @@ pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
 /// with both names; a supervisor who is not a sergeant of the author's districts or command
 /// staff is recorded as a failed claim and answered 422.
 pub async fn report(State(state): State<AppState>, req: Request) -> Response {
-    let asker = crate::asker(&req);
-    let grant = match crate::gate(&state, asker, Action::SyncDevice, Target::Own, "/api/sync/override").await {
+    let asker = asker(&req);
+    let grant = match gate(&state, asker, Action::SyncDevice, Target::Own, "/api/sync/override").await {
         Ok(g) => g,
         Err(resp) => return resp,
     };
     let Json(r) = match req.extract::<Json<OverrideReport>, _>().await {
         Ok(b) => b,
         Err(e) => {
-            return ErrorBody::answer(
-                e.status(),
-                "invalid",
-                format!("the override report is not valid: {}", e.body_text()),
-            );
+            return crate::sync::body_refusal(e.status(), format!("the override report is not valid: {}", e.body_text()));
         }
     };
     if r.supervisor.len() > 200 || r.device_id.len() > 100 {
-        return ErrorBody::answer(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "supervisor or device_id is too long");
+        let field = if r.supervisor.len() > 200 { "supervisor" } else { "device_id" };
+        return ApiError::invalid(field, "supervisor or device_id is too long").into_response();
     }
     let author = grant.user();
     let supervisor = match state.ctx.bodega.user_by_username(&r.supervisor.to_lowercase()).await {
         Ok(u) => u,
         Err(e) => {
             tracing::error!(error = %e, "override report: store");
-            return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the Data Bodega is unavailable");
+            return ApiError::Unavailable("the Data Bodega is unavailable".into()).into_response();
         }
     };
     let valid = supervisor.as_ref().is_some_and(|s| {
@@ -142,16 +137,13 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
     };
     if let Err(e) = state.ctx.bodega.append_audit(&entry).await {
         tracing::error!(error = %e, "audit log write failed");
-        return ErrorBody::answer(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the audit log could not be written");
+        return ApiError::Unavailable("the audit log could not be written".into()).into_response();
     }
     if valid {
         (StatusCode::OK, Json(serde_json::json!({ "recorded": true }))).into_response()
     } else {
-        ErrorBody::answer(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_a_supervisor",
-            format!("'{}' is not a sergeant of your districts or command staff; recorded", r.supervisor),
-        )
+        let message = format!("'{}' is not a sergeant of your districts or command staff; recorded", r.supervisor);
+        ApiError::invalid("supervisor", message).into_response()
     }
 }
 

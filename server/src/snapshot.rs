@@ -14,7 +14,10 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use protocol::policy::Target;
 use protocol::Action;
 
-use crate::AppState;
+use app::error::ApiError;
+
+use crate::gate::{asker, gate};
+use crate::state::AppState;
 
 /// The file kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,23 +47,23 @@ impl Format {
 /// `GET /snapshot/{file}`: `YYYY-MM-DD.pdf` or `YYYY-MM-DD.csv`.
 pub async fn download(State(state): State<AppState>, Path(file): Path<String>, req: Request) -> Response {
     let what = format!("/snapshot/{file}");
-    let grant = match crate::gate(&state, crate::asker(&req), Action::ExportData, Target::City, &what).await {
+    let grant = match gate(&state, asker(&req), Action::ExportData, Target::City, &what).await {
         Ok(g) => g,
         Err(resp) => return resp,
     };
     let Some((date, format)) = Format::from_name(&file).filter(|(_, f)| *f != Format::Html) else {
-        return (StatusCode::NOT_FOUND, "snapshots download as YYYY-MM-DD.pdf or YYYY-MM-DD.csv").into_response();
+        return ApiError::NotFound("snapshots download as YYYY-MM-DD.pdf or YYYY-MM-DD.csv".into()).into_response();
     };
     let snapshot = match app::snapshot::ssr::snapshot(&state.ctx, &date).await {
         Ok(s) => s,
-        Err(e) => return crate::api_error_response(&e),
+        Err(e) => return e.into_response(),
     };
     let (bytes, content_type) = match format {
         Format::Csv => (to_csv(&snapshot).into_bytes(), "text/csv; charset=utf-8"),
         _ => (to_pdf(&snapshot), "application/pdf"),
     };
     if let Err(e) = grant.audit(&state.ctx, &what, bodega::audit::Outcome::Success, "snapshot exported").await {
-        return crate::api_error_response(&e);
+        return e.into_response();
     }
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();

@@ -7,7 +7,7 @@
 //! Uploads get [`UPLOAD_TIMEOUT`] instead of the API's request timeout, and the load runs in a
 //! task of its own, so a client that gives up never leaves a load committed but unaudited.
 
-use app::pages::Uploaded;
+use app::upload::Uploaded;
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
@@ -19,8 +19,10 @@ use protocol::Action;
 use serde::Deserialize;
 use std::io::Write;
 
-use crate::auth::ErrorBody;
-use crate::AppState;
+use app::error::ApiError;
+
+use crate::gate::{asker, gate};
+use crate::state::AppState;
 
 /// Largest upload, bytes (a year of a large city's incidents is well under this).
 pub const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
@@ -59,9 +61,19 @@ pub fn plain_file_name(name: &str) -> Result<String, String> {
     Ok(n.to_string())
 }
 
+/// A refused upload as the envelope: `status` picks the code (404 unknown kind, 400 unreadable,
+/// 413 too large, 500/503 the server's own failure, else 422 naming `field`).
 fn refuse(status: StatusCode, field: &str, message: impl Into<String>) -> Response {
-    let body = ErrorBody { error: "invalid".into(), message: message.into(), field: Some(field.into()) };
-    (status, Json(body)).into_response()
+    let message = message.into();
+    match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound(message),
+        StatusCode::BAD_REQUEST => ApiError::BadRequest(message),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
+        StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal(message),
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(message),
+        _ => ApiError::invalid(field, message),
+    }
+    .into_response()
 }
 
 /// The handler.
@@ -71,7 +83,7 @@ pub async fn upload(
     query: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     req: Request,
 ) -> Response {
-    let grant = match crate::gate(&state, crate::asker(&req), Action::IngestData, Target::City, "/api/ingest").await {
+    let grant = match gate(&state, asker(&req), Action::IngestData, Target::City, "/api/ingest").await {
         Ok(g) => g,
         Err(resp) => return resp,
     };
@@ -148,7 +160,7 @@ async fn finish_upload(
         }
     };
     if let Err(e) = grant.audit(&state.ctx, &format!("upload {file_name}"), outcome, &detail).await {
-        return crate::api_error_response(&e);
+        return e.into_response();
     }
     resp
 }
@@ -216,7 +228,7 @@ async fn load(
         "gps" => "avl",
         _ => "rms",
     };
-    let opts = bodega::ingest::IngestOptions {
+    let opts = bodega::IngestOptions {
         source: source.into(),
         file_name: file_name.into(),
         time_zone: state.ctx.time_zone.clone(),
@@ -224,26 +236,15 @@ async fn load(
         mapping,
     };
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    let batch = match kind {
-        "calls" => {
-            let s = bodega::calls::ingest_calls_csv(bodega, reader, &opts).await.map_err(|e| invalid(&e))?;
-            (summary.read, summary.loaded, summary.updated, summary.unchanged, summary.rejected) =
-                (s.read, s.loaded, s.updated, s.unchanged, s.rejected);
-            s.batch_id
-        }
-        "gps" => {
-            let s = bodega::gps::ingest_gps_csv(bodega, reader, &opts).await.map_err(|e| invalid(&e))?;
-            (summary.read, summary.loaded, summary.unchanged, summary.rejected) =
-                (s.read, s.loaded, s.duplicates, s.rejected);
-            s.batch_id
-        }
-        _ => {
-            let s = bodega::ingest::ingest_incidents_csv(bodega, reader, &opts).await.map_err(|e| invalid(&e))?;
-            (summary.read, summary.loaded, summary.updated, summary.unchanged, summary.rejected) =
-                (s.read, s.loaded, s.updated, s.unchanged, s.rejected);
-            s.batch_id
-        }
-    };
+    let s = match kind {
+        "calls" => bodega::calls::ingest_calls_csv(bodega, reader, &opts).await,
+        "gps" => bodega::gps::ingest_gps_csv(bodega, reader, &opts).await,
+        _ => bodega::ingest::ingest_incidents_csv(bodega, reader, &opts).await,
+    }
+    .map_err(|e| invalid(&e))?;
+    (summary.read, summary.loaded, summary.updated, summary.unchanged, summary.rejected) =
+        (s.read, s.loaded, s.updated, s.unchanged, s.rejected);
+    let batch = s.batch_id;
     if !dry_run {
         let rows = bodega.rejected_rows(batch).await.map_err(|e| {
             tracing::error!(error = %e, "reading rejected rows failed");

@@ -20,7 +20,7 @@ fn opts(source: &str) -> IngestOptions {
     }
 }
 
-async fn ingest(b: &Bodega, csv: &str, o: &IngestOptions) -> Result<bodega::IngestSummary, IngestError> {
+async fn ingest(b: &Bodega, csv: &str, o: &IngestOptions) -> Result<bodega::LoadSummary, IngestError> {
     bodega::ingest::ingest_incidents_csv(b, csv.as_bytes(), o).await
 }
 
@@ -534,13 +534,13 @@ async fn gps_fixes_append_once_and_bad_rows_are_kept_with_reasons() {
                phone-18,,2020-06-01T17:00:06Z,49.28,-123.12,-3,1.2\n";
     let o = opts("avl");
     let s = bodega::gps::ingest_gps_csv(&store.bodega, csv.as_bytes(), &o).await.expect("load");
-    assert_eq!((s.read, s.loaded, s.duplicates, s.rejected), (7, 4, 1, 2));
+    assert_eq!((s.read, s.loaded, s.unchanged, s.rejected), (7, 4, 1, 2));
     let rejected = store.bodega.rejected_rows(s.batch_id).await.expect("rejected");
     let got: Vec<(i64, &str)> = rejected.iter().map(|(l, f, _)| (*l, f.as_str())).collect();
     assert_eq!(got, vec![(7, "lat"), (8, "accuracy_m")]);
     // Re-sending the same batch stores nothing twice.
     let again = bodega::gps::ingest_gps_csv(&store.bodega, csv.as_bytes(), &o).await.expect("reload");
-    assert_eq!((again.loaded, again.duplicates), (0, 5));
+    assert_eq!((again.loaded, again.unchanged), (0, 5));
     let fixes: Vec<(String, i64)> = bodega::on_pool!(&store.bodega, pool => sqlx::query_as(
         "SELECT device, fix_at FROM gps_fixes ORDER BY device, fix_at"
     ).fetch_all(pool).await)

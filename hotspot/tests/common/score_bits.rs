@@ -89,13 +89,13 @@ pub const PLACES: [(u32, f64, f64); 5] =
 /// the analysts' CLI use): 300 points scattered over about 0.4° around each of five places in
 /// both hemispheres, one line per point: `epsg lon_bits lat_bits x_bits y_bits`.
 pub fn fitted_projection_lines() -> Vec<String> {
-    use hotspot::synthetic::SplitMix64;
+    use hotspot::rng::{Draw, SplitMix64};
     use hotspot::{LocalUtm, Utm};
-    let mut rng = SplitMix64::new(2026);
+    let mut rng = SplitMix64::seeded(2026);
     let mut lines = Vec::new();
     for (epsg, lon0, lat0) in PLACES {
         let points: Vec<(f64, f64)> =
-            (0..300).map(|_| (lon0 + 0.4 * (rng.next_f64() - 0.5), lat0 + 0.4 * (rng.next_f64() - 0.5))).collect();
+            (0..300).map(|_| (lon0 + 0.4 * (rng.unit() - 0.5), lat0 + 0.4 * (rng.unit() - 0.5))).collect();
         let local = LocalUtm::new(Utm::new(Epsg::utm(epsg).expect("zone")), points.iter().copied());
         assert!(local.fitted_tiles() > 0, "EPSG:{epsg}: no tile fitted");
         for (lon, lat) in points {

@@ -349,7 +349,7 @@ fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
     if let Some(body) = json_body(path) {
         return json_call(path, &body, cookie);
     }
-    let is_server_fn = app::api::endpoints().iter().any(|(p, _)| *p == path);
+    let is_server_fn = app::endpoints().iter().any(|(p, _)| *p == path);
     let req = if is_server_fn {
         return server_fn(path, cookie);
     } else if path == "/api/auth/login" {
@@ -372,12 +372,12 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
     // Every server function the binary registers, and every other route, has an entry.
     for (path, _method) in leptos::server_fn::axum::server_fn_paths() {
         assert!(
-            app::api::endpoints().iter().any(|(p, _)| *p == path),
-            "{path} has no policy entry in app::api::endpoints()"
+            app::endpoints().iter().any(|(p, _)| *p == path),
+            "{path} has no policy entry in app::endpoints()"
         );
         assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
     }
-    for (path, _, _) in server::routes() {
+    for (path, _, _) in server::router::routes() {
         assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
     }
     let sessions = sessions_for_everyone(&app).await;
@@ -562,7 +562,7 @@ async fn a_burst_of_parallel_guesses_gets_no_more_tries_than_the_lockout_allows(
         );
         checked += usize::from(status == StatusCode::UNAUTHORIZED);
     }
-    let most = 5 + server::auth::sign_in_turns() - 1;
+    let most = 5 + server::auth::password::sign_in_turns() - 1;
     assert!((5..=most).contains(&checked), "{checked} passwords checked; at most {most} may be");
     let failures =
         audit_rows(&app, "sign_in").await.iter().filter(|r| r.detail.contains("consecutive failures")).count();

@@ -36,7 +36,7 @@ async fn a_device_gets_its_districts_aggregates_and_nothing_about_any_one_incide
     let off = sign_in(&app, "off1").await;
     let (status, _, text) = call(&app.router, json_call("/api/field_cache", &serde_json::json!({}), Some(&off))).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let cache: app::field::FieldCache = serde_json::from_str(&text).expect("a field cache");
+    let cache: app::device::cache::FieldCache = serde_json::from_str(&text).expect("a field cache");
     assert_eq!(cache.districts, vec!["D1".to_string()]);
     assert_eq!(cache.last_date, "2020-12-31");
     let a = &cache.aggregates;
@@ -108,7 +108,7 @@ async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_an
         async move {
             let (_, _, text) =
                 call(&router, json_call("/api/field_cache", &serde_json::json!({}), Some(&cookie))).await;
-            serde_json::from_str::<app::field::FieldCache>(&text).expect("a field cache")
+            serde_json::from_str::<app::device::cache::FieldCache>(&text).expect("a field cache")
         }
     };
     let d1 = cache(off1.clone()).await;

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 mod auth;
 mod crime;
+mod envelope;
 mod field;
 mod harm;
 mod missions;
@@ -30,11 +31,11 @@ struct TestApp {
 
 /// A router over a fresh store holding the demo city and a minimal built site.
 async fn test_app() -> TestApp {
-    test_app_with(server::Settings::default()).await
+    test_app_with(server::config::Settings::default()).await
 }
 
 /// [`test_app`] with these settings (the session cookie is never `Secure` here).
-async fn test_app_with(settings: server::Settings) -> TestApp {
+async fn test_app_with(settings: server::config::Settings) -> TestApp {
     let store = fresh_store().await;
     bodega::demo::seed_demo(&store.bodega).await.expect("seed demo");
     store.bodega.ensure_default_menu().await.expect("default menu");
@@ -47,11 +48,11 @@ async fn test_app_with(settings: server::Settings) -> TestApp {
     std::fs::write(site.path().join("sw.js"), "// worker template").expect("sw");
     let addr = "127.0.0.1:0".parse().expect("addr");
     let settings =
-        server::Settings { auth: server::auth::AuthConfig { secure_cookie: false, ..settings.auth }, ..settings };
-    let state = server::app_state(store.bodega.clone(), site.path(), addr, settings).expect("state");
+        server::config::Settings { auth: server::auth::config::AuthConfig { secure_cookie: false, ..settings.auth }, ..settings };
+    let state = server::state::app_state(store.bodega.clone(), site.path(), addr, settings).expect("state");
     let limits =
-        server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES };
-    TestApp { router: server::router(state, limits), store, _site: site }
+        server::state::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES };
+    TestApp { router: server::router::router(state, limits), store, _site: site }
 }
 
 async fn call(router: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -79,7 +80,7 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates a local account with these roles and districts.
 async fn add_user(app: &TestApp, username: &str, roles: &[protocol::Role], districts: &[&str]) -> i64 {
-    let hash = server::auth::hash_password(PASSWORD.into()).await.expect("hash");
+    let hash = server::auth::password::hash_password(PASSWORD.into()).await.expect("hash");
     let new = bodega::accounts::NewUser {
         username: username.into(),
         display_name: format!("Test {username}"),
@@ -162,7 +163,7 @@ async fn probes_report_liveness_and_database_readiness() {
 async fn every_answer_says_it_is_beatbooks_so_devices_tell_it_from_a_proxy_or_a_portal() {
     let app = test_app().await;
     let cookie = analyst_session(&app).await;
-    let big = vec![b'a'; server::DEFAULT_MAX_BODY_BYTES + 1];
+    let big = vec![b'a'; server::config::DEFAULT_MAX_BODY_BYTES + 1];
     let too_large = Request::post("/api/city_overview")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::CONTENT_LENGTH, big.len())
@@ -261,7 +262,7 @@ async fn the_basemap_is_served_in_byte_ranges_and_announced_to_maps() {
     let bytes = std::fs::read(&file).expect("read");
     let basemap = server::basemap::Basemap::open(&file, "© Test contributors").expect("basemap");
     let url = basemap.info.url.clone();
-    let app = test_app_with(server::Settings { basemap: Some(basemap), ..Default::default() }).await;
+    let app = test_app_with(server::config::Settings { basemap: Some(basemap), ..Default::default() }).await;
 
     // pmtiles.js reads the header with a single range: 206, the exact bytes, never compressed.
     let req = Request::get(&url)
@@ -296,7 +297,7 @@ async fn the_basemap_is_served_in_byte_ranges_and_announced_to_maps() {
     let cookie = analyst_session(&app).await;
     let (status, _, body) = call(&app.router, server_fn("/api/map", Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let config: app::map::MapConfig = serde_json::from_str(&body).expect("map config");
+    let config: app::ui::map::MapConfig = serde_json::from_str(&body).expect("map config");
     let info = config.basemap.expect("a basemap");
     assert_eq!((info.url.as_str(), info.attribution.as_str()), (url.as_str(), "© Test contributors"));
     assert_eq!((info.min_zoom, info.max_zoom, info.bytes), (10, 12, bytes.len() as u64));
@@ -310,7 +311,7 @@ async fn without_a_basemap_maps_still_get_outlines_and_the_url_is_404() {
     let cookie = analyst_session(&app).await;
     let (status, _, body) = call(&app.router, server_fn("/api/map", Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let config: app::map::MapConfig = serde_json::from_str(&body).expect("map config");
+    let config: app::ui::map::MapConfig = serde_json::from_str(&body).expect("map config");
     assert!(config.basemap.is_none());
     assert!(!config.districts.is_empty());
     let (status, _, body) = call(&app.router, get("/maps/abc/basemap.pmtiles")).await;
@@ -333,7 +334,7 @@ async fn unknown_paths_are_404_pages_and_traversal_finds_nothing() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_and_responses_are_compressed() {
     let app = test_app().await;
-    let big = vec![b'a'; server::DEFAULT_MAX_BODY_BYTES + 1];
+    let big = vec![b'a'; server::config::DEFAULT_MAX_BODY_BYTES + 1];
     let req = Request::post("/api/city_overview")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::CONTENT_LENGTH, big.len())

@@ -241,7 +241,7 @@ async fn bad_mission_input_gets_a_clear_4xx_and_nothing_is_written() {
     for (body, field) in cases {
         let (status, answer) = call_json(&app, "/api/missions/issue", body, &cmd).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {answer}");
-        assert_eq!(answer["Invalid"]["field"], field, "{answer}");
+        assert_eq!((answer["error"].as_str(), answer["field"].as_str()), (Some("invalid"), Some(field)), "{answer}");
     }
     let (status, answer) = call_json(
         &app,

@@ -24,7 +24,7 @@ use openidconnect::{
     SubjectIdentifier, TokenUrl,
 };
 use protocol::Role;
-use server::oidc::{BeatbookIdToken, OidcConfig, OtherClaims};
+use server::oidc::provider::{BeatbookIdToken, OidcConfig, OtherClaims};
 use sha2::{Digest, Sha256};
 
 use super::*;
@@ -241,7 +241,7 @@ async fn token(State(s): State<Arc<ProviderState>>, Form(f): Form<HashMap<String
 
 /// A Beatbook wired to the provider.
 async fn app_with(provider: &Provider) -> TestApp {
-    test_app_with(server::Settings { oidc: Some(provider.config()), ..Default::default() }).await
+    test_app_with(server::config::Settings { oidc: Some(provider.config()), ..Default::default() }).await
 }
 
 /// The query parameters of a URL.

@@ -190,7 +190,7 @@ async fn a_batch_after_a_gap_applies_nothing_until_the_missing_one_arrives() {
     let c = crew(&app).await;
     let (status, body) = push(&app, "phone-1", vec![note(3, "n-3"), note(4, "n-4")], &c.officer).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!((body["error"].as_str(), body["last_seq"].as_u64()), (Some("gap"), Some(0)));
+    assert_eq!((body["error"].as_str(), body["details"]["last_seq"].as_u64()), (Some("gap"), Some(0)));
     assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 0, "nothing past the gap");
     push(&app, "phone-1", vec![note(1, "n-1"), note(2, "n-2")], &c.officer).await;
     let (status, body) = push(&app, "phone-1", vec![note(3, "n-3"), note(4, "n-4")], &c.officer).await;
@@ -301,15 +301,16 @@ async fn a_revoked_device_is_refused_and_its_outbox_reported() {
     app.store.bodega.revoke_device("phone-1", None, "lost").await.expect("revoke");
     let (status, body) = push(&app, "phone-1", vec![note(2, "n-2"), note(3, "n-3")], &c.officer).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert_eq!((body["error"].as_str(), body["pending"].as_u64()), (Some("device_revoked"), Some(2)));
+    assert_eq!((body["error"].as_str(), body["details"]["pending"].as_u64()), (Some("device_revoked"), Some(2)));
     let audit = audit_of(&app, "sync_device").await;
     assert_eq!(audit.len(), 1);
     assert!(audit[0].detail.contains("2 unsynced"), "{:?}", audit[0]);
     // Another user cannot use that device id either.
     add_user(&app, "off2", &[Role::Officer], &["D1"]).await;
     let other = sign_in(&app, "off2").await;
-    let (status, _) = push(&app, "phone-1", vec![note(1, "x")], &other).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = push(&app, "phone-1", vec![note(1, "x")], &other).await;
+    // One code, one status: `device_in_use` is 409 here as at sign-in (it was 403 on this route).
+    assert_eq!((status, body["error"].as_str()), (StatusCode::CONFLICT, Some("device_in_use")), "{body}");
 }
 
 #[tokio::test]
@@ -396,7 +397,7 @@ async fn hostile_and_malformed_pushes_get_4xx_and_change_nothing() {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM missions").await, 1, "the tables are intact");
     let big = format!(
         r#"{{"schema_version":1,"device_id":"p","mutations":[],"pad":"{}"}}"#,
-        "x".repeat(server::DEFAULT_MAX_BODY_BYTES + 1024)
+        "x".repeat(server::config::DEFAULT_MAX_BODY_BYTES + 1024)
     );
     let (status, _, _) = call(&app.router, raw(&big)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "bounded memory");
@@ -413,15 +414,15 @@ async fn two_server_instances_on_one_store_still_apply_once() {
     // A second server on the same database (its own pool, its own process state).
     let other_store = bodega::Bodega::connect(&app.store.url, 4).await.expect("second pool");
     let site = tempfile::tempdir().expect("site");
-    let settings = server::Settings {
-        auth: server::auth::AuthConfig { secure_cookie: false, ..Default::default() },
+    let settings = server::config::Settings {
+        auth: server::auth::config::AuthConfig { secure_cookie: false, ..Default::default() },
         ..Default::default()
     };
     let state =
-        server::app_state(other_store, site.path(), "127.0.0.1:0".parse().expect("addr"), settings).expect("state");
-    let second = server::router(
+        server::state::app_state(other_store, site.path(), "127.0.0.1:0".parse().expect("addr"), settings).expect("state");
+    let second = server::router::router(
         state,
-        server::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES },
+        server::state::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES },
     );
     for round in 0..5u64 {
         let batch: Vec<Mutation> = (1..=round * 4 + 4).map(|i| note(i, &format!("n{i}"))).collect();
@@ -450,7 +451,7 @@ async fn a_twelve_hour_backlog_goes_through_in_bounded_pushes_and_applies_once()
     while !outbox.is_empty() {
         let batch = outbox.batch(50);
         let bytes = serde_json::to_vec(&batch).expect("json").len();
-        assert!(bytes < server::DEFAULT_MAX_BODY_BYTES, "push {pushes}: {bytes} bytes");
+        assert!(bytes < server::config::DEFAULT_MAX_BODY_BYTES, "push {pushes}: {bytes} bytes");
         let (status, v) = push(&app, "phone-9", batch, &c.officer).await;
         assert_eq!(status, StatusCode::OK, "push {pushes}: {v}");
         outbox.acknowledge(v["last_seq"].as_u64().expect("last_seq"));
@@ -520,7 +521,7 @@ async fn a_sealed_backlog_of_days_goes_through_background_sync_once() {
         "device_id": "phone-s", "key": seal(&sk, &dk), "state": seal(&dk, state.to_string().as_bytes()),
     });
     let bytes = body.to_string().len();
-    assert!(bytes > server::DEFAULT_MAX_BODY_BYTES, "the sealed backlog is {bytes} bytes");
+    assert!(bytes > server::config::DEFAULT_MAX_BODY_BYTES, "the sealed backlog is {bytes} bytes");
     for _ in 0..2 {
         let (status, _, text) = call(&app.router, json_call("/api/sync/push-sealed", &body, Some(&c.officer))).await;
         assert_eq!(status, StatusCode::OK, "{}", &text[..text.len().min(300)]);
@@ -529,7 +530,7 @@ async fn a_sealed_backlog_of_days_goes_through_background_sync_once() {
     assert_backlog_applied_once(&app, "phone-s", 60).await;
     let huge = serde_json::json!({
         "device_id": "phone-s", "key": seal(&sk, &dk),
-        "state": { "iv": "00", "ct": "ab".repeat(server::MAX_SEALED_PUSH_BYTES / 2 + 1) },
+        "state": { "iv": "00", "ct": "ab".repeat(server::config::MAX_SEALED_PUSH_BYTES / 2 + 1) },
     });
     let (status, _, text) = call(&app.router, json_call("/api/sync/push-sealed", &huge, Some(&c.officer))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{}", &text[..text.len().min(300)]);

@@ -108,7 +108,7 @@ async fn hostile_files_and_file_names_get_a_clear_4xx_and_store_nothing() {
 
 #[test]
 fn the_upload_screen_offers_every_preset_the_loader_knows() {
-    let screen: Vec<&str> = app::pages::UPLOAD_PRESETS.iter().map(|p| p.0).filter(|p| !p.is_empty()).collect();
+    let screen: Vec<&str> = app::upload::PRESETS.iter().map(|p| p.0).filter(|p| !p.is_empty()).collect();
     assert_eq!(screen, bodega::mapping::Mapping::PRESETS);
 }
 
@@ -122,16 +122,16 @@ async fn an_upload_is_not_held_to_the_api_calls_time_limit() {
     let analyst = sign_in(&app, "ana").await;
     // A second server on the same Data Bodega, with a one-millisecond limit.
     let site = tempfile::tempdir().expect("site");
-    let settings = server::Settings {
-        auth: server::auth::AuthConfig { secure_cookie: false, ..Default::default() },
+    let settings = server::config::Settings {
+        auth: server::auth::config::AuthConfig { secure_cookie: false, ..Default::default() },
         ..Default::default()
     };
     let state =
-        server::app_state(app.store.bodega.clone(), site.path(), "127.0.0.1:0".parse().expect("addr"), settings)
+        server::state::app_state(app.store.bodega.clone(), site.path(), "127.0.0.1:0".parse().expect("addr"), settings)
             .expect("state");
-    let hurried = server::router(
+    let hurried = server::router::router(
         state,
-        server::Limits { request_timeout: Duration::from_millis(1), max_body_bytes: server::DEFAULT_MAX_BODY_BYTES },
+        server::state::Limits { request_timeout: Duration::from_millis(1), max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES },
     );
     let mut csv = String::from("id,occurred_at,offense,category,lat,lon\n");
     for i in 0..3_000 {

@@ -1,0 +1,132 @@
+//! `/board`: a district's shift as a planner board, columns by status (sergeants acknowledge,
+//! assign and review; command sees it too).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use protocol::mission::{Mission, TransitionArgs};
+use protocol::{MissionStatus, Transition};
+
+use super::{get_board, outcome_text, transition_mission};
+use crate::ui::shift_picker::{use_shift_resource, ShiftPicker};
+
+fn status_column(s: MissionStatus) -> usize {
+    match s {
+        MissionStatus::Draft | MissionStatus::Issued => 0,
+        MissionStatus::Acknowledged => 1,
+        MissionStatus::Assigned => 2,
+        MissionStatus::InProgress => 3,
+        MissionStatus::Completed | MissionStatus::NotCompleted | MissionStatus::Reviewed => 4,
+        MissionStatus::Cancelled => 5,
+    }
+}
+
+/// `/board`: a district's shift as a planner board, columns by status.
+#[component]
+pub fn ShiftBoard() -> impl IntoView {
+    let (choice, board) = use_shift_resource(get_board);
+    let error = RwSignal::new(None::<String>);
+    let step = Action::new(move |input: &(String, Transition, TransitionArgs)| {
+        let (id, t, args) = input.clone();
+        async move { transition_mission(id, t, args).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = step.value().get() {
+            error.set(result.err().map(|e| e.to_string()));
+            board.refetch();
+        }
+    });
+    const COLUMNS: [&str; 5] = ["Issued", "Acknowledged", "Assigned", "In progress", "Done"];
+    view! {
+        <Title text="Shift board · Beatbook"/>
+        <section class="page wide">
+            <h1>"Shift board"</h1>
+            <ShiftPicker choice/>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="board-error">{e}</p> })}
+            <Transition fallback=|| view! { <p class="loading">"Loading the board…"</p> }>
+                {move || Suspend::new(async move {
+                    match board.await {
+                        None => ().into_any(),
+                        Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Some(Ok(b)) => {
+                            let officers = b.officers.clone();
+                            let rights = b.rights;
+                            view! {
+                                <div class="board" data-testid="board">
+                                    {COLUMNS.iter().enumerate().map(|(col, title)| {
+                                        let cards: Vec<Mission> = b.missions.iter().filter(|m| status_column(m.status) == col).cloned().collect();
+                                        let officers = officers.clone();
+                                        view! {
+                                            <section class="column" data-column=*title>
+                                                <h2>{format!("{title} ({})", cards.len())}</h2>
+                                                {cards.into_iter().map(|m| view! { <BoardCard m officers=officers.clone() rights step/> }).collect_view()}
+                                            </section>
+                                        }
+                                    }).collect_view()}
+                                </div>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn BoardCard(
+    m: Mission,
+    officers: Vec<(i64, String)>,
+    rights: super::BoardRights,
+    step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::error::ApiError>>,
+) -> impl IntoView {
+    let choice = RwSignal::new(officers.first().map(|o| o.0).unwrap_or_default());
+    let id = m.id.clone();
+    let version = m.version;
+    let (id_ack, id_assign, id_review) = (id.clone(), id.clone(), id.clone());
+    let status = m.status;
+    view! {
+        <article class="card" data-mission=m.id.clone() data-status=status.as_str()>
+            <header>
+                <span class="priority">{format!("P{}", m.priority)}</span>
+                <strong>{m.place_label.clone()}</strong>
+            </header>
+            <p class="template">{m.template.name.clone()}</p>
+            <p class="reason">{m.reason.clone()}</p>
+            {m.assignee_name.clone().map(|n| view! { <p class="assignee">{format!("Assigned: {n}")}</p> })}
+            {m.outcome.clone().map(|o| view! { <p class="outcome" data-testid="outcome">{outcome_text(&m, &o)}</p> })}
+            <div class="actions">
+                {(status == MissionStatus::Issued).then(|| view! {
+                    <button type="button" class="primary" disabled=!rights.acknowledge
+                        on:click=move |_| { step.dispatch((id_ack.clone(), Transition::Acknowledge, TransitionArgs { expected_version: Some(version), ..Default::default() })); }>
+                        "Acknowledge"
+                    </button>
+                })}
+                {matches!(status, MissionStatus::Acknowledged | MissionStatus::Assigned).then(|| view! {
+                    <label class="assign">
+                        <span class="visually-hidden">"Officer"</span>
+                        <select on:change=move |ev| choice.set(event_target_value(&ev).parse().unwrap_or_default())>
+                            {officers.iter().map(|(uid, name)| view! { <option value=uid.to_string()>{name.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="button" disabled=!rights.assign
+                        on:click=move |_| {
+                            let args = TransitionArgs { assignee_user_id: Some(choice.get_untracked()), expected_version: Some(version), ..Default::default() };
+                            step.dispatch((id_assign.clone(), Transition::Assign, args));
+                        }>
+                        {if status == MissionStatus::Assigned { "Reassign" } else { "Assign" }}
+                    </button>
+                })}
+                {matches!(status, MissionStatus::Completed | MissionStatus::NotCompleted).then(|| view! {
+                    <button type="button" disabled=!rights.review
+                        on:click=move |_| { step.dispatch((id_review.clone(), Transition::Review, TransitionArgs { expected_version: Some(version), ..Default::default() })); }>
+                        "Review"
+                    </button>
+                })}
+            </div>
+            <p class="status">{status.label()}</p>
+        </article>
+    }
+    .into_any()
+}

@@ -1,0 +1,129 @@
+//! `/plan`: a district's shift planned from the recommendations (command staff, analysts, and a
+//! district's sergeant for the district).
+
+use std::collections::BTreeSet;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::{issue_missions, recommend, IssueItem, ShiftRef};
+use crate::ui::shift_picker::{use_shift_resource, ShiftPicker};
+
+/// A new mission's id, made on the device that plans it.
+fn new_mission_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        crate::device::vault::browser::new_uuid()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
+/// `/plan`: proposals for a district's shift; accept, edit or reject each; issue.
+#[component]
+pub fn PlanShift() -> impl IntoView {
+    let (choice, recs) = use_shift_resource(recommend);
+    let rejected = RwSignal::new(BTreeSet::<u32>::new());
+    let message = RwSignal::new(None::<Result<String, String>>);
+    let issue = Action::new(move |items: &(ShiftRef, Vec<IssueItem>)| {
+        let (s, items) = items.clone();
+        async move { issue_missions(s, items).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = issue.value().get() {
+            message.set(Some(match result {
+                Ok(m) => Ok(format!("Issued {} missions.", m.len())),
+                Err(e) => Err(e.to_string()),
+            }));
+            recs.refetch();
+        }
+    });
+    view! {
+        <Title text="Plan a shift · Beatbook"/>
+        <section class="page">
+            <h1>"Plan a shift"</h1>
+            <ShiftPicker choice/>
+            {move || message.get().map(|m| match m {
+                Ok(text) => view! { <p class="notice" role="status" data-testid="plan-message">{text}</p> }.into_any(),
+                Err(text) => view! { <p class="error" role="alert" data-testid="plan-message">{text}</p> }.into_any(),
+            })}
+            <Suspense fallback=|| view! { <p class="loading">"Ranking the district's places…"</p> }>
+                {move || Suspend::new(async move {
+                    match recs.await {
+                        None => ().into_any(),
+                        Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Some(Ok(r)) => {
+                            let open: Vec<_> = r.proposals.iter().filter(|p| p.skipped.is_none()).cloned().collect();
+                            let shift_for_issue = r.shift.clone();
+                            let all = open.clone();
+                            let window = format!(
+                                "Top places of {} by harm ({}) in {} m cells, {} to {}.",
+                                r.district_name, r.harm_table, r.cell_size_m, r.window_from, r.window_to
+                            );
+                            view! {
+                                <p class="hint">{window}</p>
+                                {r.window_moved_to_data.then(|| view! {
+                                    <p class="notice" role="status">"The data ends before this shift: the ranking uses the last 28 days of data."</p>
+                                })}
+                                <ol class="proposals" data-testid="proposals">
+                                    {r.proposals.into_iter().map(|p| {
+                                        let rank = p.rank;
+                                        let skipped = p.skipped.clone();
+                                        let is_skipped = skipped.is_some();
+                                        view! {
+                                            <li class="proposal" class:skipped=is_skipped data-rank=rank>
+                                                <div class="proposal-head">
+                                                    <span class="rank">{format!("#{rank}")}</span>
+                                                    <span class="where">{p.place_label.clone()}</span>
+                                                    <span class="priority">{format!("P{}", p.priority)}</span>
+                                                </div>
+                                                <p class="reason">{p.reason.clone()}</p>
+                                                {match skipped {
+                                                    Some(why) => view! { <p class="skip-note">{format!("Not proposed: {why}")}</p> }.into_any(),
+                                                    None => view! {
+                                                        <label class="accept">
+                                                            <input type="checkbox"
+                                                                prop:checked=move || !rejected.get().contains(&rank)
+                                                                on:change=move |ev| {
+                                                                    let on = event_target_checked(&ev);
+                                                                    rejected.update(|r| { if on { r.remove(&rank); } else { r.insert(rank); } });
+                                                                }/>
+                                                            " Issue this mission"
+                                                        </label>
+                                                    }.into_any(),
+                                                }}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ol>
+                                <button type="button" class="primary big" data-testid="issue"
+                                    disabled=move || issue.pending().get()
+                                    on:click=move |_| {
+                                        let chosen: Vec<IssueItem> = all.iter()
+                                            .filter(|p| !rejected.get_untracked().contains(&p.rank))
+                                            .map(|p| IssueItem {
+                                                id: new_mission_id(),
+                                                template_id: p.template_id,
+                                                place: p.place.clone(),
+                                                place_label: p.place_label.clone(),
+                                                priority: p.priority,
+                                                instructions: "Koper visits: 10–16 minutes, random order, about every two hours.".into(),
+                                                reason: p.reason.clone(),
+                                            })
+                                            .collect();
+                                        issue.dispatch((shift_for_issue.clone(), chosen));
+                                    }>
+                                    {move || format!("Issue {} missions", open.iter().filter(|p| !rejected.get().contains(&p.rank)).count())}
+                                </button>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
+}

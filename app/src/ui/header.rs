@@ -1,0 +1,121 @@
+//! The header every screen shares (the name, the navigation a user's roles make useful, who is
+//! signed in, night mode, and whether the server can be reached) and the update prompt.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::auth::MeResource;
+use crate::device::signout::{OverrideCode, SignOut};
+use crate::device::worker::UpdateReady;
+use crate::device::FieldStore;
+use crate::ui::theme::ThemeToggle;
+
+/// Who is signed in, as far as the header and menus need to know.
+#[component]
+fn AccountMenu() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Some(me) => {
+                        let roles: Vec<&str> = me.roles.iter().map(|r| r.as_str()).collect();
+                        view! {
+                            <span class="account" data-testid="account">
+                                <span class="who">{me.display_name.clone()}</span>
+                                <span class="roles">{roles.join(", ")}</span>
+                                {me.may(protocol::Action::IssueOverrideCode).then(|| view! { <OverrideCode/> })}
+                                <SignOut/>
+                            </span>
+                        }
+                        .into_any()
+                    }
+                    // No signal: the device's last user, from what it keeps.
+                    None => {
+                        let field = expect_context::<FieldStore>();
+                        view! {
+                            {move || field.state.with(|s| s.as_ref().map(|s| s.username.clone())).map(|user| view! {
+                                <span class="account" data-testid="account">
+                                    <span class="who">{user}</span>
+                                    <SignOut/>
+                                </span>
+                            })}
+                        }
+                        .into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The links a user's roles make useful.
+#[component]
+fn RoleLinks() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let me = me.await;
+                let may = |a| me.as_ref().is_some_and(|m| m.may(a));
+                let officer = me.as_ref().is_some_and(|m| m.roles.contains(&protocol::Role::Officer));
+                view! {
+                    {(officer || may(protocol::Action::AcknowledgeMission)).then(|| view! { <A href="/missions">"My missions"</A> })}
+                    {may(protocol::Action::AcknowledgeMission).then(|| view! { <A href="/board">"Board"</A> })}
+                    {may(protocol::Action::PlanMissions).then(|| view! { <A href="/plan">"Plan"</A> })}
+                    {may(protocol::Action::ManageMenu).then(|| view! { <A href="/menu">"Menu"</A> })}
+                    {may(protocol::Action::ViewHotSpots).then(|| view! { <A href="/crime">"Crime"</A> })}
+                    {may(protocol::Action::ViewPresence).then(|| view! { <A href="/presence">"Presence"</A> })}
+                    {may(protocol::Action::ViewSnapshot).then(|| view! { <A href="/snapshot">"Snapshot"</A> })}
+                    {may(protocol::Action::IngestData).then(|| view! { <A href="/upload">"Load data"</A> })}
+                    {may(protocol::Action::ManageUsers).then(|| view! { <A href="/admin/users">"Accounts"</A> })}
+                    {may(protocol::Action::ManageDevices).then(|| view! { <A href="/admin/devices">"Devices"</A> })}
+                    {may(protocol::Action::ViewAudit).then(|| view! { <A href="/admin/audit">"Audit"</A> })}
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Top bar: the name, the navigation, who is signed in and whether the device has signal.
+#[component]
+pub fn AppHeader() -> impl IntoView {
+    let connectivity = crate::net::connectivity::state;
+    view! {
+        <header class="app-header">
+            <a class="brand" href="/">
+                <img src="/icons/icon.svg" alt="" width="28" height="28"/>
+                <span>"Beatbook"</span>
+            </a>
+            <nav aria-label="Main">
+                <A href="/" exact=true>"Overview"</A>
+                <A href="/places">"Places"</A>
+                <RoleLinks/>
+            </nav>
+            <AccountMenu/>
+            <ThemeToggle/>
+            <span class="connectivity" class:offline=move || !connectivity().is_online() role="status"
+                data-testid="connectivity" data-state=move || format!("{:?}", connectivity()).to_lowercase()>
+                {move || connectivity().label()}
+            </span>
+        </header>
+    }
+}
+
+/// Offers a waiting new version instead of swapping code under an officer mid-task.
+#[component]
+pub fn UpdateBanner() -> impl IntoView {
+    let ready = use_context::<UpdateReady>().map(|u| u.0).unwrap_or_else(|| RwSignal::new(false));
+    view! {
+        <Show when=move || ready.get()>
+            <div class="update-banner" role="alert">
+                <span>"A new version of Beatbook is ready."</span>
+                <button type="button" on:click=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    crate::device::worker::apply_update();
+                }>"Reload now"</button>
+                <button type="button" class="secondary" on:click=move |_| ready.set(false)>"Later"</button>
+            </div>
+        </Show>
+    }
+}
