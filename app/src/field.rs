@@ -602,10 +602,11 @@ pub mod device {
             }
         }
         let window = web_sys::window().ok_or("no window")?;
-        let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| {
-            crate::connectivity::observe_failure();
-            "no signal".to_string()
-        })?;
+        let resp =
+            wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| {
+                crate::connectivity::observe_failure();
+                "no signal".to_string()
+            })?;
         let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
         crate::connectivity::observe_response(&resp);
         if !crate::connectivity::current().is_online() {
