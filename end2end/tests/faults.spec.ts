@@ -129,8 +129,9 @@ test('#11 an old client meets a new server: told to update, the outbox survives 
   expect(JSON.parse(upgrade).error).toBe('upgrade');
   // From here the server speaks a newer version than this client (the refusal it gives such a
   // client is replayed for every push until the client has updated).
+  const upgradeHeaders = probe.headers();
   await page.route('**/api/sync/push', (route) =>
-    route.fulfill({ status: 409, contentType: 'application/json', body: upgrade }));
+    route.fulfill({ status: 409, headers: upgradeHeaders, contentType: 'application/json', body: upgrade }));
   await item(page, id).locator('.mission-head').click();
   await item(page, id).getByRole('button', { name: 'Start mission' }).click();
   await expect(item(page, id)).toHaveAttribute('data-status', 'in_progress');

@@ -1,5 +1,9 @@
 import { expect, test, type Browser, type Page } from '@playwright/test';
 
+/** The header Beatbook's server puts on every answer (protocol::SERVER_HEADER): an answer a test
+ * stands in for the server's must carry it, or the app takes it for a proxy's or a portal's. */
+export const FROM_BEATBOOK = { 'x-beatbook': '1' };
+
 /** The demo accounts' password (serve-e2e.sh sets it for the server). */
 export const DEMO_PASSWORD = process.env.BEATBOOK_DEMO_PASSWORD ?? 'beatbook-e2e-password';
 

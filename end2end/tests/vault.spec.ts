@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { DEVICE_PIN, devicePage, deviceStore, fieldReady, issueAndAssign, signIn, unlock } from './helpers';
+import { DEVICE_PIN, FROM_BEATBOOK, devicePage, deviceStore, fieldReady, issueAndAssign, signIn, unlock } from './helpers';
 
 // The device store's lock: sealed at rest, opened by a signed-in session (the server-held key)
 // or, with no signal, by the officer's PIN; wrong PINs count and five drop the PIN copy, after
@@ -105,7 +105,7 @@ test('when the device key cannot be had after signing in, the PIN opens the stor
   // Signed in, but the server-held key does not come (a server error): the lock screen, and the
   // officer's PIN opens the missions.
   await page.route('**/api/device/key', (route) =>
-    route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"unavailable","message":"down"}' }),
+    route.fulfill({ status: 503, headers: FROM_BEATBOOK, contentType: 'application/json', body: '{"error":"unavailable","message":"down"}' }),
   );
   await page.reload();
   await expect(page.getByTestId('unlock')).toBeVisible();
@@ -116,7 +116,7 @@ test('when the device key cannot be had after signing in, the PIN opens the stor
   // The server refuses the key, as it does for a revoked device: no PIN is offered.
   await page.unroute('**/api/device/key');
   await page.route('**/api/device/key', (route) =>
-    route.fulfill({ status: 403, contentType: 'application/json', body: '{"error":"revoked","message":"revoked"}' }),
+    route.fulfill({ status: 403, headers: FROM_BEATBOOK, contentType: 'application/json', body: '{"error":"revoked","message":"revoked"}' }),
   );
   await page.reload();
   await expect(page.locator('.vault-error')).toContainText('refused this device its key (403)');
