@@ -68,7 +68,8 @@ apt_install_candidate() {
     if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
       echo "apt has no candidate for $pkg" >&2; exit 1
     fi
-    installed=$(dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null | awk '$3 == "installed" { print $4 }')
+    # dpkg-query fails for a package never installed: that is "no version", not an error.
+    installed=$( (dpkg-query -W -f='${Status} ${Version}' "$pkg" 2>/dev/null || true) | awk '$3 == "installed" { print $4 }')
     [ "$installed" = "$candidate" ] || specs+=("$pkg=$candidate")
   done
   [ ${#specs[@]} -eq 0 ] && return 0

@@ -186,7 +186,8 @@ mod browser {
         if let Some(c) = &controller {
             init.set_signal(Some(&c.signal()));
         }
-        let timer = controller.clone().map(|c| gloo_timers::callback::Timeout::new(PROBE_TIMEOUT_MS, move || c.abort()));
+        let timer =
+            controller.clone().map(|c| gloo_timers::callback::Timeout::new(PROBE_TIMEOUT_MS, move || c.abort()));
         let answer = JsFuture::from(window.fetch_with_str_and_init("/healthz", &init)).await;
         drop(timer);
         match answer.ok().and_then(|r| r.dyn_into::<web_sys::Response>().ok()) {
@@ -208,9 +209,11 @@ mod browser {
         STATE.with(|s| s.set(first));
         // Not online by the page's own account: ask at once rather than after a retry's wait.
         NEXT_PROBE_AT.with(|t| t.set(if first.is_online() { now_ms() + PROBE_ONLINE_MS } else { 0.0 }));
-        let probe_soon = || leptos::task::spawn_local(async {
-            check_now().await;
-        });
+        let probe_soon = || {
+            leptos::task::spawn_local(async {
+                check_now().await;
+            })
+        };
         // These listeners and the timer live as long as the page (dropping a handle keeps its
         // listener; only `remove` takes it away).
         let _ = window_event_listener(leptos::ev::online, move |_| probe_soon());
