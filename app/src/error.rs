@@ -189,8 +189,12 @@ impl From<ApiError> for ErrorEnvelope {
             _ => None,
         };
         let details = match &e {
-            ApiError::Gap { last_seq, first } => details(&[("last_seq", (*last_seq).into()), ("first", (*first).into())]),
-            ApiError::Upgrade { client, server } => details(&[("client", (*client).into()), ("server", (*server).into())]),
+            ApiError::Gap { last_seq, first } => {
+                details(&[("last_seq", (*last_seq).into()), ("first", (*first).into())])
+            }
+            ApiError::Upgrade { client, server } => {
+                details(&[("client", (*client).into()), ("server", (*server).into())])
+            }
             ApiError::DeviceRevoked { pending: Some(n), .. } => details(&[("pending", (*n).into())]),
             ApiError::RateLimited { retry_after_s, .. } => details(&[("retry_after_s", (*retry_after_s).into())]),
             _ => None,
@@ -338,6 +342,9 @@ mod tests {
         assert_eq!(v["details"], serde_json::json!({"last_seq": 4, "first": 7}));
         assert_eq!(v["error"], "gap");
         let v = serde_json::to_value(ApiError::Transport(ServerFnErrorErr::Args("x".into()))).expect("json");
-        assert_eq!((v["error"].as_str(), ApiError::Transport(ServerFnErrorErr::Args("x".into())).status()), (Some("bad_request"), 400));
+        assert_eq!(
+            (v["error"].as_str(), ApiError::Transport(ServerFnErrorErr::Args("x".into())).status()),
+            (Some("bad_request"), 400)
+        );
     }
 }

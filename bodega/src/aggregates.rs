@@ -19,8 +19,8 @@
 //!   ([`Bodega::cell_day_counts_from_incidents`]); the two ways always agree (tested on both
 //!   engines).
 
-use crate::queries::{CellDayCount, Filter};
 use crate::on_pool;
+use crate::queries::{CellDayCount, Filter};
 use crate::store::{begin_write, Bodega, BodegaError};
 
 /// The counter that every district's stored counts also depend on.

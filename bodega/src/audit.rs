@@ -88,7 +88,8 @@ impl Bodega {
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, BodegaError> {
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
         let actor = q.actor.as_ref().map(|a| format!("%{}%", a.to_lowercase()));
-        type Row = (i64, i64, Option<i64>, String, String, String, Option<String>, String, Option<String>, String, String);
+        type Row =
+            (i64, i64, Option<i64>, String, String, String, Option<String>, String, Option<String>, String, String);
         let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, at, actor_user_id, actor, action, target, district_code, source_ip, device_id, outcome, detail \
              FROM audit_log \
@@ -106,8 +107,8 @@ impl Bodega {
             .fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
-            .map(|(id, at, actor_user_id, actor, action, target, district_code, source_ip, device_id, outcome, detail)| {
-                AuditRecord {
+            .map(
+                |(
                     id,
                     at,
                     actor_user_id,
@@ -119,8 +120,22 @@ impl Bodega {
                     device_id,
                     outcome,
                     detail,
-                }
-            })
+                )| {
+                    AuditRecord {
+                        id,
+                        at,
+                        actor_user_id,
+                        actor,
+                        action,
+                        target,
+                        district_code,
+                        source_ip,
+                        device_id,
+                        outcome,
+                        detail,
+                    }
+                },
+            )
             .collect())
     }
 

@@ -88,7 +88,10 @@ impl FileKind for Calls {
         };
         for k in 1..4 {
             if times[k].is_some_and(|t| t < received) {
-                return Err((TIME_NAMES[k].into(), format!("earlier than received_at ({})", get(Some(self.c_received)))));
+                return Err((
+                    TIME_NAMES[k].into(),
+                    format!("earlier than received_at ({})", get(Some(self.c_received))),
+                ));
             }
         }
         let lat = parse_coordinate(get(self.c_lat), "lat", 90.0)?;

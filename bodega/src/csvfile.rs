@@ -281,9 +281,8 @@ mod tests {
     fn a_row_that_cannot_be_read_as_text_is_set_aside_with_its_line() {
         let bytes = b"a,b\n1,2\n3,\xff\n4,x\0y\n5,6\n".to_vec();
         let mut f = CsvFile::open(bytes.as_slice()).expect("header");
-        let got: Vec<Result<u64, (u64, String)>> = std::iter::from_fn(|| f.next_record())
-            .map(|r| r.map(|r| r.line).map_err(|e| (e.line, e.reason)))
-            .collect();
+        let got: Vec<Result<u64, (u64, String)>> =
+            std::iter::from_fn(|| f.next_record()).map(|r| r.map(|r| r.line).map_err(|e| (e.line, e.reason))).collect();
         assert_eq!(got[0], Ok(2));
         assert_eq!(got[1], Err((3, "not valid UTF-8 text".into())));
         assert!(matches!(&got[2], Err((4, reason)) if reason.contains("NUL")));

@@ -1,11 +1,11 @@
 //! The demo city that a new install shows: real Vancouver Police Department open data for 2020
 //! (see `bodega/demo/README.md` for provenance and terms), embedded in the binary.
 
-use hotspot::rng::Draw;
 use crate::csvfile::IngestError;
 use crate::load::{IngestOptions, LoadSummary};
 use crate::on_pool;
 use crate::store::{begin_write, Bodega, BodegaError};
+use hotspot::rng::Draw;
 
 /// The canonical incident CSV of Vancouver 2020 (37,512 rows, 33,761 with coordinates).
 pub const VANCOUVER_2020_CSV: &[u8] = include_bytes!("../demo/vancouver_crime_2020.csv");

@@ -177,35 +177,34 @@ pub async fn ingest_incidents_csv<R: Read>(
 }
 
 crate::load::impl_store!(IncidentRow, |tx, source, batch_id, rows, summary, touched| {
-
-        let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO incidents (source, source_id, occurred_at, occurred_local, time_flag, offense, \
+    let mut qb = sqlx::QueryBuilder::new(
+        "INSERT INTO incidents (source, source_id, occurred_at, occurred_local, time_flag, offense, \
              category, lat, lon, geo_flag, address, district_code, row_hash, first_batch_id, batch_id, \
              nibrs_code, nibrs_group, crime_against, harm_category) ",
-        );
-        qb.push_values(rows.iter(), |mut b, r| {
-            b.push_bind(source.to_owned())
-                .push_bind(r.source_id.clone())
-                .push_bind(r.occurred_at)
-                .push_bind(r.occurred_local.clone())
-                .push_bind(r.time_flag.map(str::to_owned))
-                .push_bind(r.offense.clone())
-                .push_bind(r.category.clone())
-                .push_bind(r.location.map(|l| l.0))
-                .push_bind(r.location.map(|l| l.1))
-                .push_bind(r.geo_flag.map(str::to_owned))
-                .push_bind(r.address.clone())
-                .push_bind(r.district.clone())
-                .push_bind(r.row_hash.clone())
-                .push_bind(batch_id)
-                .push_bind(batch_id)
-                .push_bind(r.class.as_ref().map(|c| c.nibrs_code.clone()))
-                .push_bind(r.class.as_ref().map(|c| c.nibrs_group.clone()))
-                .push_bind(r.class.as_ref().map(|c| c.crime_against.clone()))
-                .push_bind(r.class.as_ref().map(|c| c.harm_category.clone()));
-        });
-        qb.push(
-            " ON CONFLICT (source, source_id) DO UPDATE SET occurred_at = excluded.occurred_at, \
+    );
+    qb.push_values(rows.iter(), |mut b, r| {
+        b.push_bind(source.to_owned())
+            .push_bind(r.source_id.clone())
+            .push_bind(r.occurred_at)
+            .push_bind(r.occurred_local.clone())
+            .push_bind(r.time_flag.map(str::to_owned))
+            .push_bind(r.offense.clone())
+            .push_bind(r.category.clone())
+            .push_bind(r.location.map(|l| l.0))
+            .push_bind(r.location.map(|l| l.1))
+            .push_bind(r.geo_flag.map(str::to_owned))
+            .push_bind(r.address.clone())
+            .push_bind(r.district.clone())
+            .push_bind(r.row_hash.clone())
+            .push_bind(batch_id)
+            .push_bind(batch_id)
+            .push_bind(r.class.as_ref().map(|c| c.nibrs_code.clone()))
+            .push_bind(r.class.as_ref().map(|c| c.nibrs_group.clone()))
+            .push_bind(r.class.as_ref().map(|c| c.crime_against.clone()))
+            .push_bind(r.class.as_ref().map(|c| c.harm_category.clone()));
+    });
+    qb.push(
+        " ON CONFLICT (source, source_id) DO UPDATE SET occurred_at = excluded.occurred_at, \
              occurred_local = excluded.occurred_local, time_flag = excluded.time_flag, \
              offense = excluded.offense, category = excluded.category, lat = excluded.lat, \
              lon = excluded.lon, geo_flag = excluded.geo_flag, address = excluded.address, \
@@ -214,16 +213,16 @@ crate::load::impl_store!(IncidentRow, |tx, source, batch_id, rows, summary, touc
              crime_against = excluded.crime_against, harm_category = excluded.harm_category \
              WHERE incidents.row_hash <> excluded.row_hash OR incidents.geo_flag IS DISTINCT FROM excluded.geo_flag \
              RETURNING first_batch_id, district_code",
-        );
-        let written: Vec<(i64, Option<String>)> = qb.build_query_as().fetch_all(&mut **tx).await?;
-        // The districts whose stored per-cell counts these rows change.
-        touched.extend(written.iter().filter_map(|(_, d)| d.clone()));
-        let firsts: Vec<i64> = written.into_iter().map(|(b, _)| b).collect();
-        let loaded = firsts.iter().filter(|b| **b == batch_id).count() as u64;
-        summary.loaded += loaded;
-        summary.updated += firsts.len() as u64 - loaded;
-        summary.unchanged += rows.len() as u64 - firsts.len() as u64;
-        Ok(())
+    );
+    let written: Vec<(i64, Option<String>)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+    // The districts whose stored per-cell counts these rows change.
+    touched.extend(written.iter().filter_map(|(_, d)| d.clone()));
+    let firsts: Vec<i64> = written.into_iter().map(|(b, _)| b).collect();
+    let loaded = firsts.iter().filter(|b| **b == batch_id).count() as u64;
+    summary.loaded += loaded;
+    summary.updated += firsts.len() as u64 - loaded;
+    summary.unchanged += rows.len() as u64 - firsts.len() as u64;
+    Ok(())
 });
 
 fn parse_row(

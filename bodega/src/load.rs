@@ -110,7 +110,11 @@ pub(crate) trait Store<R>: Batches {
 /// The batch row and the rejected rows, on one engine.
 pub(crate) trait Batches: crate::store::WriteTx {
     /// Records the start of a load in `ingest_batches` and returns its id.
-    async fn open_batch(tx: &mut sqlx::Transaction<'static, Self>, kind: &str, opts: &IngestOptions) -> Result<i64, sqlx::Error>;
+    async fn open_batch(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        kind: &str,
+        opts: &IngestOptions,
+    ) -> Result<i64, sqlx::Error>;
     /// Records the outcome of a load on its batch row.
     async fn finish_batch(
         tx: &mut sqlx::Transaction<'static, Self>,
@@ -119,7 +123,11 @@ pub(crate) trait Batches: crate::store::WriteTx {
         summary: &LoadSummary,
     ) -> Result<(), sqlx::Error>;
     /// Keeps rows set aside, with line, field and reason.
-    async fn reject(tx: &mut sqlx::Transaction<'static, Self>, batch_id: i64, rejects: &[Rejection]) -> Result<u64, sqlx::Error>;
+    async fn reject(
+        tx: &mut sqlx::Transaction<'static, Self>,
+        batch_id: i64,
+        rejects: &[Rejection],
+    ) -> Result<u64, sqlx::Error>;
 }
 
 /// What the reading half of a load hands the writing half.

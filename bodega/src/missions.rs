@@ -116,7 +116,6 @@ pub struct MissionFilter {
 
 pub use protocol::mission::MissionEvent;
 
-
 #[derive(sqlx::FromRow)]
 struct MissionRow {
     id: String,
@@ -655,8 +654,8 @@ impl Bodega {
             .bind(id).fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
-            .map(|(id, mission_id, transition, from_status, to_status, actor_user_id, device_id, server_time, device_time, detail)| {
-                MissionEvent {
+            .map(
+                |(
                     id,
                     mission_id,
                     transition,
@@ -667,8 +666,21 @@ impl Bodega {
                     server_time,
                     device_time,
                     detail,
-                }
-            })
+                )| {
+                    MissionEvent {
+                        id,
+                        mission_id,
+                        transition,
+                        from_status,
+                        to_status,
+                        actor_user_id,
+                        device_id,
+                        server_time,
+                        device_time,
+                        detail,
+                    }
+                },
+            )
             .collect())
     }
 

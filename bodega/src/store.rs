@@ -9,7 +9,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-
 /// The Data Bodega: a pool on one of the two supported engines. Cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Bodega {

@@ -489,8 +489,8 @@ fn quartic(grid: &Grid, points: impl Iterator<Item = (f64, f64, f64)>, h: f64, o
 
 #[cfg(test)]
 mod tests {
-    use crate::rng::Draw;
     use super::*;
+    use crate::rng::Draw;
     use crate::Epsg;
     use approx::assert_relative_eq;
 

@@ -555,8 +555,8 @@ fn clenshaw_sin(c: &[f64; 6], d: Double) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
-    use crate::rng::Draw;
     use super::*;
+    use crate::rng::Draw;
     use approx::assert_abs_diff_eq;
     use proptest::prelude::*;
 

@@ -245,8 +245,8 @@ pub fn score_segments(
 
 #[cfg(test)]
 mod tests {
-    use crate::rng::Draw;
     use super::*;
+    use crate::rng::Draw;
 
     fn seg(id: &str, points: &[(f64, f64)]) -> Segment {
         Segment { id: id.into(), name: format!("{id} street"), points: points.to_vec() }

@@ -4,8 +4,8 @@
 //! Gaussian KDE.
 
 use crate::projection::{Epsg, LocalUtm, ProjectionError, Utm};
-use crate::score::{score, Event, Measure, ScoreParams, Scores, Window};
 use crate::rng::{Draw, SplitMix64};
+use crate::score::{score, Event, Measure, ScoreParams, Scores, Window};
 use crate::{Grid, Kernel};
 
 /// Resamples `(lon, lat)` points to `n` points, moving each by up to ±`jitter_m` metres east and

@@ -61,7 +61,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("timeout", 408, "the request took longer than the server's limit"),
     ("conflict", 409, "the request conflicts with the current state (a stale version, a step not allowed from here)"),
     ("device_in_use", 409, "the device is registered to another user"),
-    ("gap", 409, "sync: mutations are missing before this batch (details: `last_seq`, `first`): resend from `last_seq + 1`"),
+    (
+        "gap",
+        409,
+        "sync: mutations are missing before this batch (details: `last_seq`, `first`): resend from `last_seq + 1`",
+    ),
     ("upgrade", 409, "sync: the device speaks another wire version (details: `client`, `server`): update first"),
     ("too_large", 413, "the request body is over the limit"),
     ("invalid", 422, "a field is missing or wrong (`field` names it)"),

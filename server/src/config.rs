@@ -180,7 +180,8 @@ impl Serve {
         if self.oidc_client_id.trim().is_empty() {
             anyhow::bail!("BEATBOOK_OIDC_ISSUER is set but BEATBOOK_OIDC_CLIENT_ID is not");
         }
-        let role_map = crate::oidc::provider::OidcConfig::parse_role_map(&self.oidc_role_map).map_err(anyhow::Error::msg)?;
+        let role_map =
+            crate::oidc::provider::OidcConfig::parse_role_map(&self.oidc_role_map).map_err(anyhow::Error::msg)?;
         Ok(Some(crate::oidc::provider::OidcConfig {
             issuer: issuer.trim().to_string(),
             client_id: self.oidc_client_id.trim().to_string(),

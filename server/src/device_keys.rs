@@ -57,24 +57,20 @@ pub async fn key(State(state): State<AppState>, req: Request) -> Response {
             (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({ "key": key })))
                 .into_response(),
         ),
-        Err(AccountError::DeviceOfAnotherUser(_)) => (
-            Outcome::Denied,
-            ApiError::DeviceInUse("this device is registered to another user".into()).into_response(),
-        ),
+        Err(AccountError::DeviceOfAnotherUser(_)) => {
+            // Another user's device: its key is refused as forbidden (a sync push to it is a conflict).
+            (Outcome::Denied, ApiError::Forbidden("this device is registered to another user".into()).into_response())
+        }
         Err(AccountError::Invalid { field, reason }) if reason.contains("revoked") => {
             let message = format!("{field}: {reason}");
             (Outcome::Denied, ApiError::DeviceRevoked { message, pending: None }.into_response())
         }
-        Err(AccountError::Invalid { field, reason }) => (
-            Outcome::Failure,
-            ApiError::invalid(field, reason).into_response(),
-        ),
+        Err(AccountError::Invalid { field, reason }) => {
+            (Outcome::Failure, ApiError::invalid(field, reason).into_response())
+        }
         Err(e) => {
             tracing::error!(error = %e, "device key");
-            (
-                Outcome::Failure,
-                ApiError::Unavailable("the device key could not be read".into()).into_response(),
-            )
+            (Outcome::Failure, ApiError::Unavailable("the device key could not be read".into()).into_response())
         }
     };
     // The key itself never reaches the log.
@@ -127,11 +123,10 @@ fn open_sealed(key: &[u8], v: &SealedValue) -> Option<Vec<u8>> {
 
 /// The handler.
 pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Response {
-    let grant =
-        match gate(&state, asker(&req), Action::SyncDevice, Target::Own, "/api/sync/push-sealed").await {
-            Ok(g) => g,
-            Err(resp) => return resp,
-        };
+    let grant = match gate(&state, asker(&req), Action::SyncDevice, Target::Own, "/api/sync/push-sealed").await {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
     let c = grant.caller.clone();
     let Json(body) = match req.extract::<Json<SealedPush>, _>().await {
         Ok(b) => b,
@@ -167,9 +162,7 @@ pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Respons
     };
     let doc: SealedState = match serde_json::from_slice(&doc) {
         Ok(d) => d,
-        Err(e) => {
-            return ApiError::invalid("state", format!("the sealed state does not read: {e}")).into_response()
-        }
+        Err(e) => return ApiError::invalid("state", format!("the sealed state does not read: {e}")).into_response(),
     };
     if doc.device_id != device.id {
         return ApiError::invalid("state", "the sealed state belongs to another device").into_response();

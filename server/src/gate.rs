@@ -29,7 +29,13 @@ pub fn asker(req: &Request) -> Asker {
 ///
 /// # Errors
 /// The response to send instead.
-pub async fn gate(state: &AppState, asker: Asker, action: Action, target: Target<'_>, what: &str) -> Result<Grant, Response> {
+pub async fn gate(
+    state: &AppState,
+    asker: Asker,
+    action: Action,
+    target: Target<'_>,
+    what: &str,
+) -> Result<Grant, Response> {
     let (client, caller, problem) = asker;
     app::auth::ssr::authorize_request(&state.ctx, caller, client, problem, action, target, what)
         .await
@@ -47,15 +53,24 @@ pub struct DeviceCaller {
     pub revoked: bool,
 }
 
+/// Who is asking a sync route: [`asker`], and the session of a revoked device when that is what
+/// the cookie opened (taken out of the request before any await, as [`asker`] is).
+pub fn device_asker(req: &Request) -> (Asker, Option<Caller>) {
+    (asker(req), req.extensions().get::<RevokedDeviceSession>().map(|r| r.0.clone()))
+}
+
 /// [`gate`] for the sync routes ([`Action::SyncDevice`] on the caller's own device), with the
 /// revoked device's case.
 ///
 /// # Errors
 /// The response to send instead.
-pub async fn device_gate(state: &AppState, req: &Request, what: &str) -> Result<DeviceCaller, Response> {
-    let asker = asker(req);
+pub async fn device_gate(
+    state: &AppState,
+    (asker, revoked): (Asker, Option<Caller>),
+    what: &str,
+) -> Result<DeviceCaller, Response> {
     if asker.1.is_none() {
-        if let Some(RevokedDeviceSession(caller)) = req.extensions().get::<RevokedDeviceSession>().cloned() {
+        if let Some(caller) = revoked {
             return Ok(DeviceCaller { caller, revoked: true });
         }
     }

@@ -54,11 +54,10 @@ pub fn new_code() -> String {
 
 /// `POST /api/auth/override-code`: `{"code": "…", "iterations": N}`.
 pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
-    let grant =
-        match gate(&state, asker(&req), Action::IssueOverrideCode, Target::Own, "override code").await {
-            Ok(g) => g,
-            Err(resp) => return resp,
-        };
+    let grant = match gate(&state, asker(&req), Action::IssueOverrideCode, Target::Own, "override code").await {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
     let code = new_code();
     let salt = random_bytes::<16>();
     let derived = tokio::task::spawn_blocking({
@@ -100,7 +99,10 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
     let Json(r) = match req.extract::<Json<OverrideReport>, _>().await {
         Ok(b) => b,
         Err(e) => {
-            return crate::sync::body_refusal(e.status(), format!("the override report is not valid: {}", e.body_text()));
+            return crate::sync::body_refusal(
+                e.status(),
+                format!("the override report is not valid: {}", e.body_text()),
+            );
         }
     };
     if r.supervisor.len() > 200 || r.device_id.len() > 100 {

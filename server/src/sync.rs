@@ -10,7 +10,7 @@
 //! | 413 | the body is over the size limit |
 //! | 401 | no live session (the device keeps its outbox and pushes again after sign-in) |
 //! | 403 | the role may not sync, or the device was revoked (`device_revoked`, details `pending`: the unsynced changes it reported) |
-| 409 | `device_in_use`: the device is registered to another user |
+//! | 409 | `device_in_use`: the device is registered to another user |
 //! | 409 | `upgrade` (another wire version; details `client`, `server`) or `gap` (details `last_seq`, `first`: resend from `last_seq + 1`) |
 //! | 422 | not the push shape, or a malformed batch (too long, sequences not consecutive, bad device id) |
 //! | 429 | more than the sync rate limit, with `Retry-After` |
@@ -27,7 +27,7 @@ use protocol::sync::PushRequest;
 use protocol::Action;
 use serde::Deserialize;
 
-use crate::gate::{device_gate, DeviceCaller};
+use crate::gate::{device_asker, device_gate, DeviceCaller};
 use crate::state::AppState;
 
 /// The device id checked first (422 when malformed, before it is used as a key), then the
@@ -64,7 +64,10 @@ pub(crate) async fn refusal(state: &AppState, caller: &Caller, device_id: &str, 
             if let Err(e) = state.ctx.bodega.append_audit(&entry).await {
                 tracing::error!(error = %e, "audit log write failed");
             }
-            ApiError::DeviceRevoked { message: SyncError::Revoked { pending }.to_string(), pending: Some(pending) }
+            ApiError::DeviceRevoked {
+                message: SyncError::Revoked { pending }.to_string(),
+                pending: Some(pending as u64),
+            }
         }
         SyncError::Store(e) => {
             tracing::error!(error = %e, "sync failed in the store");
@@ -76,7 +79,7 @@ pub(crate) async fn refusal(state: &AppState, caller: &Caller, device_id: &str, 
 
 /// `POST /api/sync/push`.
 pub async fn push(State(state): State<AppState>, req: Request) -> Response {
-    let DeviceCaller { caller, revoked } = match device_gate(&state, &req, "/api/sync/push").await {
+    let DeviceCaller { caller, revoked } = match device_gate(&state, device_asker(&req), "/api/sync/push").await {
         Ok(c) => c,
         Err(resp) => return resp,
     };
@@ -136,7 +139,7 @@ fn current_version() -> u32 {
 
 /// `GET /api/sync/pull?cookie=N&device_id=D`.
 pub async fn pull(State(state): State<AppState>, req: Request) -> Response {
-    let caller = match device_gate(&state, &req, "/api/sync/pull").await {
+    let caller = match device_gate(&state, device_asker(&req), "/api/sync/pull").await {
         Ok(DeviceCaller { caller, revoked: false }) => caller,
         // A revoked device's session pulls nothing.
         Ok(DeviceCaller { revoked: true, .. }) => {

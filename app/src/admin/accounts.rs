@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use protocol::Role;
 
-use crate::format::utc;
 use super::{list_accounts, list_devices, revoke_device, update_account, AccountChange, AccountRow, DeviceRow};
+use crate::format::utc;
 
 /// `/admin/users`: every account, each editable in place.
 #[component]

@@ -169,9 +169,9 @@ pub async fn list_accounts() -> Result<Accounts, ApiError> {
 /// the crime data administration is kept apart from. Recorded with what changed.
 #[server(prefix = "/api", endpoint = "admin/account", input = Json)]
 pub async fn update_account(change: AccountChange) -> Result<AccountRow, ApiError> {
-    use crate::context::{invalid, unavailable};
     use crate::auth::ssr::authorize;
     use crate::context::context;
+    use crate::context::{invalid, unavailable};
     let ctx = context()?;
     let grant =
         authorize(&ctx, protocol::Action::ManageUsers, protocol::policy::Target::City, "/api/admin/account").await?;
@@ -274,9 +274,9 @@ pub async fn list_devices() -> Result<Vec<DeviceRow>, ApiError> {
 /// key again, and its next sync is refused with its outbox reported.
 #[server(prefix = "/api", endpoint = "admin/device_revoke", input = Json)]
 pub async fn revoke_device(id: String, reason: String) -> Result<(), ApiError> {
-    use crate::context::{invalid, unavailable};
     use crate::auth::ssr::authorize;
     use crate::context::context;
+    use crate::context::{invalid, unavailable};
     let ctx = context()?;
     let grant =
         authorize(&ctx, protocol::Action::ManageDevices, protocol::policy::Target::City, "/api/admin/device_revoke")

@@ -52,4 +52,3 @@ pub fn start(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
         }
     });
 }
-

@@ -116,7 +116,10 @@ pub fn SyncStatus() -> impl IntoView {
                     1 => "1 change waiting to sync".to_string(),
                     n => format!("{n} changes waiting to sync"),
                 };
-                let last = s.last_sync_ms.map(|ms| format!(" · last sync {}", crate::format::clock_time(ms))).unwrap_or_default();
+                let last = s
+                    .last_sync_ms
+                    .map(|ms| format!(" · last sync {}", crate::format::clock_time(ms)))
+                    .unwrap_or_default();
                 let error = s.last_error.as_ref().map(|e| format!(" · {e}")).unwrap_or_default();
                 // Why nothing moves: the work waits on the device until the server answers.
                 let held = match crate::net::connectivity::state() {

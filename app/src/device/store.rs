@@ -53,7 +53,6 @@ pub async fn load_overview() -> Result<Option<CityOverview>, String> {
     }
 }
 
-
 fn key(username: &str) -> String {
     format!("field-state:{username}")
 }

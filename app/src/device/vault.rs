@@ -218,7 +218,6 @@ pub mod browser {
         format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
     }
 
-
     /// Where `user`'s key record is kept (the device store's wipe deletes it with their data).
     pub(crate) fn record_key(user: &str) -> String {
         format!("device-keys:{user}")
@@ -274,8 +273,7 @@ pub mod browser {
     async fn server_key(device_id: &str) -> Result<CryptoKey, OnlineOpenError> {
         use OnlineOpenError::{Failed, Refused};
         let body = serde_json::json!({ "device_id": device_id }).to_string();
-        let (status, text) =
-            crate::net::fetch_json("POST", "/api/device/key", Some(body)).await.map_err(Failed)?;
+        let (status, text) = crate::net::fetch_json("POST", "/api/device/key", Some(body)).await.map_err(Failed)?;
         match status {
             200 => {}
             // Another user's device, or a revoked one. (No session, a rate limit or a server

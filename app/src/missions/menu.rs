@@ -1,6 +1,8 @@
 //! `/menu`: the Mission Menu and its editor (each save is a new version; missions already issued
 //! keep theirs).
 
+use std::collections::BTreeSet;
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use protocol::menu::{OutcomeField, OutcomeKind, Template, TemplateDraft, CRIME_TYPES, TACTICS};

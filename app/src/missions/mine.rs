@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use protocol::menu::OutcomeKind;
 use protocol::mission::{Mission, Place, TransitionArgs};
 use protocol::{MissionStatus, Transition};
 

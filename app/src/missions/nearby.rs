@@ -12,7 +12,6 @@ use crate::device::cache::FieldCache;
 use crate::device::FieldStore;
 use crate::geo::{compass, distance_text};
 
-
 /// How far around the officer hot spots are listed, metres.
 pub const RADIUS_M: f64 = 1_500.0;
 /// How many are listed.

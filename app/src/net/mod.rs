@@ -72,10 +72,11 @@ mod browser {
             }
         }
         let window = web_sys::window().ok_or("no window")?;
-        let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| {
-            connectivity::observe_failure();
-            "no signal".to_string()
-        })?;
+        let resp =
+            wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| {
+                connectivity::observe_failure();
+                "no signal".to_string()
+            })?;
         let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response".to_string())?;
         connectivity::observe_response(&resp);
         if !connectivity::current().is_online() {

@@ -124,7 +124,11 @@ pub mod ssr {
     ///
     /// # Errors
     /// 503.
-    pub async fn missions_of(ctx: &ServerContext, s: &ShiftRef, without_drafts: bool) -> Result<Vec<Mission>, ApiError> {
+    pub async fn missions_of(
+        ctx: &ServerContext,
+        s: &ShiftRef,
+        without_drafts: bool,
+    ) -> Result<Vec<Mission>, ApiError> {
         ctx.bodega
             .missions(&MissionFilter {
                 district: Some(s.district.clone()),

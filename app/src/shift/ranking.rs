@@ -116,4 +116,3 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
         places,
     })
 }
-

@@ -212,8 +212,7 @@ pub fn SnapshotPage() -> impl IntoView {
 pub fn standalone_html(s: &Snapshot) -> String {
     const CSS: &str = include_str!("../../../style/main.css");
     let s = s.clone();
-    let body =
-        Owner::new().with(|| view! { <main class="page snapshot"><SnapshotBody s/></main> }.to_html());
+    let body = Owner::new().with(|| view! { <main class="page snapshot"><SnapshotBody s/></main> }.to_html());
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Chief's Daily Snapshot</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head>\

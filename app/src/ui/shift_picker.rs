@@ -111,9 +111,7 @@ pub fn ShiftPicker(choice: ShiftChoice) -> impl IntoView {
 /// district the caller may see, the first shift, today) for whatever is still empty. Resolved
 /// inside the page's resource — never by writing signals while rendering — so the server's render
 /// and the hydrating browser's always agree on it.
-async fn chosen_shift(
-    (district, shift, date): (String, String, String),
-) -> Result<Option<ShiftRef>, ApiError> {
+async fn chosen_shift((district, shift, date): (String, String, String)) -> Result<Option<ShiftRef>, ApiError> {
     if !district.is_empty() && !shift.is_empty() && !date.is_empty() {
         return Ok(Some(ShiftRef { district, shift, shift_date: date }));
     }

@@ -11,9 +11,9 @@ use bodega::audit::{AuditEntry, Outcome};
 use bodega::Bodega;
 use serde::{Deserialize, Serialize};
 
-use super::{safe_next, urlencode};
 use super::password::{sign_in_turn, verify_password, verify_totp};
 use super::token::{clearing_cookie, cookie_token, new_token, session_cookie, token_hash};
+use super::{safe_next, urlencode};
 use crate::state::AppState;
 
 /// What `POST /api/auth/login` takes.
@@ -73,7 +73,6 @@ impl<S: Send + Sync> FromRequest<S> for LoginInput {
     }
 }
 
-
 /// A refused sign-in: the envelope for a JSON client; for a form, back to the sign-in page with
 /// the code (a rate limit keeps its status and `Retry-After`).
 fn login_failure(is_form: bool, next: &str, err: ApiError) -> Response {
@@ -88,7 +87,6 @@ fn login_failure(is_form: bool, next: &str, err: ApiError) -> Response {
     }
     resp
 }
-
 
 pub async fn audit(bodega: &Bodega, entry: AuditEntry) {
     if let Err(e) = bodega.append_audit(&entry).await {

@@ -22,23 +22,23 @@ pub async fn user(common: &Common, cmd: UserCmd) -> anyhow::Result<()> {
 /// # Errors
 /// One clear line: an unknown device, the database.
 pub async fn device(common: &Common, cmd: DeviceCmd) -> anyhow::Result<()> {
-            let bodega = open_store(common).await?;
-            let result = match cmd {
-                DeviceCmd::List => {
-                    for d in bodega.list_devices(None).await? {
-                        let state = d.revoked_at.map_or("active".to_string(), |_| {
-                            format!("revoked ({})", d.revoke_reason.clone().unwrap_or_default())
-                        });
-                        println!("{}\tuser {}\t{}\tlast seq {}\t{state}", d.id, d.user_id, d.label, d.last_seq);
-                    }
-                    Ok(())
-                }
-                DeviceCmd::Revoke { id, reason } => crate::accounts::revoke_device(&bodega, &id, &reason)
-                    .await
-                    .map(|()| println!("device {id} revoked")),
-            };
-            bodega.close().await;
-            result
+    let bodega = open_store(common).await?;
+    let result = match cmd {
+        DeviceCmd::List => {
+            for d in bodega.list_devices(None).await? {
+                let state = d.revoked_at.map_or("active".to_string(), |_| {
+                    format!("revoked ({})", d.revoke_reason.clone().unwrap_or_default())
+                });
+                println!("{}\tuser {}\t{}\tlast seq {}\t{state}", d.id, d.user_id, d.label, d.last_seq);
+            }
+            Ok(())
+        }
+        DeviceCmd::Revoke { id, reason } => {
+            crate::accounts::revoke_device(&bodega, &id, &reason).await.map(|()| println!("device {id} revoked"))
+        }
+    };
+    bodega.close().await;
+    result
 }
 
 async fn user_command(bodega: &Bodega, cmd: UserCmd) -> anyhow::Result<()> {

@@ -18,23 +18,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use bodega::accounts::{AccountError, NewUser, OidcLogin, User};
-use bodega::audit::{AuditEntry, Outcome};
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
+    CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
-use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    IdToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
-};
+use openidconnect::{AdditionalClaims, ClientId, ClientSecret, IdToken, IssuerUrl, RedirectUrl};
 use protocol::Role;
 use serde::{Deserialize, Serialize};
-
 
 /// How long a sign-in may stay at the provider before its state is refused.
 pub const LOGIN_TTL_SECONDS: i64 = 600;
@@ -133,7 +122,7 @@ impl OtherClaims {
 pub struct Oidc {
     /// Settings.
     pub config: OidcConfig,
-    http: openidconnect::reqwest::Client,
+    pub(crate) http: openidconnect::reqwest::Client,
     metadata: tokio::sync::Mutex<Option<(Instant, CoreProviderMetadata)>>,
 }
 
@@ -173,7 +162,7 @@ impl Oidc {
         Ok(md)
     }
 
-    async fn client(
+    pub(crate) async fn client(
         &self,
     ) -> Result<
         openidconnect::core::CoreClient<

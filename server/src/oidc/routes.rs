@@ -2,25 +2,18 @@
 //! PKCE, a nonce and a state tied to this browser) and `GET /api/auth/oidc/callback` (the
 //! provider's answer checked, the account found or made, a session opened).
 
-use std::collections::HashMap;
-
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use bodega::accounts::{AccountError, NewUser, OidcLogin, User};
 use bodega::audit::{AuditEntry, Outcome};
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
-};
+use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    IdToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClaimsVerificationError, CsrfToken, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, Scope, TokenResponse,
 };
 use protocol::Role;
-use serde::{Deserialize, Serialize};
-
+use serde::Deserialize;
 
 use app::error::ApiError;
 
@@ -119,9 +112,7 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, req: Re
     let info = req.extensions().get::<app::auth::ssr::ClientInfo>().cloned().unwrap_or_default();
     let q = match Query::<CallbackQuery>::try_from_uri(req.uri()) {
         Ok(Query(q)) => q,
-        Err(e) => {
-            return ApiError::BadRequest(format!("the callback is not valid: {e}")).into_response()
-        }
+        Err(e) => return ApiError::BadRequest(format!("the callback is not valid: {e}")).into_response(),
     };
     let ip_key = format!("ip:{}", info.ip);
     let base = AuditEntry {

@@ -371,10 +371,7 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
     let matrix = expected_matrix();
     // Every server function the binary registers, and every other route, has an entry.
     for (path, _method) in leptos::server_fn::axum::server_fn_paths() {
-        assert!(
-            app::endpoints().iter().any(|(p, _)| *p == path),
-            "{path} has no policy entry in app::endpoints()"
-        );
+        assert!(app::endpoints().iter().any(|(p, _)| *p == path), "{path} has no policy entry in app::endpoints()");
         assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
     }
     for (path, _, _) in server::router::routes() {

@@ -27,14 +27,20 @@ fn refused(what: &str, answer: (StatusCode, axum::http::HeaderMap, String), code
 fn note(seq: u64, id: &str) -> Mutation {
     Mutation {
         seq,
-        kind: MutationKind::Note { note_id: id.into(), mission_id: "m-none".into(), body: "n".into(), supersedes: None },
+        kind: MutationKind::Note {
+            note_id: id.into(),
+            mission_id: "m-none".into(),
+            body: "n".into(),
+            supersedes: None,
+        },
         device_time: 1_700_000_000,
     }
 }
 
 fn push(device: &str, mutations: Vec<Mutation>, cookie: Option<&str>) -> Request<Body> {
-    let body = serde_json::to_value(PushRequest { schema_version: SCHEMA_VERSION, device_id: device.into(), mutations })
-        .expect("json");
+    let body =
+        serde_json::to_value(PushRequest { schema_version: SCHEMA_VERSION, device_id: device.into(), mutations })
+            .expect("json");
     json_call("/api/sync/push", &body, cookie)
 }
 
@@ -72,11 +78,8 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
         .body(Body::from("{not json"))
         .expect("request");
     refused("route: unreadable body", call(r, bad_json).await, "bad_request");
-    let e = refused(
-        "route: a missing field",
-        call(r, login_request("off1", "", serde_json::json!({}))).await,
-        "invalid",
-    );
+    let e =
+        refused("route: a missing field", call(r, login_request("off1", "", serde_json::json!({}))).await, "invalid");
     assert_eq!(e.field.as_deref(), Some("password"));
     let shift = serde_json::json!({ "shift": { "district": "D1", "shift": "B", "shift_date": "2020-13-45" } });
     let e = refused(
@@ -95,10 +98,18 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
     assert_eq!(e.field.as_deref(), Some("device_id"));
 
     // ---- not signed in (401)
-    refused("route: upload signed out", call(r, Request::post("/api/ingest/incidents?file_name=a.csv").body(Body::from("x")).expect("req")).await, "unauthenticated");
+    refused(
+        "route: upload signed out",
+        call(r, Request::post("/api/ingest/incidents?file_name=a.csv").body(Body::from("x")).expect("req")).await,
+        "unauthenticated",
+    );
     refused("server function signed out", call(r, server_fn("/api/city_overview", None)).await, "unauthenticated");
     refused("sync: push signed out", call(r, push("phone-1", vec![note(1, "n")], None)).await, "unauthenticated");
-    refused("sync: pull signed out", call(r, get("/api/sync/pull?cookie=0&device_id=phone-1")).await, "unauthenticated");
+    refused(
+        "sync: pull signed out",
+        call(r, get("/api/sync/pull?cookie=0&device_id=phone-1")).await,
+        "unauthenticated",
+    );
     refused(
         "route: wrong password",
         call(r, login_request("off1", "not the password", serde_json::json!({}))).await,
@@ -108,11 +119,26 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
     // ---- forbidden (403)
     refused(
         "route: an officer uploading",
-        call(r, with_cookie(Request::post("/api/ingest/incidents?file_name=a.csv").body(Body::from("x")).expect("req"), &officer)).await,
+        call(
+            r,
+            with_cookie(
+                Request::post("/api/ingest/incidents?file_name=a.csv").body(Body::from("x")).expect("req"),
+                &officer,
+            ),
+        )
+        .await,
         "forbidden",
     );
-    refused("server function: an officer listing accounts", call(r, server_fn("/api/admin/accounts", Some(&officer))).await, "forbidden");
-    refused("sync: an administrator syncing", call(r, push("adm-phone", vec![note(1, "n")], Some(&admin))).await, "forbidden");
+    refused(
+        "server function: an officer listing accounts",
+        call(r, json_call("/api/admin/accounts", &serde_json::json!({}), Some(&officer))).await,
+        "forbidden",
+    );
+    refused(
+        "sync: an administrator syncing",
+        call(r, push("adm-phone", vec![note(1, "n")], Some(&admin))).await,
+        "forbidden",
+    );
     let cross_site = with_cookie(
         Request::post("/api/sync/push").header("sec-fetch-site", "cross-site").body(Body::empty()).expect("req"),
         &officer,
@@ -120,17 +146,33 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
     refused("a cross-site change", call(r, cross_site).await, "cross_site");
 
     // ---- not found (404)
-    refused("route: an upload of an unknown kind", call(r, with_cookie(Request::post("/api/ingest/nonsense?file_name=a.csv").body(Body::from("x")).expect("req"), &analyst)).await, "not_found");
+    refused(
+        "route: an upload of an unknown kind",
+        call(
+            r,
+            with_cookie(
+                Request::post("/api/ingest/nonsense?file_name=a.csv").body(Body::from("x")).expect("req"),
+                &analyst,
+            ),
+        )
+        .await,
+        "not_found",
+    );
     refused(
         "server function: an unknown mission",
-        call(r, json_call("/api/missions/events", &serde_json::json!({ "id": "no-such-mission" }), Some(&command))).await,
+        call(r, json_call("/api/missions/events", &serde_json::json!({ "id": "no-such-mission" }), Some(&command)))
+            .await,
         "not_found",
     );
 
     // ---- conflict (409): a device registered to another user; a sync gap and an old version
     assert_eq!(call(r, push("phone-1", vec![note(1, "n-1")], Some(&officer))).await.0, StatusCode::OK);
     let other = sign_in(&app, "off2").await;
-    refused("sync: another user's device", call(r, push("phone-1", vec![note(1, "x")], Some(&other))).await, "device_in_use");
+    refused(
+        "sync: another user's device",
+        call(r, push("phone-1", vec![note(1, "x")], Some(&other))).await,
+        "device_in_use",
+    );
     refused(
         "route: signing in on another user's device",
         call(r, login_request("off2", PASSWORD, serde_json::json!({ "device_id": "phone-1" }))).await,
@@ -162,11 +204,13 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
         issue: true,
     };
     app.store.bodega.create_mission(&mission, &cmd_id, None).await.expect("issue");
+    add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+    let sergeant = sign_in(&app, "sgt1").await;
     let ack = serde_json::json!({ "id": mission.id, "step": "acknowledge", "args": {} });
-    assert_eq!(call(r, json_call("/api/missions/transition", &ack, Some(&command))).await.0, StatusCode::OK);
+    assert_eq!(call(r, json_call("/api/missions/transition", &ack, Some(&sergeant))).await.0, StatusCode::OK);
     refused(
         "server function: a step not allowed from here",
-        call(r, json_call("/api/missions/transition", &ack, Some(&command))).await,
+        call(r, json_call("/api/missions/transition", &ack, Some(&sergeant))).await,
         "conflict",
     );
 
@@ -178,13 +222,6 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
     assert!(answer.1.contains_key(header::RETRY_AFTER), "sync: Retry-After");
     let e = refused("sync: too many requests", answer, "rate_limited");
     assert!(e.detail_u64("retry_after_s").is_some_and(|s| (1..=60).contains(&s)));
-    let mut last = None;
-    for _ in 0..12 {
-        last = Some(call(r, login_request("nobody", "wrong", serde_json::json!({}))).await);
-    }
-    let answer = last.expect("tried");
-    assert!(answer.1.contains_key(header::RETRY_AFTER), "route: Retry-After");
-    refused("route: too many failed sign-ins", answer, "rate_limited");
 
     // ---- revoked device (403 with the outbox it reported, on sync; at sign-in; and its session
     // ends everywhere else)
@@ -200,17 +237,34 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
         call(r, login_request("off1", PASSWORD, serde_json::json!({ "device_id": "phone-1" }))).await,
         "device_revoked",
     );
-    refused("server function: the revoked device's session", call(r, server_fn("/api/city_overview", Some(&officer))).await, "unauthenticated");
+    refused(
+        "server function: the revoked device's session",
+        call(r, server_fn("/api/city_overview", Some(&officer))).await,
+        "unauthenticated",
+    );
 
     // ---- body too large (413)
     refused("route: too large", call(r, too_large("/api/auth/login", limit, None)).await, "too_large");
-    refused("server function: too large", call(r, too_large("/api/city_overview", limit, Some(&command))).await, "too_large");
+    refused(
+        "server function: too large",
+        call(r, too_large("/api/city_overview", limit, Some(&command))).await,
+        "too_large",
+    );
     refused("sync: too large", call(r, too_large("/api/sync/push", limit, Some(&command))).await, "too_large");
     refused(
         "sync: a sealed push too large",
         call(r, too_large("/api/sync/push-sealed", server::config::MAX_SEALED_PUSH_BYTES, Some(&command))).await,
         "too_large",
     );
+
+    // ---- rate limited at sign-in (last: it locks this client's sign-ins for a minute)
+    let mut last = None;
+    for _ in 0..12 {
+        last = Some(call(r, login_request("nobody", "wrong", serde_json::json!({}))).await);
+    }
+    let answer = last.expect("tried");
+    assert!(answer.1.contains_key(header::RETRY_AFTER), "route: Retry-After");
+    refused("route: too many failed sign-ins", answer, "rate_limited");
 }
 
 /// Requests a device may make per minute before the sync answers 429.
@@ -264,8 +318,12 @@ async fn a_device_running_the_previous_build_still_recognises_the_sync_refusals_
     let (status, _, body) = call(r, push("phone-1", vec![note(3, "n-3")], Some(&officer))).await;
     assert_eq!(push_outcome(status.as_u16(), &body), Pushed::Gap, "{body}");
     // Another wire version: the device looks for an update and keeps its outbox.
-    let mut old = serde_json::to_value(PushRequest { schema_version: 99, device_id: "phone-1".into(), mutations: vec![note(1, "n")] })
-        .expect("json");
+    let mut old = serde_json::to_value(PushRequest {
+        schema_version: 99,
+        device_id: "phone-1".into(),
+        mutations: vec![note(1, "n")],
+    })
+    .expect("json");
     old["schema_version"] = 99.into();
     let (status, _, body) = call(r, json_call("/api/sync/push", &old, Some(&officer))).await;
     match push_outcome(status.as_u16(), &body) {

@@ -47,11 +47,15 @@ async fn test_app_with(settings: server::config::Settings) -> TestApp {
     std::fs::write(site.path().join("manifest.webmanifest"), r#"{"name":"Beatbook"}"#).expect("manifest");
     std::fs::write(site.path().join("sw.js"), "// worker template").expect("sw");
     let addr = "127.0.0.1:0".parse().expect("addr");
-    let settings =
-        server::config::Settings { auth: server::auth::config::AuthConfig { secure_cookie: false, ..settings.auth }, ..settings };
+    let settings = server::config::Settings {
+        auth: server::auth::config::AuthConfig { secure_cookie: false, ..settings.auth },
+        ..settings
+    };
     let state = server::state::app_state(store.bodega.clone(), site.path(), addr, settings).expect("state");
-    let limits =
-        server::state::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES };
+    let limits = server::state::Limits {
+        request_timeout: Duration::from_secs(30),
+        max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES,
+    };
     TestApp { router: server::router::router(state, limits), store, _site: site }
 }
 

@@ -418,11 +418,14 @@ async fn two_server_instances_on_one_store_still_apply_once() {
         auth: server::auth::config::AuthConfig { secure_cookie: false, ..Default::default() },
         ..Default::default()
     };
-    let state =
-        server::state::app_state(other_store, site.path(), "127.0.0.1:0".parse().expect("addr"), settings).expect("state");
+    let state = server::state::app_state(other_store, site.path(), "127.0.0.1:0".parse().expect("addr"), settings)
+        .expect("state");
     let second = server::router::router(
         state,
-        server::state::Limits { request_timeout: Duration::from_secs(30), max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES },
+        server::state::Limits {
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES,
+        },
     );
     for round in 0..5u64 {
         let batch: Vec<Mutation> = (1..=round * 4 + 4).map(|i| note(i, &format!("n{i}"))).collect();

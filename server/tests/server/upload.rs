@@ -131,7 +131,10 @@ async fn an_upload_is_not_held_to_the_api_calls_time_limit() {
             .expect("state");
     let hurried = server::router::router(
         state,
-        server::state::Limits { request_timeout: Duration::from_millis(1), max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES },
+        server::state::Limits {
+            request_timeout: Duration::from_millis(1),
+            max_body_bytes: server::config::DEFAULT_MAX_BODY_BYTES,
+        },
     );
     let mut csv = String::from("id,occurred_at,offense,category,lat,lon\n");
     for i in 0..3_000 {
