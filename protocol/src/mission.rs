@@ -274,8 +274,9 @@ pub struct MissionFacts<'a> {
 /// let officer = Subject { user_id: 42, roles: vec![Role::Officer], districts: vec!["D1".into()] };
 /// let mine = MissionFacts { status: MissionStatus::Assigned, district: "D1", assignee: Some(42) };
 /// assert_eq!(check(&officer, mine, Transition::Start), Ok(MissionStatus::InProgress));
-/// // A mission cannot be completed before it started.
-/// assert!(check(&officer, mine, Transition::Complete).is_err());
+/// // An assigned mission is past acknowledgement; and officers do not review their own work.
+/// assert!(check(&officer, mine, Transition::Acknowledge).is_err());
+/// assert!(check(&officer, mine, Transition::Review).is_err());
 /// ```
 pub fn check(
     subject: &Subject,
