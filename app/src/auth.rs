@@ -72,7 +72,7 @@ pub async fn get_me() -> Result<Option<Me>, ApiError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use bodega::accounts::User;
-    use bodega::audit::{AuditEntry, Outcome};
+    use bodega::audit::{AuditRecord, Outcome};
     use leptos::prelude::*;
     use protocol::policy::{decide, Decision, Target};
     use protocol::Action;
@@ -175,7 +175,7 @@ pub mod ssr {
             detail: &str,
         ) -> Result<(), ApiError> {
             let client = self.client.clone();
-            let entry = AuditEntry {
+            let entry = AuditRecord {
                 actor_user_id: Some(self.caller.user.id),
                 actor: self.caller.user.username.clone(),
                 action: self.action.as_str().to_string(),
@@ -183,8 +183,9 @@ pub mod ssr {
                 district_code: self.district.clone(),
                 source_ip: client.ip,
                 device_id: self.caller.device_id.clone(),
-                outcome: Some(outcome),
+                outcome,
                 detail: detail.to_string(),
+                ..Default::default()
             };
             ctx.bodega.append_audit(&entry).await.map(|_| ()).map_err(|e| {
                 tracing::error!(error = %e, "audit log write failed");
@@ -202,7 +203,7 @@ pub mod ssr {
         target: &str,
         reason: &str,
     ) {
-        let entry = AuditEntry {
+        let entry = AuditRecord {
             actor_user_id: caller.map(|c| c.user.id),
             actor: caller.map(|c| c.user.username.clone()).unwrap_or_else(|| "anonymous".into()),
             action: action.as_str().to_string(),
@@ -210,8 +211,9 @@ pub mod ssr {
             district_code: None,
             source_ip: client.ip,
             device_id: caller.and_then(|c| c.device_id.clone()),
-            outcome: Some(Outcome::Denied),
+            outcome: Outcome::Denied,
             detail: reason.to_string(),
+            ..Default::default()
         };
         if let Err(e) = ctx.bodega.append_audit(&entry).await {
             tracing::error!(error = %e, "audit log write failed for a denial");

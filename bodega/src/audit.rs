@@ -11,29 +11,6 @@ use crate::store::{now_seconds, Bodega, BodegaError};
 
 pub use protocol::audit::{AuditRecord, Outcome};
 
-/// One record to append.
-#[derive(Debug, Clone, Default)]
-pub struct AuditEntry {
-    /// The user, when known.
-    pub actor_user_id: Option<i64>,
-    /// Username, the name tried at sign-in, or `anonymous`.
-    pub actor: String,
-    /// What was attempted (`sign_in`, a policy action name, `sync_push`, …).
-    pub action: String,
-    /// What it touched.
-    pub target: String,
-    /// The district it concerned, if any.
-    pub district_code: Option<String>,
-    /// Client address.
-    pub source_ip: String,
-    /// Device, if the request came from a registered one.
-    pub device_id: Option<String>,
-    /// The outcome.
-    pub outcome: Option<Outcome>,
-    /// Reason or counts; never a secret.
-    pub detail: String,
-}
-
 /// A search of the audit log; every field narrows it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditQuery {
@@ -62,8 +39,8 @@ impl Bodega {
     ///
     /// # Errors
     /// A store error. Callers treat a failed audit write as a failed action.
-    pub async fn append_audit(&self, e: &AuditEntry) -> Result<i64, BodegaError> {
-        let outcome = e.outcome.unwrap_or(Outcome::Success).as_str();
+    pub async fn append_audit(&self, e: &AuditRecord) -> Result<i64, BodegaError> {
+        let outcome = e.outcome.as_str();
         let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
             "INSERT INTO audit_log (at, actor_user_id, actor, action, target, district_code, source_ip, device_id, \
              outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
@@ -131,7 +108,7 @@ impl Bodega {
                         district_code,
                         source_ip,
                         device_id,
-                        outcome,
+                        outcome: Outcome::from_stored(&outcome),
                         detail,
                     }
                 },

@@ -12,7 +12,7 @@ use std::io::Read;
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 
-use crate::csvfile::{parse_coordinate, resolve_local_time, CsvFile, IngestError, Record};
+use crate::csvfile::{parse_coordinate, resolve_local_time, IngestError, Record};
 use crate::load::{FileKind, IngestOptions, LoadSummary};
 use crate::store::Bodega;
 
@@ -145,8 +145,7 @@ pub async fn ingest_calls_csv<R: Read>(
     reader: R,
     opts: &IngestOptions,
 ) -> Result<LoadSummary, IngestError> {
-    let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
-    let file = CsvFile::open(reader)?;
+    let (tz, file) = crate::load::open(reader, opts)?;
     let header = file.header();
     let (find, need) = (|n: &str| header.find(n), |n: &str| header.need(n));
     let (c_id, c_type, c_received) = (need("call_id")?, need("call_type")?, need("received_at")?);

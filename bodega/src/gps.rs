@@ -10,7 +10,7 @@ use std::io::Read;
 
 use jiff::tz::TimeZone;
 
-use crate::csvfile::{parse_coordinate, parse_instant, CsvFile, IngestError, Record};
+use crate::csvfile::{parse_coordinate, parse_instant, IngestError, Record};
 use crate::load::{FileKind, IngestOptions, LoadSummary};
 use crate::store::{now_seconds, Bodega};
 
@@ -90,8 +90,7 @@ pub async fn ingest_gps_csv<R: Read>(
     reader: R,
     opts: &IngestOptions,
 ) -> Result<LoadSummary, IngestError> {
-    let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
-    let file = CsvFile::open(reader)?;
+    let (tz, file) = crate::load::open(reader, opts)?;
     let header = file.header();
     let (find, need) = (|n: &str| header.find(n), |n: &str| header.need(n));
     let kind = Fixes {

@@ -161,8 +161,7 @@ pub async fn ingest_incidents_csv<R: Read>(
     reader: R,
     opts: &IngestOptions,
 ) -> Result<LoadSummary, IngestError> {
-    let tz = TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
-    let file = CsvFile::open(reader)?;
+    let (tz, file) = crate::load::open(reader, opts)?;
     let shape = Shape::resolve(&file, opts.mapping.as_ref(), tz)?;
     let kind = Incidents { shape, rules: bodega.geo_rules().await?, classes: bodega.offense_classes().await? };
     let summary = crate::load::load(bodega, &kind, file, opts).await?;

@@ -130,6 +130,16 @@ pub(crate) trait Batches: crate::store::WriteTx {
     ) -> Result<u64, sqlx::Error>;
 }
 
+/// The department's zone and the file's header: what every load starts with.
+///
+/// # Errors
+/// [`IngestError::TimeZone`] for an unknown zone, [`IngestError::Unreadable`] for a file with
+/// no header.
+pub(crate) fn open<R: Read>(reader: R, opts: &IngestOptions) -> Result<(jiff::tz::TimeZone, CsvFile<R>), IngestError> {
+    let tz = jiff::tz::TimeZone::get(&opts.time_zone).map_err(|_| IngestError::TimeZone(opts.time_zone.clone()))?;
+    Ok((tz, CsvFile::open(reader)?))
+}
+
 /// What the reading half of a load hands the writing half.
 enum Piece<R> {
     Rows(Vec<R>),

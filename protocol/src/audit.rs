@@ -1,13 +1,14 @@
-//! The audit log's records as they leave the Data Bodega and reach the administrator's screen:
-//! one type for both (the store appends `bodega::audit::AuditEntry`s; this is what it keeps).
+//! The audit log's records: one type for what a request appends (its `id` and `at` are the
+//! store's to set) and for what the store keeps and the administrator's screen reads.
 
 use serde::{Deserialize, Serialize};
 
 /// How an audited action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Done.
+    #[default]
     Success,
     /// Refused by the policy (or a locked or revoked account/device).
     Denied,
@@ -24,14 +25,31 @@ impl Outcome {
             Outcome::Failure => "failure",
         }
     }
+
+    /// The outcome a stored name stands for (an unknown name reads as a failure: the log never
+    /// makes a record look better than it was).
+    pub fn from_stored(name: &str) -> Self {
+        match name {
+            "success" => Outcome::Success,
+            "denied" => Outcome::Denied,
+            _ => Outcome::Failure,
+        }
+    }
 }
 
-/// A stored record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One record of the audit log (who, what, when, from where, with what outcome). Appending
+/// one, `id` and `at` are left at 0: the store numbers and times it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
-    /// Row id (increasing).
+    /// Row id (increasing; 0 until stored).
     pub id: i64,
-    /// UTC seconds.
+    /// UTC seconds (0 until stored).
     pub at: i64,
     /// The user, when known.
     pub actor_user_id: Option<i64>,
@@ -47,8 +65,8 @@ pub struct AuditRecord {
     pub source_ip: String,
     /// Device.
     pub device_id: Option<String>,
-    /// `success`, `denied` or `failure`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: Outcome,
     /// Reason or counts.
     pub detail: String,
 }

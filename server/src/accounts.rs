@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use bodega::accounts::NewUser;
-use bodega::audit::{AuditEntry, Outcome};
+use bodega::audit::{AuditRecord, Outcome};
 use bodega::Bodega;
 use protocol::Role;
 
@@ -37,12 +37,12 @@ pub async fn ensure_demo_accounts(bodega: &Bodega) -> anyhow::Result<Option<Stri
 }
 
 async fn audit_cli(bodega: &Bodega, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
-    let entry = AuditEntry {
+    let entry = AuditRecord {
         actor: "command-line".into(),
         action: action.into(),
         target: target.into(),
         source_ip: "local".into(),
-        outcome: Some(Outcome::Success),
+        outcome: Outcome::Success,
         detail: detail.into(),
         ..Default::default()
     };

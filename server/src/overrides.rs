@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, RequestExt};
-use bodega::audit::{AuditEntry, Outcome};
+use bodega::audit::{AuditRecord, Outcome};
 use protocol::policy::Target;
 use protocol::sync::{OverrideReport, OVERRIDE_ITERATIONS};
 use protocol::{Action, Role};
@@ -126,7 +126,7 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
         "{} signed {} out of device {} at {at} (device clock) with {} unsynced change(s) kept on the device",
         r.supervisor, author.username, r.device_id, r.pending
     );
-    let entry = AuditEntry {
+    let entry = AuditRecord {
         actor_user_id: Some(author.id),
         actor: author.username.clone(),
         action: "sync_override".into(),
@@ -134,8 +134,9 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
         district_code: author.districts.first().cloned(),
         source_ip: grant.client.ip.clone(),
         device_id: Some(r.device_id.clone()),
-        outcome: Some(if valid { Outcome::Success } else { Outcome::Failure }),
+        outcome: if valid { Outcome::Success } else { Outcome::Failure },
         detail: if valid { detail } else { format!("not a supervisor of this officer: {detail}") },
+        ..Default::default()
     };
     if let Err(e) = state.ctx.bodega.append_audit(&entry).await {
         tracing::error!(error = %e, "audit log write failed");

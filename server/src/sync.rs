@@ -21,7 +21,7 @@ use app::error::ApiError;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bodega::audit::{AuditEntry, Outcome};
+use bodega::audit::{AuditRecord, Outcome};
 use bodega::sync::SyncError;
 use protocol::sync::PushRequest;
 use protocol::Action;
@@ -51,13 +51,13 @@ pub(crate) async fn refusal(state: &AppState, caller: &Caller, device_id: &str, 
         SyncError::Revoked { pending } => {
             // The outbox a revoked device still holds is reported, so an administrator can
             // recover that work with the officer.
-            let entry = AuditEntry {
+            let entry = AuditRecord {
                 actor_user_id: Some(caller.user.id),
                 actor: caller.user.username.clone(),
                 action: Action::SyncDevice.as_str().into(),
                 target: what.into(),
                 device_id: Some(device_id.to_string()),
-                outcome: Some(Outcome::Denied),
+                outcome: Outcome::Denied,
                 detail: format!("revoked device; it reported {pending} unsynced change(s)"),
                 ..Default::default()
             };

@@ -59,7 +59,7 @@ pub fn AuditLog() -> impl IntoView {
                                                 <td>{r.action}</td>
                                                 <td>{r.target}</td>
                                                 <td>{format!("{}{}", r.source_ip, r.device_id.map(|d| format!(" · {d}")).unwrap_or_default())}</td>
-                                                <td>{r.outcome}</td>
+                                                <td>{r.outcome.as_str()}</td>
                                                 <td>{r.detail}</td>
                                             </tr>
                                             }

@@ -1,7 +1,7 @@
 //! Accounts, sessions, devices and the audit log on both engines.
 
 use bodega::accounts::{AccountError, NewSession, NewUser};
-use bodega::audit::{AuditEntry, AuditQuery, Outcome};
+use bodega::audit::{AuditQuery, AuditRecord, Outcome};
 use bodega::testing::fresh_store;
 use protocol::Role;
 
@@ -127,14 +127,9 @@ async fn the_audit_log_searches_by_actor_action_outcome_and_time() {
         ("ana", "export_data", Outcome::Success),
         ("anonymous", "sign_in", Outcome::Failure),
     ] {
-        b.append_audit(&AuditEntry {
-            actor: actor.into(),
-            action: action.into(),
-            outcome: Some(outcome),
-            ..Default::default()
-        })
-        .await
-        .expect("append");
+        b.append_audit(&AuditRecord { actor: actor.into(), action: action.into(), outcome, ..Default::default() })
+            .await
+            .expect("append");
     }
     let q = |f: AuditQuery| async move { b.search_audit(&f).await.expect("search") };
     assert_eq!(q(AuditQuery::default()).await.len(), 4);

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use bodega::accounts::{NewSession, User};
-use bodega::audit::{AuditEntry, Outcome};
+use bodega::audit::{AuditRecord, Outcome};
 use bodega::Bodega;
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +88,7 @@ fn login_failure(is_form: bool, next: &str, err: ApiError) -> Response {
     resp
 }
 
-pub async fn audit(bodega: &Bodega, entry: AuditEntry) {
+pub async fn audit(bodega: &Bodega, entry: AuditRecord) {
     if let Err(e) = bodega.append_audit(&entry).await {
         tracing::error!(error = %e, action = %entry.action, "audit log write failed");
     }
@@ -113,7 +113,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
         let field = if username.chars().count() > 64 { "username" } else { "password" };
         return login_failure(is_form, &next, ApiError::invalid(field, "username or password is too long"));
     }
-    let base = AuditEntry {
+    let base = AuditRecord {
         actor: username.clone(),
         action: "sign_in".into(),
         target: "/api/auth/login".into(),
@@ -131,7 +131,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
         .retry_after(&ip_key, cfg.failures_per_minute)
         .max(state.auth.failures.retry_after(&name_key, cfg.failures_per_minute));
     if let Some(secs) = limited {
-        audit(bodega, AuditEntry { outcome: Some(Outcome::Denied), detail: "rate limited".into(), ..base }).await;
+        audit(bodega, AuditRecord { outcome: Outcome::Denied, detail: "rate limited".into(), ..base }).await;
         let message = format!("too many failed sign-ins; try again in {secs} s");
         return login_failure(is_form, &next, ApiError::RateLimited { message, retry_after_s: secs });
     }
@@ -149,9 +149,9 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
             let minutes = (until - now + 59) / 60;
             audit(
                 bodega,
-                AuditEntry {
+                AuditRecord {
                     actor_user_id: Some(u.id),
-                    outcome: Some(Outcome::Denied),
+                    outcome: Outcome::Denied,
                     detail: "account locked".into(),
                     ..base
                 },
@@ -182,12 +182,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
             }
             audit(
                 bodega,
-                AuditEntry {
-                    actor_user_id: user.as_ref().map(|u| u.id),
-                    outcome: Some(Outcome::Failure),
-                    detail,
-                    ..base
-                },
+                AuditRecord { actor_user_id: user.as_ref().map(|u| u.id), outcome: Outcome::Failure, detail, ..base },
             )
             .await;
             return login_failure(is_form, &next, ApiError::BadCredentials("wrong username or password".into()));
@@ -199,9 +194,9 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
             None => {
                 audit(
                     bodega,
-                    AuditEntry {
+                    AuditRecord {
                         actor_user_id: Some(user.id),
-                        outcome: Some(Outcome::Failure),
+                        outcome: Outcome::Failure,
                         detail: "second factor required".into(),
                         ..base
                     },
@@ -217,9 +212,9 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
                     bodega.record_failed_login(user.id, cfg.lock_after_failures, cfg.lockout.as_secs() as i64).await;
                 audit(
                     bodega,
-                    AuditEntry {
+                    AuditRecord {
                         actor_user_id: Some(user.id),
-                        outcome: Some(Outcome::Failure),
+                        outcome: Outcome::Failure,
                         detail: "wrong second-factor code".into(),
                         ..base
                     },
@@ -234,12 +229,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
         Ok((cookie, me)) => {
             audit(
                 bodega,
-                AuditEntry {
-                    actor_user_id: Some(user.id),
-                    outcome: Some(Outcome::Success),
-                    detail: method.into(),
-                    ..base
-                },
+                AuditRecord { actor_user_id: Some(user.id), outcome: Outcome::Success, detail: method.into(), ..base },
             )
             .await;
             let mut resp =
@@ -329,14 +319,14 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, req: Requ
         }
     }
     if let Some(c) = &caller {
-        let entry = AuditEntry {
+        let entry = AuditRecord {
             actor_user_id: Some(c.user.id),
             actor: c.user.username.clone(),
             action: "sign_out".into(),
             target: "/api/auth/logout".into(),
             source_ip: info.ip,
             device_id: c.device_id.clone(),
-            outcome: Some(Outcome::Success),
+            outcome: Outcome::Success,
             detail: if idle { "idle lock: 30 minutes without activity".into() } else { String::new() },
             ..Default::default()
         };

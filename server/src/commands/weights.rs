@@ -16,16 +16,13 @@ pub async fn run(common: &Common, cmd: WeightsCmd) -> anyhow::Result<()> {
             let before = bodega.activate_harm_table(&name, &version).await?;
             let now = bodega.active_harm_table().await?.version().to_string();
             bodega
-                .append_audit(&bodega::audit::AuditEntry {
-                    actor_user_id: None,
+                .append_audit(&bodega::audit::AuditRecord {
                     actor: "command line".into(),
                     action: "harm_table".into(),
                     target: now.clone(),
-                    district_code: None,
-                    source_ip: String::new(),
-                    device_id: None,
-                    outcome: Some(bodega::audit::Outcome::Success),
+                    outcome: bodega::audit::Outcome::Success,
                     detail: format!("harm table in force: {before} -> {now}"),
+                    ..Default::default()
                 })
                 .await?;
             println!("harm table in force: {now} (was {before})");

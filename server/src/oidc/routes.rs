@@ -6,7 +6,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use bodega::accounts::{AccountError, NewUser, OidcLogin, User};
-use bodega::audit::{AuditEntry, Outcome};
+use bodega::audit::{AuditRecord, Outcome};
 use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClaimsVerificationError, CsrfToken, Nonce, OAuth2TokenResponse,
@@ -115,16 +115,16 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, req: Re
         Err(e) => return ApiError::BadRequest(format!("the callback is not valid: {e}")).into_response(),
     };
     let ip_key = format!("ip:{}", info.ip);
-    let base = AuditEntry {
+    let base = AuditRecord {
         action: "sign_in".into(),
         target: CALLBACK_PATH.into(),
         source_ip: info.ip.clone(),
         ..Default::default()
     };
     if let Some(secs) = state.auth.failures.retry_after(&ip_key, state.auth.config.failures_per_minute) {
-        let entry = AuditEntry {
+        let entry = AuditRecord {
             actor: "(oidc)".into(),
-            outcome: Some(Outcome::Denied),
+            outcome: Outcome::Denied,
             detail: "oidc: rate limited".into(),
             ..base
         };
@@ -141,10 +141,10 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, req: Re
         Ok((user, created)) => match open_session(&state, &headers, &user, "oidc", None, &info).await {
             Ok((cookie, _me)) => {
                 let detail = if created { "oidc (account created at first sign-in)" } else { "oidc" };
-                let entry = AuditEntry {
+                let entry = AuditRecord {
                     actor: user.username.clone(),
                     actor_user_id: Some(user.id),
-                    outcome: Some(Outcome::Success),
+                    outcome: Outcome::Success,
                     detail: detail.into(),
                     ..base
                 };
@@ -159,7 +159,7 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, req: Re
             state.auth.failures.record(&ip_key);
             tracing::warn!(reason = %r.detail, "OpenID Connect sign-in refused");
             let entry =
-                AuditEntry { actor: r.actor, outcome: Some(r.outcome), detail: format!("oidc: {}", r.detail), ..base };
+                AuditRecord { actor: r.actor, outcome: r.outcome, detail: format!("oidc: {}", r.detail), ..base };
             audit(&state.ctx.bodega, entry).await;
             to_signin(r.code, &next)
         }
@@ -282,12 +282,12 @@ async fn finish(
             let districts = districts.unwrap_or_else(|| user.districts.clone());
             if user.roles != roles || user.districts != districts {
                 bodega.set_roles_and_districts(user.id, &roles, &districts).await.map_err(|e| unavailable(&e))?;
-                let entry = AuditEntry {
+                let entry = AuditRecord {
                     actor: user.username.clone(),
                     actor_user_id: Some(user.id),
                     action: "role_change".into(),
                     target: format!("user {}", user.username),
-                    outcome: Some(Outcome::Success),
+                    outcome: Outcome::Success,
                     detail: format!(
                         "from the identity provider: roles {} (were {}), districts {} (were {})",
                         names(&roles),

@@ -274,24 +274,7 @@ const MATRIX_MISSION: &str = "0193b3c4-0000-7000-8000-00000000aaaa";
 
 async fn issue_matrix_mission(app: &TestApp) {
     let cmd = add_user(app, "matrix-cmd", &[Role::Command], &[]).await;
-    let subject = app.store.bodega.user_by_id(cmd).await.expect("q").expect("u").subject();
-    let template = app.store.bodega.mission_menu(false).await.expect("menu")[0].id;
-    let m = bodega::missions::NewMission {
-        id: MATRIX_MISSION.into(),
-        template_id: template,
-        district: "D1".into(),
-        shift: "B".into(),
-        shift_date: "2020-12-15".into(),
-        window_start: 1_608_069_600,
-        window_end: 1_608_098_400,
-        place: bodega::missions::Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
-        place_label: "matrix".into(),
-        priority: 3,
-        instructions: String::new(),
-        reason: String::new(),
-        issue: true,
-    };
-    app.store.bodega.create_mission(&m, &subject, None).await.expect("mission");
+    issue_test_mission(app, MATRIX_MISSION, cmd, false).await;
 }
 
 /// A JSON server-function call.
@@ -601,7 +584,11 @@ async fn each_audited_action_leaves_exactly_one_record() {
     assert_eq!((signins[0].actor.as_str(), signins[0].outcome.as_str()), ("off1", "success"));
 
     call(&app.router, login_request("off1", "not the password", serde_json::json!({}))).await;
-    let failures: Vec<_> = audit_rows(&app, "sign_in").await.into_iter().filter(|r| r.outcome == "failure").collect();
+    let failures: Vec<_> = audit_rows(&app, "sign_in")
+        .await
+        .into_iter()
+        .filter(|r| r.outcome == bodega::audit::Outcome::Failure)
+        .collect();
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].detail, "1 consecutive failures");
 

@@ -186,27 +186,12 @@ async fn every_refusal_is_the_one_envelope_with_its_status_on_every_surface() {
         "upgrade",
     );
     assert_eq!((e.detail_u64("client"), e.detail_u64("server")), (Some(99), Some(u64::from(SCHEMA_VERSION))));
-    let cmd_id = app.store.bodega.user_by_username("cmd").await.expect("q").expect("cmd").subject();
-    let template = app.store.bodega.mission_menu(false).await.expect("menu")[0].id;
-    let mission = bodega::missions::NewMission {
-        id: "0193b3c4-0000-7000-8000-0000envelope".into(),
-        template_id: template,
-        district: "D1".into(),
-        shift: "B".into(),
-        shift_date: "2020-12-15".into(),
-        window_start: 1_608_069_600,
-        window_end: 1_608_098_400,
-        place: bodega::missions::Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
-        place_label: "envelope".into(),
-        priority: 1,
-        instructions: String::new(),
-        reason: String::new(),
-        issue: true,
-    };
-    app.store.bodega.create_mission(&mission, &cmd_id, None).await.expect("issue");
+    let cmd_id = app.store.bodega.user_by_username("cmd").await.expect("q").expect("cmd").id;
+    let mission_id = "0193b3c4-0000-7000-8000-0000envelope";
+    issue_test_mission(&app, mission_id, cmd_id, false).await;
     add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
     let sergeant = sign_in(&app, "sgt1").await;
-    let ack = serde_json::json!({ "id": mission.id, "step": "acknowledge", "args": {} });
+    let ack = serde_json::json!({ "id": mission_id, "step": "acknowledge", "args": {} });
     assert_eq!(call(r, json_call("/api/missions/transition", &ack, Some(&sergeant))).await.0, StatusCode::OK);
     refused(
         "server function: a step not allowed from here",

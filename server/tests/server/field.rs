@@ -136,7 +136,7 @@ async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_an
         ok.detail
     );
     let bad = records.iter().find(|r| r.target == "supervisor sgt2").expect("sgt2's claim");
-    assert_eq!(bad.outcome, "failure");
+    assert_eq!(bad.outcome, bodega::audit::Outcome::Failure);
     let (status, _, _) = call(&app.router, json_call("/api/sync/override", &report("sgt1"), None)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

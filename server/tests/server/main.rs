@@ -145,6 +145,31 @@ fn server_fn(path: &str, cookie: Option<&str>) -> Request<Body> {
     }
 }
 
+/// A D1 mission of shift B on 2020-12-15, issued by `by` from the first template of the menu
+/// (or the directed patrol when `koper`), at a point downtown.
+async fn issue_test_mission(app: &TestApp, id: &str, by: i64, koper: bool) {
+    let b = &app.store.bodega;
+    let subject = b.user_by_id(by).await.expect("q").expect("issuer").subject();
+    let menu = b.mission_menu(false).await.expect("menu");
+    let template = menu.iter().find(|t| !koper || t.tactic == "directed_patrol").expect("template").id;
+    let m = bodega::missions::NewMission {
+        id: id.into(),
+        template_id: template,
+        district: "D1".into(),
+        shift: "B".into(),
+        shift_date: "2020-12-15".into(),
+        window_start: 1_608_069_600,
+        window_end: 1_608_098_400,
+        place: bodega::missions::Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
+        place_label: format!("test mission {id}"),
+        priority: 3,
+        instructions: String::new(),
+        reason: String::new(),
+        issue: true,
+    };
+    b.create_mission(&m, &subject, None).await.expect("issue");
+}
+
 /// An analyst's session on a fresh app (analysts may see everything a page shows).
 async fn analyst_session(app: &TestApp) -> String {
     add_user(app, "ana", &[protocol::Role::Analyst], &[]).await;

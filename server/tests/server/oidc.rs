@@ -371,7 +371,7 @@ async fn refused(app: &TestApp) -> (String, String, String) {
     let code = params(&format!("{PUBLIC_URL}{to}"))["error"].clone();
     let audit = audit_of(app, "sign_in").await;
     assert_eq!(audit.len(), before + 1, "exactly one record per attempt");
-    (code, audit[0].outcome.clone(), audit[0].detail.clone())
+    (code, audit[0].outcome.to_string(), audit[0].detail.clone())
 }
 
 #[tokio::test]

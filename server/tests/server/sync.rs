@@ -22,32 +22,9 @@ async fn crew(app: &TestApp) -> Crew {
     let cmd = add_user(app, "cmd", &[Role::Command], &[]).await;
     let sgt = add_user(app, "sgt1", &[Role::Sergeant], &["D1"]).await;
     let officer_id = add_user(app, "off1", &[Role::Officer], &["D1"]).await;
+    issue_test_mission(app, MISSION, cmd, true).await;
     let b = &app.store.bodega;
     let subject = |id: i64| async move { b.user_by_id(id).await.expect("q").expect("u").subject() };
-    let template = b
-        .mission_menu(false)
-        .await
-        .expect("menu")
-        .into_iter()
-        .find(|t| t.tactic == "directed_patrol")
-        .expect("koper")
-        .id;
-    let m = bodega::missions::NewMission {
-        id: MISSION.into(),
-        template_id: template,
-        district: "D1".into(),
-        shift: "B".into(),
-        shift_date: "2020-12-15".into(),
-        window_start: 1_608_069_600,
-        window_end: 1_608_098_400,
-        place: bodega::missions::Place::Point { lat: 49.28, lon: -123.12, radius_m: 100.0 },
-        place_label: "sync test".into(),
-        priority: 1,
-        instructions: String::new(),
-        reason: String::new(),
-        issue: true,
-    };
-    b.create_mission(&m, &subject(cmd).await, None).await.expect("issue");
     let sgt_subject = subject(sgt).await;
     b.transition_mission(MISSION, Transition::Acknowledge, &sgt_subject, &Default::default()).await.expect("ack");
     let args = protocol::mission::TransitionArgs { assignee_user_id: Some(officer_id), ..Default::default() };
