@@ -46,6 +46,9 @@ export LOAD_DEVICES="${LOAD_DEVICES:-1500}" LOAD_HATCH_RATE="${LOAD_HATCH_RATE:-
 export LOAD_PORT="${LOAD_PORT:-3130}" LOAD_PASSWORD="${LOAD_PASSWORD:-load-test-password-1}"
 LOAD_MODES="${LOAD_MODES:-burst paced}"
 export LOAD_MODES LOAD_OUT="$PWD/bench/out"
+# The commit the figures belong to ("+dirty" when the tree had changes).
+LOAD_COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)"
+export LOAD_COMMIT
 # One socket per device on each side.
 ulimit -n "$(ulimit -Hn)"
 # The API only: no built site is needed for sync (an empty site root).
@@ -56,7 +59,9 @@ trap 'rm -rf "$LOAD_SITE"' EXIT
 # run_one ENGINE MODE DATABASE_URL: a fresh database, accounts, the server, goose, the count.
 run_one() {
   local engine=$1 mode=$2 tag="load_$1_$2" status=0 server_pid
-  export BEATBOOK_DATABASE_URL=$3 BEATBOOK_LOG="${BEATBOOK_LOG:-warn}"
+  # The server logs JSON lines with its own timing of each push's write (bodega::sync=debug,
+  # one line a push), summarised by `seed count`.
+  export BEATBOOK_DATABASE_URL=$3 BEATBOOK_LOG="${BEATBOOK_LOG:-warn,bodega::sync=debug}" BEATBOOK_LOG_FORMAT=json
   # (Called left of `||`, where `set -e` does not act: every step checks its own status.)
   "$BIN" migrate >/dev/null || return 1
   BEATBOOK_NEW_PASSWORD="$LOAD_PASSWORD" "$BIN" user add load.template --name "Load template" --role officer \
@@ -75,7 +80,7 @@ run_one() {
   kill "$server_pid" && wait "$server_pid" || true
   [ "$status" = 0 ] || { tail -n 20 "$LOAD_OUT/${tag}_goose.txt" >&2; return "$status"; }
   "$SEED_BIN" count --devices "$LOAD_DEVICES" --summary "$LOAD_OUT/${tag}_summary.json" --label "$engine" \
-    --out "$LOAD_OUT/$tag.json" | tee "$LOAD_OUT/${tag}_result.txt"
+    --out "$LOAD_OUT/$tag.json" --server-log "$LOAD_OUT/${tag}_server.log" --commit "$LOAD_COMMIT" | tee "$LOAD_OUT/${tag}_result.txt"
 }
 export -f run_one
 

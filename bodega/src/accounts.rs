@@ -8,8 +8,8 @@
 use protocol::Role;
 use serde::Serialize;
 
-use crate::on_pool;
 use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// A sign-in with OpenID Connect between the redirect to the identity provider and its callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +228,7 @@ impl Bodega {
         verifier_hex: &str,
         now: i64,
     ) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "INSERT INTO override_codes (user_id, salt, iterations, verifier, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id) DO UPDATE SET salt = excluded.salt, iterations = excluded.iterations, \
              verifier = excluded.verifier, created_at = excluded.created_at")
@@ -282,7 +282,7 @@ impl Bodega {
         }
         let now = now_seconds();
         let (issuer, subject) = new.oidc.clone().unzip();
-        let id = on_pool!(self, pool => {
+        let id = on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                 .bind(&username)
@@ -407,7 +407,7 @@ impl Bodega {
         stale_before: i64,
     ) -> Result<(), BodegaError> {
         let stale = stale_before;
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1").bind(stale).execute(pool).await?;
             sqlx::query(
                 "INSERT INTO oidc_logins (state_hash, pkce_verifier, nonce, next_path, created_at) \
@@ -430,7 +430,7 @@ impl Bodega {
     /// # Errors
     /// A store error.
     pub async fn take_oidc_login(&self, state_hash: &str) -> Result<Option<OidcLogin>, BodegaError> {
-        let row: Option<(String, String, String, i64)> = on_pool!(self, pool => sqlx::query_as(
+        let row: Option<(String, String, String, i64)> = on_writer!(self, pool => sqlx::query_as(
             "DELETE FROM oidc_logins WHERE state_hash = $1 RETURNING pkce_verifier, nonce, next_path, created_at",
         )
         .bind(state_hash)
@@ -470,7 +470,7 @@ impl Bodega {
         roles: &[Role],
         districts: &[String],
     ) -> Result<(), BodegaError> {
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM user_districts WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
@@ -497,7 +497,7 @@ impl Bodega {
     /// A store error.
     pub async fn set_password_hash(&self, user_id: i64, hash: Option<&str>) -> Result<(), BodegaError> {
         let now = now_seconds();
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             sqlx::query(
                 "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1")
@@ -514,7 +514,7 @@ impl Bodega {
     /// A store error.
     pub async fn set_totp_secret(&self, user_id: i64, secret: Option<&str>) -> Result<(), BodegaError> {
         let now = now_seconds();
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             sqlx::query("UPDATE users SET totp_secret = $2, updated_at = $3 WHERE id = $1")
                 .bind(user_id).bind(secret).bind(now).execute(&mut *tx).await?;
@@ -530,7 +530,7 @@ impl Bodega {
     /// A store error.
     pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<(), BodegaError> {
         let now = now_seconds();
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             sqlx::query("UPDATE users SET active = $2, updated_at = $3 WHERE id = $1")
                 .bind(user_id).bind(i64::from(active)).bind(now).execute(&mut *tx).await?;
@@ -554,7 +554,7 @@ impl Bodega {
         lock_seconds: i64,
     ) -> Result<(i64, Option<i64>), BodegaError> {
         let now = now_seconds();
-        let row: (i64, Option<i64>) = on_pool!(self, pool => sqlx::query_as(
+        let row: (i64, Option<i64>) = on_writer!(self, pool => sqlx::query_as(
             "UPDATE users SET failed_logins = failed_logins + 1, \
                locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END, updated_at = $4 \
              WHERE id = $1 RETURNING failed_logins, locked_until")
@@ -567,7 +567,7 @@ impl Bodega {
     /// # Errors
     /// A store error.
     pub async fn record_successful_login(&self, user_id: i64) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(user_id).execute(pool).await.map(|_| ()))?;
         Ok(())
@@ -589,7 +589,7 @@ impl Bodega {
     /// A store error.
     pub async fn create_session(&self, s: &NewSession<'_>) -> Result<(), BodegaError> {
         let now = now_seconds();
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, device_id, auth_method, created_at, last_seen_at, expires_at, \
              source_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)")
             .bind(s.id_hash).bind(s.user_id).bind(s.device_id).bind(s.auth_method).bind(now)
@@ -617,7 +617,7 @@ impl Bodega {
     /// # Errors
     /// A store error.
     pub async fn touch_session(&self, id_hash: &str, at: i64) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND ended_at IS NULL AND last_seen_at < $2")
             .bind(id_hash).bind(at).execute(pool).await.map(|_| ()))?;
         Ok(())
@@ -628,7 +628,7 @@ impl Bodega {
     /// # Errors
     /// A store error.
     pub async fn end_session(&self, id_hash: &str, reason: &str) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id_hash = $1 AND ended_at IS NULL")
             .bind(id_hash).bind(now_seconds()).bind(reason).execute(pool).await.map(|_| ()))?;
         Ok(())
@@ -651,7 +651,7 @@ impl Bodega {
         }
         let label: String = label.trim().chars().take(80).collect();
         let now = now_seconds();
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             // Insert-if-absent first: two first syncs of one device racing on PostgreSQL must
             // not both try to create it.
@@ -682,7 +682,7 @@ impl Bodega {
         if device.revoked_at.is_some() {
             return Err(AccountError::Invalid { field: "device_id", reason: "this device was revoked".into() });
         }
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             sqlx::query("UPDATE devices SET server_key = $2 WHERE id = $1 AND server_key IS NULL")
                 .bind(&device.id).bind(new_key_hex).execute(pool).await?;
             let key: Option<String> = sqlx::query_scalar("SELECT server_key FROM devices WHERE id = $1")
@@ -698,7 +698,7 @@ impl Bodega {
     /// # Errors
     /// A store error.
     pub async fn bind_session_device(&self, session_hash: &str, device_id: &str) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "UPDATE sessions SET device_id = $2 WHERE id_hash = $1 AND device_id IS NULL \
              AND EXISTS (SELECT 1 FROM devices WHERE id = $2 AND revoked_at IS NULL)")
             .bind(session_hash).bind(device_id).execute(pool).await.map(|_| ()))?;
@@ -746,7 +746,7 @@ impl Bodega {
     /// A store error.
     pub async fn revoke_device(&self, id: &str, by_user: Option<i64>, reason: &str) -> Result<bool, BodegaError> {
         let now = now_seconds();
-        let changed = on_pool!(self, pool => {
+        let changed = on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             let n = sqlx::query("UPDATE devices SET revoked_at = $2, revoked_by = $3, revoke_reason = $4 \
                                  WHERE id = $1 AND revoked_at IS NULL")

@@ -19,9 +19,9 @@
 //!   ([`Bodega::cell_day_counts_from_incidents`]); the two ways always agree (tested on both
 //!   engines).
 
-use crate::on_pool;
 use crate::queries::{CellDayCount, Filter};
 use crate::store::{begin_write, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// The counter that every district's stored counts also depend on.
 pub const ALL_DISTRICTS: &str = "*";
@@ -144,7 +144,7 @@ impl Bodega {
         }
         let all = Filter { district: Some(district.to_string()), ..Filter::default() };
         let counts = self.cell_day_counts_from_incidents(&all, lattice, tz).await?;
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             // First, so that a concurrent rebuild of the same district (another request, another
             // server on the same PostgreSQL) waits on this row and then replaces what this one

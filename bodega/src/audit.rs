@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::on_pool;
 use crate::store::{now_seconds, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 pub use protocol::audit::{AuditRecord, Outcome};
 
@@ -41,7 +41,7 @@ impl Bodega {
     /// A store error. Callers treat a failed audit write as a failed action.
     pub async fn append_audit(&self, e: &AuditRecord) -> Result<i64, BodegaError> {
         let outcome = e.outcome.as_str();
-        let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
+        let id: i64 = on_writer!(self, pool => sqlx::query_scalar(
             "INSERT INTO audit_log (at, actor_user_id, actor, action, target, district_code, source_ip, device_id, \
              outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
             .bind(now_seconds())
@@ -123,7 +123,7 @@ impl Bodega {
     /// A store error, including the schema's refusal when `keep_days` < 366.
     pub async fn purge_audit_older_than(&self, keep_days: i64) -> Result<u64, BodegaError> {
         let cutoff = now_seconds() - keep_days.max(366) * 86_400;
-        Ok(on_pool!(self, pool => sqlx::query("DELETE FROM audit_log WHERE at < $1")
+        Ok(on_writer!(self, pool => sqlx::query("DELETE FROM audit_log WHERE at < $1")
             .bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))?)
     }
 }

@@ -21,8 +21,8 @@
 
 use geo::{Contains, Coord, Point};
 
-use crate::on_pool;
 use crate::store::{begin_write, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// The vocabulary name of the shipped rows.
 pub const SHIPPED_VOCABULARY: &str = "beatbook";
@@ -205,7 +205,7 @@ impl Bodega {
     /// # Errors
     /// A store error.
     pub async fn ensure_offense_map(&self) -> Result<(), BodegaError> {
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             for c in SHIPPED {
                 sqlx::query(
@@ -242,7 +242,7 @@ impl Bodega {
         let mut summary = ClassifySummary::default();
         for offense in pending {
             let Some(c) = classes.get(&offense_key(&offense)) else { continue };
-            let done = on_pool!(self, pool => sqlx::query(
+            let done = on_writer!(self, pool => sqlx::query(
                 "UPDATE incidents SET nibrs_code = $1, nibrs_group = $2, crime_against = $3, harm_category = $4 \
                  WHERE nibrs_code IS NULL AND offense = $5")
                 .bind(&c.nibrs_code).bind(&c.nibrs_group).bind(&c.crime_against).bind(&c.harm_category).bind(&offense)
@@ -301,7 +301,7 @@ impl Bodega {
                 continue;
             }
             // The district's rows and its counter move together (see crate::aggregates).
-            done += on_pool!(self, pool => {
+            done += on_writer!(self, pool => {
                 let mut tx = begin_write(pool).await?;
                 let mut n = 0;
                 for chunk in ids.chunks(500) {

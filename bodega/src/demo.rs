@@ -3,8 +3,8 @@
 
 use crate::csvfile::IngestError;
 use crate::load::{IngestOptions, LoadSummary};
-use crate::on_pool;
 use crate::store::{begin_write, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 use hotspot::rng::Draw;
 
 /// The canonical incident CSV of Vancouver 2020 (37,512 rows, 33,761 with coordinates).
@@ -64,7 +64,7 @@ const DEMO_SHIFTS: [(&str, &str, &str, &str); 3] =
 /// # Errors
 /// [`BodegaError::Query`].
 pub async fn seed_demo_roster(bodega: &Bodega) -> Result<(), BodegaError> {
-    on_pool!(bodega, pool => {
+    on_writer!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
         for (code, name, w, s, e, n) in DEMO_DISTRICTS {
             let geojson = format!(

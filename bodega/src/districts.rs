@@ -10,8 +10,8 @@ use geo::BoundingRect;
 use serde::Serialize;
 
 use crate::geocode::parse_area;
-use crate::on_pool;
 use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// Why a districts file cannot be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +114,7 @@ pub async fn load_districts(
         let name = property(feature, name_property).unwrap_or_else(|| code.clone());
         parsed.push(Parsed { code, name, geojson, bbox: (min.x, min.y, max.x, max.y) });
     }
-    on_pool!(bodega, pool => {
+    on_writer!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
         let batch_id: i64 = sqlx::query_scalar(
             "INSERT INTO ingest_batches (kind, source, file_name, sha256, started_at, outcome) \

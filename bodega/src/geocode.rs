@@ -12,8 +12,8 @@
 use geo::{Contains, Coord, MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
 
-use crate::on_pool;
 use crate::store::{Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// The settings key holding the placeholder locations (JSON array of [`Placeholder`]).
 pub const PLACEHOLDERS_KEY: &str = "geocoding.placeholders";
@@ -89,7 +89,7 @@ impl Bodega {
     /// # Errors
     /// [`BodegaError::Query`].
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), BodegaError> {
-        on_pool!(self, pool => sqlx::query(
+        on_writer!(self, pool => sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )

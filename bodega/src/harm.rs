@@ -12,8 +12,8 @@
 
 use hotspot::HarmTable;
 
-use crate::on_pool;
 use crate::store::{begin_write, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// The setting naming the table in force, as `name@version`.
 pub const ACTIVE_KEY: &str = "harm_table.active";
@@ -131,7 +131,7 @@ impl Bodega {
         version: &str,
         rows: &[(String, f64, String)],
     ) -> Result<(), BodegaError> {
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             for (offense, weight, note) in rows {
                 sqlx::query(
@@ -172,7 +172,7 @@ impl Bodega {
     pub async fn activate_harm_table(&self, name: &str, version: &str) -> Result<String, HarmTableError> {
         let before = self.active_harm_table().await?.version().to_string();
         if name == "count" {
-            on_pool!(self, pool => sqlx::query("DELETE FROM settings WHERE key = $1").bind(ACTIVE_KEY).execute(pool).await.map(|_| ()))
+            on_writer!(self, pool => sqlx::query("DELETE FROM settings WHERE key = $1").bind(ACTIVE_KEY).execute(pool).await.map(|_| ()))
                 .map_err(BodegaError::from)?;
             return Ok(before);
         }

@@ -21,7 +21,7 @@ use std::io::Read;
 use serde::Serialize;
 
 use crate::csvfile::{CsvFile, IngestError, Record, Rejection};
-use crate::on_pool;
+use crate::on_writer;
 use crate::store::{begin_write, now_seconds, Bodega};
 
 /// How a load should run.
@@ -163,7 +163,7 @@ where
     sqlx::Sqlite: Store<K::Row>,
     sqlx::Postgres: Store<K::Row>,
 {
-    on_pool!(bodega, pool => {
+    on_writer!(bodega, pool => {
         let mut tx = begin_write(pool).await?;
         let batch_id = Batches::open_batch(&mut tx, K::KIND, opts).await?;
         let mut summary = LoadSummary { batch_id, dry_run: opts.dry_run, ..LoadSummary::default() };

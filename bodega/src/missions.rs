@@ -12,8 +12,8 @@ pub use protocol::mission::{Mission, NewMission, Place, TransitionArgs};
 use protocol::{MissionStatus, Subject, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 
-use crate::on_pool;
 use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// Errors of the mission store: every one names the field or the reason.
 #[derive(Debug, thiserror::Error)]
@@ -426,7 +426,7 @@ impl Bodega {
         by: Option<i64>,
     ) -> Result<Template, MissionError> {
         let fields = serde_json::to_string(&d.outcome_fields).map_err(|e| invalid("outcome_fields", e.to_string()))?;
-        let id: i64 = on_pool!(self, pool => sqlx::query_scalar(
+        let id: i64 = on_writer!(self, pool => sqlx::query_scalar(
             "INSERT INTO mission_templates (template_key, version, name, goal, tactic, dwell_minutes, visits_per_shift, \
              crime_types, outcome_fields, evidence_note, active, created_at, created_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id")
@@ -545,7 +545,7 @@ impl Bodega {
         };
         let status = if m.issue { MissionStatus::Issued } else { MissionStatus::Draft };
         let now = now_seconds();
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             let taken: Option<String> = sqlx::query_scalar("SELECT id FROM missions WHERE id = $1")
                 .bind(id).fetch_optional(&mut *tx).await?;
@@ -782,7 +782,7 @@ impl Bodega {
         let now = now_seconds();
         let mission = self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))?;
         let detail = self.step_details(&mission, t, args).await?;
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             // Re-read under the write lock: the decision is made on the row as it is now.
             // Locked on PostgreSQL (`FOR UPDATE`), as a pushed step's is.

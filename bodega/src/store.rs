@@ -1,6 +1,7 @@
 //! The one handle on the database ([`Bodega`]): the two engines, connecting and migrating, the
-//! write transaction each engine needs, and [`on_pool!`](crate::on_pool), which runs one query
-//! text on whichever pool is live.
+//! write transaction each engine needs, and [`on_pool!`](crate::on_pool) /
+//! [`on_writer!`](crate::on_writer), which run one query text on whichever engine is live — the
+//! second for anything that writes.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,9 +14,38 @@ use sqlx::{PgPool, SqlitePool};
 #[derive(Clone, Debug)]
 pub enum Bodega {
     /// The embedded default.
-    Sqlite(SqlitePool),
+    Sqlite(SqliteStore),
     /// The scale path.
     Postgres(PgPool),
+}
+
+/// SQLite's two pools on one file: readers, and the one connection every write goes through.
+///
+/// SQLite has one writer at a time. With writes spread over the pool, every writer past the first
+/// waited for the lock inside SQLite's busy handler — sleeping 1 to 100 ms between tries, in no
+/// order, while holding a pool connection — so at 400 pushes/s the pool filled with sleepers and
+/// even reads (a session lookup) waited for a connection: a paced p99 of 1.2–1.5 s with a p50 of
+/// 4 ms (issue 21, measured with the server's own timing: session lookup p95 721 ms, the wait for
+/// `BEGIN IMMEDIATE` p95 173 ms, the transaction itself p99 4 ms). Writers now queue for the
+/// one writer connection in the pool's fair (first come, first served) queue, without a
+/// connection, and reads keep theirs (paced p99 now 7–8 ms, with the other changes of issue 21
+/// in bench/README.md).
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    reads: SqlitePool,
+    writes: SqlitePool,
+}
+
+impl SqliteStore {
+    /// The pool for reads (and for writes the busy handler may serialise: other processes').
+    pub fn reads(&self) -> &SqlitePool {
+        &self.reads
+    }
+
+    /// The one writer connection.
+    pub fn writes(&self) -> &SqlitePool {
+        &self.writes
+    }
 }
 
 /// Which engine a [`Bodega`] runs on.
@@ -60,13 +90,32 @@ pub enum BodegaError {
     Query(#[from] sqlx::Error),
 }
 
-/// Runs `$body` with `$pool` bound to the live pool, whichever engine it is. The body is compiled
-/// once per engine, so one query text serves both; sqlx checks the types for each.
+/// Runs `$body` with `$pool` bound to the live pool, whichever engine it is, for reads. The body
+/// is compiled once per engine, so one query text serves both; sqlx checks the types for each.
+/// Anything that writes uses [`on_writer!`](crate::on_writer).
 #[macro_export]
 macro_rules! on_pool {
     ($bodega:expr, $pool:ident => $body:expr) => {
         match $bodega {
-            $crate::store::Bodega::Sqlite($pool) => $body,
+            $crate::store::Bodega::Sqlite(store) => {
+                let $pool = store.reads();
+                $body
+            }
+            $crate::store::Bodega::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// [`on_pool!`](crate::on_pool) for a write: on SQLite `$pool` is the one writer connection
+/// (see [`SqliteStore`]), on PostgreSQL the pool (its row locks order the writers).
+#[macro_export]
+macro_rules! on_writer {
+    ($bodega:expr, $pool:ident => $body:expr) => {
+        match $bodega {
+            $crate::store::Bodega::Sqlite(store) => {
+                let $pool = store.writes();
+                $body
+            }
             $crate::store::Bodega::Postgres($pool) => $body,
         }
     };
@@ -85,7 +134,8 @@ impl WriteTx for sqlx::Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
 }
 
-/// Starts a write transaction the right way for the pool's engine.
+/// Starts a write transaction the right way for the pool's engine (on SQLite, on the writer:
+/// [`on_writer!`](crate::on_writer)).
 pub(crate) async fn begin_write<DB: WriteTx>(
     pool: &sqlx::Pool<DB>,
 ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
@@ -127,24 +177,32 @@ impl Bodega {
                     // only as pages are touched: a large load keeps its index pages in memory
                     // (measured on a 1M-row ingest: 16.3 s → 11.3 s, peak 141 MB; bench/ingest.sh).
                     .pragma("cache_size", "-65536")
-                    // A new database gets SQLite's largest pages, 64 KiB instead of 4 KiB: a bulk
-                    // load does a sixteenth of the page splits and writes (1M-row ingest 11.3 s →
-                    // 8.8 s, the same memory); small sync commits write more per page (1,500-device
-                    // burst 4,900 → 4,055 mutations/s, paced p99 5 → 11 ms: both goals kept). An
-                    // existing database keeps the page size it was created with.
-                    .page_size(65536);
+                    // SQLite's 4 KiB pages, set explicitly (the store used 64 KiB until issue 21).
+                    // Officers' small sync commits come first: each commit writes whole pages to
+                    // the WAL, so 64 KiB pages wrote ~0.5 MiB per push and the disk's writeback
+                    // stalled commits (paced 2,000 mutations/s, p99 173–612 ms over six runs;
+                    // 4 KiB: 8–10 ms). The cost is a slower bulk load, measured in bench/README.md.
+                    // An existing database keeps the page size it was created with.
+                    .page_size(4096);
                 let file = opts.get_filename().to_path_buf();
                 if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)
                         .map_err(|source| BodegaError::CreateDir { dir: dir.display().to_string(), source })?;
                 }
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(max_connections.max(1))
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(|source| BodegaError::Connect { target: file.display().to_string(), source })?;
-                Ok(Self::Sqlite(pool))
+                let connect = |n: u32| {
+                    SqlitePoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(opts.clone())
+                };
+                let failed = |source| BodegaError::Connect { target: file.display().to_string(), source };
+                // The writer first: it creates the file with the page size and WAL set.
+                let writes = connect(1).await.map_err(failed)?;
+                // An in-memory database is one per pool: it keeps the one pool for both.
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let reads =
+                    if in_memory { writes.clone() } else { connect(max_connections.max(1)).await.map_err(failed)? };
+                Ok(Self::Sqlite(SqliteStore { reads, writes }))
             }
             "postgres" | "postgresql" => {
                 let opts =
@@ -169,7 +227,7 @@ impl Bodega {
     /// [`BodegaError::Migrate`] when a migration fails or the database has one this build lacks.
     pub async fn migrate(&self) -> Result<(), BodegaError> {
         match self {
-            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Self::Sqlite(store) => sqlx::migrate!("./migrations/sqlite").run(store.writes()).await?,
             Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -194,7 +252,13 @@ impl Bodega {
 
     /// Closes every connection (graceful shutdown; flushes SQLite's WAL).
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await);
+        match self {
+            Self::Sqlite(store) => {
+                store.reads.close().await;
+                store.writes.close().await;
+            }
+            Self::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

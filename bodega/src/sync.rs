@@ -23,8 +23,8 @@ use protocol::{Action, MissionStatus};
 use crate::accounts::{AccountError, User};
 use crate::changes::next_change;
 use crate::missions::{record_step, MissionError, MissionFilter, StepRecord};
-use crate::on_pool;
 use crate::store::{begin_write, now_seconds, Bodega, BodegaError};
+use crate::{on_pool, on_writer};
 
 /// Why a push or pull is refused as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -202,12 +202,18 @@ impl Bodega {
         }
         let now = now_seconds();
         let subject = user.subject();
-        on_pool!(self, pool => {
+        on_writer!(self, pool => {
+            // The server's own timing of the write path (`BEATBOOK_LOG=bodega::sync=debug`;
+            // bench/load.sh summarises it): the wait for the writer, the work, the commit.
+            let asked = std::time::Instant::now();
             let mut tx = begin_write(pool).await?;
+            let writer_at = asked.elapsed();
             let mut held: i64 = sqlx::query_scalar(lock_device_sql(self))
                 .bind(device_id).fetch_one(&mut *tx).await?;
             let mut done = Vec::with_capacity(work.len());
             let mut gap = None;
+            let mut fixes = Vec::new();
+            let mut log = Vec::with_capacity(work.len());
             for (m, prepared) in work {
                 let seq = m.seq as i64;
                 if seq <= held {
@@ -266,33 +272,52 @@ impl Bodega {
                             sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
                                 .bind(&mission_id).bind(change).execute(&mut *tx).await?;
                         }
-                        Ok(Prepared::Fixes(fixes)) => {
-                            for f in fixes {
-                                sqlx::query(
-                                    "INSERT INTO gps_fixes (device, fix_at, lat, lon, accuracy_m, speed_mps, received_at) \
-                                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (device, fix_at) DO NOTHING")
-                                    .bind(device_id).bind(f.t).bind(f.lat).bind(f.lon).bind(f.accuracy_m).bind(f.speed_mps)
-                                    .bind(now).execute(&mut *tx).await?;
-                            }
-                        }
+                        Ok(Prepared::Fixes(f)) => fixes.extend(f),
                     }
                     let (kind_outcome, reason) = match &outcome {
                         Outcome::Rejected { reason } => ("rejected", reason.clone()),
                         _ => ("applied", String::new()),
                     };
-                    sqlx::query(
-                        "INSERT INTO mutation_log (device_id, seq, user_id, author_user_id, kind, entity_id, outcome, reason, \
-                         device_time, received_at, skewed) VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10)")
-                        .bind(device_id).bind(seq).bind(user.id).bind(m.kind.name()).bind(entity_of(m))
-                        .bind(kind_outcome).bind(&reason).bind(m.device_time).bind(now)
-                        .bind(i64::from(skewed(m.device_time, now)))
-                        .execute(&mut *tx).await?;
+                    log.push(LogRow { seq, kind: m.kind.name(), entity: entity_of(m), outcome: kind_outcome, reason,
+                        device_time: m.device_time, skewed: i64::from(skewed(m.device_time, now)) });
                 held = seq;
                 done.push((m.seq, outcome));
             }
+            // The breadcrumbs and the log rows of the whole push in one statement each (a push
+            // of 5 was 21 statements, each a round trip to SQLite's thread while holding the one
+            // writer; now 3, with the device's read and update).
+            for chunk in fixes.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO gps_fixes (device, fix_at, lat, lon, accuracy_m, speed_mps, received_at) ");
+                q.push_values(chunk, |mut row, f| {
+                    row.push_bind(device_id).push_bind(f.t).push_bind(f.lat).push_bind(f.lon)
+                        .push_bind(f.accuracy_m).push_bind(f.speed_mps).push_bind(now);
+                });
+                q.push(" ON CONFLICT (device, fix_at) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in log.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO mutation_log (device_id, seq, user_id, author_user_id, kind, entity_id, outcome, reason, \
+                     device_time, received_at, skewed) ");
+                q.push_values(chunk, |mut row, r| {
+                    row.push_bind(device_id).push_bind(r.seq).push_bind(user.id).push_bind(user.id).push_bind(r.kind)
+                        .push_bind(&r.entity).push_bind(r.outcome).push_bind(&r.reason).push_bind(r.device_time)
+                        .push_bind(now).push_bind(r.skewed);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
             sqlx::query("UPDATE devices SET last_seq = $2, last_seen_at = $3 WHERE id = $1")
                 .bind(device_id).bind(held).bind(now).execute(&mut *tx).await?;
+            let applied_at = asked.elapsed();
             tx.commit().await?;
+            tracing::debug!(
+                wait_us = writer_at.as_micros() as u64,
+                apply_us = (applied_at - writer_at).as_micros() as u64,
+                commit_us = (asked.elapsed() - applied_at).as_micros() as u64,
+                mutations = done.len(),
+                "push written"
+            );
             Ok((done, held as u64, gap))
         })
     }
@@ -370,8 +395,13 @@ impl Bodega {
         let rejections: Vec<(i64, String, String)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT seq, kind, reason FROM mutation_log WHERE device_id = $1 AND outcome = 'rejected' ORDER BY seq")
             .bind(device_id).fetch_all(pool).await)?;
-        on_pool!(self, pool => sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
-            .bind(device_id).bind(now).execute(pool).await.map(|_| ()))?;
+        // A pull reads; it writes only to say the device was seen, and at most once a minute: a
+        // write waits for SQLite's one writer, behind every push (the final pulls of the load
+        // benchmark, one write each, doubled the writer's work and its queue).
+        if device.last_seen_at.is_none_or(|seen| now - seen >= SEEN_EVERY_S) {
+            on_writer!(self, pool => sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
+                .bind(device_id).bind(now).execute(pool).await.map(|_| ()))?;
+        }
         Ok(PullResponse {
             schema_version: SCHEMA_VERSION,
             cookie: new_cookie,
@@ -397,6 +427,24 @@ impl Bodega {
             "SELECT device_id, seq, outcome FROM mutation_log ORDER BY device_id, seq").fetch_all(pool).await)?)
     }
 }
+
+/// A push's `mutation_log` row, written with the others of its push in one statement.
+struct LogRow {
+    seq: i64,
+    kind: &'static str,
+    entity: Option<String>,
+    outcome: &'static str,
+    reason: String,
+    device_time: i64,
+    skewed: i64,
+}
+
+/// Rows per multi-row `INSERT`: 1,000 fixes bind 7,000 values, under SQLite's limit of 32,766
+/// and PostgreSQL's 65,535 (a push may carry up to `MAX_BATCH` × `MAX_FIXES` fixes).
+const ROWS_PER_INSERT: usize = 1000;
+
+/// How stale a device's `last_seen_at` may grow before a pull writes it (a push always does).
+const SEEN_EVERY_S: i64 = 60;
 
 /// Reads a mission's status, assignee and district for a step, locking its row on PostgreSQL
 /// until the transaction ends (SQLite's `BEGIN IMMEDIATE` already holds the database's one

@@ -5,7 +5,7 @@ use bodega::audit::{AuditQuery, AuditRecord, Outcome};
 use bodega::testing::fresh_store;
 use protocol::Role;
 
-fn user(name: &str, roles: &[Role], districts: &[&str]) -> NewUser {
+pub(crate) fn user(name: &str, roles: &[Role], districts: &[&str]) -> NewUser {
     NewUser {
         username: name.into(),
         display_name: format!("User {name}"),

@@ -64,7 +64,7 @@ async fn geocoding_rules_flag_without_losing_and_a_new_rule_reflags_on_reload() 
     let s = ingest(&store.bodega, csv, &opts("rms")).await.expect("load");
     assert_eq!((s.loaded, s.geo_flagged), (3, 1), "(0,0) is flagged from the start");
     // The department loads its boundary (a box around Vancouver): Seattle is now outside.
-    bodega::on_pool!(&store.bodega, pool => sqlx::query(
+    bodega::on_writer!(&store.bodega, pool => sqlx::query(
         "INSERT INTO districts (code, name, kind, geojson, min_lon, min_lat, max_lon, max_lat)          VALUES ('city', 'City of Vancouver', 'boundary', $1, -123.3, 49.1, -122.9, 49.4)",
     )
     .bind(r#"{"type":"Polygon","coordinates":[[[-123.3,49.1],[-122.9,49.1],[-122.9,49.4],[-123.3,49.4],[-123.3,49.1]]]}"#)
@@ -673,12 +673,12 @@ async fn a_write_failing_mid_file_ends_the_load_and_stores_nothing() {
     let store = fresh_store().await;
     let b = &store.bodega;
     match b {
-        Bodega::Sqlite(pool) => {
+        Bodega::Sqlite(store) => {
             sqlx::query(
                 "CREATE TRIGGER refuse_1500 BEFORE INSERT ON incidents WHEN NEW.source_id = '1500' \
                  BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END",
             )
-            .execute(pool)
+            .execute(store.writes())
             .await
             .expect("trigger");
         }
@@ -747,7 +747,7 @@ async fn offences_are_classified_unknown_ones_listed_and_a_departments_map_wins(
     assert_eq!(b.unclassified_offenses().await.expect("unmapped"), vec![("Loitering near the depot".to_string(), 1)]);
     // The department maps it in its own vocabulary; the next run classifies it, and the
     // department's own row outranks the shipped one for a text both name.
-    bodega::on_pool!(b, pool => {
+    bodega::on_writer!(b, pool => {
         for (text, code, against, harm) in [
             ("loitering near the depot", "90B", "society", "quality_of_life"),
             ("theft from vehicle", "23G", "property", "property"),
@@ -769,4 +769,45 @@ async fn offences_are_classified_unknown_ones_listed_and_a_departments_map_wins(
     let more = "id,occurred_at,offense,category,lat,lon\n9,2020-06-02T10:00,Theft From Vehicle ,,49.2800,-123.1200\n";
     ingest(b, more, &opts("rms")).await.expect("load");
     assert_eq!(classes(b, "source_id = '9'").await[0].1.as_deref(), Some("23G"));
+}
+
+// ---- SQLite's one writer ---------------------------------------------------------------------
+
+/// Writes queue for the store's one writer connection and reads never wait for them (issue 21):
+/// while one write transaction is open, four more writes are waiting, and a read of the kind
+/// every request makes (an account lookup) still answers before that transaction ends. When writes shared the read
+/// pool, the waiting writers slept in SQLite's busy handler holding pool connections, and the
+/// read queued behind them for up to the 5 s busy timeout. After the open transaction commits,
+/// every waiting write lands.
+#[tokio::test]
+async fn reads_do_not_wait_behind_queued_writes_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = Bodega::connect(&format!("sqlite://{}", dir.path().join("w.db").display()), 2).await.expect("sqlite");
+    b.create_user(&accounts::user("reader", &[protocol::Role::Officer], &["D1"])).await.expect("user");
+    let Bodega::Sqlite(store) = &b else { unreachable!("a sqlite URL opens SQLite") };
+    let mut held = store.writes().begin_with("BEGIN IMMEDIATE").await.expect("a write transaction");
+    sqlx::query("UPDATE users SET display_name = 'held' WHERE username = 'reader'")
+        .execute(&mut *held)
+        .await
+        .expect("write inside it");
+    let writers: Vec<_> = (0..4)
+        .map(|i| {
+            let b = b.clone();
+            tokio::spawn(async move {
+                b.create_user(&accounts::user(&format!("writer{i}"), &[protocol::Role::Officer], &["D1"])).await
+            })
+        })
+        .collect();
+    // Give the writers time to reach the store and wait (on the writer, or in the busy handler).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The read must answer while the transaction is still open: well inside the 5 s busy timeout
+    // a writer sleeping in SQLite's busy handler would hold its connection for.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), b.user_by_username("reader")).await;
+    let user = read.expect("the read answered while writes were queued").expect("read").expect("the account");
+    assert_eq!(user.display_name, "User reader", "the read sees what was committed, not the open write");
+    held.commit().await.expect("commit");
+    for w in writers {
+        w.await.expect("writer task").expect("every queued write lands once the writer is free");
+    }
+    assert_eq!(b.list_users().await.expect("users").len(), 5);
 }

@@ -219,7 +219,7 @@ async fn a_mission_goes_from_issue_to_review_with_one_event_per_step() {
     // The log replays to the stored state.
     let replayed = protocol::mission::replay(events.iter().filter_map(|e| Transition::parse(&e.transition)));
     assert_eq!(replayed, Ok(MissionStatus::Reviewed));
-    let update = bodega::on_pool!(b, pool => sqlx::query("UPDATE mission_events SET actor_user_id = 1").execute(pool).await.map(|_| ()));
+    let update = bodega::on_writer!(b, pool => sqlx::query("UPDATE mission_events SET actor_user_id = 1").execute(pool).await.map(|_| ()));
     assert!(update.is_err(), "the event log is append-only");
 
     let board = b

@@ -122,7 +122,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
         ..Default::default()
     };
 
-    let _turn = sign_in_turn().await;
+    let turn = sign_in_turn().await;
     // Rate limit before any hash is computed.
     let (ip_key, name_key) = (format!("ip:{}", info.ip), format!("user:{username}"));
     let limited = state
@@ -225,6 +225,9 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
             Some(_) => method = "password+totp",
         }
     }
+    // The checks are done and every failure recorded: the session's writes wait for the
+    // database's writer without holding a turn the next sign-in's hash needs.
+    drop(turn);
     match open_session(&state, &headers, &user, method, request.device_id.as_deref(), &info).await {
         Ok((cookie, me)) => {
             audit(

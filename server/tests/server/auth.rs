@@ -625,9 +625,9 @@ async fn the_audit_log_is_append_only_and_kept_a_year() {
     add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
     sign_in(&app, "off1").await;
     let b = &app.store.bodega;
-    let update = bodega::on_pool!(b, pool => sqlx::query("UPDATE audit_log SET outcome = 'denied'").execute(pool).await.map(|_| ()));
+    let update = bodega::on_writer!(b, pool => sqlx::query("UPDATE audit_log SET outcome = 'denied'").execute(pool).await.map(|_| ()));
     assert!(update.is_err(), "updates are refused");
-    let delete = bodega::on_pool!(b, pool => sqlx::query("DELETE FROM audit_log").execute(pool).await.map(|_| ()));
+    let delete = bodega::on_writer!(b, pool => sqlx::query("DELETE FROM audit_log").execute(pool).await.map(|_| ()));
     assert!(delete.is_err(), "records younger than a year cannot be deleted");
     assert_eq!(b.purge_audit_older_than(30).await.expect("purge keeps a year regardless"), 0);
     assert_eq!(audit_rows(&app, "sign_in").await.len(), 1);

@@ -255,7 +255,7 @@ async fn an_expired_session_keeps_the_outbox_and_the_push_resumes_after_sign_in(
     let app = test_app().await;
     let c = crew(&app).await;
     push(&app, "phone-1", vec![note(1, "n-1")], &c.officer).await;
-    bodega::on_pool!(&app.store.bodega, pool => sqlx::query("UPDATE sessions SET expires_at = 0").execute(pool).await.map(|_| ()))
+    bodega::on_writer!(&app.store.bodega, pool => sqlx::query("UPDATE sessions SET expires_at = 0").execute(pool).await.map(|_| ()))
         .expect("expire");
     let batch = vec![note(2, "n-2"), note(3, "n-3")];
     let (status, body) = push(&app, "phone-1", batch.clone(), &c.officer).await;

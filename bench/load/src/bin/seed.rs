@@ -54,6 +54,13 @@ enum Command {
         /// Where to write the combined result as JSON.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The server's log in JSON lines with `bodega::sync=debug`: its own timing of each
+        /// push's write (the wait for the writer, the work, the commit) is summarised.
+        #[arg(long)]
+        server_log: Option<PathBuf>,
+        /// The commit the server was built from (recorded with the figures).
+        #[arg(long, default_value = "")]
+        commit: String,
     },
 }
 
@@ -149,7 +156,83 @@ fn pass(ok: bool) -> &'static str {
     }
 }
 
-async fn report(bodega: &Bodega, devices: usize, summary: PathBuf, label: String, out: Option<PathBuf>) -> anyhow::Result<bool> {
+/// What a result records besides the counts: where the figures came from.
+struct RunInfo {
+    commit: String,
+    server_log: Option<PathBuf>,
+}
+
+/// Percentiles of the server's write-path timings, in milliseconds.
+#[derive(Debug, serde::Serialize)]
+struct Spread {
+    p50: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Spread {
+    /// Nearest-rank percentiles of `us` (microseconds); `None` when there are none.
+    fn of(mut us: Vec<u64>) -> Option<Self> {
+        us.sort_unstable();
+        let at = |p: f64| us[((p * us.len() as f64).ceil() as usize).clamp(1, us.len()) - 1] as f64 / 1000.0;
+        (!us.is_empty()).then(|| Self { p50: at(0.50), p95: at(0.95), p99: at(0.99), max: at(1.0) })
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p50 {:.1} / p95 {:.1} / p99 {:.1} / max {:.1} ms", self.p50, self.p95, self.p99, self.max)
+    }
+}
+
+/// The server's own timing of each push's write (`push written` events of `bodega::sync`).
+#[derive(Debug, serde::Serialize)]
+struct WriteTiming {
+    pushes: usize,
+    wait_for_writer: Spread,
+    apply: Spread,
+    commit: Spread,
+}
+
+fn write_timing(log: &std::path::Path) -> anyhow::Result<Option<WriteTiming>> {
+    let text = std::fs::read_to_string(log).with_context(|| format!("cannot read the server log {}", log.display()))?;
+    let (mut wait, mut apply, mut commit) = (Vec::new(), Vec::new(), Vec::new());
+    for line in text.lines() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        // The server flattens an event's fields into the line (`flatten_event`).
+        let fields = if event["fields"].is_object() { &event["fields"] } else { &event };
+        if fields["message"] != "push written" {
+            continue;
+        }
+        let us = |k: &str| fields[k].as_u64().with_context(|| format!("a push-written event without {k}: {line}"));
+        wait.push(us("wait_us")?);
+        apply.push(us("apply_us")?);
+        commit.push(us("commit_us")?);
+    }
+    let pushes = wait.len();
+    Ok(match (Spread::of(wait), Spread::of(apply), Spread::of(commit)) {
+        (Some(wait_for_writer), Some(apply), Some(commit)) => Some(WriteTiming { pushes, wait_for_writer, apply, commit }),
+        _ => None,
+    })
+}
+
+/// The machine as the run found it: cores and the load average after the run.
+fn machine() -> serde_json::Value {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = loadavg.split_whitespace().take(3).collect();
+    serde_json::json!({ "cores": cores, "loadavg_1_5_15": load.join(" ") })
+}
+
+async fn report(
+    bodega: &Bodega,
+    devices: usize,
+    summary: PathBuf,
+    label: String,
+    out: Option<PathBuf>,
+    run: RunInfo,
+) -> anyhow::Result<bool> {
     let s: RunSummary = serde_json::from_str(
         &std::fs::read_to_string(&summary).with_context(|| format!("cannot read the run summary {}", summary.display()))?,
     )?;
@@ -161,7 +244,14 @@ async fn report(bodega: &Bodega, devices: usize, summary: PathBuf, label: String
     let rate = if s.push_seconds > 0.0 { c.mutations_applied as f64 / s.push_seconds } else { 0.0 };
     let l = &s.push_latency;
     let mode = if s.mode == "paced" { format!("paced at {} mutations/s", s.target_rate) } else { "burst".into() };
+    let machine = machine();
     println!("== {label}: {devices} devices, {mode}");
+    println!(
+        "run: commit {}, {} cores, load average after the run {}",
+        if run.commit.is_empty() { "(not given)" } else { &run.commit },
+        machine["cores"],
+        machine["loadavg_1_5_15"].as_str().unwrap_or("")
+    );
     println!(
         "sign-in phase: {}/{} devices signed in and pulled in {:.1} s (sign-in p50 {} ms, p99 {} ms; pull p50 {} ms)",
         s.signed_in, devices, s.sign_in_seconds, s.login_latency.p50, s.login_latency.p99, s.pull_latency.p50
@@ -196,6 +286,16 @@ async fn report(bodega: &Bodega, devices: usize, summary: PathBuf, label: String
         "devices holding exactly seq 1..{MUTATIONS}: {}/{}; devices.last_seq = {MUTATIONS}: {}; final pulls saying last_seq {MUTATIONS}: {}",
         c.devices_complete, c.devices_expected, c.devices_at_last_seq, s.final_last_seq_ok
     );
+    let timing = match &run.server_log {
+        Some(log) => write_timing(log)?,
+        None => None,
+    };
+    if let Some(t) = &timing {
+        println!(
+            "server's write path ({} pushes): wait for the writer {}; apply {}; commit {}",
+            t.pushes, t.wait_for_writer, t.apply, t.commit
+        );
+    }
     let exact = lost == 0 && doubled == 0 && fixes_lost == 0 && fixes_doubled == 0 && c.mutations_rejected == 0;
     // A burst run measures throughput (its latency is the queue of every device pushing at
     // once); a paced run measures latency at the offered rate (its throughput is that rate).
@@ -220,6 +320,7 @@ async fn report(bodega: &Bodega, devices: usize, summary: PathBuf, label: String
         let json = serde_json::json!({
             "label": label, "summary": s, "counts": c, "lost": lost, "doubled": doubled,
             "fixes_lost": fixes_lost, "fixes_doubled": fixes_doubled, "mutations_per_second": rate,
+            "commit": run.commit, "machine": machine, "server_write_path": timing,
         });
         std::fs::write(&out, serde_json::to_string_pretty(&json)?)?;
     }
@@ -235,8 +336,9 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
             create_users(&bodega, count, &template).await?;
             std::process::ExitCode::SUCCESS
         }
-        Command::Count { devices, summary, label, out } => {
-            if report(&bodega, devices, summary, label, out).await? {
+        Command::Count { devices, summary, label, out, server_log, commit } => {
+            let run = RunInfo { commit, server_log };
+            if report(&bodega, devices, summary, label, out, run).await? {
                 std::process::ExitCode::SUCCESS
             } else {
                 std::process::ExitCode::from(2)
