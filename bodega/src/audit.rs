@@ -64,13 +64,15 @@ impl Bodega {
     /// A store error.
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, BodegaError> {
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-        let actor = q.actor.as_ref().map(|a| format!("%{}%", a.to_lowercase()));
+        // The actor is matched as typed, anywhere in the name: `%` and `_` are letters here, not
+        // LIKE's wildcards (docs/SECURITY.md), so they are escaped with `\`, as is `\` itself.
+        let actor = q.actor.as_ref().map(|a| format!("%{}%", like_literal(&a.to_lowercase())));
         type Row =
             (i64, i64, Option<i64>, String, String, String, Option<String>, String, Option<String>, String, String);
         let rows: Vec<Row> = on_pool!(self, pool => sqlx::query_as(
             "SELECT id, at, actor_user_id, actor, action, target, district_code, source_ip, device_id, outcome, detail \
              FROM audit_log \
-             WHERE ($1 IS NULL OR LOWER(actor) LIKE $1) AND ($2 IS NULL OR action = $2) \
+             WHERE ($1 IS NULL OR LOWER(actor) LIKE $1 ESCAPE '\\') AND ($2 IS NULL OR action = $2) \
                AND ($3 IS NULL OR outcome = $3) AND ($4 IS NULL OR at >= $4) AND ($5 IS NULL OR at < $5) \
                AND ($6 IS NULL OR id < $6) \
              ORDER BY id DESC LIMIT $7")
@@ -126,4 +128,17 @@ impl Bodega {
         Ok(on_writer!(self, pool => sqlx::query("DELETE FROM audit_log WHERE at < $1")
             .bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))?)
     }
+}
+
+/// `text` with LIKE's wildcards (`%`, `_`) and its escape character (`\`) escaped, for a
+/// pattern written `… LIKE $n ESCAPE '\'`.
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

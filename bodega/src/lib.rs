@@ -20,6 +20,8 @@
 //!   through a [`mapping`]: presets for real city exports, or a department's TOML file;
 //!   re-loading changes nothing), [`calls`] (calls for service, upserted by call id as they
 //!   close) and [`gps`] (append-only fixes from devices and AVL).
+//! - [`export`] writes every CSV that people open ([`export::CsvExport`]): no cell can start a
+//!   spreadsheet formula.
 //! - [`geocode`] flags coordinates at (0,0), at "location unknown" placeholders or outside the
 //!   boundary: kept, never mapped or scored. [`districts`] loads district/zone/boundary polygons.
 //! - [`queries`] is the read API the rest of Beatbook uses: summaries, filtered incidents,
@@ -48,6 +50,7 @@ pub mod classify;
 pub mod csvfile;
 pub mod demo;
 pub mod districts;
+pub mod export;
 pub mod geocode;
 pub mod gps;
 pub mod harm;

@@ -261,16 +261,32 @@ impl Bodega {
                         }
                         Ok(Prepared::Note { note_id, mission_id, body, supersedes }) => {
                             let change = next_change(&mut tx).await?;
-                            sqlx::query(
+                            let inserted = sqlx::query(
                                 "INSERT INTO mission_notes (id, mission_id, author_user_id, body, supersedes, device_id, \
                                  device_time, server_time, change_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                                  ON CONFLICT (id) DO NOTHING")
                                 .bind(&note_id).bind(&mission_id).bind(user.id).bind(&body).bind(&supersedes)
                                 .bind(device_id).bind(m.device_time).bind(now).bind(change)
                                 .execute(&mut *tx).await?;
-                            // The mission is re-sent with its new note on the next pull.
-                            sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
-                                .bind(&mission_id).bind(change).execute(&mut *tx).await?;
+                            if inserted.rows_affected() == 1 {
+                                // The mission is re-sent with its new note on the next pull.
+                                sqlx::query("UPDATE missions SET change_version = $2 WHERE id = $1")
+                                    .bind(&mission_id).bind(change).execute(&mut *tx).await?;
+                            } else {
+                                // The id is taken. The same note sent again by its author (a
+                                // device that lost its outbox's numbering) is already there; any
+                                // other note under that id would be lost, so it is refused, and
+                                // the device shows why.
+                                let (author, on, text): (i64, String, String) = sqlx::query_as(
+                                    "SELECT author_user_id, mission_id, body FROM mission_notes WHERE id = $1")
+                                    .bind(&note_id).fetch_one(&mut *tx).await?;
+                                if (author, &on, &text) != (user.id, &mission_id, &body) {
+                                    outcome = Outcome::Rejected {
+                                        reason: format!("note id {note_id} is already another note's: this note was not saved; \
+                                                         write it again"),
+                                    };
+                                }
+                            }
                         }
                         Ok(Prepared::Fixes(f)) => fixes.extend(f),
                     }
@@ -328,7 +344,18 @@ impl Bodega {
     /// # Errors
     /// [`SyncError`] for another user's or a revoked device, or a store failure.
     pub async fn pull(&self, user: &User, device_id: &str, cookie: i64) -> Result<PullResponse, SyncError> {
-        let device = self.sync_device(user, device_id, 0).await?;
+        // A pull reads: a device id never seen is answered (nothing synced yet, `last_seq` 0) but
+        // not registered. Devices are registered at sign-in or by their first push, which the
+        // server ties to the session; a pull naming any id it likes must not create devices.
+        let device = match self.device(device_id).await? {
+            Some(_) => Some(self.sync_device(user, device_id, 0).await?),
+            None if protocol::sync::check_device_id(device_id).is_err() => {
+                return Err(SyncError::Refused(SyncRefusal::Malformed(
+                    "device_id: must be 1 to 64 letters, digits or '-' (a UUID)".into(),
+                )))
+            }
+            None => None,
+        };
         let now = now_seconds();
         let new_cookie: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT change_version FROM sync_state WHERE id = 1").fetch_one(pool).await)?;
         let subject = user.subject();
@@ -398,14 +425,14 @@ impl Bodega {
         // A pull reads; it writes only to say the device was seen, and at most once a minute: a
         // write waits for SQLite's one writer, behind every push (the final pulls of the load
         // benchmark, one write each, doubled the writer's work and its queue).
-        if device.last_seen_at.is_none_or(|seen| now - seen >= SEEN_EVERY_S) {
+        if let Some(device) = device.as_ref().filter(|d| d.last_seen_at.is_none_or(|seen| now - seen >= SEEN_EVERY_S)) {
             on_writer!(self, pool => sqlx::query("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
-                .bind(device_id).bind(now).execute(pool).await.map(|_| ()))?;
+                .bind(&device.id).bind(now).execute(pool).await.map(|_| ()))?;
         }
         Ok(PullResponse {
             schema_version: SCHEMA_VERSION,
             cookie: new_cookie,
-            last_seq: device.last_seq.max(0) as u64,
+            last_seq: device.as_ref().map_or(0, |d| d.last_seq.max(0)) as u64,
             missions,
             notes,
             rejections: rejections

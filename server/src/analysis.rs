@@ -256,7 +256,7 @@ pub fn write_hotspots(
     };
     match format {
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let mut w = bodega::export::CsvExport::new(out);
             w.write_record([
                 "cell_id",
                 "row",
@@ -589,7 +589,7 @@ pub fn write_segments(
     };
     match format {
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let mut w = bodega::export::CsvExport::new(out);
             let columns = [
                 "segment_id",
                 "name",

@@ -80,7 +80,7 @@ pub async fn download(State(state): State<AppState>, Path(file): Path<String>, r
 
 /// The snapshot as one tidy CSV table: `section,item,measure,value`.
 pub fn to_csv(s: &Snapshot) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = bodega::export::CsvExport::new(Vec::new());
     let mut row = |section: &str, item: &str, measure: &str, value: String| {
         // Writing to a Vec cannot fail.
         let _ = w.write_record([section, item, measure, value.as_str()]);

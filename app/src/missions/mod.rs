@@ -436,6 +436,22 @@ pub mod ssr {
                 )));
             }
         }
+        // A micro place's cell is what dosage, presence and the map read, so the server derives
+        // it from the place's coordinates, in the lattice the district's recommendations use
+        // (a cell sent from another district would put its dosage there).
+        let (w, so, e, n) = area.bbox;
+        let epsg = hotspot::Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
+        let lattice = hotspot::Lattice::of(epsg, MICRO_PLACE);
+        let mut items = items;
+        for (i, item) in items.iter_mut().enumerate() {
+            if let Place::Cell { lat, lon, .. } = item.place {
+                let key = lattice.key_of(lon, lat).map_err(|e| {
+                    fail(ApiError::invalid("place", format!("mission {}: {lat:.5}, {lon:.5}: {e}", i + 1)))
+                })?;
+                item.place =
+                    Place::Cell { epsg: key.epsg.code(), size_m: key.size_m, ix: key.ix, iy: key.iy, lat, lon };
+            }
+        }
         let (start, end) = shift_window(&ctx, &s).await?;
         let subject = grant.user().subject();
         let mut created = Vec::with_capacity(items.len());
@@ -539,9 +555,11 @@ pub mod ssr {
         };
         let target = Target::Assignment { district: &m.district, assignee: m.assignee_user_id };
         let grant = authorize(&ctx, step.action(), target, &format!("mission {id}")).await?;
-        if args.device_id.is_none() {
-            args.device_id = grant.caller.device_id.clone();
-        }
+        // An online step happens here and now: the device is the one the session is tied to
+        // (or none) and the time is the server's, never what the body claims (another user's
+        // device id, a time in year 1). Offline steps carry their device's time through sync.
+        args.device_id = grant.caller.device_id.clone();
+        args.device_time = None;
         ctx.bodega.transition_mission(&id, step, &grant.user().subject(), &args).await.map_err(from_mission_error)
     }
 }

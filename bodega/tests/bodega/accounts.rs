@@ -145,3 +145,24 @@ async fn the_audit_log_searches_by_actor_action_outcome_and_time() {
     let future = q(AuditQuery { from: Some(jiff::Timestamp::now().as_second() + 60), ..Default::default() }).await;
     assert!(future.is_empty());
 }
+
+/// The actor filter matches what was typed: `_` and `%` are letters, not LIKE's wildcards
+/// (docs/SECURITY.md), on both engines.
+#[tokio::test]
+async fn the_audit_actor_filter_is_literal() {
+    let store = fresh_store().await;
+    let b = &store.bodega;
+    for actor in ["a_b", "axb", "100%", "back\\slash"] {
+        b.append_audit(&AuditRecord { actor: actor.into(), action: "sign_in".into(), ..Default::default() })
+            .await
+            .expect("append");
+    }
+    let actors = |typed: &str| {
+        let q = AuditQuery { actor: Some(typed.into()), ..Default::default() };
+        async move { b.search_audit(&q).await.expect("search").into_iter().map(|r| r.actor).collect::<Vec<_>>() }
+    };
+    assert_eq!(actors("a_b").await, ["a_b"], "`_` is not any one character");
+    assert_eq!(actors("%").await, ["100%"], "`%` is not any text");
+    assert_eq!(actors("\\").await, ["back\\slash"]);
+    assert_eq!(actors("X").await, ["axb"], "still a case-insensitive substring match");
+}

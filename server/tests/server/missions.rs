@@ -265,3 +265,56 @@ async fn bad_mission_input_gets_a_clear_4xx_and_nothing_is_written() {
     let n: i64 = bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar("SELECT COUNT(*) FROM missions").fetch_one(pool).await).expect("count");
     assert_eq!(n, 0, "nothing half-written");
 }
+
+/// An online step records the session's device and the server's clock, not what the body
+/// claims: another user's device id and a time in year 1 are not stored.
+#[tokio::test]
+async fn an_online_step_takes_its_device_and_time_from_the_session_not_the_body() {
+    let app = test_app().await;
+    let cmd = add_user(&app, "cmd", &[Role::Command], &[]).await;
+    issue_test_mission(&app, "0193b3c4-0000-7000-8000-0000000claims", cmd, false).await;
+    add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+    let sgt = sign_in(&app, "sgt1").await;
+    let claims = serde_json::json!({
+        "id": "0193b3c4-0000-7000-8000-0000000claims", "step": "acknowledge",
+        "args": { "device_id": "someone-elses-phone", "device_time": -62_135_596_800_i64 },
+    });
+    let (status, body) = call_json(&app, "/api/missions/transition", claims, &sgt).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (device, device_time): (Option<String>, Option<i64>) =
+        bodega::on_pool!(&app.store.bodega, pool => sqlx::query_as(
+        "SELECT device_id, device_time FROM mission_events WHERE transition = 'acknowledge'").fetch_one(pool).await)
+        .expect("the step's event");
+    assert_ne!(device.as_deref(), Some("someone-elses-phone"), "the body's device id was stored");
+    assert_eq!(device_time, None, "the body's device time was stored");
+}
+
+/// A micro place's cell is derived on the server from its coordinates: a mission whose point
+/// lies in D1 but which names a cell of somewhere else is stored with the point's own cell, the
+/// one an independent projection gives.
+#[tokio::test]
+async fn a_missions_cell_is_derived_from_its_coordinates_not_taken_from_the_body() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    let cmd = sign_in(&app, "cmd").await;
+    let template = app.store.bodega.mission_menu(false).await.expect("menu")[0].id;
+    let (lat, lon) = (49.28, -123.12);
+    let item = serde_json::json!({ "id": "0193b3c4-0000-7000-8000-00000000cell", "template_id": template,
+        "place": { "kind": "cell", "epsg": 32610, "size_m": 150, "ix": -52_027, "iy": 999_999, "lat": lat, "lon": lon },
+        "place_label": "downtown", "priority": 2, "instructions": "", "reason": "" });
+    let (status, issued) =
+        call_json(&app, "/api/missions/issue", serde_json::json!({ "shift": d1_shift(), "items": [item] }), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    // Independently: UTM zone 10N, 150 m cells, floor of the projected metres.
+    let lattice =
+        hotspot::Lattice::of(hotspot::Epsg::utm(32610).expect("zone"), hotspot::CellSize::new(150).expect("size"));
+    let key = lattice.key_of(lon, lat).expect("on the globe");
+    let place = &issued[0]["place"];
+    assert_eq!((place["ix"].as_i64(), place["iy"].as_i64()), (Some(key.ix), Some(key.iy)), "{place}");
+    let stored = app.store.bodega.mission("0193b3c4-0000-7000-8000-00000000cell").await.expect("q").expect("mission");
+    assert!(
+        matches!(stored.place, protocol::mission::Place::Cell { ix, iy, .. } if (ix, iy) == (key.ix, key.iy)),
+        "{:?}",
+        stored.place
+    );
+}

@@ -287,6 +287,20 @@ async fn missions_and_koper_compliance_by_district_come_from_steps_and_gps() {
     assert!(headers[header::CONTENT_DISPOSITION].to_str().expect("cd").contains("beatbook-snapshot-2020-11-30.csv"));
     assert!(csv.contains("missions,D1,koper compliant,1\n"), "{csv}");
     insta::assert_snapshot!("snapshot_2020_11_30_csv", csv);
+
+    // Ingested text that reads as a spreadsheet formula is written so it cannot run (OWASP's
+    // CSV-injection guidance); numbers keep their sign.
+    let mut hostile = s.clone();
+    hostile["notable"] = serde_json::json!([{
+        "when": "2020-11-30 01:00", "offense": "=HYPERLINK(\"http://evil\",\"x\")", "address": "@SUM(A1)",
+        "district": "+D1",
+    }]);
+    let hostile: app::snapshot::Snapshot = serde_json::from_value(hostile).expect("a snapshot");
+    let csv = server::snapshot::to_csv(&hostile);
+    assert!(csv.contains("notable,1,offense,\"'=HYPERLINK("), "{csv}");
+    assert!(csv.contains("notable,1,address,'@SUM(A1)\n"), "{csv}");
+    assert!(csv.contains("notable,1,district,'+D1\n"), "{csv}");
+    assert!(!csv.lines().any(|l| l.split(',').any(|c| c.starts_with(['=', '@']))), "{csv}");
 }
 
 #[tokio::test]

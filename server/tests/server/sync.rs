@@ -601,3 +601,50 @@ async fn the_server_held_key_opens_a_sealed_outbox_once_and_only_for_its_device(
     let (status, _, _) = sealed_push(body(&sk, "phone-k"), fresh.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A pull reads: a device id the server has never seen is answered (nothing synced, `last_seq`
+/// 0) and not registered; a push registers it, and then another user's pull of it is refused.
+#[tokio::test]
+async fn a_pull_does_not_register_a_device_it_has_never_seen() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let (status, answer) = pull(&app, "never-seen-1", 0, &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["last_seq"], 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM devices WHERE id = 'never-seen-1'").await, 0, "a pull made a device");
+    let (status, answer) = push(&app, "never-seen-1", vec![note(1, "n-unseen")], &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM devices WHERE id = 'never-seen-1'").await, 1, "the push registers it");
+    let (status, _) = pull(&app, "never-seen-1", 0, &c.sergeant).await;
+    assert_eq!(status, StatusCode::CONFLICT, "another user's device: registered to them");
+}
+
+/// A note whose id is already another note's is refused with a reason the device shows, never
+/// dropped while the push says "applied"; the same note sent again by its author is kept once.
+#[tokio::test]
+async fn a_note_id_taken_by_another_note_is_rejected_not_lost() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    let (status, body) = push(&app, "phone-1", vec![note(1, "n-1")], &c.officer).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The sergeant's device picks the same id for a different note.
+    let mut clash = note(1, "n-1");
+    if let MutationKind::Note { body, .. } = &mut clash.kind {
+        *body = "the sergeant's own words".into();
+    }
+    let (status, body) = push(&app, "sgt-phone", vec![clash], &c.sergeant).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"][0][1]["outcome"], "rejected", "{body}");
+    let (_, p) = pull(&app, "sgt-phone", 0, &c.sergeant).await;
+    let reason = p["rejections"][0]["reason"].as_str().expect("a rejection the device shows");
+    assert!(reason.contains("n-1") && reason.contains("not saved"), "{reason}");
+    // The officer's device sends its note again under a new number: kept once, applied.
+    let (status, body) = push(&app, "phone-1", vec![note(2, "n-1")], &c.officer).await;
+    assert_eq!((status, body["results"][0][1]["outcome"].as_str()), (StatusCode::OK, Some("applied")), "{body}");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes WHERE id = 'n-1'").await, 1);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM mission_notes WHERE body = 'note n-1'").await,
+        1,
+        "the first note kept"
+    );
+}
