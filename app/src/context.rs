@@ -1,6 +1,7 @@
 //! What the server hands every server function (the Data Bodega, the department's settings) and
 //! the helpers every feature's server side uses on it: the store failure answered 503, a bad
-//! field answered 422, the last day of a window, the analysis grid over a box.
+//! field answered 422, a date in the range Beatbook works with, the last day of a window, the
+//! analysis grid over a box.
 
 #[cfg(feature = "ssr")]
 pub use ssr::*;
@@ -69,6 +70,30 @@ mod ssr {
         e
     }
 
+    /// The first and last day any date a caller sends may name (crime and accuracy windows, shift
+    /// dates, snapshots). Police records start well after the first and plans end well before
+    /// the last; outside them the window arithmetic and time-zone conversion would fail, and the
+    /// caller must hear 422 naming the field, not a 503 from deep inside.
+    pub const DAYS: std::ops::RangeInclusive<jiff::civil::Date> =
+        jiff::civil::date(1900, 1, 1)..=jiff::civil::date(2100, 12, 31);
+
+    /// A date a caller sent (`YYYY-MM-DD`), in [`DAYS`].
+    ///
+    /// # Errors
+    /// 422 naming `field`: not a date, or outside [`DAYS`].
+    pub fn parse_day(field: &str, text: &str) -> Result<jiff::civil::Date, ApiError> {
+        let text = text.trim();
+        let day: jiff::civil::Date =
+            text.parse().map_err(|_| invalid(field, format!("'{text}' is not a date (YYYY-MM-DD)")))?;
+        if !DAYS.contains(&day) {
+            return Err(invalid(
+                field,
+                format!("{day} is outside the dates Beatbook works with ({} to {})", DAYS.start(), DAYS.end()),
+            ));
+        }
+        Ok(day)
+    }
+
     /// The last local day of a window: the date given (`field` names it when it is not one),
     /// else the newest day with data (a demo city's data ends long before today), else today.
     ///
@@ -81,7 +106,7 @@ mod ssr {
         field: &str,
     ) -> Result<jiff::civil::Date, ApiError> {
         match given.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => s.parse().map_err(|_| invalid(field, format!("'{s}' is not a date (YYYY-MM-DD)"))),
+            Some(s) => parse_day(field, s),
             None => {
                 let summary = ctx.bodega.city_summary().await.map_err(unavailable)?;
                 Ok(summary

@@ -121,15 +121,24 @@ impl Bodega {
         Ok(rows.into_iter().map(|(fix_at, lat, lon, accuracy_m)| UserFix { fix_at, lat, lon, accuracy_m }).collect())
     }
 
-    /// Every GPS fix with a fix time in `[from, to)` as `(device, fix)`, by device and time.
+    /// The GPS fixes that count for `district`'s presence and dosage, with a fix time in
+    /// `[from, to)`, as `(device, fix)` by device and time: every fix of a feed (AVL, loaded by
+    /// analysts), and an officer's device's fixes only when the officer belongs to the district
+    /// or holds a mission of the district whose window covers the fix. An officer of another
+    /// district who pushes breadcrumbs here outside a mission of theirs changes nothing here
+    /// (a device is believed about where its officer was, not about whose patrol it was).
     ///
     /// # Errors
     /// A store error.
-    pub async fn fixes_between(&self, from: i64, to: i64) -> Result<Vec<(String, UserFix)>, BodegaError> {
+    pub async fn fixes_for_district(
+        &self,
+        district: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(String, UserFix)>, BodegaError> {
         let rows: Vec<(String, i64, f64, f64, Option<f64>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT device, fix_at, lat, lon, accuracy_m FROM gps_fixes WHERE fix_at >= $1 AND fix_at < $2 \
-             ORDER BY device, fix_at")
-            .bind(from).bind(to).fetch_all(pool).await)?;
+            "SELECT g.device, g.fix_at, g.lat, g.lon, g.accuracy_m FROM gps_fixes g              LEFT JOIN devices d ON d.id = g.device AND g.batch_id IS NULL              WHERE g.fix_at >= $1 AND g.fix_at < $2 AND (                  g.batch_id IS NOT NULL                  OR EXISTS (SELECT 1 FROM user_districts ud WHERE ud.user_id = d.user_id AND ud.district_code = $3)                  OR EXISTS (SELECT 1 FROM missions m WHERE m.assignee_user_id = d.user_id AND m.district_code = $3                             AND g.fix_at >= m.window_start AND g.fix_at < m.window_end))              ORDER BY g.device, g.fix_at")
+            .bind(from).bind(to).bind(district).fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
             .map(|(device, fix_at, lat, lon, accuracy_m)| (device, UserFix { fix_at, lat, lon, accuracy_m }))

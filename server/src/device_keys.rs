@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use app::error::ApiError;
 
-use crate::gate::{asker, gate};
+use crate::gate::{asker, device_limit, gate};
 use crate::state::AppState;
 
 /// The request body.
@@ -41,6 +41,9 @@ pub async fn key(State(state): State<AppState>, req: Request) -> Response {
             return crate::sync::body_refusal(e.status(), format!("the key request is not valid: {}", e.body_text()))
         }
     };
+    if let Some(resp) = device_limit(&state, grant.user().id, &body.device_id) {
+        return resp;
+    }
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut fresh = [0u8; 32];
     OsRng.fill_bytes(&mut fresh);
@@ -134,6 +137,9 @@ pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Respons
             return crate::sync::body_refusal(e.status(), format!("the sealed push is not valid: {}", e.body_text()))
         }
     };
+    if let Some(resp) = device_limit(&state, c.user.id, &body.device_id) {
+        return resp;
+    }
     let device = match state.ctx.bodega.device(&body.device_id).await {
         Ok(d) => d,
         Err(e) => {

@@ -77,3 +77,17 @@ pub async fn device_gate(
     let grant = gate(state, asker, Action::SyncDevice, Target::Own, what).await?;
     Ok(DeviceCaller { caller: grant.caller, revoked: false })
 }
+
+/// The one rate limit of the sync and device routes (push, pull, sealed push, device key,
+/// override report): the device id checked first (422 when malformed, before it is used as a
+/// key), then [`crate::limits::SYNC_REQUESTS_PER_MINUTE`] per signed-in user and device, all
+/// routes together, answered 429 with `Retry-After`.
+pub fn device_limit(state: &AppState, user_id: i64, device: &str) -> Option<Response> {
+    if let Err(reason) = protocol::sync::check_device_id(device) {
+        return Some(app::error::ApiError::invalid("device_id", reason).into_response());
+    }
+    state.sync_limiter.check(&format!("{user_id}:{device}")).map(|secs| {
+        let message = format!("too many sync requests from this device; wait {secs} s");
+        app::error::ApiError::RateLimited { message, retry_after_s: secs }.into_response()
+    })
+}

@@ -20,7 +20,7 @@ use protocol::{Action, Role};
 
 use app::error::ApiError;
 
-use crate::gate::{asker, gate};
+use crate::gate::{asker, device_limit, gate};
 use crate::state::AppState;
 
 /// The code's alphabet: Crockford's base 32 (no I, L, O, U), 5 bits a letter.
@@ -89,7 +89,8 @@ pub async fn issue(State(state): State<AppState>, req: Request) -> Response {
 
 /// `POST /api/sync/override`: the author's device reports a supervisor's override. Recorded
 /// with both names; a supervisor who is not a sergeant of the author's districts or command
-/// staff is recorded as a failed claim and answered 422.
+/// staff is recorded as a failed claim, and answered as any other (the refusal would tell who
+/// supervises whom). Only for the caller's own device, rate limited with the sync.
 pub async fn report(State(state): State<AppState>, req: Request) -> Response {
     let asker = asker(&req);
     let grant = match gate(&state, asker, Action::SyncDevice, Target::Own, "/api/sync/override").await {
@@ -105,9 +106,12 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
             );
         }
     };
-    if r.supervisor.len() > 200 || r.device_id.len() > 100 {
-        let field = if r.supervisor.len() > 200 { "supervisor" } else { "device_id" };
-        return ApiError::invalid(field, "supervisor or device_id is too long").into_response();
+    let author = grant.user();
+    if let Some(resp) = device_limit(&state, author.id, &r.device_id) {
+        return resp;
+    }
+    if let Err(e) = check_report(&state, author.id, &r).await {
+        return e.into_response();
     }
     let author = grant.user();
     let supervisor = match state.ctx.bodega.user_by_username(&r.supervisor.to_lowercase()).await {
@@ -142,12 +146,43 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
         tracing::error!(error = %e, "audit log write failed");
         return ApiError::Unavailable("the audit log could not be written".into()).into_response();
     }
-    if valid {
-        (StatusCode::OK, Json(serde_json::json!({ "recorded": true }))).into_response()
-    } else {
-        let message = format!("'{}' is not a sergeant of your districts or command staff; recorded", r.supervisor);
-        ApiError::invalid("supervisor", message).into_response()
+    // One answer whether or not the name is a supervisor of the officer: the audit log tells
+    // administrators which claims failed, and an officer cannot learn who supervises whom.
+    (StatusCode::OK, Json(serde_json::json!({ "recorded": true }))).into_response()
+}
+
+/// How far a report's device clock may run ahead of the server's, and how old a report may be
+/// (a device holds overridden work until its author's next sign-in; a month covers leave).
+const REPORT_AHEAD_S: i64 = 86_400;
+const REPORT_MAX_AGE_S: i64 = 31 * 86_400;
+/// At most this many unsynced changes in a report (a device's outbox is far smaller).
+const REPORT_MAX_PENDING: u32 = 100_000;
+
+/// A report is about the caller's own registered device, names a supervisor the way sign-in
+/// names are written, at a plausible time, with a plausible count; otherwise 422 naming the field.
+async fn check_report(state: &AppState, user_id: i64, r: &OverrideReport) -> Result<(), ApiError> {
+    let refuse = |field: &str, why: &str| Err(ApiError::invalid(field, why));
+    match state.ctx.bodega.device(&r.device_id).await {
+        Ok(Some(d)) if d.user_id == user_id => {}
+        Ok(_) => return refuse("device_id", "not a device registered to you"),
+        Err(e) => {
+            tracing::error!(error = %e, "override report: store");
+            return Err(ApiError::Unavailable("the Data Bodega is unavailable".into()));
+        }
     }
+    let name_ok = (1..=64).contains(&r.supervisor.chars().count())
+        && r.supervisor.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if !name_ok {
+        return refuse("supervisor", "a sign-in name: 1 to 64 letters, digits, '.', '_', '-' or '@'");
+    }
+    let now = jiff::Timestamp::now().as_second();
+    if !(now - REPORT_MAX_AGE_S..=now + REPORT_AHEAD_S).contains(&r.at) {
+        return refuse("at", "the override must be from the last 31 days");
+    }
+    if r.pending > REPORT_MAX_PENDING {
+        return refuse("pending", "more unsynced changes than a device holds");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -88,6 +88,9 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::session::session_layer))
         .layer(axum::middleware::from_fn(auth::headers::csrf_layer))
         .layer(axum::middleware::from_fn(cache_policy))
+        // Inside the security headers: a 413 or 408 carries them like any other answer.
+        .layer(axum::middleware::from_fn(move |req, next| body_limit(limits.max_body_bytes, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| request_timeout(limits.request_timeout, req, next)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::headers::security_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -100,8 +103,6 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(crate::basemap::CONTENT_TYPE))),
         )
-        .layer(axum::middleware::from_fn(move |req, next| body_limit(limits.max_body_bytes, req, next)))
-        .layer(axum::middleware::from_fn(move |req, next| request_timeout(limits.request_timeout, req, next)))
         // Every answer says it is Beatbook's, refusals and time-outs included: a device tells its
         // server from a proxy's error page or a captive portal by it (app::connectivity).
         .layer(SetResponseHeaderLayer::overriding(
@@ -127,13 +128,26 @@ async fn request_timeout(limit: Duration, req: Request, next: axum::middleware::
 /// [`upload::MAX_UPLOAD_BYTES`] and are streamed to disk, and the service worker's sealed push
 /// ([`MAX_SEALED_PUSH_BYTES`]). A declared length past the limit is
 /// answered 413 without storing a byte of the body (it is read and dropped, so the client hears
-/// the answer); a body that grows past the limit fails its extractor (413).
+/// the answer). A body without a declared length (chunked) is read up to the limit here and
+/// answered 413 past it: the server functions' decoder would call an overlong body malformed
+/// (400). Uploads stream to disk instead, and their extractor answers 413.
 async fn body_limit(limit: usize, req: Request, next: axum::middleware::Next) -> Response {
+    let upload = req.uri().path().starts_with("/api/ingest/");
     let limit = match req.uri().path() {
-        p if p.starts_with("/api/ingest/") => upload::MAX_UPLOAD_BYTES,
+        _ if upload => upload::MAX_UPLOAD_BYTES,
         "/api/sync/push-sealed" => MAX_SEALED_PUSH_BYTES.max(limit),
         _ => limit,
     };
+    let too_large = || ApiError::TooLarge(format!("the request body is over the {limit}-byte limit")).into_response();
+    let chunked = req.headers().get(header::CONTENT_LENGTH).is_none();
+    if chunked && !upload {
+        let (parts, body) = req.into_parts();
+        return match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+            Err(e) if is_length_limit(&e) => too_large(),
+            Err(e) => ApiError::BadRequest(format!("the request body could not be read: {e}")).into_response(),
+        };
+    }
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(n) = declared.filter(|n| *n > limit as u64) {
@@ -144,9 +158,21 @@ async fn body_limit(limit: usize, req: Request, next: axum::middleware::Next) ->
             let mut body = req.into_body().into_data_stream();
             while let Some(Ok(_)) = body.next().await {}
         }
-        return ApiError::TooLarge(format!("the request body is over the {limit}-byte limit")).into_response();
+        return too_large();
     }
     next.run(req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)))).await
+}
+
+/// True when reading a body stopped at its limit (rather than failing on the wire).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Hands the nonce the security-header layer generated for this request to the renderer, so

@@ -27,20 +27,8 @@ use protocol::sync::PushRequest;
 use protocol::Action;
 use serde::Deserialize;
 
-use crate::gate::{device_asker, device_gate, DeviceCaller};
+use crate::gate::{device_asker, device_gate, device_limit, DeviceCaller};
 use crate::state::AppState;
-
-/// The device id checked first (422 when malformed, before it is used as a key), then the
-/// per-device rate limit, keyed by the signed-in user and the device.
-fn limited(state: &AppState, caller: &Caller, device: &str) -> Option<Response> {
-    if let Err(reason) = protocol::sync::check_device_id(device) {
-        return Some(ApiError::invalid("device_id", reason).into_response());
-    }
-    state.sync_limiter.check(&format!("{}:{device}", caller.user.id)).map(|secs| {
-        let message = format!("too many sync requests from this device; wait {secs} s");
-        ApiError::RateLimited { message, retry_after_s: secs }.into_response()
-    })
-}
 
 /// A refusal of the sync, as the envelope; a revoked device's is recorded with the outbox it
 /// still holds.
@@ -88,7 +76,7 @@ pub async fn push(State(state): State<AppState>, req: Request) -> Response {
         // 400 for broken JSON, 422 for the wrong shape, 413 past the body limit.
         Err(e) => return body_refusal(e.status(), format!("the push body is not valid: {}", e.body_text())),
     };
-    if let Some(resp) = limited(&state, &caller, &body.device_id) {
+    if let Some(resp) = device_limit(&state, caller.user.id, &body.device_id) {
         return resp;
     }
     if revoked && caller.device_id.as_deref() != Some(body.device_id.as_str()) {
@@ -161,7 +149,7 @@ pub async fn pull(State(state): State<AppState>, req: Request) -> Response {
         });
         return refusal(&state, &caller, &q.device_id, "/api/sync/pull", e).await;
     }
-    if let Some(resp) = limited(&state, &caller, &q.device_id) {
+    if let Some(resp) = device_limit(&state, caller.user.id, &q.device_id) {
         return resp;
     }
     match state.ctx.bodega.pull(&caller.user, &q.device_id, q.cookie).await {

@@ -312,7 +312,7 @@ pub mod ssr {
         // visit is not counted twice.
         let cells: Vec<(i64, i64)> = ranking.places.iter().map(|p| (p.ix, p.iy)).collect();
         let windows = [(shift_start, shift_end), (shift_start - 86_400, shift_start)];
-        let [gps_shift, gps_day]: [_; 2] = gps_dosage(ctx, epsg, &cells, &windows)
+        let [gps_shift, gps_day]: [_; 2] = gps_dosage(ctx, epsg, &s.district, &cells, &windows)
             .await?
             .try_into()
             .unwrap_or_else(|_| [Default::default(), Default::default()]);

@@ -156,7 +156,7 @@ pub mod ssr {
         let utm = Utm::new(epsg);
         // The shift's tracks, and the day before for "time since last visit"; coverage lists the
         // devices that were in the district at some point of the shift.
-        let day_tracks = tracks(&ctx, &utm, start - 86_400, end).await?;
+        let day_tracks = tracks(&ctx, &utm, &s.district, start - 86_400, end).await?;
         let shift_tracks = within(&day_tracks, start, end);
         let in_district = |fixes: &Vec<hotspot::Fix>| {
             fixes.iter().any(|f| {

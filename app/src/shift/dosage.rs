@@ -10,18 +10,20 @@ use crate::context::{unavailable, ServerContext};
 use crate::error::ApiError;
 use crate::geo::MICRO_PLACE;
 
-/// Every device's fixes in `[from, to)`, projected into `utm`, by device.
+/// The fixes in `[from, to)` that count for `district` (its officers', its missions' and the
+/// feeds'; `bodega::Bodega::fixes_for_district`), projected into `utm`, by device.
 ///
 /// # Errors
 /// 503 from the store.
 pub async fn tracks(
     ctx: &ServerContext,
     utm: &Utm,
+    district: &str,
     from: i64,
     to: i64,
 ) -> Result<BTreeMap<String, Vec<hotspot::Fix>>, ApiError> {
     let mut out: BTreeMap<String, Vec<hotspot::Fix>> = BTreeMap::new();
-    for (device, f) in ctx.bodega.fixes_between(from, to).await.map_err(unavailable)? {
+    for (device, f) in ctx.bodega.fixes_for_district(district, from, to).await.map_err(unavailable)? {
         let Ok((x, y)) = utm.forward(f.lon, f.lat) else { continue };
         out.entry(device).or_default().push(hotspot::Fix {
             t: f.fix_at,
@@ -59,14 +61,15 @@ pub struct GpsDosage {
     pub last_exit: Option<i64>,
 }
 
-/// GPS dosage per cell in each of `windows` (`[from, to)` each), from one read of the fixes
-/// they span.
+/// GPS dosage per cell of `district` in each of `windows` (`[from, to)` each), from one read of
+/// the fixes they span.
 ///
 /// # Errors
 /// 503 from the store.
 pub async fn gps_dosage(
     ctx: &ServerContext,
     epsg: Epsg,
+    district: &str,
     cells: &[(i64, i64)],
     windows: &[(i64, i64)],
 ) -> Result<Vec<HashMap<(i64, i64), GpsDosage>>, ApiError> {
@@ -74,7 +77,7 @@ pub async fn gps_dosage(
     let (Some(from), Some(to)) = (windows.iter().map(|w| w.0).min(), windows.iter().map(|w| w.1).max()) else {
         return Ok(out);
     };
-    let all = tracks(ctx, &Utm::new(epsg), from, to).await?;
+    let all = tracks(ctx, &Utm::new(epsg), district, from, to).await?;
     if all.is_empty() {
         return Ok(out);
     }

@@ -106,9 +106,7 @@ pub mod ssr {
             .iter()
             .find(|p| p.code == s.shift)
             .ok_or_else(|| fail(ApiError::invalid("shift", format!("no shift '{}'", s.shift))))?;
-        let date = jiff::civil::Date::strptime("%Y-%m-%d", &s.shift_date).map_err(|_| {
-            fail(ApiError::invalid("shift_date", format!("'{}' is not a date (YYYY-MM-DD)", s.shift_date)))
-        })?;
+        let date = crate::context::parse_day("shift_date", &s.shift_date)?;
         let parse = |t: &str| jiff::civil::Time::strptime("%H:%M", t);
         let (Ok(start), Ok(end)) = (parse(&pattern.starts_local), parse(&pattern.ends_local)) else {
             return Err(unavailable(format!("shift {} has unreadable times", pattern.code)));

@@ -222,7 +222,7 @@ pub mod ssr {
     use protocol::MissionStatus;
 
     use super::*;
-    use crate::context::{invalid, unavailable, ServerContext};
+    use crate::context::{unavailable, ServerContext};
     use crate::geo::MICRO_PLACE;
     use crate::shift::dosage::mission_presence;
     /// NIBRS codes the snapshot lists as notable: homicide, robbery.
@@ -284,7 +284,7 @@ pub mod ssr {
         let day: Date = if date.trim().is_empty() {
             data_through.unwrap_or_else(|| jiff::Zoned::now().with_time_zone(tz.clone()).date())
         } else {
-            date.trim().parse().map_err(|_| invalid("date", format!("'{date}' is not a date (YYYY-MM-DD)")))?
+            crate::context::parse_day("date", date)?
         };
 
         // Windows of local days ending with `day`.

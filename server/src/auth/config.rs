@@ -14,8 +14,13 @@ pub struct AuthConfig {
     pub idle_lock: Duration,
     /// End a session this long after sign-in, whatever happens (one shift).
     pub session_lifetime: Duration,
-    /// Consecutive failures that lock an account.
+    /// Failures for one name from one client (CJIS AC-7's "node") that lock that name on that
+    /// client, whether or not the name exists.
     pub lock_after_failures: i64,
+    /// Consecutive failures for an account from all clients together that lock the account
+    /// everywhere and alert the administrators (a stranger's five tries must not keep an officer
+    /// out of the field; a spread-out guessing attack still stops).
+    pub account_lock_after_failures: i64,
     /// How long a lockout lasts.
     pub lockout: Duration,
     /// Failures per minute from one address, or for one name, before sign-in answers 429.
@@ -34,6 +39,7 @@ impl Default for AuthConfig {
             idle_lock: Duration::from_secs(30 * 60),
             session_lifetime: Duration::from_secs(12 * 3600),
             lock_after_failures: 5,
+            account_lock_after_failures: 50,
             lockout: Duration::from_secs(10 * 60),
             failures_per_minute: 10,
             device_keep: Duration::from_secs(12 * 3600),
@@ -43,27 +49,44 @@ impl Default for AuthConfig {
     }
 }
 
-/// Sign-in failures in the last minute, per address and per name. In memory: a restart forgets
-/// them, which the per-account lockout in the Data Bodega does not.
-#[derive(Debug, Default)]
+/// Sign-in failures in a sliding window, per key: the last minute per address and per name (the
+/// rate limit), and the lockout's length per client and name (the per-client lock). In memory: a
+/// restart forgets them, which the account-wide lockout in the Data Bodega does not.
+#[derive(Debug)]
 pub struct FailureWindow {
     recent: Mutex<HashMap<String, VecDeque<Instant>>>,
+    window: Duration,
 }
 
-const WINDOW: Duration = Duration::from_secs(60);
+impl Default for FailureWindow {
+    /// The rate limit's one minute.
+    fn default() -> Self {
+        Self::new(Duration::from_secs(60))
+    }
+}
 
 impl FailureWindow {
+    /// A window of `window`.
+    pub fn new(window: Duration) -> Self {
+        Self { recent: Mutex::new(HashMap::new()), window }
+    }
+
+    /// Forgets `key`'s failures (a successful sign-in).
+    pub fn clear(&self, key: &str) {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+
     /// Seconds to wait when `key` already has `limit` failures in the window.
     pub fn retry_after(&self, key: &str, limit: usize) -> Option<u64> {
         let mut map = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let q = map.get_mut(key)?;
-        while q.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
+        while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             q.pop_front();
         }
         if q.len() >= limit {
             let oldest = *q.front()?;
-            Some((WINDOW.saturating_sub(now.duration_since(oldest))).as_secs().max(1))
+            Some((self.window.saturating_sub(now.duration_since(oldest))).as_secs().max(1))
         } else {
             None
         }
@@ -75,7 +98,7 @@ impl FailureWindow {
         if map.len() > 100_000 {
             // Bounded memory under a spray of distinct names: forget windows that have closed.
             let now = Instant::now();
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
         }
         map.entry(key.to_string()).or_default().push_back(Instant::now());
     }
@@ -86,14 +109,17 @@ impl FailureWindow {
 pub struct AuthState {
     /// Settings.
     pub config: AuthConfig,
-    /// Recent failures.
+    /// Recent failures (the rate limit).
     pub failures: Arc<FailureWindow>,
+    /// Failures per client and name over the lockout's length (the per-client lock).
+    pub client_locks: Arc<FailureWindow>,
 }
 
 impl AuthState {
     /// State for these settings.
     pub fn new(config: AuthConfig) -> Self {
-        AuthState { config, failures: Arc::new(FailureWindow::default()) }
+        let client_locks = Arc::new(FailureWindow::new(config.lockout));
+        AuthState { config, failures: Arc::new(FailureWindow::default()), client_locks }
     }
 }
 

@@ -136,6 +136,19 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
         return login_failure(is_form, &next, ApiError::RateLimited { message, retry_after_s: secs });
     }
 
+    // Locked on this client for this name (known or not: the answer must not tell which names
+    // exist), or locked everywhere after the account-wide cap: one answer for both.
+    let client_key = format!("{}|{username}", info.ip);
+    let locked = |secs: i64| {
+        let minutes = (secs + 59) / 60;
+        ApiError::Locked(format!(
+            "too many failed sign-ins for this name; try again in {minutes} min or ask an administrator"
+        ))
+    };
+    if let Some(secs) = state.auth.client_locks.retry_after(&client_key, cfg.lock_after_failures as usize) {
+        audit(bodega, AuditRecord { outcome: Outcome::Denied, detail: "locked on this client".into(), ..base }).await;
+        return login_failure(is_form, &next, locked(secs as i64));
+    }
     let user = match bodega.user_by_username(&username).await {
         Ok(u) => u,
         Err(e) => {
@@ -146,7 +159,6 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
     let now = jiff::Timestamp::now().as_second();
     if let Some(u) = &user {
         if let Some(until) = u.locked_until.filter(|t| *t > now) {
-            let minutes = (until - now + 59) / 60;
             audit(
                 bodega,
                 AuditRecord {
@@ -157,10 +169,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
                 },
             )
             .await;
-            let message = format!(
-                "this account is locked after repeated failed sign-ins; try again in {minutes} min or ask an administrator"
-            );
-            return login_failure(is_form, &next, ApiError::Locked(message));
+            return login_failure(is_form, &next, locked(until - now));
         }
     }
     let hash = user.as_ref().filter(|u| u.active).and_then(|u| u.password_hash.clone());
@@ -170,15 +179,10 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
         (user, _) => {
             state.auth.failures.record(&ip_key);
             state.auth.failures.record(&name_key);
+            state.auth.client_locks.record(&client_key);
             let mut detail = "wrong username or password".to_string();
             if let Some(u) = &user {
-                match bodega.record_failed_login(u.id, cfg.lock_after_failures, cfg.lockout.as_secs() as i64).await {
-                    Ok((n, Some(_))) if n >= cfg.lock_after_failures => {
-                        detail = format!("{n} consecutive failures: account locked")
-                    }
-                    Ok((n, _)) => detail = format!("{n} consecutive failures"),
-                    Err(e) => tracing::error!(error = %e, "recording a failed sign-in failed"),
-                }
+                detail = record_account_failure(bodega, cfg, u, &base).await;
             }
             audit(
                 bodega,
@@ -208,8 +212,8 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
             Some(code) if !verify_totp(secret, code) => {
                 state.auth.failures.record(&ip_key);
                 state.auth.failures.record(&name_key);
-                let _ =
-                    bodega.record_failed_login(user.id, cfg.lock_after_failures, cfg.lockout.as_secs() as i64).await;
+                state.auth.client_locks.record(&client_key);
+                record_account_failure(bodega, cfg, &user, &base).await;
                 audit(
                     bodega,
                     AuditRecord {
@@ -228,6 +232,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, req: Reque
     // The checks are done and every failure recorded: the session's writes wait for the
     // database's writer without holding a turn the next sign-in's hash needs.
     drop(turn);
+    state.auth.client_locks.clear(&client_key);
     match open_session(&state, &headers, &user, method, request.device_id.as_deref(), &info).await {
         Ok((cookie, me)) => {
             audit(
@@ -340,6 +345,42 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, req: Requ
         if wants_html { Redirect::to("/signin").into_response() } else { StatusCode::NO_CONTENT.into_response() };
     resp.headers_mut().insert(header::SET_COOKIE, clearing_cookie(state.auth.config.secure_cookie));
     resp
+}
+
+/// Counts a failed sign-in against the account, from every client together; at the
+/// account-wide cap the account locks everywhere for the lockout's length and the
+/// administrators are alerted (an `account_locked` record in the audit log, and the server's
+/// log at warning). Returns the audit detail of the failure.
+async fn record_account_failure(
+    bodega: &bodega::Bodega,
+    cfg: &crate::auth::config::AuthConfig,
+    user: &bodega::accounts::User,
+    base: &AuditRecord,
+) -> String {
+    let cap = cfg.account_lock_after_failures;
+    match bodega.record_failed_login(user.id, cap, cfg.lockout.as_secs() as i64).await {
+        Ok((n, Some(_))) if n == cap => {
+            tracing::warn!(user = %user.username, failures = n, "account locked after failures from all clients");
+            let alert = AuditRecord {
+                actor_user_id: Some(user.id),
+                action: "account_locked".into(),
+                outcome: Outcome::Failure,
+                detail: format!(
+                    "{n} consecutive failed sign-ins from all clients: account locked for {} min; an administrator \
+                     can clear it on the Accounts screen",
+                    cfg.lockout.as_secs() / 60
+                ),
+                ..base.clone()
+            };
+            audit(bodega, alert).await;
+            format!("{n} consecutive failures: account locked")
+        }
+        Ok((n, _)) => format!("{n} consecutive failures"),
+        Err(e) => {
+            tracing::error!(error = %e, "recording a failed sign-in failed");
+            "wrong username or password".into()
+        }
+    }
 }
 
 #[cfg(test)]

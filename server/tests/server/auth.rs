@@ -336,7 +336,8 @@ fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
     let req = if is_server_fn {
         return server_fn(path, cookie);
     } else if path == "/api/auth/login" {
-        login_request("nobody", "wrong password", serde_json::json!({}))
+        // A name per caller: five failures for one name from one client lock it there.
+        login_request(&format!("nobody-{device}"), "wrong password", serde_json::json!({}))
     } else if path.starts_with("/api/") {
         Request::post(path).body(Body::empty()).expect("request")
     } else {
@@ -483,24 +484,65 @@ async fn a_revoked_device_is_refused_and_cannot_sign_in_again() {
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
+/// `request` as if it came from `ip` (the server reads the peer address).
+fn from_client(mut request: Request<Body>, ip: &str) -> Request<Body> {
+    let addr = std::net::SocketAddr::new(ip.parse().expect("ip"), 40_000);
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
+/// Five failures lock a name on the client they came from — whether or not the name exists,
+/// with one answer, so the lock tells no one which names exist — and only there: the officer
+/// signs in from their own device. Failures from all clients together lock the account at the
+/// account-wide cap and alert the administrators; an administrator clears it.
 #[tokio::test]
-async fn five_failures_lock_the_account_until_an_administrator_resets_it() {
-    let app = test_app().await;
+async fn failures_lock_a_name_on_one_client_and_the_account_only_at_the_cap() {
+    let cap = 12;
+    let mut settings = server::config::Settings::default();
+    settings.auth.account_lock_after_failures = cap;
+    settings.auth.failures_per_minute = 1_000; // the rate limit is its own test
+    let app = test_app_with(settings).await;
     let id = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let attempt = |name: &str, password: &str, ip: &str| {
+        let request = from_client(login_request(name, password, serde_json::json!({})), ip);
+        let router = app.router.clone();
+        async move { call(&router, request).await }
+    };
     for n in 1..=5 {
-        let (status, _, body) =
-            call(&app.router, login_request("off1", "wrong password!", serde_json::json!({}))).await;
+        let (status, _, body) = attempt("off1", "wrong password!", "198.51.100.1").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}: {body}");
         assert!(body.contains("wrong username or password"), "{body}");
+        let (status, _, body) = attempt("nobody-here", "wrong password!", "198.51.100.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "unknown name, attempt {n}: {body}");
     }
-    let (status, _, body) = call(&app.router, login_request("off1", PASSWORD, serde_json::json!({}))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "locked even with the right password");
-    assert!(body.contains("locked"), "{body}");
-    app.store.bodega.unlock_user(id).await.expect("unlock");
-    let (status, _, _) = call(&app.router, login_request("off1", PASSWORD, serde_json::json!({}))).await;
-    assert_eq!(status, StatusCode::OK);
+    let (status, _, known) = attempt("off1", PASSWORD, "198.51.100.1").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "locked on that client even with the right password: {known}");
+    assert!(known.contains("too many failed sign-ins"), "{known}");
+    let (status, _, unknown) = attempt("nobody-here", "any password", "198.51.100.1").await;
+    assert_eq!((status, &unknown), (StatusCode::FORBIDDEN, &known), "an unknown name is answered the same");
+    let (status, _, body) = attempt("off1", PASSWORD, "203.0.113.9").await;
+    assert_eq!(status, StatusCode::OK, "the officer's own device is not locked out: {body}");
     let user = app.store.bodega.user_by_id(id).await.expect("query").expect("user");
-    assert_eq!((user.failed_logins, user.locked_until), (0, None), "a success resets the count");
+    assert_eq!((user.failed_logins, user.locked_until), (0, None), "a success resets the account's count");
+
+    // Failures spread over many clients lock the account everywhere at the cap, with an alert.
+    for n in 0..cap {
+        let (status, _, body) = attempt("off1", "wrong password!", &format!("192.0.2.{}", n % 4 + 1)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "failure {n}: {body}");
+    }
+    let (status, _, body) = attempt("off1", PASSWORD, "203.0.113.10").await;
+    assert_eq!((status, &body), (StatusCode::FORBIDDEN, &known), "locked everywhere, the same answer");
+    let alerts = app
+        .store
+        .bodega
+        .search_audit(&bodega::audit::AuditQuery { action: Some("account_locked".into()), ..Default::default() })
+        .await
+        .expect("audit");
+    assert_eq!(alerts.len(), 1, "one alert for the administrators");
+    assert!(alerts[0].detail.contains(&format!("{cap} consecutive failed sign-ins")), "{}", alerts[0].detail);
+    app.store.bodega.unlock_user(id).await.expect("unlock");
+    let (status, _, _) = attempt("off1", PASSWORD, "203.0.113.10").await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -740,7 +782,9 @@ async fn administrators_search_the_audit_log_and_the_search_is_itself_recorded()
 
 #[tokio::test]
 async fn administrators_change_roles_unlock_deactivate_and_revoke_devices_on_record() {
-    let app = test_app().await;
+    let mut settings = server::config::Settings::default();
+    settings.auth.account_lock_after_failures = 5;
+    let app = test_app_with(settings).await;
     add_user(&app, "adm", &[Role::Admin], &[]).await;
     let off = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
     let device = "0193b3c4-7d1e-7000-8000-00000000d0a1";
@@ -748,8 +792,10 @@ async fn administrators_change_roles_unlock_deactivate_and_revoke_devices_on_rec
         call(&app.router, login_request("off1", PASSWORD, serde_json::json!({ "device_id": device }))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let officer = session_cookie(&headers).expect("cookie");
+    // Five failures from a stranger's client reach this test's account-wide cap of five.
     for _ in 0..5 {
-        call(&app.router, login_request("off1", "not the password", serde_json::json!({}))).await;
+        let attempt = from_client(login_request("off1", "not the password", serde_json::json!({})), "198.51.100.20");
+        call(&app.router, attempt).await;
     }
     let admin = sign_in(&app, "adm").await;
     let post = |path: &str, body: serde_json::Value| json_call(path, &body, Some(&admin));

@@ -83,8 +83,8 @@ async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_an
     let app = test_app().await;
     add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
     add_user(&app, "sgt2", &[Role::Sergeant], &["D2"]).await;
-    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
-    add_user(&app, "off2", &[Role::Officer], &["D2"]).await;
+    let off1_id = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let off2_id = add_user(&app, "off2", &[Role::Officer], &["D2"]).await;
     let (sgt1, off1, off2) = (sign_in(&app, "sgt1").await, sign_in(&app, "off1").await, sign_in(&app, "off2").await);
 
     // Officers cannot issue codes; a sergeant gets one, shown once, never stored as such.
@@ -120,12 +120,36 @@ async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_an
     assert!(cache(off2.clone()).await.supervisors.iter().all(|v| v.username != "sgt1"));
 
     // The author's next sign-in reports the override: both names on record.
-    let report = |supervisor: &str| serde_json::json!({ "device_id": "phone-7", "supervisor": supervisor, "at": 1_608_500_000, "pending": 3 });
-    let (status, _, text) = call(&app.router, json_call("/api/sync/override", &report("sgt1"), Some(&off1))).await;
-    assert_eq!(status, StatusCode::OK, "{text}");
+    app.store.bodega.register_device("phone-7", off1_id, "").await.expect("off1's device");
+    app.store.bodega.register_device("phone-8", off2_id, "").await.expect("off2's device");
+    let at = jiff::Timestamp::now().as_second() - 3_600;
+    let report = |supervisor: &str| serde_json::json!({ "device_id": "phone-7", "supervisor": supervisor, "at": at, "pending": 3 });
+    let (status, _, accepted) = call(&app.router, json_call("/api/sync/override", &report("sgt1"), Some(&off1))).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    // A name that supervises no one of off1's is recorded as a failed claim, and answered just
+    // like a true one: the answer does not tell who supervises whom.
     let (status, _, text) = call(&app.router, json_call("/api/sync/override", &report("sgt2"), Some(&off1))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
-    assert!(text.contains("not a sergeant of your districts"), "{text}");
+    assert_eq!((status, text.as_str()), (StatusCode::OK, accepted.as_str()));
+    // Only for the caller's own device, a sign-in name, a time of the last month, a real count.
+    let forged = [
+        (serde_json::json!({ "device_id": "phone-8", "supervisor": "sgt1", "at": at, "pending": 3 }), "device_id"),
+        (serde_json::json!({ "device_id": "phone-unseen", "supervisor": "sgt1", "at": at, "pending": 3 }), "device_id"),
+        (
+            serde_json::json!({ "device_id": "phone-7", "supervisor": "<b>sgt1</b> approved", "at": at, "pending": 3 }),
+            "supervisor",
+        ),
+        (
+            serde_json::json!({ "device_id": "phone-7", "supervisor": "sgt1", "at": 4_102_444_800_i64, "pending": 3 }),
+            "at",
+        ),
+        (serde_json::json!({ "device_id": "phone-7", "supervisor": "sgt1", "at": i64::MIN, "pending": 3 }), "at"),
+        (serde_json::json!({ "device_id": "phone-7", "supervisor": "sgt1", "at": at, "pending": u32::MAX }), "pending"),
+    ];
+    for (body, field) in forged {
+        let (status, _, text) = call(&app.router, json_call("/api/sync/override", &body, Some(&off1))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {text}");
+        assert!(text.contains(&format!("\"field\":\"{field}\"")), "{body}: {text}");
+    }
     let records = audit_of(&app, "sync_override").await;
     assert_eq!(records.len(), 2);
     let ok = records.iter().find(|r| r.target == "supervisor sgt1").expect("sgt1's override");

@@ -318,3 +318,30 @@ async fn a_missions_cell_is_derived_from_its_coordinates_not_taken_from_the_body
         stored.place
     );
 }
+
+/// Dates outside the documented range (1900-01-01 to 2100-12-31, `app::context::DAYS`) are the
+/// caller's mistake: 422 naming the field on every endpoint that takes a date, never a 503.
+#[tokio::test]
+async fn out_of_range_dates_are_422_naming_the_field_on_every_endpoint() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    let cmd = sign_in(&app, "cmd").await;
+    for day in ["9999-12-31", "-009999-01-01", "1899-12-31", "2101-01-01"] {
+        let shift = serde_json::json!({ "district": "D1", "shift": "B", "shift_date": day });
+        let cases = [
+            ("/api/crime", serde_json::json!({ "query": { "end": day, "days": 7 } }), "end"),
+            ("/api/accuracy", serde_json::json!({ "end": day, "periods": 1 }), "end"),
+            ("/api/snapshot", serde_json::json!({ "date": day }), "date"),
+            ("/api/presence", serde_json::json!({ "shift": shift }), "shift_date"),
+            ("/api/missions/recommend", serde_json::json!({ "shift": shift }), "shift_date"),
+        ];
+        for (path, body, field) in cases {
+            let (status, answer) = call_json(&app, path, body, &cmd).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path} {day}: {answer}");
+            assert_eq!(answer["field"].as_str(), Some(field), "{path} {day}: {answer}");
+        }
+    }
+    // The edges themselves are dates Beatbook works with.
+    let (status, answer) = call_json(&app, "/api/snapshot", serde_json::json!({ "date": "2100-12-31" }), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}

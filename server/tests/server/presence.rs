@@ -144,3 +144,30 @@ async fn an_open_live_stream_hears_a_change_within_seconds() {
     // Anonymous callers are refused.
     assert_eq!(call(&app.router, get("/api/live")).await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// Another district's officer pushing breadcrumbs at D1's top place, outside any mission of
+/// theirs, changes neither D1's presence board nor its recommendations; the same track from a
+/// D1 officer does (so the comparison can tell).
+#[tokio::test]
+async fn another_districts_breadcrumbs_outside_a_mission_change_nothing_here() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    add_user(&app, "off2", &[Role::Officer], &["D2"]).await;
+    let (cmd, off1, off2) = (sign_in(&app, "cmd").await, sign_in(&app, "off1").await, sign_in(&app, "off2").await);
+    let shift = serde_json::json!({ "shift": d1_shift() });
+    let view = || async {
+        let board = post(&app, "/api/presence", shift.clone(), &cmd).await;
+        let rec = post(&app, "/api/missions/recommend", shift.clone(), &cmd).await;
+        (board["places"].clone(), board["coverage"].clone(), rec["proposals"].clone())
+    };
+    let before = view().await;
+    let first = centre(&before.2[0]);
+    let track = |t: i64| vec![stay(t, 11, first), stay(t + 1_000, 11, first), stay(t + 2_000, 11, first)];
+    push(&app, &off2, "phone-d2", track(START + 600)).await;
+    assert_eq!(view().await, before, "D2's officer, no mission here: D1's presence and recommendations unchanged");
+    push(&app, &off1, "phone-d1", track(START + 600)).await;
+    let after = view().await;
+    assert_ne!(after.0, before.0, "a D1 officer's visits count");
+    assert_eq!(after.0[0]["koper_visits"].as_u64(), Some(3));
+}

@@ -648,3 +648,36 @@ async fn a_note_id_taken_by_another_note_is_rejected_not_lost() {
         "the first note kept"
     );
 }
+
+/// One rate limit for every sync and device route of a device: once its minute's requests are
+/// spent (here on pulls), its sealed push, its key and its override report are refused 429 with
+/// `Retry-After` too, and write nothing to the audit log; another device of the same officer is
+/// not held back.
+#[tokio::test]
+async fn the_sync_rate_limit_covers_every_device_route() {
+    let app = test_app().await;
+    let c = crew(&app).await;
+    app.store.bodega.register_device("phone-r", c.officer_id, "").await.expect("device");
+    for _ in 0..server::limits::SYNC_REQUESTS_PER_MINUTE {
+        assert_eq!(pull(&app, "phone-r", 0, &c.officer).await.0, StatusCode::OK);
+    }
+    let audit_before = count(&app, "SELECT COUNT(*) FROM audit_log").await;
+    let at = jiff::Timestamp::now().as_second();
+    let sealed = serde_json::json!({ "device_id": "phone-r", "key": seal(&[1u8; 32], &[2u8; 32]),
+        "state": seal(&[2u8; 32], b"{}") });
+    let routes = [
+        ("/api/sync/push-sealed", sealed),
+        ("/api/device/key", serde_json::json!({ "device_id": "phone-r" })),
+        (
+            "/api/sync/override",
+            serde_json::json!({ "device_id": "phone-r", "supervisor": "sgt1", "at": at, "pending": 1 }),
+        ),
+    ];
+    for (path, body) in routes {
+        let (status, headers, text) = call(&app.router, json_call(path, &body, Some(&c.officer))).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{path}: {text}");
+        assert!(headers.contains_key(axum::http::header::RETRY_AFTER), "{path}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await, audit_before, "refused calls wrote audit rows");
+    assert_eq!(pull(&app, "phone-other", 0, &c.officer).await.0, StatusCode::OK, "another device has its own minute");
+}
