@@ -171,3 +171,33 @@ async fn another_districts_breadcrumbs_outside_a_mission_change_nothing_here() {
     assert_ne!(after.0, before.0, "a D1 officer's visits count");
     assert_eq!(after.0[0]["koper_visits"].as_u64(), Some(3));
 }
+
+/// The live stream ends with its session: after the analyst signs out, the next change closes
+/// the stream instead of reaching a signed-out page.
+#[tokio::test]
+async fn the_live_stream_ends_when_its_session_does() {
+    use futures_util::StreamExt;
+    let app = test_app().await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let ana = sign_in(&app, "ana").await;
+    let resp = app.router.clone().oneshot(with_cookie(get("/api/live"), &ana)).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body().into_data_stream();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let (status, _, _) =
+        call(&app.router, with_cookie(Request::post("/api/auth/logout").body(Body::empty()).expect("req"), &ana)).await;
+    assert!(status.is_success(), "{status}");
+    let officer = sign_in(&app, "off1").await;
+    push(&app, &officer, "phone-live", vec![stay(START, 1, (49.28, -123.12))]).await;
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut heard = String::new();
+        while let Some(chunk) = body.next().await {
+            heard.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+        }
+        heard
+    })
+    .await
+    .expect("the stream ended after the sign-out");
+    assert!(!heard.contains("event: changed"), "a signed-out stream was sent a change: {heard}");
+}
