@@ -151,15 +151,18 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
     (StatusCode::OK, Json(serde_json::json!({ "recorded": true }))).into_response()
 }
 
-/// How far a report's device clock may run ahead of the server's, and how old a report may be
-/// (a device holds overridden work until its author's next sign-in; a month covers leave).
+/// How far a report's device clock may run ahead of the server's, and how old a report may be:
+/// a device holds overridden work until its author's next sign-in, which a long leave can put
+/// months away, so a year (the audit log's own retention, CJIS AU-11); a forged time (year 2100,
+/// `i64::MIN`) is refused.
 const REPORT_AHEAD_S: i64 = 86_400;
-const REPORT_MAX_AGE_S: i64 = 31 * 86_400;
+const REPORT_MAX_AGE_S: i64 = 366 * 86_400;
 /// At most this many unsynced changes in a report (a device's outbox is far smaller).
 const REPORT_MAX_PENDING: u32 = 100_000;
 
 /// A report is about the caller's own registered device, names a supervisor the way sign-in
-/// names are written, at a plausible time, with a plausible count; otherwise 422 naming the field.
+/// names are written, at a plausible time (the last year), with a plausible count; otherwise 422
+/// naming the field.
 async fn check_report(state: &AppState, user_id: i64, r: &OverrideReport) -> Result<(), ApiError> {
     let refuse = |field: &str, why: &str| Err(ApiError::invalid(field, why));
     match state.ctx.bodega.device(&r.device_id).await {
@@ -177,7 +180,7 @@ async fn check_report(state: &AppState, user_id: i64, r: &OverrideReport) -> Res
     }
     let now = jiff::Timestamp::now().as_second();
     if !(now - REPORT_MAX_AGE_S..=now + REPORT_AHEAD_S).contains(&r.at) {
-        return refuse("at", "the override must be from the last 31 days");
+        return refuse("at", "the override must be from the last year, by the device's clock");
     }
     if r.pending > REPORT_MAX_PENDING {
         return refuse("pending", "more unsynced changes than a device holds");

@@ -130,7 +130,12 @@ async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_an
     // like a true one: the answer does not tell who supervises whom.
     let (status, _, text) = call(&app.router, json_call("/api/sync/override", &report("sgt2"), Some(&off1))).await;
     assert_eq!((status, text.as_str()), (StatusCode::OK, accepted.as_str()));
-    // Only for the caller's own device, a sign-in name, a time of the last month, a real count.
+    // An override held through months of leave is still reported.
+    let old =
+        serde_json::json!({ "device_id": "phone-7", "supervisor": "sgt1", "at": at - 200 * 86_400, "pending": 3 });
+    let (status, _, text) = call(&app.router, json_call("/api/sync/override", &old, Some(&off1))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    // Only for the caller's own device, a sign-in name, a time of the last year, a real count.
     let forged = [
         (serde_json::json!({ "device_id": "phone-8", "supervisor": "sgt1", "at": at, "pending": 3 }), "device_id"),
         (serde_json::json!({ "device_id": "phone-unseen", "supervisor": "sgt1", "at": at, "pending": 3 }), "device_id"),
@@ -151,7 +156,7 @@ async fn a_sergeants_override_code_reaches_their_squads_devices_as_a_verifier_an
         assert!(text.contains(&format!("\"field\":\"{field}\"")), "{body}: {text}");
     }
     let records = audit_of(&app, "sync_override").await;
-    assert_eq!(records.len(), 2);
+    assert_eq!(records.len(), 3);
     let ok = records.iter().find(|r| r.target == "supervisor sgt1").expect("sgt1's override");
     assert_eq!((ok.actor.as_str(), ok.outcome.as_str()), ("off1", "success"));
     assert!(
