@@ -137,7 +137,14 @@ impl Bodega {
         to: i64,
     ) -> Result<Vec<(String, UserFix)>, BodegaError> {
         let rows: Vec<(String, i64, f64, f64, Option<f64>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT g.device, g.fix_at, g.lat, g.lon, g.accuracy_m FROM gps_fixes g              LEFT JOIN devices d ON d.id = g.device AND g.batch_id IS NULL              WHERE g.fix_at >= $1 AND g.fix_at < $2 AND (                  g.batch_id IS NOT NULL                  OR EXISTS (SELECT 1 FROM user_districts ud WHERE ud.user_id = d.user_id AND ud.district_code = $3)                  OR EXISTS (SELECT 1 FROM missions m WHERE m.assignee_user_id = d.user_id AND m.district_code = $3                             AND g.fix_at >= m.window_start AND g.fix_at < m.window_end))              ORDER BY g.device, g.fix_at")
+            "SELECT g.device, g.fix_at, g.lat, g.lon, g.accuracy_m FROM gps_fixes g \
+             LEFT JOIN devices d ON d.id = g.device AND g.batch_id IS NULL \
+             WHERE g.fix_at >= $1 AND g.fix_at < $2 AND ( \
+                 g.batch_id IS NOT NULL \
+                 OR EXISTS (SELECT 1 FROM user_districts ud WHERE ud.user_id = d.user_id AND ud.district_code = $3) \
+                 OR EXISTS (SELECT 1 FROM missions m WHERE m.assignee_user_id = d.user_id AND m.district_code = $3 \
+                            AND g.fix_at >= m.window_start AND g.fix_at < m.window_end)) \
+             ORDER BY g.device, g.fix_at")
             .bind(from).bind(to).bind(district).fetch_all(pool).await)?;
         Ok(rows
             .into_iter()

@@ -102,13 +102,7 @@ impl Bodega {
                 Err(e) => return Err(SyncError::Store(BodegaError::Query(sqlx::Error::Protocol(e.to_string())))),
             },
         };
-        if device.user_id != user.id {
-            return Err(SyncError::DeviceOfAnotherUser);
-        }
-        if device.revoked_at.is_some() {
-            return Err(SyncError::Revoked { pending });
-        }
-        Ok(device)
+        usable(user, device, pending)
     }
 
     /// Decides, before the write lock, what a mutation will do (or why it is refused).
@@ -301,7 +295,7 @@ impl Bodega {
             }
             // The breadcrumbs and the log rows of the whole push in one statement each (a push
             // of 5 was 21 statements, each a round trip to SQLite's thread while holding the one
-            // writer; now 3, with the device's read and update).
+            // writer; now 4, with the device's read and update).
             for chunk in fixes.chunks(ROWS_PER_INSERT) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO gps_fixes (device, fix_at, lat, lon, accuracy_m, speed_mps, received_at) ");
@@ -348,13 +342,11 @@ impl Bodega {
         // not registered. Devices are registered at sign-in or by their first push, which the
         // server ties to the session; a pull naming any id it likes must not create devices.
         let device = match self.device(device_id).await? {
-            Some(_) => Some(self.sync_device(user, device_id, 0).await?),
-            None if protocol::sync::check_device_id(device_id).is_err() => {
-                return Err(SyncError::Refused(SyncRefusal::Malformed(
-                    "device_id: must be 1 to 64 letters, digits or '-' (a UUID)".into(),
-                )))
-            }
-            None => None,
+            Some(d) => Some(usable(user, d, 0)?),
+            None => match protocol::sync::check_device_id(device_id) {
+                Err(reason) => return Err(SyncRefusal::Malformed(reason).into()),
+                Ok(()) => None,
+            },
         };
         let now = now_seconds();
         let new_cookie: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT change_version FROM sync_state WHERE id = 1").fetch_one(pool).await)?;
@@ -453,6 +445,18 @@ impl Bodega {
         Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT device_id, seq, outcome FROM mutation_log ORDER BY device_id, seq").fetch_all(pool).await)?)
     }
+}
+
+/// `device` if `user` may sync with it: theirs and not revoked (`pending`: what a revoked one
+/// still holds, for the refusal).
+fn usable(user: &User, device: crate::accounts::Device, pending: usize) -> Result<crate::accounts::Device, SyncError> {
+    if device.user_id != user.id {
+        return Err(SyncError::DeviceOfAnotherUser);
+    }
+    if device.revoked_at.is_some() {
+        return Err(SyncError::Revoked { pending });
+    }
+    Ok(device)
 }
 
 /// A push's `mutation_log` row, written with the others of its push in one statement.

@@ -113,7 +113,6 @@ pub async fn report(State(state): State<AppState>, req: Request) -> Response {
     if let Err(e) = check_report(&state, author.id, &r).await {
         return e.into_response();
     }
-    let author = grant.user();
     let supervisor = match state.ctx.bodega.user_by_username(&r.supervisor.to_lowercase()).await {
         Ok(u) => u,
         Err(e) => {
@@ -173,10 +172,10 @@ async fn check_report(state: &AppState, user_id: i64, r: &OverrideReport) -> Res
             return Err(ApiError::Unavailable("the Data Bodega is unavailable".into()));
         }
     }
-    let name_ok = (1..=64).contains(&r.supervisor.chars().count())
-        && r.supervisor.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if !name_ok {
-        return refuse("supervisor", "a sign-in name: 1 to 64 letters, digits, '.', '_', '-' or '@'");
+    if let Err(bodega::accounts::AccountError::Invalid { reason, .. }) =
+        bodega::accounts::validate_username(&r.supervisor)
+    {
+        return Err(ApiError::invalid("supervisor", format!("a sign-in name: {reason}")));
     }
     let now = jiff::Timestamp::now().as_second();
     if !(now - REPORT_MAX_AGE_S..=now + REPORT_AHEAD_S).contains(&r.at) {

@@ -104,17 +104,15 @@ async fn resolve_session(
             });
         }
     }
-    if session.ended_at.is_some() {
-        return ended(SessionProblem::Ended);
-    }
     let now = jiff::Timestamp::now().as_second();
-    if now >= session.expires_at {
-        bodega.end_session(hash, "expired").await?;
-        return ended(SessionProblem::Expired);
-    }
-    if now - session.last_seen_at > cfg.idle_lock.as_secs() as i64 {
-        bodega.end_session(hash, "idle").await?;
-        return ended(SessionProblem::IdleLocked);
+    match lapsed(&session, now, cfg) {
+        Some(SessionProblem::Ended) => return ended(SessionProblem::Ended),
+        Some(problem) => {
+            let reason = if problem == SessionProblem::Expired { "expired" } else { "idle" };
+            bodega.end_session(hash, reason).await?;
+            return ended(problem);
+        }
+        None => {}
     }
     let Some(user) = bodega.user_by_id(session.user_id).await?.filter(|u| u.active) else {
         bodega.end_session(hash, "deactivated").await?;
@@ -129,6 +127,20 @@ async fn resolve_session(
         session_expires_at: session.expires_at,
         device_id: session.device_id,
     }))
+}
+
+/// Why `session` is over at `now`, if it is: ended, past its lifetime, or idle past the idle
+/// lock. Reads only; the session layer records the end, the live stream just stops.
+pub(crate) fn lapsed(session: &bodega::accounts::Session, now: i64, cfg: &AuthConfig) -> Option<SessionProblem> {
+    if session.ended_at.is_some() {
+        Some(SessionProblem::Ended)
+    } else if now >= session.expires_at {
+        Some(SessionProblem::Expired)
+    } else if now - session.last_seen_at > cfg.idle_lock.as_secs() as i64 {
+        Some(SessionProblem::IdleLocked)
+    } else {
+        None
+    }
 }
 
 /// Paths anyone may load: the sign-in page, the offline shell and worker, static files, probes,

@@ -57,12 +57,11 @@ fn async_stream(
     })
 }
 
-/// True while the session is open: not ended, not past its lifetime, not idle past the idle
-/// lock (read only: the stream itself does not keep a session alive). A store failure ends the
-/// stream too; the page reconnects and the gate decides again.
+/// True while the session is open (`auth::session::lapsed`; read only: the stream itself does
+/// not keep a session alive). A store failure ends the stream too; the page reconnects and the
+/// gate decides again.
 async fn session_open(state: &AppState, session: &str) -> bool {
     let now = jiff::Timestamp::now().as_second();
-    let idle = state.auth.config.idle_lock.as_secs() as i64;
     matches!(state.ctx.bodega.session(session).await,
-        Ok(Some(s)) if s.ended_at.is_none() && now < s.expires_at && now - s.last_seen_at <= idle)
+        Ok(Some(s)) if crate::auth::session::lapsed(&s, now, &state.auth.config).is_none())
 }

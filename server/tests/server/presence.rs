@@ -112,17 +112,23 @@ async fn presence_counts_gps_visits_against_harm_and_recommendations_count_them_
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// An analyst (`ana`) and an officer of D1 (`off1`); the analyst's session cookie and open live
+/// stream.
+async fn live_stream(app: &TestApp) -> (String, axum::body::BodyDataStream) {
+    add_user(app, "ana", &[Role::Analyst], &[]).await;
+    add_user(app, "off1", &[Role::Officer], &["D1"]).await;
+    let ana = sign_in(app, "ana").await;
+    let resp = app.router.clone().oneshot(with_cookie(get("/api/live"), &ana)).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+    (ana, resp.into_body().into_data_stream())
+}
+
 #[tokio::test]
 async fn an_open_live_stream_hears_a_change_within_seconds() {
     use futures_util::StreamExt;
     let app = test_app().await;
-    add_user(&app, "ana", &[Role::Analyst], &[]).await;
-    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
-    let ana = sign_in(&app, "ana").await;
-    let resp = app.router.clone().oneshot(with_cookie(get("/api/live"), &ana)).await.expect("infallible");
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
-    let mut body = resp.into_body().into_data_stream();
+    let (_, mut body) = live_stream(&app).await;
     // Let the poller take its baseline, then change something: GPS from a device.
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     let officer = sign_in(&app, "off1").await;
@@ -178,12 +184,7 @@ async fn another_districts_breadcrumbs_outside_a_mission_change_nothing_here() {
 async fn the_live_stream_ends_when_its_session_does() {
     use futures_util::StreamExt;
     let app = test_app().await;
-    add_user(&app, "ana", &[Role::Analyst], &[]).await;
-    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
-    let ana = sign_in(&app, "ana").await;
-    let resp = app.router.clone().oneshot(with_cookie(get("/api/live"), &ana)).await.expect("infallible");
-    assert_eq!(resp.status(), StatusCode::OK);
-    let mut body = resp.into_body().into_data_stream();
+    let (ana, mut body) = live_stream(&app).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     let (status, _, _) =
         call(&app.router, with_cookie(Request::post("/api/auth/logout").body(Body::empty()).expect("req"), &ana)).await;
