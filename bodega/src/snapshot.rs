@@ -122,11 +122,12 @@ impl Bodega {
     }
 
     /// The GPS fixes that count for `district`'s presence and dosage, with a fix time in
-    /// `[from, to)`, as `(device, fix)` by device and time: every fix of a feed (AVL, loaded by
-    /// analysts), and an officer's device's fixes only when the officer belongs to the district
-    /// or holds a mission of the district whose window covers the fix. An officer of another
-    /// district who pushes breadcrumbs here outside a mission of theirs changes nothing here
-    /// (a device is believed about where its officer was, not about whose patrol it was).
+    /// `[from, to)`, as `(device, from a feed, fix)` by device and time: every fix of a feed
+    /// (AVL, loaded by analysts), and an officer's device's fixes only when the officer belongs
+    /// to the district or holds a mission of the district whose window covers the fix. An
+    /// officer of another district who pushes breadcrumbs here outside a mission of theirs
+    /// changes nothing here (a device is believed about where its officer was, not about whose
+    /// patrol it was).
     ///
     /// # Errors
     /// A store error.
@@ -135,9 +136,9 @@ impl Bodega {
         district: &str,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(String, UserFix)>, BodegaError> {
-        let rows: Vec<(String, i64, f64, f64, Option<f64>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT g.device, g.fix_at, g.lat, g.lon, g.accuracy_m FROM gps_fixes g \
+    ) -> Result<Vec<(String, bool, UserFix)>, BodegaError> {
+        let rows: Vec<(String, bool, i64, f64, f64, Option<f64>)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT g.device, g.batch_id IS NOT NULL, g.fix_at, g.lat, g.lon, g.accuracy_m FROM gps_fixes g \
              LEFT JOIN devices d ON d.id = g.device AND g.batch_id IS NULL \
              WHERE g.fix_at >= $1 AND g.fix_at < $2 AND ( \
                  g.batch_id IS NOT NULL \
@@ -148,7 +149,9 @@ impl Bodega {
             .bind(from).bind(to).bind(district).fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
-            .map(|(device, fix_at, lat, lon, accuracy_m)| (device, UserFix { fix_at, lat, lon, accuracy_m }))
+            .map(|(device, feed, fix_at, lat, lon, accuracy_m)| {
+                (device, feed, UserFix { fix_at, lat, lon, accuracy_m })
+            })
             .collect())
     }
 

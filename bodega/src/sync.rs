@@ -15,8 +15,8 @@
 use protocol::mission::{land_step, StepLanding};
 use protocol::policy::{decide, Decision, Target};
 use protocol::sync::{
-    check_mutation, plan_push, skewed, Disposition, Mutation, MutationKind, Note, Outcome, PullResponse, PushRequest,
-    PushResponse, Rejection, SyncRefusal, SCHEMA_VERSION,
+    check_mutation, fix_time_refusal, plan_push, skewed, Disposition, FixTimeRefusal, Mutation, MutationKind, Note,
+    Outcome, PullResponse, PushRequest, PushResponse, Rejection, SyncRefusal, SCHEMA_VERSION,
 };
 use protocol::{Action, MissionStatus};
 
@@ -75,7 +75,49 @@ enum Prepared {
         body: String,
         supersedes: Option<String>,
     },
-    Fixes(Vec<protocol::sync::Fix>),
+    /// The fixes to store, and why the others of the mutation were refused (it is then
+    /// recorded as rejected with that reason, the device shows it, and the good fixes stay).
+    Fixes(Vec<protocol::sync::Fix>, Option<String>),
+}
+
+/// When a push's breadcrumbs may lie: the user's sessions, and the push's device clock skew.
+struct FixWindow {
+    sessions: Vec<(i64, i64)>,
+    skew: i64,
+    now: i64,
+}
+
+impl FixWindow {
+    /// The fixes believed, and a reason naming the first refused and how many were.
+    fn sort(&self, fixes: &[protocol::sync::Fix]) -> (Vec<protocol::sync::Fix>, Option<String>) {
+        let mut kept = Vec::with_capacity(fixes.len());
+        let mut refused = 0;
+        let mut first = None;
+        for f in fixes {
+            match fix_time_refusal(f.t, self.skew, self.now, &self.sessions) {
+                None => kept.push(*f),
+                Some(why) => {
+                    refused += 1;
+                    first.get_or_insert((f.t, why));
+                }
+            }
+        }
+        let reason = first.map(|(t, why)| {
+            let at = jiff::Timestamp::from_second(t)
+                .map(|ts| ts.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|_| format!("t={t}"));
+            let why = match why {
+                FixTimeRefusal::Future => format!("in the future (device clock corrected by {:+} s)", self.skew),
+                FixTimeRefusal::OutsideSessions => "outside every signed-in session of yours".to_string(),
+            };
+            let saved = match fixes.len() - refused {
+                0 => String::new(),
+                n => format!("; the other {n} were saved"),
+            };
+            format!("fixes: {refused} of {} refused, the first at {at}: {why}{saved}", fixes.len())
+        });
+        (kept, reason)
+    }
 }
 
 fn entity_of(m: &Mutation) -> Option<String> {
@@ -106,7 +148,12 @@ impl Bodega {
     }
 
     /// Decides, before the write lock, what a mutation will do (or why it is refused).
-    async fn prepare(&self, user: &User, m: &Mutation) -> Result<Result<Prepared, String>, SyncError> {
+    async fn prepare(
+        &self,
+        user: &User,
+        m: &Mutation,
+        window: &FixWindow,
+    ) -> Result<Result<Prepared, String>, SyncError> {
         if let Err(reason) = check_mutation(m) {
             return Ok(Err(reason));
         }
@@ -143,7 +190,10 @@ impl Bodega {
                     }),
                 }
             }
-            MutationKind::Breadcrumbs { fixes } => Ok(Prepared::Fixes(fixes.clone())),
+            MutationKind::Breadcrumbs { fixes } => match window.sort(fixes) {
+                (kept, Some(reason)) if kept.is_empty() => Err(reason),
+                (kept, reason) => Ok(Prepared::Fixes(kept, reason)),
+            },
         })
     }
 
@@ -159,6 +209,13 @@ impl Bodega {
         }
         let device = self.sync_device(user, &req.device_id, req.mutations.len()).await?;
         let plan = plan_push(device.last_seq.max(0) as u64, &req.mutations)?;
+        let has_fixes = req.mutations.iter().any(|m| matches!(m.kind, MutationKind::Breadcrumbs { .. }));
+        let now = now_seconds();
+        let window = FixWindow {
+            sessions: if has_fixes { self.session_spans(user.id).await? } else { Vec::new() },
+            skew: req.sent_at.map_or(0, |sent| now.saturating_sub(sent)),
+            now,
+        };
         // What each mutation will do is decided before the write lock (reads only); the
         // authoritative checks that depend on the mission's current state run again inside it.
         let mut work = Vec::with_capacity(req.mutations.len());
@@ -167,7 +224,7 @@ impl Bodega {
             if disposition == Disposition::Skip {
                 results.push((m.seq, Outcome::Duplicate));
             } else {
-                work.push((m, self.prepare(user, m).await?));
+                work.push((m, self.prepare(user, m, &window).await?));
             }
         }
         let (applied, last_seq, gap) = self.apply_batch(user, &req.device_id, work, device.last_seq.max(0)).await?;
@@ -282,7 +339,12 @@ impl Bodega {
                                 }
                             }
                         }
-                        Ok(Prepared::Fixes(f)) => fixes.extend(f),
+                        Ok(Prepared::Fixes(f, refused)) => {
+                            fixes.extend(f);
+                            if let Some(reason) = refused {
+                                outcome = Outcome::Rejected { reason };
+                            }
+                        }
                     }
                     let (kind_outcome, reason) = match &outcome {
                         Outcome::Rejected { reason } => ("rejected", reason.clone()),

@@ -152,15 +152,31 @@ test('the presence dashboard measures GPS visits, and a completion synced from a
   const login = board.officers.find((o: any) => o[0] === officerId)[1].match(/Officer (\d)(\d\d)/);
   await signIn(officer, `${d}.officer${Number(login[2])}`, '/missions');
 
-  // The officer's phone sends twelve minutes of GPS at the place (15:00–15:12 local).
+  // The officer's phone registers with a note. Its GPS of that past afternoon cannot come
+  // through the sync (a device's fixes are believed only inside its officer's sessions, and this
+  // one began today): the analyst loads the department's export of the phone's GPS instead,
+  // twelve minutes at the place (15:00–15:12 local), and the dashboard says it came from a feed.
   const t0 = Date.UTC(2020, 11, 18, 23, 0, 0) / 1000;
-  const fixes = Array.from({ length: 49 }, (_, i) => ({ t: t0 + i * 15, lat: top.place.lat, lon: top.place.lon, accuracy_m: 6, speed_mps: 0 }));
   const device = `e2e-presence-${project.name}`;
   const push = async (mutations: any[]) => {
     const r = await officer.request.post('/api/sync/push', { data: { schema_version: 1, device_id: device, mutations } });
     expect(r.status(), await r.text()).toBe(200);
+    return (await r.json()).results;
   };
-  await push([{ seq: 1, kind: 'breadcrumbs', fixes, device_time: t0 }]);
+  const pastFix = [{ t: t0, lat: top.place.lat, lon: top.place.lon, accuracy_m: 6, speed_mps: 0 }];
+  const note = { seq: 2, kind: 'note', note_id: `${id}-n`, mission_id: id, body: 'At the place', supersedes: null, device_time: t0 };
+  const [[, refused], [, noted]] = await push([{ seq: 1, kind: 'breadcrumbs', fixes: pastFix, device_time: t0 }, note]);
+  expect(refused.outcome).toBe('rejected');
+  expect(refused.reason).toContain('outside every signed-in session of yours');
+  expect(noted.outcome).toBe('applied');
+  const analyst = await (await context()).newPage();
+  await signIn(analyst, 'analyst', '/upload');
+  const rows = Array.from({ length: 49 }, (_, i) => `${device},${new Date((t0 + i * 15) * 1000).toISOString()},${top.place.lat},${top.place.lon},,6,0`);
+  const loaded = await analyst.request.post(`/api/ingest/gps?file_name=phone-${project.name}.csv`, {
+    headers: { 'content-type': 'text/csv' },
+    data: ['device,fix_at,lat,lon,unit,accuracy_m,speed_mps', ...rows, ''].join('\n'),
+  });
+  expect(loaded.status(), await loaded.text()).toBe(200);
 
   // Command staff open the dashboard: the top place had a Koper visit; the mission is assigned.
   await command.goto(`/presence?district=${district}&shift=B&date=2020-12-18`);
@@ -174,7 +190,8 @@ test('the presence dashboard measures GPS visits, and a completion synced from a
   await expect(row).toContainText('12.0');
   // GPS coverage lists the devices that were in this district: this officer's phone only.
   await expect(command.getByTestId('coverage').locator('li')).toHaveCount(1);
-  await expect(command.getByTestId('coverage')).toContainText(`${device}: 49 fixes 15:00–15:12`);
+  await expect(command.getByTestId('coverage')).toContainText(`${device} (AVL feed): 49 fixes 15:00–15:12`);
+  await expect(table.locator('tbody tr').first().locator('td').nth(6)).toHaveText('AVL feed');
   await expect(command.locator('body[data-live="open"]')).toBeAttached();
   await fitsTheScreen(command);
   await shot(command, 'presence');
@@ -182,8 +199,8 @@ test('the presence dashboard measures GPS visits, and a completion synced from a
   // The officer completes the mission on the device; the open dashboard shows it within 5 s.
   const outcome = { contacts: 1, conditions: 'Quiet', reports: 0 };
   await push([
-    { seq: 2, kind: 'step', mission_id: id, step: 'start', args: {}, device_time: t0 + 60 },
-    { seq: 3, kind: 'step', mission_id: id, step: 'complete', args: { outcome }, device_time: t0 + 720 },
+    { seq: 3, kind: 'step', mission_id: id, step: 'start', args: {}, device_time: t0 + 60 },
+    { seq: 4, kind: 'step', mission_id: id, step: 'complete', args: { outcome }, device_time: t0 + 720 },
   ]);
   const synced = Date.now();
   await expect(row).toContainText('Completed', { timeout: 5_000 });

@@ -63,7 +63,7 @@ pub use grid::{CellCount, CellKey, CellSize, Grid, GridError, Lattice};
 pub use harm::{HarmError, HarmTable};
 pub use kde::{kde_at_centres, KdeError, Kernel};
 pub use nearby::{nearby, Nearby};
-pub use presence::{united, visits, Area, Fix, Presence, Visit, VisitParams};
+pub use presence::{implausible_jumps, united, visits, Area, Fix, Jump, Presence, Visit, VisitParams};
 pub use projection::{Epsg, LocalUtm, ProjectionError, Utm};
 pub use score::{composition, score, Contribution, Event, Measure, RankBy, ScoreError, ScoreParams, Scores, Window};
 pub use segments::{score_segments, Network, Segment, SegmentError, SegmentScores};

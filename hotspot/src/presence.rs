@@ -90,6 +90,10 @@ pub struct VisitParams {
     pub koper_min_s: i64,
     /// Koper-compliant time per visit is capped here (seconds). Default 960 (16 minutes).
     pub koper_max_s: i64,
+    /// Movement between two fixes faster than this is implausible (m/s), and flagged, never
+    /// dropped. Default 70 (252 km/h): patrol cars in pursuit reach about 200 km/h, so a faster
+    /// jump is a spoofed or broken fix, not driving.
+    pub max_speed_mps: f64,
 }
 
 impl Default for VisitParams {
@@ -101,6 +105,7 @@ impl Default for VisitParams {
             min_dwell_s: 60,
             koper_min_s: 600,
             koper_max_s: 960,
+            max_speed_mps: 70.0,
         }
     }
 }
@@ -200,6 +205,39 @@ pub fn united(tracks: impl IntoIterator<Item = Presence>) -> Presence {
     all
 }
 
+/// Movement between two consecutive usable fixes of a track faster than
+/// [`VisitParams::max_speed_mps`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Jump {
+    /// The earlier fix's time (server clock).
+    pub from: i64,
+    /// The later fix's time (server clock).
+    pub to: i64,
+    /// The speed it implies, m/s: the distance less both fixes' accuracy radii (the least the
+    /// device can have moved), over the time between them (at least 1 s).
+    pub speed_mps: f64,
+}
+
+/// The implausible jumps of one track (any order): consecutive fixes accurate enough to be used
+/// for visits, between which the device would have had to move faster than
+/// [`VisitParams::max_speed_mps`]. Nothing is dropped: the caller shows them.
+pub fn implausible_jumps(fixes: &[Fix], p: &VisitParams) -> Vec<Jump> {
+    let mut usable: Vec<&Fix> = fixes
+        .iter()
+        .filter(|f| f.x.is_finite() && f.y.is_finite() && f.accuracy_m.is_finite() && f.accuracy_m <= p.max_accuracy_m)
+        .collect();
+    usable.sort_by_key(|f| f.server_t());
+    usable
+        .windows(2)
+        .filter_map(|w| {
+            let (a, b) = (w[0], w[1]);
+            let least = ((b.x - a.x).hypot(b.y - a.y) - a.accuracy_m - b.accuracy_m).max(0.0);
+            let speed = least / (b.server_t().saturating_sub(a.server_t())).max(1) as f64;
+            (speed > p.max_speed_mps).then_some(Jump { from: a.server_t(), to: b.server_t(), speed_mps: speed })
+        })
+        .collect()
+}
+
 /// Finds the visits to `area` in `fixes` (any order).
 pub fn visits(fixes: &[Fix], area: &Area, p: &VisitParams) -> Presence {
     let mut usable: Vec<Fix> = Vec::with_capacity(fixes.len());
@@ -282,6 +320,40 @@ mod tests {
 
     fn outside(t0: i64, t1: i64) -> Vec<Fix> {
         stay(t0, t1, 15, 400.0, 75.0)
+    }
+
+    /// A pursuit at 50 m/s (180 km/h) is plausible; a 5 km jump in 10 s (500 m/s) is flagged,
+    /// by hand: (5,000 − 8 − 8) m / 10 s = 498.4 m/s; two fixes of 40 m accuracy 90 m apart
+    /// in 1 s are not (the least they moved is 10 m); a fix too inaccurate for visits is not
+    /// used at all; and the track's fixes are flagged, not removed.
+    #[test]
+    fn implausible_speeds_are_flagged_from_the_least_distance_moved() {
+        let p = VisitParams::default();
+        let pursuit: Vec<Fix> =
+            (0..60).map(|i| Fix { t: i, skew_s: 0, x: i as f64 * 50.0, y: 0.0, accuracy_m: 5.0 }).collect();
+        assert!(implausible_jumps(&pursuit, &p).is_empty(), "180 km/h is a pursuit");
+        let mut spoofed = inside(0, 600);
+        spoofed.push(Fix { t: 610, skew_s: 0, x: 75.0 + 5_000.0, y: 75.0, accuracy_m: 8.0 });
+        let jumps = implausible_jumps(&spoofed, &p);
+        assert_eq!(jumps.len(), 1, "{jumps:?}");
+        assert_eq!((jumps[0].from, jumps[0].to), (600, 610));
+        assert!((jumps[0].speed_mps - 498.4).abs() < 1e-9, "{}", jumps[0].speed_mps);
+        assert_eq!(visits(&spoofed, &CELL, &p).visits.len(), 1, "the visit is still there");
+        let vague = [
+            Fix { t: 0, skew_s: 0, x: 0.0, y: 0.0, accuracy_m: 40.0 },
+            Fix { t: 1, skew_s: 0, x: 90.0, y: 0.0, accuracy_m: 40.0 },
+        ];
+        assert!(implausible_jumps(&vague, &p).is_empty(), "within both fixes' accuracy");
+        let wild = [
+            Fix { t: 0, skew_s: 0, x: 0.0, y: 0.0, accuracy_m: 8.0 },
+            Fix { t: 1, skew_s: 0, x: 9_000.0, y: 0.0, accuracy_m: 900.0 },
+        ];
+        assert!(implausible_jumps(&wild, &p).is_empty(), "a fix too inaccurate for visits is not used");
+        let same_second = [
+            Fix { t: 5, skew_s: 0, x: 0.0, y: 0.0, accuracy_m: 5.0 },
+            Fix { t: 5, skew_s: 0, x: 1_000.0, y: 0.0, accuracy_m: 5.0 },
+        ];
+        assert_eq!(implausible_jumps(&same_second, &p).len(), 1, "a kilometre in no time");
     }
 
     #[test]

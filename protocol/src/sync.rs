@@ -146,6 +146,11 @@ pub struct PushRequest {
     pub device_id: String,
     /// Mutations from `last_seq + 1` on, at most [`MAX_BATCH`].
     pub mutations: Vec<Mutation>,
+    /// The device's clock when it sent this push, UTC seconds: the server corrects the fixes'
+    /// device times by the difference before checking them ([`fix_time_refusal`]). Absent (an
+    /// older device, a sealed push opened by the server): no correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<i64>,
 }
 
 /// How one mutation ended on the server.
@@ -330,6 +335,33 @@ pub fn check_mutation(m: &Mutation) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// Why a breadcrumb's time is not believed, if it is not: `t` on the device clock, corrected by
+/// `skew` (server clock minus device clock at the push), must not lie in the future and must
+/// lie inside one of the user's sessions, each `[signed in, signed out or expired]` on the
+/// server clock; both with [`SKEW_FLAG_SECONDS`] of slack, the clock error a device is allowed
+/// before its mutations are flagged. A device records GPS only while its officer works a
+/// mission, which takes a signed-in session; a fix outside every session of its user is made up
+/// (or recorded after the session ended, which the device shows as refused).
+pub fn fix_time_refusal(t: i64, skew: i64, now: i64, sessions: &[(i64, i64)]) -> Option<FixTimeRefusal> {
+    let at = t.saturating_add(skew);
+    if at > now.saturating_add(SKEW_FLAG_SECONDS) {
+        return Some(FixTimeRefusal::Future);
+    }
+    let inside = sessions
+        .iter()
+        .any(|&(from, to)| at >= from.saturating_sub(SKEW_FLAG_SECONDS) && at <= to.saturating_add(SKEW_FLAG_SECONDS));
+    (!inside).then_some(FixTimeRefusal::OutsideSessions)
+}
+
+/// Why [`fix_time_refusal`] refused a fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FixTimeRefusal {
+    /// After the server's now (corrected).
+    Future,
+    /// In no session of the user.
+    OutsideSessions,
 }
 
 /// True when a device clock differs from the server's by more than [`SKEW_FLAG_SECONDS`].

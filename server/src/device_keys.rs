@@ -179,6 +179,7 @@ pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Respons
             schema_version: protocol::sync::SCHEMA_VERSION,
             device_id: device.id.clone(),
             mutations: chunk.to_vec(),
+            sent_at: None,
         };
         match state.ctx.bodega.apply_push(&c.user, &push).await {
             Ok(answer) => last = Some(answer),

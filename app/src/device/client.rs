@@ -57,7 +57,10 @@ pub enum Pushed {
 /// # Errors
 /// Why it did not go through (no signal, signed out, refused), in words for the status line.
 pub async fn push(device_id: &str, batch: Vec<protocol::sync::Mutation>) -> Result<Pushed, String> {
-    let req = PushRequest { schema_version: SCHEMA_VERSION, device_id: device_id.to_string(), mutations: batch };
+    // The device's clock as it sends: the server corrects the breadcrumbs' times by its skew.
+    let sent_at = Some((js_sys::Date::now() / 1000.0) as i64);
+    let req =
+        PushRequest { schema_version: SCHEMA_VERSION, device_id: device_id.to_string(), mutations: batch, sent_at };
     let body = serde_json::to_string(&req).map_err(|e| e.to_string())?;
     match fetch_json("POST", "/api/sync/push", Some(body)).await? {
         (200, text) => serde_json::from_str::<PushResponse>(&text)

@@ -12,7 +12,7 @@ use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Access, ApiError};
-use crate::shift::ShiftRef;
+use crate::shift::{GpsSource, ShiftRef};
 
 pub mod page;
 
@@ -41,6 +41,14 @@ pub struct PlacePresence {
     pub koper_minutes: f64,
     /// Minutes in the place.
     pub dwell_minutes: f64,
+    /// Of the minutes in the place, those a device's breadcrumbs show (a minute both a device
+    /// and a feed show counts in each).
+    pub device_minutes: f64,
+    /// Those a loaded feed (AVL) shows.
+    pub feed_minutes: f64,
+    /// A track that shows presence here also moved implausibly fast this shift (see the
+    /// coverage list): the minutes are counted, and shown as flagged.
+    pub flagged: bool,
     /// Minutes since the last visit ended (as of the shift's end, or now during it); `None`
     /// when no visit in the 24 hours before.
     pub since_last_minutes: Option<i64>,
@@ -71,11 +79,13 @@ pub struct MissionPresence {
     pub koper_visits: Option<u32>,
 }
 
-/// One device's GPS during the shift.
+/// One device's GPS during the shift, from one source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Device id or unit call sign.
     pub device: String,
+    /// Its device's breadcrumbs, or a loaded feed.
+    pub source: GpsSource,
     /// Fixes used.
     pub fixes: u32,
     /// Fixes set aside for poor accuracy.
@@ -86,6 +96,8 @@ pub struct Coverage {
     pub last: String,
     /// Gaps longer than the threshold, as local `HH:MM–HH:MM`.
     pub gaps: Vec<String>,
+    /// Moves faster than a car can go, as local `HH:MM–HH:MM (N km/h)`: flagged, never dropped.
+    pub implausible: Vec<String>,
 }
 
 /// The dashboard.
@@ -131,7 +143,9 @@ pub mod ssr {
     use crate::auth::ssr::authorize;
     use crate::context::context;
     use crate::geo::MICRO_PLACE;
-    use crate::shift::dosage::{cell_area, combined, mission_presence, tracks, within};
+    use std::collections::BTreeMap;
+
+    use crate::shift::dosage::{cell_area, combined, mission_presence, tracks, within, TrackKey, Tracks};
     use crate::shift::ranking::rank_places;
     use crate::shift::ssr::missions_of;
 
@@ -165,6 +179,18 @@ pub mod ssr {
             })
         };
         let p = VisitParams::default();
+        // Each track's implausible jumps this shift: shown on its coverage row, and on the
+        // places it shows presence at.
+        let jumps: BTreeMap<&TrackKey, Vec<hotspot::Jump>> = shift_tracks
+            .iter()
+            .map(|(key, fixes)| (key, hotspot::implausible_jumps(fixes, &p)))
+            .filter(|(_, j)| !j.is_empty())
+            .collect();
+        let of = |source: GpsSource| -> Tracks {
+            shift_tracks.iter().filter(|(k, _)| k.1 == source).map(|(k, f)| (k.clone(), f.clone())).collect()
+        };
+        let (device_tracks, feed_tracks) = (of(GpsSource::Device), of(GpsSource::Feed));
+        let minutes = |pres: &hotspot::Presence| (pres.dwell_s() as f64 / 6.0).round() / 10.0;
         let now = jiff::Timestamp::now().as_second();
         let as_of = now.clamp(start, end);
         let mut places: Vec<PlacePresence> = ranking
@@ -173,6 +199,9 @@ pub mod ssr {
             .map(|pr| {
                 let area = cell_area(pr.ix, pr.iy);
                 let here = combined(&shift_tracks, &area, &p);
+                let flagged = jumps.keys().any(|k| {
+                    shift_tracks.get(*k).is_some_and(|fixes| !hotspot::visits(fixes, &area, &p).visits.is_empty())
+                });
                 let last = combined(&day_tracks, &area, &p).visits.iter().map(|v| v.exit).filter(|t| *t <= as_of).max();
                 PlacePresence {
                     harm_rank: pr.rank,
@@ -185,7 +214,10 @@ pub mod ssr {
                     visits: here.visits.len() as u32,
                     koper_visits: here.koper_visits(&p) as u32,
                     koper_minutes: (here.koper_minutes(&p) * 10.0).round() / 10.0,
-                    dwell_minutes: (here.dwell_s() as f64 / 6.0).round() / 10.0,
+                    dwell_minutes: minutes(&here),
+                    device_minutes: minutes(&combined(&device_tracks, &area, &p)),
+                    feed_minutes: minutes(&combined(&feed_tracks, &area, &p)),
+                    flagged,
                     since_last_minutes: last.map(|t| (as_of - t) / 60),
                 }
             })
@@ -220,17 +252,25 @@ pub mod ssr {
         let coverage = shift_tracks
             .iter()
             .filter(|(_, fixes)| in_district(fixes))
-            .map(|(device, fixes)| {
+            .map(|(key, fixes)| {
                 // The gaps of the whole track (any area will do: gaps do not depend on it).
                 let whole = hotspot::visits(fixes, &Area::Circle { x: 0.0, y: 0.0, r: 0.0 }, &p);
                 let times: Vec<i64> = fixes.iter().map(hotspot::Fix::server_t).collect();
+                let span = |from: i64, to: i64| format!("{}–{}", hhmm(from, &tz), hhmm(to, &tz));
                 Coverage {
-                    device: device.clone(),
+                    device: key.0.clone(),
+                    source: key.1,
                     fixes: whole.used_fixes as u32,
                     inaccurate: whole.inaccurate_fixes as u32,
                     first: times.iter().min().map(|t| hhmm(*t, &tz)).unwrap_or_default(),
                     last: times.iter().max().map(|t| hhmm(*t, &tz)).unwrap_or_default(),
-                    gaps: whole.gaps.iter().map(|g| format!("{}–{}", hhmm(g.from, &tz), hhmm(g.to, &tz))).collect(),
+                    gaps: whole.gaps.iter().map(|g| span(g.from, g.to)).collect(),
+                    implausible: jumps
+                        .get(key)
+                        .into_iter()
+                        .flatten()
+                        .map(|j| format!("{} ({:.0} km/h)", span(j.from, j.to), j.speed_mps * 3.6))
+                        .collect(),
                 }
             })
             .collect();
@@ -245,13 +285,15 @@ pub mod ssr {
             coverage,
             rules: format!(
                 "A visit: GPS fixes inside the cell, accuracy ≤ {:.0} m, exits ≤ {} s merged, at least {} s; gaps over {} s end a visit. \
-                 A Koper visit lasts ≥ {} minutes; Koper minutes are capped at {} per visit.",
+                 A Koper visit lasts ≥ {} minutes; Koper minutes are capped at {} per visit. \
+                 A move faster than {:.0} km/h between two fixes is flagged, and still counted.",
                 p.max_accuracy_m,
                 p.merge_gap_s,
                 p.min_dwell_s,
                 p.max_gap_s,
                 p.koper_min_s / 60,
-                p.koper_max_s / 60
+                p.koper_max_s / 60,
+                p.max_speed_mps * 3.6
             ),
         })
     }

@@ -96,6 +96,21 @@ fn PresenceMap(b: PresenceBoard, config: crate::ui::map::MapConfig) -> impl Into
     }
 }
 
+/// Where a place's minutes came from, and whether a track that shows them was flagged.
+fn sources(p: &PlacePresence) -> String {
+    let from = match (p.device_minutes > 0.0, p.feed_minutes > 0.0) {
+        (false, false) => "—".to_string(),
+        (true, false) => "device".to_string(),
+        (false, true) => "AVL feed".to_string(),
+        (true, true) => format!("device {:.1}, AVL feed {:.1}", p.device_minutes, p.feed_minutes),
+    };
+    if p.flagged {
+        format!("{from} ⚠ implausible speed")
+    } else {
+        from
+    }
+}
+
 #[component]
 fn Board(b: PresenceBoard) -> impl IntoView {
     let without: Vec<PlacePresence> = b.places.iter().filter(|p| p.visits == 0).take(10).cloned().collect();
@@ -124,16 +139,17 @@ fn Board(b: PresenceBoard) -> impl IntoView {
         <h2>"Harm rank and presence"</h2>
         <div class="table-wrap">
             <table class="presence-table" data-testid="presence-table">
-                <thead><tr><th>"Harm #"</th><th>"Cell"</th><th>"Visits"</th><th>"Koper visits"</th><th>"Koper min"</th><th>"Minutes"</th><th>"Since last"</th><th>"Presence #"</th><th>"Gap"</th></tr></thead>
+                <thead><tr><th>"Harm #"</th><th>"Cell"</th><th>"Visits"</th><th>"Koper visits"</th><th>"Koper min"</th><th>"Minutes"</th><th>"From"</th><th>"Since last"</th><th>"Presence #"</th><th>"Gap"</th></tr></thead>
                 <tbody>
                     {b.places.iter().map(|p| view! {
-                        <tr data-presence=presence_class(p)>
+                        <tr data-presence=presence_class(p) data-flagged=p.flagged.then_some("implausible-speed")>
                             <td>{p.harm_rank}</td>
                             <td>{format!("{}/{}", p.ix, p.iy)}</td>
                             <td>{p.visits}</td>
                             <td>{p.koper_visits}</td>
                             <td>{format!("{:.1}", p.koper_minutes)}</td>
                             <td>{format!("{:.1}", p.dwell_minutes)}</td>
+                            <td>{sources(p)}</td>
                             <td>{since(p.since_last_minutes)}</td>
                             <td>{p.presence_rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into())}</td>
                             <td>{p.gap().map(|g| format!("{g:+}")).unwrap_or_else(|| "—".into())}</td>
@@ -166,11 +182,16 @@ fn Board(b: PresenceBoard) -> impl IntoView {
             view! {
                 <ul class="coverage" data-testid="coverage">
                     {b.coverage.iter().map(|c| view! {
-                        <li>{format!(
-                            "{}: {} fixes {}–{}{}{}",
-                            c.device, c.fixes, c.first, c.last,
+                        <li data-flagged=(!c.implausible.is_empty()).then_some("implausible-speed")>{format!(
+                            "{} ({}): {} fixes {}–{}{}{}{}",
+                            c.device, c.source.label(), c.fixes, c.first, c.last,
                             if c.inaccurate > 0 { format!(", {} too inaccurate to use", c.inaccurate) } else { String::new() },
-                            if c.gaps.is_empty() { String::new() } else { format!("; no GPS {}", c.gaps.join(", ")) }
+                            if c.gaps.is_empty() { String::new() } else { format!("; no GPS {}", c.gaps.join(", ")) },
+                            if c.implausible.is_empty() {
+                                String::new()
+                            } else {
+                                format!("; ⚠ implausible speed {}", c.implausible.join(", "))
+                            }
                         )}</li>
                     }).collect_view()}
                 </ul>

@@ -9,23 +9,26 @@ use hotspot::{Area, Epsg, Presence, Utm, VisitParams};
 use crate::context::{unavailable, ServerContext};
 use crate::error::ApiError;
 use crate::geo::MICRO_PLACE;
+use crate::shift::GpsSource;
+
+/// One track: a device (or unit) and where its fixes came from. A device whose fixes also
+/// arrive in a feed has two tracks, so every minute says its source.
+pub type TrackKey = (String, GpsSource);
+
+/// Tracks by key.
+pub type Tracks = BTreeMap<TrackKey, Vec<hotspot::Fix>>;
 
 /// The fixes in `[from, to)` that count for `district` (its officers', its missions' and the
-/// feeds'; `bodega::Bodega::fixes_for_district`), projected into `utm`, by device.
+/// feeds'; `bodega::Bodega::fixes_for_district`), projected into `utm`, by device and source.
 ///
 /// # Errors
 /// 503 from the store.
-pub async fn tracks(
-    ctx: &ServerContext,
-    utm: &Utm,
-    district: &str,
-    from: i64,
-    to: i64,
-) -> Result<BTreeMap<String, Vec<hotspot::Fix>>, ApiError> {
-    let mut out: BTreeMap<String, Vec<hotspot::Fix>> = BTreeMap::new();
-    for (device, f) in ctx.bodega.fixes_for_district(district, from, to).await.map_err(unavailable)? {
+pub async fn tracks(ctx: &ServerContext, utm: &Utm, district: &str, from: i64, to: i64) -> Result<Tracks, ApiError> {
+    let mut out = Tracks::new();
+    for (device, feed, f) in ctx.bodega.fixes_for_district(district, from, to).await.map_err(unavailable)? {
         let Ok((x, y)) = utm.forward(f.lon, f.lat) else { continue };
-        out.entry(device).or_default().push(hotspot::Fix {
+        let source = if feed { GpsSource::Feed } else { GpsSource::Device };
+        out.entry((device, source)).or_default().push(hotspot::Fix {
             t: f.fix_at,
             skew_s: 0,
             x,
@@ -44,7 +47,7 @@ pub fn cell_area(ix: i64, iy: i64) -> Area {
 
 /// Presence at one area over every device's track, minutes when several devices were there
 /// together counted once ([`hotspot::united`]).
-pub fn combined(tracks: &BTreeMap<String, Vec<hotspot::Fix>>, area: &Area, p: &VisitParams) -> Presence {
+pub fn combined(tracks: &Tracks, area: &Area, p: &VisitParams) -> Presence {
     hotspot::united(tracks.values().map(|fixes| hotspot::visits(fixes, area, p)))
 }
 
@@ -103,7 +106,7 @@ pub async fn gps_dosage(
 }
 
 /// The part of each track in `[from, to)` (server time).
-pub fn within(tracks: &BTreeMap<String, Vec<hotspot::Fix>>, from: i64, to: i64) -> BTreeMap<String, Vec<hotspot::Fix>> {
+pub fn within(tracks: &Tracks, from: i64, to: i64) -> Tracks {
     tracks
         .iter()
         .map(|(d, fixes)| {

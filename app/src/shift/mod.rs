@@ -26,6 +26,26 @@ pub struct ShiftRef {
     pub shift_date: String,
 }
 
+/// Where a track of GPS fixes came from: an officer's device through the sync, or a feed an
+/// analyst loaded (AVL, an MDM export; `server ingest gps` or the upload screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum GpsSource {
+    /// A device's breadcrumbs.
+    Device,
+    /// A loaded feed.
+    Feed,
+}
+
+impl GpsSource {
+    /// In words, for the dashboard.
+    pub fn label(self) -> &'static str {
+        match self {
+            GpsSource::Device => "device",
+            GpsSource::Feed => "AVL feed",
+        }
+    }
+}
+
 /// Shift patterns and districts for the pickers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShiftOptions {

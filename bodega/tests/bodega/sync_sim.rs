@@ -106,12 +106,13 @@ async fn cast_of_three(b: &Bodega) -> Cast3 {
         .find(|t| t.tactic == "directed_patrol")
         .expect("koper")
         .id;
-    Cast3 {
-        officer: person(b, "off1", Role::Officer).await,
-        sergeant: person(b, "sgt1", Role::Sergeant).await,
-        command: person(b, "cmd", Role::Command).await,
-        koper,
+    let (officer, sergeant) = (person(b, "off1", Role::Officer).await, person(b, "sgt1", Role::Sergeant).await);
+    // The simulated schedules' breadcrumbs are timed from 1,700,000,000 on: their users were
+    // signed in then (a fix outside every session of its user is refused).
+    for who in [&officer, &sergeant] {
+        bodega::testing::signed_in_during(b, who.id, 1_699_999_000, 1_700_100_000).await;
     }
+    Cast3 { officer, sergeant, command: person(b, "cmd", Role::Command).await, koper }
 }
 
 /// A Koper patrol mission `id` in D1, shift B of 15 December 2020, to be issued.
@@ -140,6 +141,7 @@ fn two_hundred_faulty_schedules_against_the_real_store_converge_exactly_once() {
     let b = &store.bodega;
     let Cast3 { officer, sergeant, command, koper } = rt.block_on(cast_of_three(b));
     let mut failures = Vec::new();
+    let mut stored = 0;
     for seed in 0..200u64 {
         let missions: Vec<String> = (0..4).map(|i| format!("s{seed}-m{i}")).collect();
         rt.block_on(async {
@@ -180,6 +182,7 @@ fn two_hundred_faulty_schedules_against_the_real_store_converge_exactly_once() {
                 count(b, format!("SELECT COUNT(*) FROM mutation_log WHERE device_id IN ({list}) AND kind = 'breadcrumbs' AND outcome = 'applied'")).await,
             )
         });
+        stored += fixes;
         if (notes, fixes) != (note_log, fix_log) {
             failures.push(format!(
                 "seed {seed}: {notes} notes for {note_log} applied, {fixes} fixes for {fix_log} applied"
@@ -187,6 +190,7 @@ fn two_hundred_faulty_schedules_against_the_real_store_converge_exactly_once() {
         }
     }
     assert!(failures.is_empty(), "{} of 200 schedules failed; first: {:?}", failures.len(), failures.first());
+    assert!(stored > 0, "the schedules' breadcrumbs were stored");
 }
 
 /// Two devices of one officer push opposite endings of the same mission at the same moment
@@ -221,6 +225,7 @@ fn opposite_endings_pushed_at_once_from_two_devices_chain_one_after_the_other() 
                 kind: MutationKind::Step { mission_id: mission.into(), step, args },
                 device_time: 1_608_080_000,
             }],
+            sent_at: None,
         };
         let (b, officer) = (b.clone(), officer.clone());
         rt.spawn(async move { b.apply_push(&officer, &req).await.map(|r| r.results) })

@@ -148,6 +148,7 @@ impl Device {
             schema_version: SCHEMA_VERSION,
             device_id: self.id.clone(),
             mutations: self.outbox.batch(n),
+            sent_at: None,
         })
     }
 

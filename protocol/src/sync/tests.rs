@@ -189,6 +189,7 @@ fn a_gap_applies_nothing_past_it_and_resending_converges() {
         schema_version: SCHEMA_VERSION,
         device_id: "phone".into(),
         mutations: phone.outbox.pending[10..20].to_vec(),
+        sent_at: None,
     };
     assert_eq!(server.push_model(&phone.who, &late), Err(SyncRefusal::Gap { last_seq: 0, first: 11 }));
     assert!(server.notes.is_empty(), "nothing from the early batch is applied");
@@ -213,7 +214,12 @@ fn two_devices_completing_one_mission_converge_in_either_order() {
             server
                 .push(
                     sergeant,
-                    &PushRequest { schema_version: SCHEMA_VERSION, device_id: "tablet".into(), mutations: vec![m] },
+                    &PushRequest {
+                        schema_version: SCHEMA_VERSION,
+                        device_id: "tablet".into(),
+                        mutations: vec![m],
+                        sent_at: None,
+                    },
                 )
                 .expect("push");
         }
@@ -225,8 +231,12 @@ fn two_devices_completing_one_mission_converge_in_either_order() {
                 kind: MutationKind::Step { mission_id: "m0".into(), step: steps[d], args },
                 device_time: 0,
             };
-            let req =
-                PushRequest { schema_version: SCHEMA_VERSION, device_id: devices[d].id.clone(), mutations: vec![m] };
+            let req = PushRequest {
+                schema_version: SCHEMA_VERSION,
+                device_id: devices[d].id.clone(),
+                mutations: vec![m],
+                sent_at: None,
+            };
             let resp = server.push_model(&devices[d].who, &req).expect("push");
             assert!(matches!(resp.results[0].1, Outcome::Applied), "{resp:?}");
         }
@@ -238,7 +248,7 @@ fn two_devices_completing_one_mission_converge_in_either_order() {
 #[test]
 fn another_wire_version_is_told_to_upgrade_and_a_bad_batch_is_malformed() {
     let (mut server, Cast { devices, .. }) = world();
-    let req = PushRequest { schema_version: 0, device_id: "phone".into(), mutations: vec![] };
+    let req = PushRequest { schema_version: 0, device_id: "phone".into(), mutations: vec![], sent_at: None };
     assert_eq!(
         server.push_model(&devices[0].who, &req),
         Err(SyncRefusal::Upgrade { client: 0, server: SCHEMA_VERSION })
@@ -297,6 +307,7 @@ fn a_long_backlog_is_pushed_in_bounded_batches() {
             schema_version: SCHEMA_VERSION,
             device_id: "d".into(),
             mutations: batch.clone(),
+            sent_at: None,
         })
         .expect("json");
         assert!(body.len() <= MAX_PUSH_BYTES + 200, "a push of {} bytes", body.len());
@@ -307,4 +318,26 @@ fn a_long_backlog_is_pushed_in_bounded_batches() {
     }
     assert_eq!(sent, (1..=110).collect::<Vec<u64>>());
     assert!(pushes >= 3, "the breadcrumbs alone are over two megabytes");
+}
+
+/// A fix is believed only inside one of its user's sessions and not in the future, after the
+/// device clock is corrected; the slack is the skew a device is allowed before it is flagged.
+#[test]
+fn fix_times_must_lie_inside_a_session_and_not_in_the_future() {
+    let now = 1_800_000_000;
+    let sessions = [(now - 10_000, now - 5_000), (now - 3_600, now + 40_000)];
+    let refusal = |t, skew| fix_time_refusal(t, skew, now, &sessions);
+    assert_eq!(refusal(now - 60, 0), None, "a minute ago, in the current session");
+    assert_eq!(refusal(now - 9_000, 0), None, "in an earlier session");
+    assert_eq!(refusal(now - 4_000, 0), Some(FixTimeRefusal::OutsideSessions), "between sessions");
+    assert_eq!(refusal(now - 3_600 - SKEW_FLAG_SECONDS, 0), None, "the allowed skew before sign-in");
+    assert_eq!(refusal(now - 3_601 - SKEW_FLAG_SECONDS, 0), Some(FixTimeRefusal::OutsideSessions));
+    assert_eq!(refusal(now + SKEW_FLAG_SECONDS, 0), None, "the allowed skew ahead");
+    assert_eq!(refusal(now + SKEW_FLAG_SECONDS + 1, 0), Some(FixTimeRefusal::Future));
+    // A device clock an hour fast: its fix "an hour from now" is now; an hour slow, the reverse.
+    assert_eq!(refusal(now + 3_600, -3_600), None, "a fast clock, corrected");
+    assert_eq!(refusal(now - 4_000 - 3_600, 3_600), Some(FixTimeRefusal::OutsideSessions), "a slow clock, corrected");
+    assert_eq!(refusal(i64::MIN, 0), Some(FixTimeRefusal::OutsideSessions));
+    assert_eq!(refusal(i64::MAX, i64::MAX), Some(FixTimeRefusal::Future));
+    assert_eq!(fix_time_refusal(now, 0, now, &[]), Some(FixTimeRefusal::OutsideSessions), "no session at all");
 }

@@ -38,9 +38,13 @@ fn note(seq: u64, id: &str) -> Mutation {
 }
 
 fn push(device: &str, mutations: Vec<Mutation>, cookie: Option<&str>) -> Request<Body> {
-    let body =
-        serde_json::to_value(PushRequest { schema_version: SCHEMA_VERSION, device_id: device.into(), mutations })
-            .expect("json");
+    let body = serde_json::to_value(PushRequest {
+        schema_version: SCHEMA_VERSION,
+        device_id: device.into(),
+        mutations,
+        sent_at: None,
+    })
+    .expect("json");
     json_call("/api/sync/push", &body, cookie)
 }
 
@@ -308,6 +312,7 @@ async fn a_device_running_the_previous_build_still_recognises_the_sync_refusals_
         schema_version: 99,
         device_id: "phone-1".into(),
         mutations: vec![note(1, "n")],
+        sent_at: None,
     })
     .expect("json");
     old["schema_version"] = 99.into();

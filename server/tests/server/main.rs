@@ -127,6 +127,19 @@ async fn sign_in(app: &TestApp, username: &str) -> String {
     session_cookie(&headers).expect("a session cookie")
 }
 
+/// Records `username` as signed in over `[from, to]`: a test replaying a past shift's breadcrumbs
+/// needs its officer to have been signed in then (`bodega::testing::signed_in_during`).
+async fn signed_in_during(app: &TestApp, username: &str, from: i64, to: i64) {
+    let user = app.store.bodega.user_by_username(username).await.expect("store").expect("the user");
+    bodega::testing::signed_in_during(&app.store.bodega, user.id, from, to).await;
+}
+
+/// The one number a `SELECT COUNT(*) …` answers.
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await)
+        .expect("count")
+}
+
 /// A request with a session cookie.
 fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
     req.headers_mut().insert(header::COOKIE, cookie.parse().expect("cookie header"));

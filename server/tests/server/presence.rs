@@ -29,9 +29,13 @@ async fn push(app: &TestApp, cookie: &str, device: &str, batches: Vec<Vec<Fix>>)
             kind: MutationKind::Breadcrumbs { fixes },
         })
         .collect();
-    let body =
-        serde_json::to_value(PushRequest { schema_version: SCHEMA_VERSION, device_id: device.into(), mutations })
-            .expect("json");
+    let body = serde_json::to_value(PushRequest {
+        schema_version: SCHEMA_VERSION,
+        device_id: device.into(),
+        mutations,
+        sent_at: None,
+    })
+    .expect("json");
     let (status, _, text) = call(&app.router, json_call("/api/sync/push", &body, Some(cookie))).await;
     assert_eq!(status, StatusCode::OK, "{text}");
 }
@@ -52,6 +56,7 @@ async fn presence_counts_gps_visits_against_harm_and_recommendations_count_them_
     add_user(&app, "cmd", &[Role::Command], &[]).await;
     add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
     add_user(&app, "sgt2", &[Role::Sergeant], &["D2"]).await;
+    signed_in_during(&app, "off1", START, START + 8 * 3_600).await;
     let (cmd, off, sgt2) = (sign_in(&app, "cmd").await, sign_in(&app, "off1").await, sign_in(&app, "sgt2").await);
     let rec = post(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
     let proposals = rec["proposals"].as_array().expect("proposals").clone();
@@ -117,6 +122,7 @@ async fn presence_counts_gps_visits_against_harm_and_recommendations_count_them_
 async fn live_stream(app: &TestApp) -> (String, axum::body::BodyDataStream) {
     add_user(app, "ana", &[Role::Analyst], &[]).await;
     add_user(app, "off1", &[Role::Officer], &["D1"]).await;
+    signed_in_during(app, "off1", START, START + 8 * 3_600).await;
     let ana = sign_in(app, "ana").await;
     let resp = app.router.clone().oneshot(with_cookie(get("/api/live"), &ana)).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::OK);
@@ -160,6 +166,8 @@ async fn another_districts_breadcrumbs_outside_a_mission_change_nothing_here() {
     add_user(&app, "cmd", &[Role::Command], &[]).await;
     add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
     add_user(&app, "off2", &[Role::Officer], &["D2"]).await;
+    signed_in_during(&app, "off1", START, START + 8 * 3_600).await;
+    signed_in_during(&app, "off2", START, START + 8 * 3_600).await;
     let (cmd, off1, off2) = (sign_in(&app, "cmd").await, sign_in(&app, "off1").await, sign_in(&app, "off2").await);
     let shift = serde_json::json!({ "shift": d1_shift() });
     let view = || async {
@@ -201,4 +209,118 @@ async fn the_live_stream_ends_when_its_session_does() {
     .await
     .expect("the stream ended after the sign-out");
     assert!(!heard.contains("event: changed"), "a signed-out stream was sent a change: {heard}");
+}
+
+/// Pushes `fixes` as one breadcrumbs mutation `seq` from `device`, its clock `sent_at`; the
+/// mutation's outcome.
+async fn push_one(
+    app: &TestApp,
+    cookie: &str,
+    device: &str,
+    seq: u64,
+    fixes: Vec<Fix>,
+    sent_at: Option<i64>,
+) -> serde_json::Value {
+    let m = Mutation { seq, device_time: fixes[0].t, kind: MutationKind::Breadcrumbs { fixes } };
+    let body = serde_json::to_value(PushRequest {
+        schema_version: SCHEMA_VERSION,
+        device_id: device.into(),
+        mutations: vec![m],
+        sent_at,
+    })
+    .expect("json");
+    let (status, _, text) = call(&app.router, json_call("/api/sync/push", &body, Some(cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    v["results"][0][1].clone()
+}
+
+/// Fake GPS is not believed: fixes in the future (the year 2100, `i64::MAX`) or outside every
+/// session of the officer (`i64::MIN`, ten days before the shift) are refused with the reason
+/// and change nothing; a device clock an hour fast is corrected by the push's `sent_at`; a
+/// spoofed jump of kilometres in seconds is stored, counted and shown flagged; and every
+/// minute says whether a device or a loaded feed showed it.
+#[tokio::test]
+async fn fake_gps_is_refused_a_spoofed_jump_is_flagged_and_minutes_say_their_source() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    signed_in_during(&app, "off1", START, START + 8 * 3_600).await;
+    let (cmd, off) = (sign_in(&app, "cmd").await, sign_in(&app, "off1").await);
+    let shift = serde_json::json!({ "shift": d1_shift() });
+    let before = post(&app, "/api/presence", shift.clone(), &cmd).await;
+    let at = |p: &serde_json::Value| (p["lat"].as_f64().expect("lat"), p["lon"].as_f64().expect("lon"));
+    let first = at(&before["places"][0]);
+    let stored = || async { count(&app, "SELECT COUNT(*) FROM gps_fixes").await };
+
+    // Made up: refused whole, with the reason; nothing stored, nothing on the board.
+    let year_2100 = 4_102_444_800;
+    for (seq, t, why) in [
+        (1, year_2100, "in the future"),
+        (2, i64::MAX - 10_000, "in the future"),
+        (3, i64::MIN, "outside every signed-in session"),
+        (4, START - 10 * 86_400, "outside every signed-in session"),
+    ] {
+        let outcome = push_one(&app, &off, "phone-1", seq, stay(t, 2, first), None).await;
+        assert_eq!(outcome["outcome"], "rejected", "{t}: {outcome}");
+        let reason = outcome["reason"].as_str().expect("reason");
+        assert!(reason.contains(why) && reason.contains("9 of 9 refused"), "{reason}");
+    }
+    assert_eq!(stored().await, 0);
+    assert_eq!(post(&app, "/api/presence", shift.clone(), &cmd).await["places"], before["places"]);
+    // A batch running past the session's end (and its two minutes of allowed skew): the fixes
+    // inside are kept, the reason says how many were not.
+    let end = START + 8 * 3_600;
+    let outcome = push_one(&app, &off, "phone-1", 5, stay(end, 4, first), None).await;
+    assert_eq!(outcome["outcome"], "rejected", "{outcome}");
+    let reason = outcome["reason"].as_str().expect("reason");
+    assert!(reason.contains("8 of 17 refused") && reason.contains("the other 9 were saved"), "{reason}");
+    assert_eq!(stored().await, 9);
+
+    // A device clock an hour fast: its "an hour from now" is a minute ago, in today's session.
+    let now = jiff::Timestamp::now().as_second();
+    let fast = |t: i64| t + 3_600;
+    let recent: Vec<Fix> = stay(fast(now - 100), 1, (49.28, -123.12));
+    assert_eq!(push_one(&app, &off, "phone-1", 6, recent.clone(), Some(fast(now))).await["outcome"], "applied");
+    // The same clock without the correction is in the future.
+    let later: Vec<Fix> = recent.iter().map(|f| Fix { t: f.t + 600, ..*f }).collect();
+    assert_eq!(push_one(&app, &off, "phone-1", 7, later, None).await["outcome"], "rejected");
+
+    // A Koper visit at #1, then 5 km in 10 s: the visit counts, the track and place are flagged.
+    let mut track = stay(START + 600, 11, first);
+    let last = track.last().expect("fixes").t;
+    track.push(Fix { t: last + 10, lat: first.0 + 0.045, lon: first.1, accuracy_m: Some(6.0), speed_mps: None });
+    assert_eq!(push_one(&app, &off, "phone-1", 8, track, None).await["outcome"], "applied");
+    let board = post(&app, "/api/presence", shift.clone(), &cmd).await;
+    let p1 = &board["places"][0];
+    assert_eq!((p1["koper_visits"].as_u64(), p1["flagged"].as_bool()), (Some(1), Some(true)), "{p1}");
+    assert_eq!((p1["device_minutes"].as_f64(), p1["feed_minutes"].as_f64()), (p1["dwell_minutes"].as_f64(), Some(0.0)));
+    let phone =
+        board["coverage"].as_array().expect("coverage").iter().find(|c| c["device"] == "phone-1").expect("phone");
+    assert_eq!(phone["source"], "Device");
+    let jumps = phone["implausible"].as_array().expect("implausible");
+    assert_eq!(jumps.len(), 1, "{phone}");
+    assert!(jumps[0].as_str().expect("text").contains("km/h"), "{jumps:?}");
+    assert!(board["places"].as_array().expect("places")[1..].iter().all(|p| p["flagged"] == false));
+
+    // An AVL feed's unit at #2 for 12 minutes: its minutes are the feed's.
+    let second = at(&before["places"][1]);
+    let mut csv = String::from("device,fix_at,lat,lon,unit,accuracy_m,speed_mps\n");
+    for f in stay(START + 3_600, 12, second) {
+        let at = jiff::Timestamp::from_second(f.t).expect("t");
+        csv.push_str(&format!("car-12,{at},{},{},1A12,5,0\n", f.lat, f.lon));
+    }
+    let opts = bodega::load::IngestOptions {
+        source: "avl".into(),
+        file_name: "avl.csv".into(),
+        time_zone: "America/Vancouver".into(),
+        dry_run: false,
+        mapping: None,
+    };
+    bodega::gps::ingest_gps_csv(&app.store.bodega, csv.as_bytes(), &opts).await.expect("feed");
+    let board = post(&app, "/api/presence", shift, &cmd).await;
+    let p2 = &board["places"][1];
+    assert_eq!((p2["device_minutes"].as_f64(), p2["feed_minutes"].as_f64()), (Some(0.0), Some(12.0)), "{p2}");
+    let car = board["coverage"].as_array().expect("coverage").iter().find(|c| c["device"] == "car-12").expect("car");
+    assert_eq!(car["source"], "Feed");
 }

@@ -29,6 +29,10 @@ async fn crew(app: &TestApp) -> Crew {
     b.transition_mission(MISSION, Transition::Acknowledge, &sgt_subject, &Default::default()).await.expect("ack");
     let args = protocol::mission::TransitionArgs { assignee_user_id: Some(officer_id), ..Default::default() };
     b.transition_mission(MISSION, Transition::Assign, &sgt_subject, &args).await.expect("assign");
+    // The breadcrumbs these tests replay were recorded in 2020 (the backlogs) and 2023: the
+    // officer was signed in then.
+    bodega::testing::signed_in_during(b, officer_id, 1_608_000_000, 1_608_300_000).await;
+    bodega::testing::signed_in_during(b, officer_id, 1_700_000_000, 1_700_001_000).await;
     Crew { officer: sign_in(app, "off1").await, sergeant: sign_in(app, "sgt1").await, officer_id }
 }
 
@@ -58,9 +62,13 @@ fn crumbs(seq: u64, t0: i64) -> Mutation {
 }
 
 fn push_req(device: &str, mutations: Vec<Mutation>, cookie: &str) -> Request<Body> {
-    let body =
-        serde_json::to_value(PushRequest { schema_version: SCHEMA_VERSION, device_id: device.into(), mutations })
-            .expect("json");
+    let body = serde_json::to_value(PushRequest {
+        schema_version: SCHEMA_VERSION,
+        device_id: device.into(),
+        mutations,
+        sent_at: None,
+    })
+    .expect("json");
     json_call("/api/sync/push", &body, Some(cookie))
 }
 
@@ -84,11 +92,6 @@ async fn events(app: &TestApp, transition: &str) -> usize {
         .iter()
         .filter(|e| e.transition == transition)
         .count()
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await)
-        .expect("count")
 }
 
 /// A mission the sergeant gives to another officer leaves the first officer's device: their
@@ -207,7 +210,12 @@ async fn a_crash_between_commit_and_response_is_healed_by_the_retry() {
     let officer = app.store.bodega.user_by_id(c.officer_id).await.expect("q").expect("u");
     let batch = vec![step(1, Transition::Start, serde_json::json!({})), note(2, "n-1")];
     // The server commits and dies before answering: the device never hears back.
-    let req = PushRequest { schema_version: SCHEMA_VERSION, device_id: "phone-1".into(), mutations: batch.clone() };
+    let req = PushRequest {
+        schema_version: SCHEMA_VERSION,
+        device_id: "phone-1".into(),
+        mutations: batch.clone(),
+        sent_at: None,
+    };
     app.store.bodega.apply_push(&officer, &req).await.expect("committed");
     // After the restart the device retries; then pushes its next write.
     let (status, body) = push(&app, "phone-1", [batch, vec![note(3, "n-2")]].concat(), &c.officer).await;

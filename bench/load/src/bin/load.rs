@@ -192,14 +192,15 @@ async fn start_line(devices: usize) -> Instant {
     }
 }
 
-/// The breadcrumbs of mutation `seq`: fixes a few seconds apart, distinct per device, around Miami.
-fn mutation(index: usize, seq: u64, device_time: i64) -> Mutation {
-    let base = 1_700_000_000_i64;
+/// The breadcrumbs of mutation `seq`, the `nth` of its push: fixes a second apart in the 100 s
+/// before the push (the server believes only fixes inside the officer's session, not in the
+/// future), distinct per device, around Miami.
+fn mutation(index: usize, seq: u64, nth: u64, device_time: i64) -> Mutation {
     let fixes = (0..FIXES_PER_MUTATION)
         .map(|j| {
             let step = (seq * FIXES_PER_MUTATION + j) as f64;
             Fix {
-                t: base + (seq * FIXES_PER_MUTATION + j) as i64 * 5,
+                t: device_time - 100 + (nth * FIXES_PER_MUTATION + j) as i64,
                 lat: 25.70 + (index % 100) as f64 * 0.002 + step * 0.0001,
                 lon: -80.30 + (index / 100) as f64 * 0.002 + step * 0.0001,
                 accuracy_m: Some(8.0),
@@ -215,7 +216,8 @@ async fn push_batch(user: &mut GooseUser, device: &Device, first: u64) -> Result
     let body = PushRequest {
         schema_version: SCHEMA_VERSION,
         device_id: device.id.clone(),
-        mutations: (first..first + BATCH).map(|seq| mutation(device.index, seq, now_seconds())).collect(),
+        mutations: (first..first + BATCH).map(|seq| mutation(device.index, seq, seq - first, now_seconds())).collect(),
+        sent_at: Some(now_seconds()),
     };
     let last = first + BATCH - 1;
     let mut backoff = Duration::from_millis(500);
