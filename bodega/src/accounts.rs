@@ -277,9 +277,11 @@ impl Bodega {
     pub async fn create_user(&self, new: &NewUser) -> Result<i64, AccountError> {
         let username = validate_username(&new.username)?;
         let display = new.display_name.trim();
-        if display.is_empty() || display.chars().count() > 120 {
+        if display.is_empty() {
             return Err(AccountError::Invalid { field: "display_name", reason: "must be 1 to 120 characters".into() });
         }
+        protocol::text::check(display, 120, protocol::text::Lines::One)
+            .map_err(|reason| AccountError::Invalid { field: "display_name", reason })?;
         let now = now_seconds();
         let (issuer, subject) = new.oidc.clone().unzip();
         let id = on_writer!(self, pool => {

@@ -9,6 +9,7 @@
 pub use protocol::menu::{slug, FieldError, OutcomeField, OutcomeKind, Template, TemplateDraft, CRIME_TYPES, TACTICS};
 use protocol::mission::{check, MissionFacts};
 pub use protocol::mission::{Mission, NewMission, Place, TransitionArgs};
+use protocol::text::Lines;
 use protocol::{MissionStatus, Subject, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 
@@ -527,14 +528,12 @@ impl Bodega {
         if !(radius.is_finite() && (5.0..=2000.0).contains(&radius)) {
             return Err(invalid("place", "radius must be 5 to 2,000 metres"));
         }
-        if m.instructions.chars().count() > 2000
-            || m.place_label.chars().count() > 200
-            || m.reason.chars().count() > 1000
-        {
-            return Err(invalid(
-                "instructions",
-                "too long (instructions 2,000, place label 200, reason 1,000 characters)",
-            ));
+        for (field, value, max, lines) in [
+            ("instructions", &m.instructions, 2000, Lines::Many),
+            ("place_label", &m.place_label, 200, Lines::One),
+            ("reason", &m.reason, 1000, Lines::Many),
+        ] {
+            protocol::text::check(value, max, lines).map_err(|reason| invalid(field, reason))?;
         }
         let (kind, epsg, size, ix, iy, seg) = match &m.place {
             Place::Cell { epsg, size_m, ix, iy, .. } => {
@@ -749,17 +748,13 @@ impl Bodega {
                 if reason.is_empty() {
                     return Err(invalid("reason", "say why"));
                 }
-                if reason.chars().count() > 500 {
-                    return Err(invalid("reason", "at most 500 characters"));
-                }
+                protocol::text::check(reason, 500, Lines::Many).map_err(|r| invalid("reason", r))?;
                 detail.insert("reason".into(), reason.into());
             }
             _ => {}
         }
         if let Some(note) = args.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-            if note.chars().count() > 2000 {
-                return Err(invalid("note", "at most 2,000 characters"));
-            }
+            protocol::text::check(note, 2000, Lines::Many).map_err(|r| invalid("note", r))?;
             detail.insert("note".into(), note.into());
         }
         Ok(detail)

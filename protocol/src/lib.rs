@@ -16,6 +16,8 @@
 //!   in-memory server through a faulty network.
 //! - [`audit`]: the audit log's records as the administrator's screen reads them.
 //! - [`error`]: the one envelope every refusal of the API takes on the wire, and its codes.
+//! - [`text`]: what free text a person types may hold (length, no hidden characters), for
+//!   every field that stores it.
 //! - [`menu`]: the Mission Menu's templates and the checks a template must pass, run in the
 //!   editor before sending and on the server before storing.
 
@@ -25,6 +27,7 @@ pub mod menu;
 pub mod mission;
 pub mod policy;
 pub mod sync;
+pub mod text;
 
 pub use mission::{MissionStatus, Transition, TransitionError};
 

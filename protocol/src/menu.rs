@@ -1,6 +1,7 @@
 //! The Mission Menu's records: templates, their outcome fields, and the checks a template must
 //! pass — run by the editor in the browser before it sends, and by the server before it stores.
 
+use crate::text::Lines;
 use serde::{Deserialize, Serialize};
 
 /// A field that failed a check, and why.
@@ -12,6 +13,9 @@ pub struct FieldError {
     /// Why.
     pub reason: String,
 }
+
+/// Most outcome fields in a template, and most choices in one.
+pub const MAX_LIST: usize = 20;
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> FieldError {
     FieldError { field, reason: reason.into() }
@@ -127,16 +131,21 @@ impl TemplateDraft {
     /// # Errors
     /// [`FieldError`] naming the first bad field.
     pub fn validate(&self) -> Result<(), FieldError> {
+        let text = |field: &'static str, value: &str, max: usize, lines: Lines| {
+            crate::text::check(value, max, lines).map_err(|reason| invalid(field, reason))
+        };
         let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 80 {
+        if name.is_empty() {
             return Err(invalid("name", "must be 1 to 80 characters"));
         }
+        text("name", name, 80, Lines::One)?;
         if slug(name).is_empty() {
             return Err(invalid("name", "needs at least one letter or digit"));
         }
-        if self.goal.trim().is_empty() || self.goal.chars().count() > 500 {
+        if self.goal.trim().is_empty() {
             return Err(invalid("goal", "must be 1 to 500 characters"));
         }
+        text("goal", &self.goal, 500, Lines::Many)?;
         if !TACTICS.iter().any(|(k, _)| *k == self.tactic) {
             let known: Vec<&str> = TACTICS.iter().map(|(k, _)| *k).collect();
             return Err(invalid("tactic", format!("'{}' is not one of {}", self.tactic, known.join(", "))));
@@ -151,9 +160,24 @@ impl TemplateDraft {
             return Err(invalid("crime_types", format!("'{t}' is not one of {}", CRIME_TYPES.join(", "))));
         }
         let mut keys = std::collections::BTreeSet::new();
+        if self.outcome_fields.len() > MAX_LIST {
+            return Err(invalid("outcome_fields", format!("at most {MAX_LIST} fields")));
+        }
         for (i, f) in self.outcome_fields.iter().enumerate() {
             if f.label.trim().is_empty() {
                 return Err(invalid("outcome_fields", format!("field {} needs a label", i + 1)));
+            }
+            text("outcome_fields", &f.label, 80, Lines::One)
+                .map_err(|e| invalid("outcome_fields", format!("field {} label: {}", i + 1, e.reason)))?;
+            if f.choices.len() > MAX_LIST {
+                return Err(invalid("outcome_fields", format!("'{}' has more than {MAX_LIST} choices", f.key)));
+            }
+            for c in &f.choices {
+                text("outcome_fields", c, 80, Lines::One)
+                    .map_err(|e| invalid("outcome_fields", format!("a choice of '{}': {}", f.key, e.reason)))?;
+            }
+            if f.key.chars().count() > 40 {
+                return Err(invalid("outcome_fields", format!("field {} key: at most 40 characters", i + 1)));
             }
             if f.key.is_empty() || !f.key.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
                 return Err(invalid(
@@ -168,9 +192,7 @@ impl TemplateDraft {
                 return Err(invalid("outcome_fields", format!("'{}' needs at least two choices", f.key)));
             }
         }
-        if self.evidence_note.chars().count() > 2000 {
-            return Err(invalid("evidence_note", "at most 2,000 characters"));
-        }
+        text("evidence_note", &self.evidence_note, 2000, Lines::Many)?;
         Ok(())
     }
 }

@@ -300,20 +300,17 @@ pub fn check_mutation(m: &Mutation) -> Result<(), String> {
         return Err("sequence numbers start at 1".into());
     }
     match &m.kind {
-        MutationKind::Step { mission_id, .. } if mission_id.is_empty() || mission_id.len() > 64 => {
-            Err("mission_id: must be 1 to 64 characters".into())
-        }
+        MutationKind::Step { mission_id, .. } => check_id("mission_id", mission_id),
         MutationKind::Note { note_id, mission_id, body, supersedes } => {
-            if note_id.is_empty() || note_id.len() > 64 {
-                Err("note_id: must be 1 to 64 characters".into())
-            } else if mission_id.is_empty() || mission_id.len() > 64 {
-                Err("mission_id: must be 1 to 64 characters".into())
-            } else if supersedes.as_ref().is_some_and(|id| id.is_empty() || id.len() > 64) {
-                Err("supersedes: must be 1 to 64 characters".into())
-            } else if body.trim().is_empty() || body.chars().count() > 2000 {
+            check_id("note_id", note_id)?;
+            check_id("mission_id", mission_id)?;
+            if let Some(id) = supersedes {
+                check_id("supersedes", id)?;
+            }
+            if body.trim().is_empty() {
                 Err("body: a note has 1 to 2,000 characters".into())
             } else {
-                Ok(())
+                crate::text::check(body.trim(), 2000, crate::text::Lines::Many).map_err(|r| format!("body: {r}"))
             }
         }
         MutationKind::Breadcrumbs { fixes } => {
@@ -333,8 +330,17 @@ pub fn check_mutation(m: &Mutation) -> Result<(), String> {
             }
             Ok(())
         }
-        _ => Ok(()),
     }
+}
+
+/// An id a device made (a mission's or a note's): 1 to 64 ASCII letters, digits, '-', '_' or
+/// '.', so it never carries markup or hidden characters into a screen or a log.
+fn check_id(field: &str, id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!("{field}: must be 1 to 64 letters, digits, '-', '_' or '.'"));
+    }
+    Ok(())
 }
 
 /// Why a breadcrumb's time is not believed, if it is not: `t` on the device clock, corrected by

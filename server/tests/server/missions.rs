@@ -345,3 +345,119 @@ async fn out_of_range_dates_are_422_naming_the_field_on_every_endpoint() {
     let (status, answer) = call_json(&app, "/api/snapshot", serde_json::json!({ "date": "2100-12-31" }), &cmd).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
+
+/// Over-long text, NUL and a right-to-left override are refused with 422 naming the field,
+/// wherever a person types text that is stored: a mission's instructions, place label and
+/// reason, a step's reason and note, a template's name, goal and outcome labels, an account's
+/// display name, a revocation's reason; a note through the sync is rejected with the reason.
+/// Nothing of it is stored.
+#[tokio::test]
+async fn hidden_characters_and_overlong_text_are_refused_with_the_field_everywhere() {
+    let app = test_app().await;
+    let cmd_id = add_user(&app, "cmd", &[Role::Command], &[]).await;
+    add_user(&app, "adm", &[Role::Admin], &[]).await;
+    let off_id = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let (cmd, adm, off) = (sign_in(&app, "cmd").await, sign_in(&app, "adm").await, sign_in(&app, "off1").await);
+    let template = app.store.bodega.mission_menu(false).await.expect("menu")[0].id;
+    let bad = [
+        ("NUL", "before\0after".to_string()),
+        ("U+202E", "gnp.\u{202E}exe".to_string()),
+        ("50 KB", "x".repeat(50_000)),
+    ];
+    let refused = |status: StatusCode, answer: &serde_json::Value, field: &str, what: &str| {
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field} with {what}: {answer}");
+        assert_eq!(answer["field"].as_str(), Some(field), "{field} with {what}: {answer}");
+    };
+    for (what, text) in &bad {
+        for field in ["instructions", "place_label", "reason"] {
+            let mut item = serde_json::json!({ "id": "0193b3c4-0000-7000-8000-0000000000f1", "template_id": template,
+                "place": { "kind": "point", "lat": 49.28, "lon": -123.12, "radius_m": 100.0 },
+                "place_label": "x", "priority": 2, "instructions": "", "reason": "" });
+            item[field] = text.clone().into();
+            let body = serde_json::json!({ "shift": d1_shift(), "items": [item] });
+            let (status, answer) = call_json(&app, "/api/missions/issue", body, &cmd).await;
+            refused(status, &answer, field, what);
+        }
+        for field in ["name", "goal", "outcome_fields"] {
+            let mut draft = serde_json::json!({ "name": "Text check", "goal": "g", "tactic": "directed_patrol",
+                "dwell_minutes": 15, "visits_per_shift": 1, "crime_types": [],
+                "outcome_fields": [{ "key": "k", "label": "Label", "kind": "count", "choices": [] }],
+                "evidence_note": "", "active": true });
+            match field {
+                "outcome_fields" => draft["outcome_fields"][0]["label"] = text.clone().into(),
+                _ => draft[field] = text.clone().into(),
+            }
+            let body = serde_json::json!({ "key": null, "expected_version": null, "draft": draft });
+            let (status, answer) = call_json(&app, "/api/missions/menu/save", body, &cmd).await;
+            refused(status, &answer, field, what);
+        }
+        let (status, answer) = call_json(
+            &app,
+            "/api/admin/device_revoke",
+            serde_json::json!({ "id": "no-such-device", "reason": text }),
+            &adm,
+        )
+        .await;
+        refused(status, &answer, "reason", what);
+        let new = bodega::accounts::NewUser {
+            username: "hidden".into(),
+            display_name: text.clone(),
+            password_hash: None,
+            roles: vec![Role::Officer],
+            districts: vec!["D1".into()],
+            oidc: None,
+            synthetic: false,
+        };
+        match app.store.bodega.create_user(&new).await {
+            Err(bodega::accounts::AccountError::Invalid { field, .. }) => assert_eq!(field, "display_name", "{what}"),
+            other => panic!("a display name with {what}: {other:?}"),
+        }
+    }
+    // Steps: a mission in D1 assigned to the officer.
+    let id = "0193b3c4-0000-7000-8000-0000000000f2";
+    issue_test_mission(&app, id, cmd_id, true).await;
+    let sgt = {
+        add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+        sign_in(&app, "sgt1").await
+    };
+    for (step, args) in
+        [("acknowledge", serde_json::json!({})), ("assign", serde_json::json!({ "assignee_user_id": off_id }))]
+    {
+        let (status, answer) = call_json(
+            &app,
+            "/api/missions/transition",
+            serde_json::json!({ "id": id, "step": step, "args": args }),
+            &sgt,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    for (what, text) in &bad {
+        let cancel = serde_json::json!({ "id": id, "step": "cancel", "args": { "reason": text } });
+        let (status, answer) = call_json(&app, "/api/missions/transition", cancel, &cmd).await;
+        refused(status, &answer, "reason", what);
+        let start = serde_json::json!({ "id": id, "step": "start", "args": { "note": text } });
+        let (status, answer) = call_json(&app, "/api/missions/transition", start, &off).await;
+        refused(status, &answer, "note", what);
+    }
+    // A note through the sync: rejected, saying why.
+    let mutations: Vec<serde_json::Value> = bad
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| {
+            serde_json::json!({ "seq": i + 1, "kind": "note", "note_id": format!("n-{i}"),
+            "mission_id": id, "body": text, "supersedes": null, "device_time": 1_700_000_000 })
+        })
+        .collect();
+    let push = serde_json::json!({ "schema_version": 1, "device_id": "phone-text", "mutations": mutations });
+    let (status, answer) = call_json(&app, "/api/sync/push", push, &off).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    for r in answer["results"].as_array().expect("results") {
+        assert_eq!(r[1]["outcome"], "rejected", "{r}");
+        assert!(r[1]["reason"].as_str().expect("reason").starts_with("body: "), "{r}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM missions").await, 1, "only the good mission");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users WHERE username = 'hidden'").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_templates WHERE name = 'Text check'").await, 0);
+}
