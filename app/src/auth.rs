@@ -45,6 +45,54 @@ impl Me {
     }
 }
 
+/// A screen: its path, its name in the navigation (`None`: reached from another screen), and
+/// the action a role must hold somewhere to use it (`None`: anyone signed in). The navigation
+/// shows a screen to the roles that may use it; the server answers a page load by another role
+/// 403 (the screen still renders, saying what it is for); the authorization matrix test fails
+/// for a route that is not here.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// The route.
+    pub path: &'static str,
+    /// The navigation's link text.
+    pub nav: Option<&'static str>,
+    /// What it takes.
+    pub needs: Option<protocol::Action>,
+}
+
+/// Every screen, in the navigation's order.
+pub const PAGES: &[Page] = {
+    use protocol::Action as A;
+    const fn page(path: &'static str, nav: Option<&'static str>, needs: Option<A>) -> Page {
+        Page { path, nav, needs }
+    }
+    &[
+        page("/", None, None),
+        page("/signin", None, None),
+        page("/missions", Some("My missions"), Some(A::WorkMission)),
+        page("/board", Some("Board"), Some(A::AcknowledgeMission)),
+        page("/plan", Some("Plan"), Some(A::PlanMissions)),
+        page("/menu", Some("Menu"), Some(A::ManageMenu)),
+        page("/crime", Some("Crime"), Some(A::ViewHotSpots)),
+        page("/places", None, Some(A::ViewHotSpots)),
+        page("/accuracy", None, Some(A::ViewHotSpots)),
+        page("/presence", Some("Presence"), Some(A::ViewPresence)),
+        page("/snapshot", Some("Snapshot"), Some(A::ViewSnapshot)),
+        page("/upload", Some("Load data"), Some(A::IngestData)),
+        page("/admin/users", Some("Accounts"), Some(A::ManageUsers)),
+        page("/admin/devices", Some("Devices"), Some(A::ManageDevices)),
+        page("/admin/audit", Some("Audit"), Some(A::ViewAudit)),
+    ]
+};
+
+/// Whether `roles` may use the screen at `path` (unknown paths are the not-found page's).
+pub fn may_open(path: &str, roles: &[protocol::Role]) -> bool {
+    match PAGES.iter().find(|p| p.path == path).and_then(|p| p.needs) {
+        None => true,
+        Some(action) => roles.iter().any(|r| protocol::policy::grant(*r, action).is_some()),
+    }
+}
+
 /// The signed-in user, shared by the screens (`None`: nobody, or not known offline).
 #[derive(Clone, Copy)]
 pub struct MeResource(pub Resource<Option<Me>>);

@@ -12,6 +12,8 @@
 //! change counter (`sync_state`) in the same transaction; pull returns what is stamped above the
 //! device's cookie.
 
+use std::collections::HashMap;
+
 use protocol::mission::{land_step, StepLanding};
 use protocol::policy::{decide, Decision, Target};
 use protocol::sync::{
@@ -120,6 +122,11 @@ impl FixWindow {
     }
 }
 
+/// Why a note under an id another note holds is refused.
+fn id_taken(note_id: &str) -> String {
+    format!("note id {note_id} is already another note's: this note was not saved; write it again")
+}
+
 fn entity_of(m: &Mutation) -> Option<String> {
     match &m.kind {
         MutationKind::Step { mission_id, .. } => Some(mission_id.clone()),
@@ -129,6 +136,12 @@ fn entity_of(m: &Mutation) -> Option<String> {
 }
 
 impl Bodega {
+    /// Who wrote note `id`, and on which mission.
+    async fn note_author(&self, id: &str) -> Result<Option<(i64, String)>, SyncError> {
+        Ok(on_pool!(self, pool => sqlx::query_as("SELECT author_user_id, mission_id FROM mission_notes WHERE id = $1")
+            .bind(id).fetch_optional(pool).await)?)
+    }
+
     /// The device `id` for `user`: registered on first use, refused when another user's or
     /// revoked.
     async fn sync_device(&self, user: &User, id: &str, pending: usize) -> Result<crate::accounts::Device, SyncError> {
@@ -153,6 +166,7 @@ impl Bodega {
         user: &User,
         m: &Mutation,
         window: &FixWindow,
+        noted: &HashMap<String, String>,
     ) -> Result<Result<Prepared, String>, SyncError> {
         if let Err(reason) = check_mutation(m) {
             return Ok(Err(reason));
@@ -180,15 +194,36 @@ impl Bodega {
                     return Ok(Err(format!("no mission {mission_id}")));
                 };
                 let target = Target::Assignment { district: &mission.district, assignee: mission.assignee_user_id };
-                match decide(&subject, Action::WorkMission, target) {
-                    Decision::Deny(reason) => Err(reason),
-                    Decision::Allow(_) => Ok(Prepared::Note {
-                        note_id: note_id.clone(),
-                        mission_id: mission_id.clone(),
-                        body: body.trim().to_string(),
-                        supersedes: supersedes.clone(),
-                    }),
+                if let Decision::Deny(reason) = decide(&subject, Action::WorkMission, target) {
+                    return Ok(Err(reason));
                 }
+                // An id another note holds is refused here (and again under the write lock,
+                // for a race), so that no edit below can lean on it.
+                if self.note_author(note_id).await?.is_some_and(|(author, on)| author != user.id || &on != mission_id) {
+                    return Ok(Err(id_taken(note_id)));
+                }
+                // An edit replaces one of its author's own notes on the same mission: one sent
+                // before, or one earlier in this push (written offline, then edited).
+                if let Some(original) = supersedes {
+                    let own = match noted.get(original) {
+                        Some(on) => on == mission_id,
+                        None => self
+                            .note_author(original)
+                            .await?
+                            .is_some_and(|(author, on)| author == user.id && &on == mission_id),
+                    };
+                    if !own {
+                        return Ok(Err(format!(
+                            "supersedes: note {original} is not one of your notes on this mission; this note was not saved"
+                        )));
+                    }
+                }
+                Ok(Prepared::Note {
+                    note_id: note_id.clone(),
+                    mission_id: mission_id.clone(),
+                    body: body.trim().to_string(),
+                    supersedes: supersedes.clone(),
+                })
             }
             MutationKind::Breadcrumbs { fixes } => match window.sort(fixes) {
                 (kept, Some(reason)) if kept.is_empty() => Err(reason),
@@ -220,11 +255,16 @@ impl Bodega {
         // authoritative checks that depend on the mission's current state run again inside it.
         let mut work = Vec::with_capacity(req.mutations.len());
         let mut results = Vec::with_capacity(req.mutations.len());
+        let mut noted = HashMap::new();
         for (m, disposition) in req.mutations.iter().zip(plan) {
             if disposition == Disposition::Skip {
                 results.push((m.seq, Outcome::Duplicate));
             } else {
-                work.push((m, self.prepare(user, m, &window).await?));
+                let prepared = self.prepare(user, m, &window, &noted).await?;
+                if let Ok(Prepared::Note { note_id, mission_id, .. }) = &prepared {
+                    noted.insert(note_id.clone(), mission_id.clone());
+                }
+                work.push((m, prepared));
             }
         }
         let (applied, last_seq, gap) = self.apply_batch(user, &req.device_id, work, device.last_seq.max(0)).await?;
@@ -332,10 +372,7 @@ impl Bodega {
                                     "SELECT author_user_id, mission_id, body FROM mission_notes WHERE id = $1")
                                     .bind(&note_id).fetch_one(&mut *tx).await?;
                                 if (author, &on, &text) != (user.id, &mission_id, &body) {
-                                    outcome = Outcome::Rejected {
-                                        reason: format!("note id {note_id} is already another note's: this note was not saved; \
-                                                         write it again"),
-                                    };
+                                    outcome = Outcome::Rejected { reason: id_taken(&note_id) };
                                 }
                             }
                         }

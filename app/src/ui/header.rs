@@ -57,21 +57,13 @@ fn RoleLinks() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let me = me.await;
-                let may = |a| me.as_ref().is_some_and(|m| m.may(a));
-                let officer = me.as_ref().is_some_and(|m| m.roles.contains(&protocol::Role::Officer));
-                view! {
-                    {(officer || may(protocol::Action::AcknowledgeMission)).then(|| view! { <A href="/missions">"My missions"</A> })}
-                    {may(protocol::Action::AcknowledgeMission).then(|| view! { <A href="/board">"Board"</A> })}
-                    {may(protocol::Action::PlanMissions).then(|| view! { <A href="/plan">"Plan"</A> })}
-                    {may(protocol::Action::ManageMenu).then(|| view! { <A href="/menu">"Menu"</A> })}
-                    {may(protocol::Action::ViewHotSpots).then(|| view! { <A href="/crime">"Crime"</A> })}
-                    {may(protocol::Action::ViewPresence).then(|| view! { <A href="/presence">"Presence"</A> })}
-                    {may(protocol::Action::ViewSnapshot).then(|| view! { <A href="/snapshot">"Snapshot"</A> })}
-                    {may(protocol::Action::IngestData).then(|| view! { <A href="/upload">"Load data"</A> })}
-                    {may(protocol::Action::ManageUsers).then(|| view! { <A href="/admin/users">"Accounts"</A> })}
-                    {may(protocol::Action::ManageDevices).then(|| view! { <A href="/admin/devices">"Devices"</A> })}
-                    {may(protocol::Action::ViewAudit).then(|| view! { <A href="/admin/audit">"Audit"</A> })}
-                }
+                let roles = me.map(|m| m.roles).unwrap_or_default();
+                let links = crate::auth::PAGES
+                    .iter()
+                    .filter(|p| p.needs.is_some() && crate::auth::may_open(p.path, &roles))
+                    .filter_map(|p| p.nav.map(|name| view! { <A href=p.path>{name}</A> }))
+                    .collect_view();
+                view! { {links} }
             })}
         </Transition>
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use app::auth::ssr::{Caller, ClientInfo, SessionProblem};
 use app::error::ApiError;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use bodega::Bodega;
@@ -164,7 +164,15 @@ pub async fn page_guard(req: Request, next: Next) -> Response {
         };
         return Redirect::to(&format!("/signin?next={}{reason}", urlencode(target))).into_response();
     }
-    next.run(req).await
+    // A screen the caller's roles may not use still renders (it says what it is for, and its
+    // data calls are refused on their own), answered 403 so no client mistakes it for theirs.
+    let refused = is_page_load
+        && req.extensions().get::<Caller>().is_some_and(|c| !app::auth::may_open(req.uri().path(), &c.user.roles));
+    let mut response = next.run(req).await;
+    if refused && response.status().is_success() {
+        *response.status_mut() = StatusCode::FORBIDDEN;
+    }
+    response
 }
 
 #[cfg(test)]

@@ -22,15 +22,39 @@ enum Who {
 const EVERYONE: [Who; 7] =
     [Who::Anonymous, Who::Officer, Who::Sergeant, Who::OtherDistrictSergeant, Who::Command, Who::Analyst, Who::Admin];
 
-/// What a caller should get from an endpoint.
+/// What a caller should get from an endpoint: one exact class each, so a role the policy
+/// refuses can never pass for allowed with a 404 or a 422 its request earned past a missing gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
-    /// Served (any answer but 401/403).
+    /// Served: 2xx.
     Allowed,
-    /// 401: sign in first.
+    /// 401, or a page load sent to the sign-in screen (303 to `/signin`): sign in first.
     SignIn,
     /// 403: the policy says no.
     Forbidden,
+    /// 404 past the gate: what the request names does not exist here.
+    NotFound,
+    /// 422 past the gate: the request was let through and its content refused.
+    Invalid,
+}
+
+/// A row where `allowed` are served, everyone else signed in is refused, and anonymous callers
+/// are sent to sign in.
+fn only(allowed: &[Who]) -> Vec<(Who, Expect)> {
+    EVERYONE
+        .iter()
+        .map(|w| match w {
+            Who::Anonymous => (*w, Expect::SignIn),
+            w if allowed.contains(w) => (*w, Expect::Allowed),
+            w => (*w, Expect::Forbidden),
+        })
+        .collect()
+}
+
+/// `row` with every allowed caller's answer `class` instead (the gate passes them; the
+/// request then earns that answer).
+fn past_the_gate(row: &[(Who, Expect)], class: Expect) -> Vec<(Who, Expect)> {
+    row.iter().map(|&(w, e)| (w, if e == Expect::Allowed { class } else { e })).collect()
 }
 
 /// The expected answer of every endpoint for every caller, written out by hand from the policy
@@ -69,11 +93,14 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     // Every role with missions syncs its device; administrators have nothing to sync.
     m.insert("/api/sync/push", mission_readers.clone());
     m.insert("/api/sync/pull", mission_readers.clone());
-    // A supervisor's override, reported by the author's device: whoever syncs.
-    m.insert("/api/sync/override", mission_readers.clone());
+    // A supervisor's override, reported by the author's device: whoever syncs; the matrix's
+    // device was never registered, so the report is refused past the gate (answered alike for
+    // an unknown device and another user's).
+    m.insert("/api/sync/override", past_the_gate(&mission_readers, Invalid));
     // A device's server-held key: whoever syncs (for their own device).
     m.insert("/api/device/key", mission_readers.clone());
-    m.insert("/api/sync/push-sealed", mission_readers.clone());
+    // A sealed state the matrix cannot seal: refused past the gate.
+    m.insert("/api/sync/push-sealed", past_the_gate(&mission_readers, Invalid));
     // Supervisors' own override codes: sergeants (any district: it is their own) and command.
     m.insert(
         "/api/auth/override-code",
@@ -161,26 +188,11 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
         ],
     );
     // The audit log, accounts and devices: administrators only.
-    for path in [
-        "/api/admin/audit",
-        "/api/admin/accounts",
-        "/api/admin/account",
-        "/api/admin/devices",
-        "/api/admin/device_revoke",
-    ] {
-        m.insert(
-            path,
-            vec![
-                (Anonymous, SignIn),
-                (Officer, Forbidden),
-                (Sergeant, Forbidden),
-                (OtherDistrictSergeant, Forbidden),
-                (Command, Forbidden),
-                (Analyst, Forbidden),
-                (Admin, Allowed),
-            ],
-        );
+    for path in ["/api/admin/audit", "/api/admin/accounts", "/api/admin/account", "/api/admin/devices"] {
+        m.insert(path, only(&[Admin]));
     }
+    // Revoking a device the matrix names but nobody registered: past the gate, not found.
+    m.insert("/api/admin/device_revoke", past_the_gate(&only(&[Admin]), NotFound));
     // Acknowledging a D1 mission: only D1's sergeant.
     m.insert(
         "/api/missions/transition",
@@ -194,21 +206,36 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
             (Admin, Forbidden),
         ],
     );
-    // A basemap holds no police data: public like the site's other static files.
-    for path in [
-        "/api/me",
-        "/api/sign_in_options",
-        "/api/auth/oidc/start",
-        "/api/auth/oidc/callback",
-        "/healthz",
-        "/readyz",
-        "/sw.js",
-        "/shell",
-        "/api/auth/login",
-        "/api/auth/logout",
-        "/maps/{version}/basemap.pmtiles",
-    ] {
+    for path in ["/api/me", "/api/sign_in_options", "/healthz", "/readyz", "/sw.js", "/shell", "/api/auth/logout"] {
         m.insert(path, public.clone());
+    }
+    // Public, and not here: the test server has no identity provider and no basemap (a basemap
+    // holds no police data: public like the site's other static files).
+    for path in ["/api/auth/oidc/start", "/api/auth/oidc/callback", "/maps/{version}/basemap.pmtiles"] {
+        m.insert(path, past_the_gate(&public, NotFound));
+    }
+    // Anyone may try to sign in; the matrix's wrong password is 401 for anyone.
+    m.insert("/api/auth/login", past_the_gate(&public, SignIn));
+    // The screens, written out from the policy by hand: anonymous page loads go to the sign-in
+    // screen; a role that may not use a screen gets it answered 403.
+    let patrol = [Officer, Sergeant, OtherDistrictSergeant];
+    let everyone_signed_in = [Officer, Sergeant, OtherDistrictSergeant, Command, Analyst, Admin];
+    let hot_spot_readers = [Officer, Sergeant, OtherDistrictSergeant, Command, Analyst];
+    let planners = [Sergeant, OtherDistrictSergeant, Command, Analyst];
+    m.insert("/", only(&everyone_signed_in));
+    m.insert("/signin", public.clone());
+    m.insert("/missions", only(&patrol));
+    m.insert("/board", only(&[Sergeant, OtherDistrictSergeant]));
+    m.insert("/plan", only(&planners));
+    m.insert("/menu", only(&[Command, Analyst]));
+    m.insert("/crime", only(&hot_spot_readers));
+    m.insert("/places", only(&hot_spot_readers));
+    m.insert("/accuracy", only(&hot_spot_readers));
+    m.insert("/presence", only(&planners));
+    m.insert("/snapshot", only(&[Command, Analyst]));
+    m.insert("/upload", only(&[Analyst]));
+    for path in ["/admin/users", "/admin/devices", "/admin/audit"] {
+        m.insert(path, only(&[Admin]));
     }
     m
 }
@@ -246,11 +273,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/sync/override" => {
             serde_json::json!({ "device_id": "matrix", "supervisor": "nobody", "at": 0, "pending": 1 })
         }
-        "/api/missions/menu/save" => serde_json::json!({ "key": null, "expected_version": null, "draft": {
-            "name": "Matrix check", "goal": "g", "tactic": "directed_patrol", "dwell_minutes": 15,
-            "visits_per_shift": 1, "crime_types": [], "outcome_fields": [], "evidence_note": "", "active": true } }),
         "/api/missions/recommend" | "/api/missions/board" => serde_json::json!({ "shift": d1 }),
-        "/api/missions/issue" => serde_json::json!({ "shift": d1, "items": [] }),
         "/api/missions/transition" => serde_json::json!({ "id": MATRIX_MISSION, "step": "acknowledge", "args": {} }),
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         "/api/admin/audit" => serde_json::json!({ "search": {} }),
@@ -300,6 +323,22 @@ fn request_for(path: &str, cookie: Option<&str>) -> Request<Body> {
         let sealed = serde_json::json!({ "iv": "00", "ct": "00" });
         let body = serde_json::json!({ "device_id": device, "key": sealed, "state": sealed });
         return json_call(path, &body, cookie);
+    }
+    // Each allowed caller issues a mission of its own and saves a template of its own name, so
+    // "allowed" is a real success, not a refusal of the request's content.
+    if path == "/api/missions/issue" {
+        let id: String = format!("0193b3c4-0000-7000-8000-{:0>12}", &device[device.len().saturating_sub(12)..]);
+        let item = serde_json::json!({ "id": id, "template_id": 1,
+            "place": { "kind": "point", "lat": 49.28, "lon": -123.12, "radius_m": 100.0 },
+            "place_label": "Matrix corner", "priority": 2, "instructions": "", "reason": "" });
+        let d1 = serde_json::json!({ "district": "D1", "shift": "B", "shift_date": "2020-12-15" });
+        return json_call(path, &serde_json::json!({ "shift": d1, "items": [item] }), cookie);
+    }
+    if path == "/api/missions/menu/save" {
+        let draft = serde_json::json!({ "name": format!("Matrix check {device}"), "goal": "g", "tactic": "directed_patrol",
+            "dwell_minutes": 15, "visits_per_shift": 1, "crime_types": [], "outcome_fields": [], "evidence_note": "",
+            "active": true });
+        return json_call(path, &serde_json::json!({ "key": null, "expected_version": null, "draft": draft }), cookie);
     }
     if path == "/api/device/key" {
         return json_call(path, &serde_json::json!({ "device_id": device }), cookie);
@@ -361,6 +400,11 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
     for (path, _, _) in server::router::routes() {
         assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
     }
+    for route in leptos_axum::generate_route_list(app::App) {
+        let path = route.path();
+        assert!(app::auth::PAGES.iter().any(|p| p.path == path), "the screen {path} has no entry in app::auth::PAGES");
+        assert!(matrix.contains_key(path), "the screen {path} has no row in the authorization matrix test");
+    }
     let sessions = sessions_for_everyone(&app).await;
     issue_matrix_mission(&app).await;
     let mut failures = Vec::new();
@@ -372,22 +416,31 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
         for (who, expect) in row {
             let cookie = sessions[who].as_deref();
             // The live stream never ends: its status is all there is to read.
-            let (status, _, body) = if *path == "/api/live" {
+            let (status, headers, body) = if *path == "/api/live" {
                 let resp = app.router.clone().oneshot(request_for(path, cookie)).await.expect("infallible");
                 (resp.status(), resp.headers().clone(), String::new())
             } else {
                 call(&app.router, request_for(path, cookie)).await
             };
+            let to_sign_in =
+                headers.get(header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.starts_with("/signin?"));
             let got = match status {
-                StatusCode::UNAUTHORIZED if *path != "/api/auth/login" => Expect::SignIn,
+                s if s.is_success() => Expect::Allowed,
+                StatusCode::UNAUTHORIZED => Expect::SignIn,
+                StatusCode::SEE_OTHER if to_sign_in => Expect::SignIn,
+                StatusCode::FORBIDDEN => Expect::Forbidden,
+                StatusCode::NOT_FOUND => Expect::NotFound,
+                StatusCode::UNPROCESSABLE_ENTITY => Expect::Invalid,
                 StatusCode::BAD_REQUEST => {
                     failures.push(format!("{path} as {who:?}: the test's request did not decode: {body:.200}"));
                     continue;
                 }
-                StatusCode::FORBIDDEN => Expect::Forbidden,
-                _ => Expect::Allowed,
+                other => {
+                    failures.push(format!("{path} as {who:?}: expected {expect:?}, got {other} {body:.200}"));
+                    continue;
+                }
             };
-            if got != *expect || status.is_server_error() || status == StatusCode::METHOD_NOT_ALLOWED {
+            if got != *expect {
                 failures.push(format!("{path} as {who:?}: expected {expect:?}, got {status} {body:.200}"));
             }
         }
@@ -901,4 +954,118 @@ async fn administrators_change_roles_unlock_deactivate_and_revoke_devices_on_rec
     assert_eq!(call(&app.router, server_fn("/api/me", Some(&again))).await.2, "null");
     let (status, _, _) = call(&app.router, login_request("off1", PASSWORD, serde_json::json!({}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a deactivated account cannot sign in");
+}
+
+/// Every endpoint that takes an id, tried by an officer with another officer's mission, device
+/// and note (both of D1, so only ownership stands between them): each is refused, with the
+/// exact answer its kind gives, and nothing of the other officer's changes.
+#[tokio::test]
+async fn every_id_taking_endpoint_refuses_another_officers_mission_device_and_note() {
+    let app = test_app().await;
+    let cmd = add_user(&app, "cmd", &[Role::Command], &[]).await;
+    add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
+    let my_id = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
+    let theirs = add_user(&app, "off2", &[Role::Officer], &["D1"]).await;
+    let (sgt, me, them) = (sign_in(&app, "sgt1").await, sign_in(&app, "off1").await, sign_in(&app, "off2").await);
+    // off2's mission, device (with its server-held key) and note; and a mission of off1's own.
+    let (mission, my_mission) = ("0193b3c4-0000-7000-8000-0000000theirs", "0193b3c4-0000-7000-8000-00000000mine");
+    for (id, to) in [(mission, theirs), (my_mission, my_id)] {
+        issue_test_mission(&app, id, cmd, false).await;
+        for (step, args) in
+            [("acknowledge", serde_json::json!({})), ("assign", serde_json::json!({ "assignee_user_id": to }))]
+        {
+            let body = serde_json::json!({ "id": id, "step": step, "args": args });
+            assert_eq!(
+                call(&app.router, json_call("/api/missions/transition", &body, Some(&sgt))).await.0,
+                StatusCode::OK
+            );
+        }
+    }
+    let note = serde_json::json!({ "seq": 1, "kind": "note", "note_id": "their-note", "mission_id": mission,
+        "body": "their words", "supersedes": null, "device_time": 1_700_000_000 });
+    let push = |device: &str, mutations: serde_json::Value| serde_json::json!({ "schema_version": 1, "device_id": device, "mutations": mutations });
+    let (status, _, text) =
+        call(&app.router, json_call("/api/sync/push", &push("their-phone", serde_json::json!([note])), Some(&them)))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let key = serde_json::json!({ "device_id": "their-phone" });
+    assert_eq!(call(&app.router, json_call("/api/device/key", &key, Some(&them))).await.0, StatusCode::OK);
+    let before = app.store.bodega.mission(mission).await.expect("q").expect("mission");
+
+    let sealed = serde_json::json!({ "iv": "00", "ct": "00" });
+    let tries: Vec<(&str, Request<Body>, StatusCode)> = vec![
+        (
+            "start their mission",
+            json_call(
+                "/api/missions/transition",
+                &serde_json::json!({ "id": mission, "step": "start", "args": {} }),
+                Some(&me),
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "read their mission's events",
+            json_call("/api/missions/events", &serde_json::json!({ "id": mission }), Some(&me)),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "push from their device",
+            json_call("/api/sync/push", &push("their-phone", serde_json::json!([])), Some(&me)),
+            StatusCode::CONFLICT,
+        ),
+        (
+            "pull as their device",
+            with_cookie(get("/api/sync/pull?cookie=0&device_id=their-phone"), &me),
+            StatusCode::CONFLICT,
+        ),
+        ("take their device's key", json_call("/api/device/key", &key, Some(&me)), StatusCode::FORBIDDEN),
+        (
+            "push their device's sealed store",
+            json_call(
+                "/api/sync/push-sealed",
+                &serde_json::json!({ "device_id": "their-phone", "key": sealed, "state": sealed }),
+                Some(&me),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "report an override on their device",
+            json_call(
+                "/api/sync/override",
+                &serde_json::json!({ "device_id": "their-phone", "supervisor": "sgt1", "at": 1_700_000_000, "pending": 1 }),
+                Some(&me),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, req, expected) in tries {
+        let (status, _, body) = call(&app.router, req).await;
+        if status != expected {
+            failures.push(format!("{what}: expected {expected}, got {status} {body:.200}"));
+        }
+    }
+    // Through the sync, from the officer's own device: a step on their mission, a note on it,
+    // a note under their note's id on the officer's own mission, and an edit there of their
+    // note are each rejected, saying why.
+    let mine = serde_json::json!([
+        { "seq": 1, "kind": "step", "mission_id": mission, "step": "start", "args": {}, "device_time": 1_700_000_000 },
+        { "seq": 2, "kind": "note", "note_id": "my-note", "mission_id": mission, "body": "mine", "supersedes": null, "device_time": 1_700_000_000 },
+        { "seq": 3, "kind": "note", "note_id": "their-note", "mission_id": my_mission, "body": "mine", "supersedes": null, "device_time": 1_700_000_000 },
+        { "seq": 4, "kind": "note", "note_id": "my-edit", "mission_id": my_mission, "body": "mine", "supersedes": "their-note", "device_time": 1_700_000_000 },
+    ]);
+    let (status, _, text) = call(&app.router, json_call("/api/sync/push", &push("my-phone", mine), Some(&me))).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).expect("json");
+    for r in answer["results"].as_array().expect("results") {
+        if r[1]["outcome"] != "rejected" || r[1]["reason"].as_str().is_none_or(str::is_empty) {
+            failures.push(format!("sync mutation {}: expected a rejection with a reason, got {}", r[0], r[1]));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let after = app.store.bodega.mission(mission).await.expect("q").expect("mission");
+    assert_eq!((after.status, after.version), (before.status, before.version), "their mission is as it was");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM mission_notes").await, 1, "only their note");
+    let device = app.store.bodega.device("their-phone").await.expect("q").expect("device");
+    assert_eq!((device.user_id, device.revoked_at), (theirs, None), "their device is still theirs");
 }
