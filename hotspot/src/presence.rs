@@ -17,6 +17,10 @@
 //! - A Koper visit lasts at least [`VisitParams::koper_min_s`] (10 minutes); its Koper-compliant
 //!   minutes are its dwell capped at [`VisitParams::koper_max_s`] (16 minutes), past which
 //!   presence has diminishing returns.
+//! - A move between two usable fixes faster than [`VisitParams::max_speed_mps`] (the distance
+//!   less both accuracy radii, over the time between) is an implausible jump
+//!   ([`implausible_jumps`]): reported for the dashboard to flag, never dropped, since a pursuit
+//!   is real and a spoofed fix is evidence.
 
 /// One GPS fix in projected metres.
 #[derive(Debug, Clone, Copy, PartialEq)]
