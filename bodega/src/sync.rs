@@ -90,14 +90,16 @@ struct FixWindow {
 }
 
 impl FixWindow {
-    /// The fixes believed, and a reason naming the first refused and how many were.
+    /// The fixes believed, their times corrected to the server's clock, and a reason naming the
+    /// first refused and how many were. What is stored is what was checked: a device that lies
+    /// about its clock (`sent_at`) only moves its fixes inside its own session.
     fn sort(&self, fixes: &[protocol::sync::Fix]) -> (Vec<protocol::sync::Fix>, Option<String>) {
         let mut kept = Vec::with_capacity(fixes.len());
         let mut refused = 0;
         let mut first = None;
         for f in fixes {
             match fix_time_refusal(f.t, self.skew, self.now, &self.sessions) {
-                None => kept.push(*f),
+                None => kept.push(protocol::sync::Fix { t: f.t.saturating_add(self.skew), ..*f }),
                 Some(why) => {
                     refused += 1;
                     first.get_or_insert((f.t, why));

@@ -282,6 +282,8 @@ async fn fake_gps_is_refused_a_spoofed_jump_is_flagged_and_minutes_say_their_sou
     let fast = |t: i64| t + 3_600;
     let recent: Vec<Fix> = stay(fast(now - 100), 1, (49.28, -123.12));
     assert_eq!(push_one(&app, &off, "phone-1", 6, recent.clone(), Some(fast(now))).await["outcome"], "applied");
+    let newest = count(&app, "SELECT MAX(fix_at) FROM gps_fixes").await;
+    assert!((now - 100..=now).contains(&(newest - 60)), "stored on the server's clock: {newest} for now {now}");
     // The same clock without the correction is in the future.
     let later: Vec<Fix> = recent.iter().map(|f| Fix { t: f.t + 600, ..*f }).collect();
     assert_eq!(push_one(&app, &off, "phone-1", 7, later, None).await["outcome"], "rejected");
