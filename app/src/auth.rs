@@ -87,6 +87,10 @@ pub const PAGES: &[Page] = {
 
 /// Whether `roles` may use the screen at `path` (unknown paths are the not-found page's).
 pub fn may_open(path: &str, roles: &[protocol::Role]) -> bool {
+    let path = match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
     match PAGES.iter().find(|p| p.path == path).and_then(|p| p.needs) {
         None => true,
         Some(action) => roles.iter().any(|r| protocol::policy::grant(*r, action).is_some()),

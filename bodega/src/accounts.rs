@@ -614,17 +614,19 @@ impl Bodega {
         }))
     }
 
-    /// When `user_id` was signed in: each session as `(signed in, signed out or its absolute
-    /// end, whichever came first)`, server clock. Sessions are kept when they end, so this is the
-    /// user's whole history; a device's breadcrumbs are believed only inside it
-    /// (`protocol::sync::fix_time_refusal`).
+    /// When `user_id` was signed in on device `device_id`: each of those sessions as `(signed
+    /// in, signed out or its absolute end, whichever came first)`, server clock. Sessions are
+    /// kept when they end, so this is the whole history; a device's breadcrumbs are believed only
+    /// inside it (`protocol::sync::fix_time_refusal`) — a session at a desk is no cover for a
+    /// phone's track.
     ///
     /// # Errors
     /// A store error.
-    pub async fn session_spans(&self, user_id: i64) -> Result<Vec<(i64, i64)>, BodegaError> {
+    pub async fn session_spans(&self, user_id: i64, device_id: &str) -> Result<Vec<(i64, i64)>, BodegaError> {
         let rows: Vec<(i64, i64, Option<i64>)> = on_pool!(self, pool => sqlx::query_as(
-            "SELECT created_at, expires_at, ended_at FROM sessions WHERE user_id = $1 ORDER BY created_at")
-            .bind(user_id).fetch_all(pool).await)?;
+            "SELECT created_at, expires_at, ended_at FROM sessions WHERE user_id = $1 AND device_id = $2 \
+             ORDER BY created_at")
+            .bind(user_id).bind(device_id).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(|(from, expires, ended)| (from, ended.map_or(expires, |e| e.min(expires)))).collect())
     }
 

@@ -719,6 +719,9 @@ impl Bodega {
                         format!("{} is not in district {}", officer.display_name, mission.district),
                     ));
                 }
+                if let Some(unit) = &args.assignee_unit {
+                    protocol::text::check(unit, 40, Lines::One).map_err(|r| invalid("assignee_unit", r))?;
+                }
                 detail.insert("assignee_user_id".into(), user_id.into());
                 detail.insert("assignee".into(), officer.display_name.into());
             }

@@ -234,22 +234,34 @@ impl Bodega {
         })
     }
 
-    /// Applies a push from `user`'s device, exactly once per (device, seq).
+    /// Applies a push from `user`'s device, exactly once per (device, seq), sent in `session`
+    /// (its token hash; `None` for a push without one, such as a test's).
     ///
     /// # Errors
     /// [`SyncError`]: the whole push refused (wire version, gap, malformed, another user's or a
     /// revoked device) or the store failed. Mutations committed before a failure stay committed
     /// and are reported by the next pull's `last_seq`.
-    pub async fn apply_push(&self, user: &User, req: &PushRequest) -> Result<PushResponse, SyncError> {
+    pub async fn apply_push(
+        &self,
+        user: &User,
+        session: Option<&str>,
+        req: &PushRequest,
+    ) -> Result<PushResponse, SyncError> {
         if req.schema_version != SCHEMA_VERSION {
             return Err(SyncRefusal::Upgrade { client: req.schema_version, server: SCHEMA_VERSION }.into());
         }
         let device = self.sync_device(user, &req.device_id, req.mutations.len()).await?;
+        // The session pushing is this device's from now on (a session not yet tied to one is
+        // tied to the first it pushes for): revoking the device ends it, and the breadcrumbs
+        // below are checked against this device's sessions.
+        if let Some(hash) = session {
+            self.bind_session_device(hash, &req.device_id).await?;
+        }
         let plan = plan_push(device.last_seq.max(0) as u64, &req.mutations)?;
         let has_fixes = req.mutations.iter().any(|m| matches!(m.kind, MutationKind::Breadcrumbs { .. }));
         let now = now_seconds();
         let window = FixWindow {
-            sessions: if has_fixes { self.session_spans(user.id).await? } else { Vec::new() },
+            sessions: if has_fixes { self.session_spans(user.id, &req.device_id).await? } else { Vec::new() },
             skew: req.sent_at.map_or(0, |sent| now.saturating_sub(sent)),
             now,
         };

@@ -60,19 +60,20 @@ pub async fn fresh_store() -> TestStore {
     }
 }
 
-/// Records that `user_id` was signed in over `[from, to]` (server clock), as if a session had
-/// been opened then: the tests that replay a past shift's breadcrumbs need their officer to have
-/// been signed in during it, which a sign-in today cannot be (fixes outside every session of
-/// their user are refused; `protocol::sync::fix_time_refusal`).
+/// Records that `user_id` was signed in on `device` over `[from, to]` (server clock), as if a
+/// session had been opened then: the tests that replay a past shift's breadcrumbs need their
+/// officer's device to have been signed in during it, which a sign-in today cannot be (fixes
+/// outside every session of their user on that device are refused;
+/// `protocol::sync::fix_time_refusal`).
 ///
 /// # Panics
 /// When the store refuses the row.
-pub async fn signed_in_during(bodega: &Bodega, user_id: i64, from: i64, to: i64) {
+pub async fn signed_in_during(bodega: &Bodega, user_id: i64, device: &str, from: i64, to: i64) {
     static SESSIONS: AtomicU32 = AtomicU32::new(0);
     let id = format!("replayed-{}-{user_id}-{from}", SESSIONS.fetch_add(1, Ordering::SeqCst));
     crate::on_writer!(bodega, pool => sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, auth_method, created_at, last_seen_at, expires_at, ended_at, end_reason) \
-         VALUES ($1, $2, 'password', $3, $4, $4, $4, 'logout')")
-        .bind(&id).bind(user_id).bind(from).bind(to).execute(pool).await.map(|_| ()))
+        "INSERT INTO sessions (id_hash, user_id, device_id, auth_method, created_at, last_seen_at, expires_at, ended_at, \
+         end_reason) VALUES ($1, $2, $3, 'password', $4, $5, $5, $5, 'logout')")
+        .bind(&id).bind(user_id).bind(device).bind(from).bind(to).execute(pool).await.map(|_| ()))
     .expect("a replayed session");
 }

@@ -1,9 +1,11 @@
 //! What free text a person types may hold, the one rule for every field that stores it (notes,
 //! mission instructions and reasons, template fields, names, revocation reasons): a bounded
 //! length, and no character that hides or rewrites what others read — no control character
-//! (NUL included; a line break and a tab only where the field has lines), and none of Unicode's
-//! bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), with which
-//! "Trojan Source" text shows one thing and says another. The server refuses such text with 422
+//! (NUL included; a line break and a tab only where the field has lines, and no line or
+//! paragraph separator in a one-line field), and none of Unicode's bidirectional embeddings,
+//! overrides and isolates (U+202A–U+202E, U+2066–U+2069), with which "Trojan Source" text shows
+//! one thing and says another. The marks that only steer direction (U+200E, U+200F) and the
+//! zero-width joiners stay: scripts officers type need them. The server refuses such text with 422
 //! naming the field; a note that came through the sync is rejected with the reason, which the
 //! device shows.
 
@@ -38,7 +40,9 @@ pub fn check(value: &str, max: usize, lines: Lines) -> Result<(), String> {
 fn hidden(c: char, lines: Lines) -> bool {
     let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     let control = c.is_control() && !(lines == Lines::Many && matches!(c, '\n' | '\r' | '\t'));
-    bidi || control
+    // Unicode's line and paragraph separators break a one-line field as a newline would.
+    let separator = lines == Lines::One && matches!(c, '\u{2028}' | '\u{2029}');
+    bidi || control || separator
 }
 
 #[cfg(test)]
@@ -50,6 +54,7 @@ mod tests {
         assert_eq!(check("Quiet block, two contacts", 80, Lines::One), Ok(()));
         assert_eq!(check("line one\nline two\ttab", 80, Lines::Many), Ok(()));
         assert!(check("line one\nline two", 80, Lines::One).is_err(), "a name has one line");
+        assert!(check("line one\u{2028}line two", 80, Lines::One).is_err(), "a line separator too");
         let nul = check("ab\0c", 80, Lines::Many).expect_err("NUL");
         assert!(nul.contains("character 3 (U+0000)"), "{nul}");
         let rlo = check("invoice\u{202E}fdp.exe", 80, Lines::Many).expect_err("RLO");

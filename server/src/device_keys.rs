@@ -181,7 +181,7 @@ pub async fn push_sealed(State(state): State<AppState>, req: Request) -> Respons
             mutations: chunk.to_vec(),
             sent_at: None,
         };
-        match state.ctx.bodega.apply_push(&c.user, &push).await {
+        match state.ctx.bodega.apply_push(&c.user, Some(&c.session_hash), &push).await {
             Ok(answer) => last = Some(answer),
             Err(e) => return crate::sync::refusal(&state, &c, &device.id, "/api/sync/push-sealed", e).await,
         }

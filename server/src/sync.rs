@@ -83,16 +83,10 @@ pub async fn push(State(state): State<AppState>, req: Request) -> Response {
         // A revoked device's session may not push as another device.
         return ApiError::Unauthenticated(SessionProblem::Ended.message().into()).into_response();
     }
-    match state.ctx.bodega.apply_push(&caller.user, &body).await {
-        Ok(answer) => {
-            // The push registered the device (or found it): revoking it now ends this session.
-            if caller.device_id.is_none() {
-                if let Err(e) = state.ctx.bodega.bind_session_device(&caller.session_hash, &body.device_id).await {
-                    tracing::warn!(error = %e, "tying the session to its device failed");
-                }
-            }
-            Json(answer).into_response()
-        }
+    // The push registers the device (or finds it) and ties this session to it: revoking the
+    // device then ends the session.
+    match state.ctx.bodega.apply_push(&caller.user, Some(&caller.session_hash), &body).await {
+        Ok(answer) => Json(answer).into_response(),
         Err(e) => refusal(&state, &caller, &body.device_id, "/api/sync/push", e).await,
     }
 }

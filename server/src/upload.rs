@@ -49,15 +49,13 @@ pub struct UploadQuery {
 /// What is wrong with it.
 pub fn plain_file_name(name: &str) -> Result<String, String> {
     let n = name.trim();
-    if n.is_empty() || n.chars().count() > 200 {
+    if n.is_empty() {
         return Err("must be 1 to 200 characters".into());
     }
     if n.contains(['/', '\\']) || n == "." || n == ".." || n.starts_with("..") {
         return Err("must be a file name, not a path".into());
     }
-    if n.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
+    protocol::text::check(n, 200, protocol::text::Lines::One)?;
     Ok(n.to_string())
 }
 

@@ -285,7 +285,7 @@ pub async fn revoke_device(id: String, reason: String) -> Result<(), ApiError> {
     if reason.is_empty() {
         return Err(invalid("reason", "say why in 1 to 200 characters (it goes in the audit log)"));
     }
-    protocol::text::check(reason, 200, protocol::text::Lines::Many).map_err(|r| invalid("reason", r))?;
+    protocol::text::check(reason, 200, protocol::text::Lines::One).map_err(|r| invalid("reason", r))?;
     let Some(device) = ctx.bodega.device(id.trim()).await.map_err(unavailable)? else {
         let e = ApiError::NotFound("no such device".into());
         crate::error::ssr::respond_with(&e);

@@ -25,7 +25,7 @@ struct Real<'a> {
 
 impl SyncServer for Real<'_> {
     fn push(&mut self, who: &Subject, req: &PushRequest) -> Result<PushResponse, SyncRefusal> {
-        match self.rt.block_on(self.bodega.apply_push(&self.users[&who.user_id], req)) {
+        match self.rt.block_on(self.bodega.apply_push(&self.users[&who.user_id], None, req)) {
             Ok(r) => Ok(r),
             Err(SyncError::Refused(r)) => Err(r),
             Err(e) => panic!("the store failed: {e}"),
@@ -106,13 +106,12 @@ async fn cast_of_three(b: &Bodega) -> Cast3 {
         .find(|t| t.tactic == "directed_patrol")
         .expect("koper")
         .id;
-    let (officer, sergeant) = (person(b, "off1", Role::Officer).await, person(b, "sgt1", Role::Sergeant).await);
-    // The simulated schedules' breadcrumbs are timed from 1,700,000,000 on: their users were
-    // signed in then (a fix outside every session of its user is refused).
-    for who in [&officer, &sergeant] {
-        bodega::testing::signed_in_during(b, who.id, 1_699_999_000, 1_700_100_000).await;
+    Cast3 {
+        officer: person(b, "off1", Role::Officer).await,
+        sergeant: person(b, "sgt1", Role::Sergeant).await,
+        command: person(b, "cmd", Role::Command).await,
+        koper,
     }
-    Cast3 { officer, sergeant, command: person(b, "cmd", Role::Command).await, koper }
 }
 
 /// A Koper patrol mission `id` in D1, shift B of 15 December 2020, to be issued.
@@ -150,6 +149,13 @@ fn two_hundred_faulty_schedules_against_the_real_store_converge_exactly_once() {
             }
         });
         let ids = [format!("s{seed}-phone"), format!("s{seed}-laptop"), format!("s{seed}-tablet")];
+        // The schedules' breadcrumbs are timed from 1,700,000,000 on: each device's user was
+        // signed in on it then (a fix outside every session of its user on that device is refused).
+        rt.block_on(async {
+            for (id, who) in ids.iter().zip([&officer, &officer, &sergeant]) {
+                bodega::testing::signed_in_during(b, who.id, id, 1_699_999_000, 1_700_100_000).await;
+            }
+        });
         let devices = vec![
             Device::new(&ids[0], officer.subject()),
             Device::new(&ids[1], officer.subject()),
@@ -228,7 +234,7 @@ fn opposite_endings_pushed_at_once_from_two_devices_chain_one_after_the_other() 
             sent_at: None,
         };
         let (b, officer) = (b.clone(), officer.clone());
-        rt.spawn(async move { b.apply_push(&officer, &req).await.map(|r| r.results) })
+        rt.spawn(async move { b.apply_push(&officer, None, &req).await.map(|r| r.results) })
     };
     for (i, id) in missions.iter().enumerate() {
         rt.block_on(async {

@@ -400,10 +400,14 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
     for (path, _, _) in server::router::routes() {
         assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
     }
-    for route in leptos_axum::generate_route_list(app::App) {
-        let path = route.path();
+    let screens: Vec<String> =
+        leptos_axum::generate_route_list(app::App).iter().map(|r| r.path().to_string()).collect();
+    for path in &screens {
         assert!(app::auth::PAGES.iter().any(|p| p.path == path), "the screen {path} has no entry in app::auth::PAGES");
-        assert!(matrix.contains_key(path), "the screen {path} has no row in the authorization matrix test");
+        assert!(matrix.contains_key(path.as_str()), "the screen {path} has no row in the authorization matrix test");
+    }
+    for page in app::auth::PAGES {
+        assert!(screens.iter().any(|s| s == page.path), "app::auth::PAGES names {}, which is no route", page.path);
     }
     let sessions = sessions_for_everyone(&app).await;
     issue_matrix_mission(&app).await;

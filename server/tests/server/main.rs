@@ -127,11 +127,12 @@ async fn sign_in(app: &TestApp, username: &str) -> String {
     session_cookie(&headers).expect("a session cookie")
 }
 
-/// Records `username` as signed in over `[from, to]`: a test replaying a past shift's breadcrumbs
-/// needs its officer to have been signed in then (`bodega::testing::signed_in_during`).
-async fn signed_in_during(app: &TestApp, username: &str, from: i64, to: i64) {
+/// Records `username` as signed in on `device` over `[from, to]`: a test replaying a past shift's
+/// breadcrumbs needs its officer's device to have been signed in then
+/// (`bodega::testing::signed_in_during`).
+async fn signed_in_during(app: &TestApp, username: &str, device: &str, from: i64, to: i64) {
     let user = app.store.bodega.user_by_username(username).await.expect("store").expect("the user");
-    bodega::testing::signed_in_during(&app.store.bodega, user.id, from, to).await;
+    bodega::testing::signed_in_during(&app.store.bodega, user.id, device, from, to).await;
 }
 
 /// The one number a `SELECT COUNT(*) …` answers.

@@ -56,7 +56,7 @@ async fn presence_counts_gps_visits_against_harm_and_recommendations_count_them_
     add_user(&app, "cmd", &[Role::Command], &[]).await;
     add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
     add_user(&app, "sgt2", &[Role::Sergeant], &["D2"]).await;
-    signed_in_during(&app, "off1", START, START + 8 * 3_600).await;
+    signed_in_during(&app, "off1", "phone-1", START, START + 8 * 3_600).await;
     let (cmd, off, sgt2) = (sign_in(&app, "cmd").await, sign_in(&app, "off1").await, sign_in(&app, "sgt2").await);
     let rec = post(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
     let proposals = rec["proposals"].as_array().expect("proposals").clone();
@@ -122,7 +122,7 @@ async fn presence_counts_gps_visits_against_harm_and_recommendations_count_them_
 async fn live_stream(app: &TestApp) -> (String, axum::body::BodyDataStream) {
     add_user(app, "ana", &[Role::Analyst], &[]).await;
     add_user(app, "off1", &[Role::Officer], &["D1"]).await;
-    signed_in_during(app, "off1", START, START + 8 * 3_600).await;
+    signed_in_during(app, "off1", "phone-live", START, START + 8 * 3_600).await;
     let ana = sign_in(app, "ana").await;
     let resp = app.router.clone().oneshot(with_cookie(get("/api/live"), &ana)).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::OK);
@@ -166,8 +166,8 @@ async fn another_districts_breadcrumbs_outside_a_mission_change_nothing_here() {
     add_user(&app, "cmd", &[Role::Command], &[]).await;
     add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
     add_user(&app, "off2", &[Role::Officer], &["D2"]).await;
-    signed_in_during(&app, "off1", START, START + 8 * 3_600).await;
-    signed_in_during(&app, "off2", START, START + 8 * 3_600).await;
+    signed_in_during(&app, "off1", "phone-d1", START, START + 8 * 3_600).await;
+    signed_in_during(&app, "off2", "phone-d2", START, START + 8 * 3_600).await;
     let (cmd, off1, off2) = (sign_in(&app, "cmd").await, sign_in(&app, "off1").await, sign_in(&app, "off2").await);
     let shift = serde_json::json!({ "shift": d1_shift() });
     let view = || async {
@@ -245,7 +245,7 @@ async fn fake_gps_is_refused_a_spoofed_jump_is_flagged_and_minutes_say_their_sou
     let app = test_app().await;
     add_user(&app, "cmd", &[Role::Command], &[]).await;
     add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
-    signed_in_during(&app, "off1", START, START + 8 * 3_600).await;
+    signed_in_during(&app, "off1", "phone-1", START, START + 8 * 3_600).await;
     let (cmd, off) = (sign_in(&app, "cmd").await, sign_in(&app, "off1").await);
     let shift = serde_json::json!({ "shift": d1_shift() });
     let before = post(&app, "/api/presence", shift.clone(), &cmd).await;
@@ -304,6 +304,11 @@ async fn fake_gps_is_refused_a_spoofed_jump_is_flagged_and_minutes_say_their_sou
     assert_eq!(jumps.len(), 1, "{phone}");
     assert!(jumps[0].as_str().expect("text").contains("km/h"), "{jumps:?}");
     assert!(board["places"].as_array().expect("places")[1..].iter().all(|p| p["flagged"] == false));
+
+    // A session on the officer's desk computer that day is no cover for the phone's track.
+    signed_in_during(&app, "off1", "desk-pc", START - 86_400, START - 43_200).await;
+    let outcome = push_one(&app, &off, "phone-1", 9, stay(START - 80_000, 2, first), None).await;
+    assert_eq!(outcome["outcome"], "rejected", "{outcome}");
 
     // An AVL feed's unit at #2 for 12 minutes: its minutes are the feed's.
     let second = at(&before["places"][1]);

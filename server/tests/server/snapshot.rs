@@ -250,7 +250,7 @@ async fn missions_and_koper_compliance_by_district_come_from_steps_and_gps() {
     }
     // The officer works both: twelve minutes at the first place, two at the second.
     let officer = sign_in(&app, "off1").await;
-    bodega::testing::signed_in_during(b, off, start, end).await;
+    bodega::testing::signed_in_during(b, off, "snap-phone", start, end).await;
     let mutations = vec![crumbs_inside(1, start + 3_600, 12, places[0]), crumbs_inside(2, start + 7_200, 2, places[1])];
     let body = serde_json::to_value(PushRequest {
         schema_version: SCHEMA_VERSION,

@@ -30,9 +30,11 @@ async fn crew(app: &TestApp) -> Crew {
     let args = protocol::mission::TransitionArgs { assignee_user_id: Some(officer_id), ..Default::default() };
     b.transition_mission(MISSION, Transition::Assign, &sgt_subject, &args).await.expect("assign");
     // The breadcrumbs these tests replay were recorded in 2020 (the backlogs) and 2023: the
-    // officer was signed in then.
-    bodega::testing::signed_in_during(b, officer_id, 1_608_000_000, 1_608_300_000).await;
-    bodega::testing::signed_in_during(b, officer_id, 1_700_000_000, 1_700_001_000).await;
+    // officer's devices were signed in then.
+    for device in ["phone-1", "phone-9", "phone-s"] {
+        bodega::testing::signed_in_during(b, officer_id, device, 1_608_000_000, 1_608_300_000).await;
+        bodega::testing::signed_in_during(b, officer_id, device, 1_700_000_000, 1_700_001_000).await;
+    }
     Crew { officer: sign_in(app, "off1").await, sergeant: sign_in(app, "sgt1").await, officer_id }
 }
 
@@ -216,7 +218,7 @@ async fn a_crash_between_commit_and_response_is_healed_by_the_retry() {
         mutations: batch.clone(),
         sent_at: None,
     };
-    app.store.bodega.apply_push(&officer, &req).await.expect("committed");
+    app.store.bodega.apply_push(&officer, None, &req).await.expect("committed");
     // After the restart the device retries; then pushes its next write.
     let (status, body) = push(&app, "phone-1", [batch, vec![note(3, "n-2")]].concat(), &c.officer).await;
     assert_eq!((status, body["last_seq"].as_u64()), (StatusCode::OK, Some(3)), "{body}");

@@ -80,6 +80,8 @@ async fn hostile_files_and_file_names_get_a_clear_4xx_and_store_nothing() {
         ("/api/ingest/incidents?file_name=..%2F..%2Fetc%2Fpasswd", CSV.into(), "file_name"),
         ("/api/ingest/incidents?file_name=..%5C..%5Cwindows%5Cwin.ini", CSV.into(), "file_name"),
         ("/api/ingest/incidents?file_name=a%00.csv", CSV.into(), "file_name"),
+        // A right-to-left override (U+202E) that makes "report<RLO>fdp.csv" read "reportvsc.pdf".
+        ("/api/ingest/incidents?file_name=report%E2%80%AEfdp.csv", CSV.into(), "file_name"),
         ("/api/ingest/incidents", CSV.into(), "file_name"),
         // A CSV without the columns the loader needs, an empty one, binary noise.
         ("/api/ingest/incidents?file_name=x.csv", b"when,what\n2020-01-01,theft\n".to_vec(), "column"),

@@ -192,15 +192,18 @@ async fn start_line(devices: usize) -> Instant {
     }
 }
 
-/// The breadcrumbs of mutation `seq`, the `nth` of its push: fixes a second apart in the 100 s
-/// before the push (the server believes only fixes inside the officer's session, not in the
-/// future), distinct per device, around Miami.
-fn mutation(index: usize, seq: u64, nth: u64, device_time: i64) -> Mutation {
+/// The breadcrumbs of mutation `seq`: fixes a second apart from the first push of the run on
+/// (the server believes only fixes inside the officer's session and not more than two minutes
+/// ahead; a device's 60 fixes end a minute after its first push), distinct per device, around
+/// Miami.
+fn mutation(index: usize, seq: u64, device_time: i64) -> Mutation {
+    static FIRST_PUSH: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let base = *FIRST_PUSH.get_or_init(now_seconds);
     let fixes = (0..FIXES_PER_MUTATION)
         .map(|j| {
             let step = (seq * FIXES_PER_MUTATION + j) as f64;
             Fix {
-                t: device_time - 100 + (nth * FIXES_PER_MUTATION + j) as i64,
+                t: base + ((seq - 1) * FIXES_PER_MUTATION + j) as i64,
                 lat: 25.70 + (index % 100) as f64 * 0.002 + step * 0.0001,
                 lon: -80.30 + (index / 100) as f64 * 0.002 + step * 0.0001,
                 accuracy_m: Some(8.0),
@@ -216,7 +219,7 @@ async fn push_batch(user: &mut GooseUser, device: &Device, first: u64) -> Result
     let body = PushRequest {
         schema_version: SCHEMA_VERSION,
         device_id: device.id.clone(),
-        mutations: (first..first + BATCH).map(|seq| mutation(device.index, seq, seq - first, now_seconds())).collect(),
+        mutations: (first..first + BATCH).map(|seq| mutation(device.index, seq, now_seconds())).collect(),
         sent_at: Some(now_seconds()),
     };
     let last = first + BATCH - 1;
