@@ -172,6 +172,8 @@ test('the presence dashboard measures GPS visits, and a completion synced from a
   const analyst = await (await context()).newPage();
   await signIn(analyst, 'analyst', '/upload');
   const rows = Array.from({ length: 49 }, (_, i) => `${device},${new Date((t0 + i * 15) * 1000).toISOString()},${top.place.lat},${top.place.lon},,6,0`);
+  // …and ten seconds later a fix five kilometres north: a jump no car makes, flagged, not dropped.
+  rows.push(`${device},${new Date((t0 + 730) * 1000).toISOString()},${top.place.lat + 0.045},${top.place.lon},,6,0`);
   const loaded = await analyst.request.post(`/api/ingest/gps?file_name=phone-${project.name}.csv`, {
     headers: { 'content-type': 'text/csv' },
     data: ['device,fix_at,lat,lon,unit,accuracy_m,speed_mps', ...rows, ''].join('\n'),
@@ -190,8 +192,12 @@ test('the presence dashboard measures GPS visits, and a completion synced from a
   await expect(row).toContainText('12.0');
   // GPS coverage lists the devices that were in this district: this officer's phone only.
   await expect(command.getByTestId('coverage').locator('li')).toHaveCount(1);
-  await expect(command.getByTestId('coverage')).toContainText(`${device} (AVL feed): 49 fixes 15:00–15:12`);
-  await expect(table.locator('tbody tr').first().locator('td').nth(6)).toHaveText('AVL feed');
+  const coverage = command.getByTestId('coverage').locator('li');
+  await expect(coverage).toContainText(`${device} (AVL feed): 50 fixes 15:00–15:12`);
+  await expect(coverage).toHaveAttribute('data-flagged', 'implausible-speed');
+  await expect(coverage).toContainText('⚠ implausible speed 15:12–15:12');
+  await expect(table.locator('tbody tr').first()).toHaveAttribute('data-flagged', 'implausible-speed');
+  await expect(table.locator('tbody tr').first().locator('td').nth(6)).toHaveText('AVL feed ⚠ implausible speed');
   await expect(command.locator('body[data-live="open"]')).toBeAttached();
   await fitsTheScreen(command);
   await shot(command, 'presence');
