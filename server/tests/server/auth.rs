@@ -420,11 +420,20 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
         for (who, expect) in row {
             let cookie = sessions[who].as_deref();
             // The live stream never ends: its status is all there is to read.
-            let (status, headers, body) = if *path == "/api/live" {
-                let resp = app.router.clone().oneshot(request_for(path, cookie)).await.expect("infallible");
-                (resp.status(), resp.headers().clone(), String::new())
-            } else {
-                call(&app.router, request_for(path, cookie)).await
+            // Each call is bounded, so an answer that never comes fails naming its route instead
+            // of holding the whole run.
+            let answer = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+                if *path == "/api/live" {
+                    let resp = app.router.clone().oneshot(request_for(path, cookie)).await.expect("infallible");
+                    (resp.status(), resp.headers().clone(), String::new())
+                } else {
+                    call(&app.router, request_for(path, cookie)).await
+                }
+            })
+            .await;
+            let Ok((status, headers, body)) = answer else {
+                failures.push(format!("{path} as {who:?}: no answer within 60 s"));
+                continue;
             };
             let to_sign_in =
                 headers.get(header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.starts_with("/signin?"));
