@@ -38,14 +38,7 @@ fn note(seq: u64, id: &str) -> Mutation {
 }
 
 fn push(device: &str, mutations: Vec<Mutation>, cookie: Option<&str>) -> Request<Body> {
-    let body = serde_json::to_value(PushRequest {
-        schema_version: SCHEMA_VERSION,
-        device_id: device.into(),
-        mutations,
-        sent_at: None,
-    })
-    .expect("json");
-    json_call("/api/sync/push", &body, cookie)
+    push_request(device, mutations, None, cookie)
 }
 
 fn too_large(path: &str, limit: usize, cookie: Option<&str>) -> Request<Body> {

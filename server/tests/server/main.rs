@@ -135,6 +135,22 @@ async fn signed_in_during(app: &TestApp, username: &str, device: &str, from: i64
     bodega::testing::signed_in_during(&app.store.bodega, user.id, device, from, to).await;
 }
 
+/// `POST /api/sync/push` from `device` with `mutations`, its clock `sent_at`, as `cookie`'s caller.
+fn push_request(
+    device: &str,
+    mutations: Vec<protocol::sync::Mutation>,
+    sent_at: Option<i64>,
+    cookie: Option<&str>,
+) -> Request<Body> {
+    let request = protocol::sync::PushRequest {
+        schema_version: protocol::sync::SCHEMA_VERSION,
+        device_id: device.into(),
+        mutations,
+        sent_at,
+    };
+    auth::json_call("/api/sync/push", &serde_json::to_value(request).expect("json"), cookie)
+}
+
 /// The one number a `SELECT COUNT(*) …` answers.
 async fn count(app: &TestApp, sql: &str) -> i64 {
     bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await)

@@ -1,7 +1,7 @@
 //! Presence from GPS through the API: visits and Koper minutes per top harm place, the places
 //! without presence, GPS gaps shown, recommendations that count GPS visits, and live updates.
 
-use protocol::sync::{Fix, Mutation, MutationKind, PushRequest, SCHEMA_VERSION};
+use protocol::sync::{Fix, Mutation, MutationKind};
 use protocol::Role;
 
 use super::auth::json_call;
@@ -29,14 +29,7 @@ async fn push(app: &TestApp, cookie: &str, device: &str, batches: Vec<Vec<Fix>>)
             kind: MutationKind::Breadcrumbs { fixes },
         })
         .collect();
-    let body = serde_json::to_value(PushRequest {
-        schema_version: SCHEMA_VERSION,
-        device_id: device.into(),
-        mutations,
-        sent_at: None,
-    })
-    .expect("json");
-    let (status, _, text) = call(&app.router, json_call("/api/sync/push", &body, Some(cookie))).await;
+    let (status, _, text) = call(&app.router, push_request(device, mutations, None, Some(cookie))).await;
     assert_eq!(status, StatusCode::OK, "{text}");
 }
 
@@ -222,14 +215,7 @@ async fn push_one(
     sent_at: Option<i64>,
 ) -> serde_json::Value {
     let m = Mutation { seq, device_time: fixes[0].t, kind: MutationKind::Breadcrumbs { fixes } };
-    let body = serde_json::to_value(PushRequest {
-        schema_version: SCHEMA_VERSION,
-        device_id: device.into(),
-        mutations: vec![m],
-        sent_at,
-    })
-    .expect("json");
-    let (status, _, text) = call(&app.router, json_call("/api/sync/push", &body, Some(cookie))).await;
+    let (status, _, text) = call(&app.router, push_request(device, vec![m], sent_at, Some(cookie))).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
     v["results"][0][1].clone()

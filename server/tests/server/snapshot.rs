@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use protocol::sync::{Fix, Mutation, MutationKind, PushRequest, SCHEMA_VERSION};
+use protocol::sync::{Fix, Mutation, MutationKind};
 use protocol::{Role, Transition};
 
 use super::auth::json_call;
@@ -252,14 +252,7 @@ async fn missions_and_koper_compliance_by_district_come_from_steps_and_gps() {
     let officer = sign_in(&app, "off1").await;
     bodega::testing::signed_in_during(b, off, "snap-phone", start, end).await;
     let mutations = vec![crumbs_inside(1, start + 3_600, 12, places[0]), crumbs_inside(2, start + 7_200, 2, places[1])];
-    let body = serde_json::to_value(PushRequest {
-        schema_version: SCHEMA_VERSION,
-        device_id: "snap-phone".into(),
-        mutations,
-        sent_at: None,
-    })
-    .expect("json");
-    let (status, _, text) = call(&app.router, json_call("/api/sync/push", &body, Some(&officer))).await;
+    let (status, _, text) = call(&app.router, push_request("snap-phone", mutations, None, Some(&officer))).await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let off_s = subject(off).await;
     for i in 0..2 {

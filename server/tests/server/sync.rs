@@ -64,14 +64,7 @@ fn crumbs(seq: u64, t0: i64) -> Mutation {
 }
 
 fn push_req(device: &str, mutations: Vec<Mutation>, cookie: &str) -> Request<Body> {
-    let body = serde_json::to_value(PushRequest {
-        schema_version: SCHEMA_VERSION,
-        device_id: device.into(),
-        mutations,
-        sent_at: None,
-    })
-    .expect("json");
-    json_call("/api/sync/push", &body, Some(cookie))
+    push_request(device, mutations, None, Some(cookie))
 }
 
 async fn push(app: &TestApp, device: &str, mutations: Vec<Mutation>, cookie: &str) -> (StatusCode, serde_json::Value) {
