@@ -79,6 +79,8 @@ pub const PAGES: &[Page] = {
         page("/presence", Some("Presence"), Some(A::ViewPresence)),
         page("/snapshot", Some("Snapshot"), Some(A::ViewSnapshot)),
         page("/upload", Some("Load data"), Some(A::IngestData)),
+        page("/rules", Some("Rules"), Some(A::ChangeConfig)),
+        page("/setup", Some("Setup"), Some(A::ManageSetup)),
         page("/admin/users", Some("Accounts"), Some(A::ManageUsers)),
         page("/admin/devices", Some("Devices"), Some(A::ManageDevices)),
         page("/admin/audit", Some("Audit"), Some(A::ViewAudit)),

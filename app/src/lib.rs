@@ -17,7 +17,9 @@
 //!   "My missions" with the Koper timer and "hot spots near you" (`/missions`), the Mission Menu
 //!   (`/menu`), and their server functions;
 //! - [`admin`] (`/admin/users`, `/admin/devices`, `/admin/audit`), [`upload`] (`/upload`),
-//!   [`signin`] (`/signin`).
+//!   [`signin`] (`/signin`);
+//! - [`setup`]: a department's own setup — the first-run checklist and shift patterns
+//!   (`/setup`, administrators) and the dosage rules (`/rules`, command).
 //!
 //! The floor:
 //! - [`error`]: the one error envelope ([`error::ApiError`]); [`context`]: what the server hands
@@ -61,6 +63,7 @@ pub mod missions;
 pub mod overview;
 pub mod places;
 pub mod presence;
+pub mod setup;
 pub mod signin;
 pub mod snapshot;
 pub mod upload;
@@ -98,6 +101,7 @@ pub fn endpoints() -> Vec<(&'static str, Access)> {
         presence::ENDPOINTS,
         accuracy::ENDPOINTS,
         device::cache::ENDPOINTS,
+        setup::ENDPOINTS,
     ]
     .concat()
 }
@@ -224,6 +228,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/crime") view=crime::page::CrimePage/>
                     <Route path=path!("/accuracy") view=accuracy::page::AccuracyPage/>
                     <Route path=path!("/presence") view=presence::page::PresencePage/>
+                    <Route path=path!("/setup") view=setup::page::SetupPage/>
+                    <Route path=path!("/rules") view=setup::page::RulesPage/>
                 </Routes>
             </main>
         </Router>

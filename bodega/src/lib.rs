@@ -32,6 +32,8 @@
 //! - [`missions`] keeps the Mission Menu (versioned templates, a default menu with its evidence),
 //!   missions and their event log; each transition is checked by `protocol::mission` and written
 //!   with its event in one transaction.
+//! - [`setup`] keeps a department's own setup: shift patterns (hours and days) and the
+//!   versioned dosage rules command sets, checked by `protocol::setup`.
 //! - [`changes`] is the global change counter every change a device must see takes a value of.
 //! - [`sync`] applies devices' pushed mutations exactly once (a push in one transaction: each
 //!   mutation with its effect and its `mutation_log` row, then the device's `last_seq`) and
@@ -59,6 +61,7 @@ pub mod load;
 pub mod mapping;
 pub mod missions;
 pub mod queries;
+pub mod setup;
 pub mod snapshot;
 pub mod store;
 pub mod sync;

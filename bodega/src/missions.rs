@@ -849,19 +849,6 @@ pub struct CellDosage {
     pub last_completed_at: Option<i64>,
 }
 
-/// A shift pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct Shift {
-    /// Code, e.g. `A`.
-    pub code: String,
-    /// Name, e.g. `Day`.
-    pub name: String,
-    /// Local start, `HH:MM`.
-    pub starts_local: String,
-    /// Local end, `HH:MM` (may be earlier than the start: the shift crosses midnight).
-    pub ends_local: String,
-}
-
 /// A district's outline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DistrictArea {
@@ -889,16 +876,6 @@ fn district_area_of((code, name, geojson, w, s, e, n): DistrictRow) -> Option<Di
 }
 
 impl Bodega {
-    /// The shift patterns, by start time.
-    ///
-    /// # Errors
-    /// A store error.
-    pub async fn shifts(&self) -> Result<Vec<Shift>, BodegaError> {
-        Ok(on_pool!(self, pool => sqlx::query_as(
-            "SELECT code, name, starts_local, ends_local FROM shifts ORDER BY starts_local, code")
-            .fetch_all(pool).await)?)
-    }
-
     /// One district's outline, if loaded.
     ///
     /// # Errors

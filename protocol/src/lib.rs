@@ -20,12 +20,15 @@
 //!   every field that stores it.
 //! - [`menu`]: the Mission Menu's templates and the checks a template must pass, run in the
 //!   editor before sending and on the server before storing.
+//! - [`setup`]: a department's shift patterns (hours, days, overlap) and dosage rules, and the
+//!   checks they pass wherever they are typed.
 
 pub mod audit;
 pub mod error;
 pub mod menu;
 pub mod mission;
 pub mod policy;
+pub mod setup;
 pub mod sync;
 pub mod text;
 

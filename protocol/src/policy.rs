@@ -123,13 +123,15 @@ pub enum Action {
     ManageDevices,
     /// Search the audit log.
     ViewAudit,
-    /// Change department settings (time zone, geocoding, dosage rules).
+    /// Change the patrol rules: the dosage rules (and, with the harm index, its tracks' weights).
     ChangeConfig,
+    /// Set the department up: its shift patterns (squads, units and the roster to follow).
+    ManageSetup,
 }
 
 impl Action {
     /// Every action, for the authorization matrix.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ViewOwnAccount,
         Action::ViewOverview,
         Action::ViewHotSpots,
@@ -152,6 +154,7 @@ impl Action {
         Action::ManageDevices,
         Action::ViewAudit,
         Action::ChangeConfig,
+        Action::ManageSetup,
     ];
 
     /// The stable name used in the audit log.
@@ -179,6 +182,7 @@ impl Action {
             Action::ManageDevices => "manage_devices",
             Action::ViewAudit => "view_audit",
             Action::ChangeConfig => "change_config",
+            Action::ManageSetup => "manage_setup",
         }
     }
 }
@@ -252,7 +256,9 @@ pub const POLICY: &[(Role, Action, Scope)] = &[
     (R::Admin, A::ManageUsers, S::Anywhere),
     (R::Admin, A::ManageDevices, S::Anywhere),
     (R::Admin, A::ViewAudit, S::Anywhere),
-    (R::Admin, A::ChangeConfig, S::Anywhere),
+    (R::Admin, A::ManageSetup, S::Anywhere),
+    // The patrol rules are command's: how much patrol a place gets is an operational choice.
+    (R::Command, A::ChangeConfig, S::Anywhere),
 ];
 
 /// The scope a role holds for an action, if any.

@@ -50,6 +50,12 @@ pub enum Command {
     /// Check a basemap file, or write a schematic one (a plain grid, no map data).
     #[command(subcommand)]
     Basemap(BasemapCmd),
+    /// Shift patterns: list, add, change or remove the department's shifts.
+    #[command(subcommand)]
+    Shift(ShiftCmd),
+    /// The dosage rules: show the rules in force and their versions, or set a new version.
+    #[command(subcommand)]
+    Rules(RulesCmd),
     /// Harm weight tables: load the department's own, list them, choose the one in force.
     #[command(subcommand)]
     Weights(WeightsCmd),
@@ -87,6 +93,67 @@ pub enum WeightsCmd {
         /// Its version (ignored for `count`).
         #[arg(default_value = "1", value_name = "VERSION")]
         table_version: String,
+    },
+}
+
+/// A shift pattern's fields on the command line.
+#[derive(Debug, clap::Args)]
+pub struct ShiftArgs {
+    /// The shift's code, e.g. A (missions carry it; it never changes).
+    pub code: String,
+    /// Its name, e.g. "Day watch".
+    #[arg(long)]
+    pub name: String,
+    /// Local start, HH:MM.
+    #[arg(long)]
+    pub starts: String,
+    /// Local end, HH:MM (earlier than the start: it ends the next morning).
+    #[arg(long)]
+    pub ends: String,
+    /// The days it starts on: "every day", "Mon-Fri", "Sat,Sun", "Fri-Mon".
+    #[arg(long, default_value = "every day")]
+    pub days: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShiftCmd {
+    /// The shift patterns, with the shifts each overlaps.
+    List,
+    /// Add a shift pattern.
+    Add(ShiftArgs),
+    /// Change a shift pattern's name, hours and days.
+    Edit(ShiftArgs),
+    /// Remove a shift pattern no mission names.
+    Remove {
+        /// The shift's code.
+        code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// The rules in force and every version.
+    Show,
+    /// Put a new version in force; each figure not given keeps its value in force.
+    Set {
+        /// A stop counts as a Koper visit from this many minutes in place.
+        #[arg(long)]
+        koper_min: Option<i64>,
+        /// Minutes in place past which a visit adds nothing.
+        #[arg(long)]
+        koper_max: Option<i64>,
+        /// Completed Koper visits per place per shift.
+        #[arg(long)]
+        target: Option<i64>,
+        /// Visits per place per 24 hours past which it is not proposed.
+        #[arg(long)]
+        cap_visits: Option<i64>,
+        /// Minutes per place per 24 hours past which it is not proposed.
+        #[arg(long)]
+        cap_minutes: Option<i64>,
+        /// Places a shift's plan proposes per district.
+        #[arg(long)]
+        places: Option<i64>,
     },
 }
 

@@ -24,6 +24,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Device(cmd)) => commands::accounts::device(&common, cmd).await,
         Some(Command::Snapshot { date, out }) => commands::snapshot::write(&common, &date, &out).await,
         Some(Command::Weights(cmd)) => commands::weights::run(&common, cmd).await,
+        Some(Command::Shift(cmd)) => commands::setup::shift(&common, cmd).await,
+        Some(Command::Rules(cmd)) => commands::setup::rules(&common, cmd).await,
         Some(Command::Basemap(cmd)) => commands::basemap::run(cmd),
         Some(Command::Hotspots(args)) => commands::analysis::hotspots(args),
         Some(Command::Evaluate(args)) => commands::analysis::evaluate(args),

@@ -206,8 +206,9 @@ pub mod ssr {
     use crate::geo::MICRO_PLACE;
     use crate::shift::dosage::{gps_dosage, GpsDosage};
     use crate::shift::ranking::rank_places;
+    use crate::shift::ssr::visit_params;
     use crate::shift::ssr::{missions_of, shift_window};
-    use crate::shift::{CAP_MINUTES, CAP_VISITS, TARGET_VISITS, WINDOW_DAYS};
+    use crate::shift::WINDOW_DAYS;
 
     fn from_mission_error(e: MissionError) -> ApiError {
         fail(match e {
@@ -312,10 +313,11 @@ pub mod ssr {
         // visit is not counted twice.
         let cells: Vec<(i64, i64)> = ranking.places.iter().map(|p| (p.ix, p.iy)).collect();
         let windows = [(shift_start, shift_end), (shift_start - 86_400, shift_start)];
-        let [gps_shift, gps_day]: [_; 2] = gps_dosage(ctx, epsg, &s.district, &cells, &windows)
-            .await?
-            .try_into()
-            .unwrap_or_else(|_| [Default::default(), Default::default()]);
+        let [gps_shift, gps_day]: [_; 2] =
+            gps_dosage(ctx, epsg, &s.district, &cells, &windows, &visit_params(&ranking.rules))
+                .await?
+                .try_into()
+                .unwrap_or_else(|_| [Default::default(), Default::default()]);
         let planned = missions_of(ctx, &s, false).await?;
         let by_cell = |rows: &[bodega::missions::CellDosage], k: (i64, i64)| {
             rows.iter()
@@ -368,9 +370,10 @@ pub mod ssr {
                 .filter(|m| m.status != MissionStatus::Cancelled)
                 .filter(|m| matches!(m.place, Place::Cell { ix: x, iy: y, .. } if x == ix && y == iy))
                 .count();
-            let skipped = if done_shift >= TARGET_VISITS {
+            let rules = &ranking.rules;
+            let skipped = if done_shift >= rules.target_visits {
                 Some(format!("dosage target met: {done_shift} Koper visits this shift"))
-            } else if done_day >= CAP_VISITS || minutes_day >= CAP_MINUTES {
+            } else if done_day >= rules.cap_visits || minutes_day >= rules.cap_minutes {
                 Some(format!("dosage cap reached: {done_day} visits, {minutes_day} minutes in 24 h"))
             } else if already > 0 {
                 Some(format!(

@@ -135,7 +135,7 @@ pub async fn get_presence(shift: ShiftRef) -> Result<PresenceBoard, ApiError> {
 /// Server side.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use hotspot::{Area, Utm, VisitParams};
+    use hotspot::{Area, Utm};
     use protocol::policy::Target;
     use protocol::Action;
 
@@ -147,7 +147,7 @@ pub mod ssr {
 
     use crate::shift::dosage::{cell_area, combined, mission_presence, tracks, within, TrackKey, Tracks};
     use crate::shift::ranking::rank_places;
-    use crate::shift::ssr::missions_of;
+    use crate::shift::ssr::{missions_of, visit_params};
 
     fn hhmm(t: i64, tz: &jiff::tz::TimeZone) -> String {
         jiff::Timestamp::from_second(t)
@@ -178,7 +178,7 @@ pub mod ssr {
                 geo::Contains::contains(&ranking.district.area, &geo::Point::new(lon, lat))
             })
         };
-        let p = VisitParams::default();
+        let p = visit_params(&ranking.rules);
         // Each track's implausible jumps this shift: shown on its coverage row, and on the
         // places it shows presence at.
         let jumps: BTreeMap<&TrackKey, Vec<hotspot::Jump>> = shift_tracks
@@ -238,7 +238,7 @@ pub mod ssr {
         let missions = missions_of(&ctx, &s, true).await?;
         let mut mission_rows = Vec::new();
         for m in &missions {
-            let pres = mission_presence(&ctx, m).await?;
+            let pres = mission_presence(&ctx, m, &p).await?;
             mission_rows.push(MissionPresence {
                 id: m.id.clone(),
                 place_label: m.place_label.clone(),

@@ -75,6 +75,7 @@ pub async fn gps_dosage(
     district: &str,
     cells: &[(i64, i64)],
     windows: &[(i64, i64)],
+    p: &VisitParams,
 ) -> Result<Vec<HashMap<(i64, i64), GpsDosage>>, ApiError> {
     let mut out = vec![HashMap::new(); windows.len()];
     let (Some(from), Some(to)) = (windows.iter().map(|w| w.0).min(), windows.iter().map(|w| w.1).max()) else {
@@ -84,16 +85,15 @@ pub async fn gps_dosage(
     if all.is_empty() {
         return Ok(out);
     }
-    let p = VisitParams::default();
     for (window, dosage) in windows.iter().zip(out.iter_mut()) {
         let tracks = within(&all, window.0, window.1);
         for &(ix, iy) in cells {
-            let pres = combined(&tracks, &cell_area(ix, iy), &p);
+            let pres = combined(&tracks, &cell_area(ix, iy), p);
             if !pres.visits.is_empty() {
                 dosage.insert(
                     (ix, iy),
                     GpsDosage {
-                        koper_visits: pres.koper_visits(&p) as i64,
+                        koper_visits: pres.koper_visits(p) as i64,
                         visits: pres.visits.len() as i64,
                         minutes: pres.dwell_s() / 60,
                         last_exit: pres.last_exit(),
@@ -123,6 +123,7 @@ pub fn within(tracks: &Tracks, from: i64, to: i64) -> Tracks {
 pub async fn mission_presence(
     ctx: &ServerContext,
     m: &protocol::mission::Mission,
+    p: &VisitParams,
 ) -> Result<Option<Presence>, ApiError> {
     let Some(user) = m.assignee_user_id else { return Ok(None) };
     let Some((utm, area)) = crate::geo::place_area(&m.place) else { return Ok(None) };
@@ -137,5 +138,5 @@ pub async fn mission_presence(
             Some(hotspot::Fix { t: f.fix_at, skew_s: 0, x, y, accuracy_m: f.accuracy_m.unwrap_or(f64::INFINITY) })
         })
         .collect();
-    Ok(Some(hotspot::visits(&projected, &area, &VisitParams::default())))
+    Ok(Some(hotspot::visits(&projected, &area, p)))
 }

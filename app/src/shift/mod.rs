@@ -59,14 +59,6 @@ pub struct ShiftOptions {
 
 /// Days of history that rank the places.
 pub const WINDOW_DAYS: i64 = 28;
-/// Places considered per district and shift.
-pub const TOP_PLACES: usize = 20;
-/// Dosage target: completed Koper visits per place per shift.
-pub const TARGET_VISITS: i64 = 3;
-/// Dosage cap per place per 24 hours: visits…
-pub const CAP_VISITS: i64 = 6;
-/// …or minutes.
-pub const CAP_MINUTES: i64 = 90;
 
 /// The shift picker's server function.
 pub const ENDPOINTS: &[(&str, Access)] = &[("/api/missions/shifts", Some(protocol::Action::ViewMissions))];
@@ -119,7 +111,7 @@ pub mod ssr {
     /// A shift's window in UTC seconds, from its pattern and date.
     ///
     /// # Errors
-    /// 422 naming `shift` or `shift_date`; 503.
+    /// 422 naming `shift` (unknown, or not run that day) or `shift_date`; 503.
     pub async fn shift_window(ctx: &ServerContext, s: &ShiftRef) -> Result<(i64, i64), ApiError> {
         let shifts = ctx.bodega.shifts().await.map_err(unavailable)?;
         let pattern = shifts
@@ -127,15 +119,61 @@ pub mod ssr {
             .find(|p| p.code == s.shift)
             .ok_or_else(|| fail(ApiError::invalid("shift", format!("no shift '{}'", s.shift))))?;
         let date = crate::context::parse_day("shift_date", &s.shift_date)?;
+        let weekday = date.weekday().to_monday_zero_offset();
+        if !pattern.days.has(u8::try_from(weekday).unwrap_or(7)) {
+            return Err(fail(ApiError::invalid(
+                "shift",
+                format!(
+                    "shift {} does not run on {} {} (it runs {})",
+                    pattern.code,
+                    protocol::setup::DAY_NAMES[usize::try_from(weekday).unwrap_or(0) % 7],
+                    s.shift_date,
+                    pattern.days.label()
+                ),
+            )));
+        }
+        window_of(pattern, date, &ctx.tz()?).map_err(unavailable)
+    }
+
+    /// The instants a pattern's shift starting on `date` begins and ends, in `tz`: wall-clock
+    /// times, so on a daylight-saving day a shift spanning the change is an hour shorter or
+    /// longer; a time the clocks skip is read as the instant after the gap (jiff's
+    /// "compatible" rule, as RFC 5545 calendars do).
+    ///
+    /// # Errors
+    /// Unreadable stored times, or a date at the end of the calendar.
+    pub fn window_of(
+        pattern: &protocol::setup::ShiftPattern,
+        date: jiff::civil::Date,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<(i64, i64), String> {
         let parse = |t: &str| jiff::civil::Time::strptime("%H:%M", t);
         let (Ok(start), Ok(end)) = (parse(&pattern.starts_local), parse(&pattern.ends_local)) else {
-            return Err(unavailable(format!("shift {} has unreadable times", pattern.code)));
+            return Err(format!("shift {} has unreadable times", pattern.code));
         };
-        let tz = ctx.tz()?;
-        let begin = date.to_datetime(start).to_zoned(tz.clone()).map_err(unavailable)?;
-        let end_date = if end <= start { date.tomorrow().map_err(unavailable)? } else { date };
-        let finish = end_date.to_datetime(end).to_zoned(tz).map_err(unavailable)?;
+        let begin = date.to_datetime(start).to_zoned(tz.clone()).map_err(|e| e.to_string())?;
+        let end_date = if end <= start { date.tomorrow().map_err(|e| e.to_string())? } else { date };
+        let finish = end_date.to_datetime(end).to_zoned(tz.clone()).map_err(|e| e.to_string())?;
         Ok((begin.timestamp().as_second(), finish.timestamp().as_second()))
+    }
+
+    /// The dosage rules in force (command sets them on the patrol rules screen; Beatbook's
+    /// defaults until then).
+    ///
+    /// # Errors
+    /// 503.
+    pub async fn dosage_rules(ctx: &ServerContext) -> Result<protocol::setup::DosageRules, ApiError> {
+        Ok(ctx.bodega.dosage_rules().await.map_err(unavailable)?.rules)
+    }
+
+    /// What counts as a Koper visit under `rules` (the other visit rules are the scoring
+    /// core's).
+    pub fn visit_params(rules: &protocol::setup::DosageRules) -> hotspot::VisitParams {
+        hotspot::VisitParams {
+            koper_min_s: rules.koper_min_minutes * 60,
+            koper_max_s: rules.koper_max_minutes * 60,
+            ..Default::default()
+        }
     }
 
     /// The missions of a district's shift (drafts left out when `without_drafts`).
@@ -157,5 +195,34 @@ pub mod ssr {
             })
             .await
             .map_err(unavailable)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use protocol::setup::{Days, ShiftPattern};
+
+        use super::window_of;
+
+        /// Hand-computed from Vancouver's 2020 clock changes (08 Mar 02:00 PST → 03:00 PDT,
+        /// 01 Nov 02:00 PDT → 01:00 PST), as UTC seconds of the instants written beside them.
+        #[test]
+        fn a_shift_over_a_clock_change_is_an_hour_shorter_or_longer() {
+            let tz = jiff::tz::TimeZone::get("America/Vancouver").expect("zone");
+            let at = |s: &str, e: &str, d: &str| {
+                let p = ShiftPattern::new("X", "Watch", s, e, Days::ALL);
+                window_of(&p, d.parse().expect("date"), &tz).expect("window")
+            };
+            // An ordinary day: 06:00–14:00 PDT is 13:00Z–21:00Z.
+            assert_eq!(at("06:00", "14:00", "2020-06-01"), (1_591_016_400, 1_591_045_200));
+            // The night into spring-forward: 22:00 PST (06:00Z) to 06:00 PDT (13:00Z), 7 hours.
+            let (b, e) = at("22:00", "06:00", "2020-03-07");
+            assert_eq!((b, e, e - b), (1_583_647_200, 1_583_672_400, 7 * 3600));
+            // The night into fall-back: 22:00 PDT (05:00Z) to 06:00 PST (14:00Z), 9 hours.
+            let (b, e) = at("22:00", "06:00", "2020-10-31");
+            assert_eq!((b, e, e - b), (1_604_206_800, 1_604_239_200, 9 * 3600));
+            // 02:30 does not happen on 08 Mar: the shift starts after the gap, 03:30 PDT (10:30Z).
+            let (b, e) = at("02:30", "10:30", "2020-03-08");
+            assert_eq!((b, e), (1_583_663_400, 1_583_688_600));
+        }
     }
 }

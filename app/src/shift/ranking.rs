@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use geo::Contains;
 use hotspot::{Epsg, Lattice};
 
-use super::ssr::shift_window;
-use super::{ShiftRef, TOP_PLACES, WINDOW_DAYS};
+use super::ssr::{dosage_rules, shift_window};
+use super::{ShiftRef, WINDOW_DAYS};
 use crate::context::{fail, unavailable, ServerContext};
 use crate::error::ApiError;
 use crate::geo::MICRO_PLACE;
@@ -48,8 +48,10 @@ pub struct Ranking {
     pub window_moved_to_data: bool,
     /// The harm table and version that ranked the places.
     pub harm_table: String,
-    /// The places, most harm first (at most [`TOP_PLACES`]).
+    /// The places, most harm first (at most the dosage rules' places per shift).
     pub places: Vec<RankedPlace>,
+    /// The dosage rules in force, which sized the list.
+    pub rules: protocol::setup::DosageRules,
 }
 
 /// Ranks a district's places for a shift.
@@ -94,7 +96,8 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             .then_with(|| b.2.values().sum::<u32>().cmp(&a.2.values().sum::<u32>()))
             .then_with(|| a.0.cmp(&b.0))
     });
-    ranked.truncate(TOP_PLACES);
+    let rules = dosage_rules(ctx).await?;
+    ranked.truncate(usize::try_from(rules.places_per_shift).unwrap_or(0));
     let places = ranked
         .into_iter()
         .enumerate()
@@ -114,5 +117,6 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
         window_moved_to_data,
         harm_table: table.version().to_string(),
         places,
+        rules,
     })
 }

@@ -216,7 +216,7 @@ pub async fn get_snapshot(date: String) -> Result<Snapshot, ApiError> {
 pub mod ssr {
     use std::collections::{BTreeMap, HashMap};
 
-    use hotspot::{Epsg, HarmTable, Lattice, VisitParams};
+    use hotspot::{Epsg, HarmTable, Lattice};
     use jiff::civil::Date;
     use jiff::tz::TimeZone;
     use protocol::MissionStatus;
@@ -520,7 +520,7 @@ pub mod ssr {
             .map_err(unavailable)?;
         let mut by: BTreeMap<String, DistrictMissions> =
             areas.iter().map(|a| (a.code.clone(), DistrictMissions::none(&a.code))).collect();
-        let params = VisitParams::default();
+        let params = crate::shift::ssr::visit_params(&crate::shift::ssr::dosage_rules(ctx).await?);
         for m in all {
             if matches!(m.status, MissionStatus::Draft | MissionStatus::Cancelled) {
                 continue;
@@ -535,7 +535,7 @@ pub mod ssr {
             if completed {
                 row.completed += 1;
                 if m.template.tactic == "directed_patrol" {
-                    if let Some(p) = mission_presence(ctx, &m).await? {
+                    if let Some(p) = mission_presence(ctx, &m, &params).await? {
                         row.koper_with_gps += 1;
                         if p.koper_visits(&params) > 0 {
                             row.koper_compliant += 1;

@@ -1,6 +1,6 @@
 //! What each subcommand does, one family per module: [`serve`] (serve, migrate, seed the demo),
 //! [`ingest`] (load files and watch a folder), [`analysis`] (the analysts' one-file `hotspots`
-//! and `evaluate`), [`accounts`] (users and devices), [`weights`] (harm tables), [`snapshot`]
+//! and `evaluate`), [`accounts`] (users and devices), [`weights`] (harm tables), [`setup`] (shift patterns and dosage rules), [`snapshot`]
 //! (the Chief's Daily Snapshot to a file), [`basemap`] (check or draw a basemap). `main.rs` only
 //! parses and dispatches.
 
@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod basemap;
 pub mod ingest;
 pub mod serve;
+pub mod setup;
 pub mod snapshot;
 pub mod weights;
 

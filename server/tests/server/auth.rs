@@ -191,6 +191,15 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     for path in ["/api/admin/audit", "/api/admin/accounts", "/api/admin/account", "/api/admin/devices"] {
         m.insert(path, only(&[Admin]));
     }
+    // A department's setup: its shifts are the administrators'; its dosage rules are command's.
+    for path in ["/api/setup/status", "/api/setup/shift_save"] {
+        m.insert(path, only(&[Admin]));
+    }
+    // Removing a shift the matrix names but nobody added: past the gate, not found.
+    m.insert("/api/setup/shift_remove", past_the_gate(&only(&[Admin]), NotFound));
+    for path in ["/api/setup/rules", "/api/setup/rules_save"] {
+        m.insert(path, only(&[Command]));
+    }
     // Revoking a device the matrix names but nobody registered: past the gate, not found.
     m.insert("/api/admin/device_revoke", past_the_gate(&only(&[Admin]), NotFound));
     // Acknowledging a D1 mission: only D1's sergeant.
@@ -234,9 +243,10 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/presence", only(&planners));
     m.insert("/snapshot", only(&[Command, Analyst]));
     m.insert("/upload", only(&[Analyst]));
-    for path in ["/admin/users", "/admin/devices", "/admin/audit"] {
+    for path in ["/admin/users", "/admin/devices", "/admin/audit", "/setup"] {
         m.insert(path, only(&[Admin]));
     }
+    m.insert("/rules", only(&[Command]));
     m
 }
 
@@ -282,6 +292,13 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
             "username": "off1", "roles": ["officer"], "districts": ["D1"], "active": true, "unlock": false } }),
         "/api/admin/device_revoke" => serde_json::json!({ "id": "no-such-device", "reason": "matrix" }),
         "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
+        "/api/setup/status" | "/api/setup/rules" => serde_json::json!({}),
+        "/api/setup/shift_save" => serde_json::json!({ "editing": null, "shift": {
+            "code": "MX", "name": "Matrix watch", "starts_local": "07:00", "ends_local": "15:00", "days": 127 } }),
+        "/api/setup/shift_remove" => serde_json::json!({ "code": "no-such-shift" }),
+        "/api/setup/rules_save" => serde_json::json!({ "expected_version": 0, "rules": {
+            "koper_min_minutes": 10, "koper_max_minutes": 16, "target_visits": 3, "cap_visits": 6,
+            "cap_minutes": 90, "places_per_shift": 20 } }),
         "/api/presence" => serde_json::json!({ "shift": d1 }),
         "/api/accuracy" => serde_json::json!({ "end": "2020-12-31", "periods": 1 }),
         "/api/crime" => serde_json::json!({ "query": { "end": "2020-11-30", "days": 7 } }),

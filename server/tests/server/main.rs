@@ -19,6 +19,7 @@ mod harm;
 mod missions;
 mod oidc;
 mod presence;
+mod setup;
 mod snapshot;
 mod sync;
 mod upload;
@@ -39,6 +40,18 @@ async fn test_app_with(settings: server::config::Settings) -> TestApp {
     let store = fresh_store().await;
     bodega::demo::seed_demo(&store.bodega).await.expect("seed demo");
     store.bodega.ensure_default_menu().await.expect("default menu");
+    app_over(store, settings)
+}
+
+/// A router over a fresh, empty store: a department's first start with the demo off (the
+/// server's start adds only the default Mission Menu).
+async fn empty_test_app() -> TestApp {
+    let store = fresh_store().await;
+    store.bodega.ensure_default_menu().await.expect("default menu");
+    app_over(store, server::config::Settings::default())
+}
+
+fn app_over(store: TestStore, settings: server::config::Settings) -> TestApp {
     let site = tempfile::tempdir().expect("site dir");
     std::fs::create_dir_all(site.path().join("pkg")).expect("pkg");
     std::fs::write(site.path().join("pkg/beatbook.js"), "export default function(){}").expect("js");
@@ -155,6 +168,19 @@ fn push_request(
 async fn count(app: &TestApp, sql: &str) -> i64 {
     bodega::on_pool!(&app.store.bodega, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(pool).await)
         .expect("count")
+}
+
+/// A JSON server function called as `cookie`'s caller: its status and its answer (as JSON, or
+/// the text when it is not JSON).
+async fn call_json(
+    app: &TestApp,
+    path: &str,
+    body: serde_json::Value,
+    cookie: &str,
+) -> (StatusCode, serde_json::Value) {
+    let (status, _, text) = call(&app.router, auth::json_call(path, &body, Some(cookie))).await;
+    let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, value)
 }
 
 /// A request with a session cookie.

@@ -40,17 +40,6 @@ fn independent_d1_counts() -> BTreeMap<(i64, i64), BTreeMap<String, u32>> {
     cells
 }
 
-async fn call_json(
-    app: &TestApp,
-    path: &str,
-    body: serde_json::Value,
-    cookie: &str,
-) -> (StatusCode, serde_json::Value) {
-    let (status, _, text) = call(&app.router, json_call(path, &body, Some(cookie))).await;
-    let value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-    (status, value)
-}
-
 #[tokio::test]
 async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
     let app = test_app().await;

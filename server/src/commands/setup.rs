@@ -1,0 +1,156 @@
+//! `server shift …` and `server rules …`: a department's shift patterns and dosage rules from
+//! the command line, with the setup screens' checks (`protocol::setup`) and audit records.
+
+use bodega::setup::SetupError;
+use bodega::Bodega;
+use protocol::setup::{Days, DosageRules, ShiftPattern};
+
+use super::open_store;
+use crate::cli::{RulesCmd, ShiftArgs, ShiftCmd};
+use crate::config::Common;
+
+async fn audit(bodega: &Bodega, action: &str, target: &str, ok: bool, detail: String) -> anyhow::Result<()> {
+    bodega
+        .append_audit(&bodega::audit::AuditRecord {
+            actor: "command line".into(),
+            action: action.into(),
+            target: target.into(),
+            outcome: if ok { bodega::audit::Outcome::Success } else { bodega::audit::Outcome::Failure },
+            detail,
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+fn pattern(a: &ShiftArgs) -> anyhow::Result<ShiftPattern> {
+    let days = Days::parse(&a.days).map_err(|e| anyhow::anyhow!("days: {e}"))?;
+    Ok(ShiftPattern::new(&a.code, &a.name, &a.starts, &a.ends, days))
+}
+
+fn refused(e: SetupError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// Runs one `server shift …` command.
+///
+/// # Errors
+/// One clear line naming the field: a bad time, a code taken, a shift missions name.
+pub async fn shift(common: &Common, cmd: ShiftCmd) -> anyhow::Result<()> {
+    let bodega = open_store(common).await?;
+    let result = shift_command(&bodega, cmd).await;
+    bodega.close().await;
+    result
+}
+
+async fn shift_command(bodega: &Bodega, cmd: ShiftCmd) -> anyhow::Result<()> {
+    match cmd {
+        ShiftCmd::List => {
+            let shifts = bodega.shifts().await?;
+            if shifts.is_empty() {
+                println!(
+                    "no shift patterns yet: add one with `server shift add CODE --name … --starts HH:MM --ends HH:MM`"
+                );
+            }
+            for p in &shifts {
+                let overlaps: Vec<&str> =
+                    shifts.iter().filter(|o| o.code != p.code && p.overlaps(o)).map(|o| o.code.as_str()).collect();
+                let note =
+                    if overlaps.is_empty() { String::new() } else { format!("\toverlaps {}", overlaps.join(", ")) };
+                println!("{}\t{}\t{}{note}", p.code, p.name, p.describe());
+            }
+        }
+        ShiftCmd::Add(a) => {
+            let p = pattern(&a)?;
+            let target = format!("shift {}", p.code.trim());
+            let result = bodega.save_shift(None, &p).await;
+            let detail = match &result {
+                Ok(p) => format!("added: '{}' {}", p.name, p.describe()),
+                Err(e) => e.to_string(),
+            };
+            audit(bodega, "manage_setup", &target, result.is_ok(), detail).await?;
+            let p = result.map_err(refused)?;
+            println!("shift {} added: {}", p.code, p.describe());
+        }
+        ShiftCmd::Edit(a) => {
+            let p = pattern(&a)?;
+            let target = format!("shift {}", p.code.trim());
+            let was = bodega.shifts().await?.into_iter().find(|s| s.code == p.code.trim());
+            let result = bodega.save_shift(Some(p.code.trim()), &p).await;
+            let detail = match (&result, &was) {
+                (Ok(now), Some(was)) => format!("changed: {} -> {} '{}'", was.describe(), now.describe(), now.name),
+                (Ok(now), None) => format!("changed: {}", now.describe()),
+                (Err(e), _) => e.to_string(),
+            };
+            audit(bodega, "manage_setup", &target, result.is_ok(), detail).await?;
+            let p = result.map_err(refused)?;
+            println!("shift {} changed: {}", p.code, p.describe());
+        }
+        ShiftCmd::Remove { code } => {
+            let result = bodega.remove_shift(&code).await;
+            let detail = match &result {
+                Ok(()) => "removed".to_string(),
+                Err(e) => e.to_string(),
+            };
+            audit(bodega, "manage_setup", &format!("shift {code}"), result.is_ok(), detail).await?;
+            result.map_err(refused)?;
+            println!("shift {code} removed");
+        }
+    }
+    Ok(())
+}
+
+/// Runs one `server rules …` command.
+///
+/// # Errors
+/// One clear line naming the figure that does not fit.
+pub async fn rules(common: &Common, cmd: RulesCmd) -> anyhow::Result<()> {
+    let bodega = open_store(common).await?;
+    let result = rules_command(&bodega, cmd).await;
+    bodega.close().await;
+    result
+}
+
+fn line(r: &DosageRules) -> String {
+    format!(
+        "Koper visit {}–{} min; target {} visits a shift; cap {} visits and {} min in 24 h; {} places a shift",
+        r.koper_min_minutes, r.koper_max_minutes, r.target_visits, r.cap_visits, r.cap_minutes, r.places_per_shift
+    )
+}
+
+async fn rules_command(bodega: &Bodega, cmd: RulesCmd) -> anyhow::Result<()> {
+    match cmd {
+        RulesCmd::Show => {
+            let now = bodega.dosage_rules().await?;
+            if now.version == 0 {
+                println!("in force: Beatbook's defaults: {}", line(&now.rules));
+            }
+            for v in bodega.dosage_history().await? {
+                let mark = if v.version == now.version { "*" } else { " " };
+                let by = if v.set_by.is_empty() { "command line" } else { &v.set_by };
+                println!("{mark} version {} (set by {by}): {}", v.version, line(&v.rules));
+            }
+        }
+        RulesCmd::Set { koper_min, koper_max, target, cap_visits, cap_minutes, places } => {
+            let now = bodega.dosage_rules().await?;
+            let r = now.rules;
+            let next = DosageRules {
+                koper_min_minutes: koper_min.unwrap_or(r.koper_min_minutes),
+                koper_max_minutes: koper_max.unwrap_or(r.koper_max_minutes),
+                target_visits: target.unwrap_or(r.target_visits),
+                cap_visits: cap_visits.unwrap_or(r.cap_visits),
+                cap_minutes: cap_minutes.unwrap_or(r.cap_minutes),
+                places_per_shift: places.unwrap_or(r.places_per_shift),
+            };
+            let result = bodega.set_dosage_rules(now.version, &next, None).await;
+            let detail = match &result {
+                Ok(v) => format!("version {} -> {}: {} -> {}", now.version, v.version, line(&r), line(&v.rules)),
+                Err(e) => e.to_string(),
+            };
+            audit(bodega, "change_config", "dosage rules", result.is_ok(), detail).await?;
+            let v = result.map_err(refused)?;
+            println!("version {} in force: {}", v.version, line(&v.rules));
+        }
+    }
+    Ok(())
+}
