@@ -31,12 +31,24 @@ export default defineConfig({
     { name: 'phone', use: { ...devices['Pixel 7'], launchOptions: chromium } },
     { name: 'tablet', use: { viewport: { width: 1024, height: 1366 }, isMobile: false, hasTouch: true, launchOptions: chromium } },
   ],
-  webServer: {
-    command: './serve-e2e.sh',
-    url: `${baseURL}/readyz`,
-    timeout: 180_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: './serve-e2e.sh',
+      url: `${baseURL}/readyz`,
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+    // A department's own first start, demo off, one per project (setup.spec.ts): each project
+    // sets its store up from nothing.
+    ...[1, 2].map((n) => ({
+      command: `E2E_EMPTY=1 E2E_PORT=${port + n} ./serve-e2e.sh`,
+      url: `http://127.0.0.1:${port + n}/readyz`,
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: 'pipe' as const,
+      stderr: 'pipe' as const,
+    })),
+  ],
 });

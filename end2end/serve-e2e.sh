@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the freshly built server for the Playwright suite on a throwaway SQLite Data Bodega
-# (seeded with the demo city on start) and removes it when the server stops.
+# (seeded with the demo city on start; with E2E_EMPTY=1, empty, as a department's own first
+# start) and removes it when the server stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
@@ -16,6 +17,12 @@ bin="${BEATBOOK_SERVER_BIN:-target/debug/server}"
 "$bin" basemap schematic --out "$data/basemap.pmtiles" --bbox=-123.23,49.19,-123.02,49.32 --min-zoom 11 --max-zoom 16 >/dev/null
 export BEATBOOK_BASEMAP="$data/basemap.pmtiles"
 export BEATBOOK_BASEMAP_ATTRIBUTION="Beatbook test grid"
+if [ "${E2E_EMPTY:-}" = 1 ]; then
+    # A department's first start with the demo off: an empty Data Bodega and one administrator,
+    # made the way the README says (`server user add`).
+    export BEATBOOK_SEED_DEMO=false
+    BEATBOOK_NEW_PASSWORD="$BEATBOOK_DEMO_PASSWORD" "$bin" user add founder --name "First Administrator" --role admin >/dev/null
+fi
 "$bin" serve &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid; rm -rf "$data"' EXIT INT TERM

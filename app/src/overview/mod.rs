@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::auth::MeResource;
 use crate::city::WithOverview;
 use crate::format::thousands;
 use crate::model::{CityOverview, MapCell};
@@ -115,11 +116,45 @@ pub fn Overview() -> impl IntoView {
         }
         .into_any()
     };
+    let me = expect_context::<MeResource>().0;
     view! {
         <Title text="City overview · Beatbook"/>
-        <section class="page">
-            <h1>"City overview"</h1>
-            <WithOverview loading="Loading the city…" render/>
+        <Transition fallback=|| ()>
+            {move || {
+                Suspend::new(async move {
+                    // Administrators see no crime data (the policy keeps them apart): their start
+                    // is the department's setup and accounts.
+                    let administrator = me.await.is_some_and(|m| {
+                        !m.may(protocol::Action::ViewOverview) && m.may(protocol::Action::ManageSetup)
+                    });
+                    if administrator {
+                        return view! { <AdministratorStart/> }.into_any();
+                    }
+                    view! {
+                        <section class="page">
+                            <h1>"City overview"</h1>
+                            <WithOverview loading="Loading the city…" render/>
+                        </section>
+                    }
+                    .into_any()
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// An administrator's start: where the department is set up and who may do what.
+#[component]
+fn AdministratorStart() -> impl IntoView {
+    view! {
+        <section class="page" data-testid="administrator-start">
+            <h1>"Administration"</h1>
+            <ul class="checklist">
+                <li><span class="what"><a href="/setup"><strong>"Setup"</strong></a>" "<span class="hint">"The first-run checklist (what a first mission still needs) and the shift patterns."</span></span></li>
+                <li><span class="what"><a href="/admin/users"><strong>"Accounts"</strong></a>" "<span class="hint">"Roles and districts: who may see and do what."</span></span></li>
+                <li><span class="what"><a href="/admin/devices"><strong>"Devices"</strong></a>" "<span class="hint">"Phones and laptops; revoke one that is lost."</span></span></li>
+                <li><span class="what"><a href="/admin/audit"><strong>"Audit"</strong></a>" "<span class="hint">"Who did what, when, from where."</span></span></li>
+            </ul>
         </section>
     }
 }

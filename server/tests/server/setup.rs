@@ -79,7 +79,11 @@ async fn an_administrator_sets_up_shifts_from_an_empty_store_and_each_refusal_na
     let (status, edited) = save(&app, &adm, Some("A"), shift("A", "Day watch", "07:00", "19:00", EVERY_DAY)).await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["describe"], "07:00–19:00 (12 h), every day");
-    assert_eq!(edited["overlaps"], serde_json::json!(["P"]), "now it meets the power shift on Friday and Saturday evenings");
+    assert_eq!(
+        edited["overlaps"],
+        serde_json::json!(["P"]),
+        "now it meets the power shift on Friday and Saturday evenings"
+    );
     let (status, e) = save(&app, &adm, Some("A"), shift("A2", "Day watch", "07:00", "17:00", EVERY_DAY)).await;
     assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("code")), "{e}");
 
