@@ -46,6 +46,8 @@ pub struct IncidentRow {
     pub geo_flag: Option<&'static str>,
     /// Block or address as given (may be empty).
     pub address: String,
+    /// Neighbourhood as given (may be empty).
+    pub neighbourhood: String,
     /// District or area as given.
     pub district: Option<String>,
     /// Digest of the content fields.
@@ -67,10 +69,7 @@ impl Shape {
         let header = &file.header().0;
         let resolved = match mapping {
             Some(m) => m.resolve(header)?,
-            None => {
-                let has_category = header.iter().any(|h| h.trim().eq_ignore_ascii_case("category"));
-                Mapping::canonical(has_category).resolve(header)?
-            }
+            None => Mapping::canonical(&header.iter().collect::<Vec<_>>()).resolve(header)?,
         };
         Ok(Shape { mapping: resolved, header_len: header.len(), tz })
     }
@@ -127,7 +126,7 @@ struct Incidents {
 impl FileKind for Incidents {
     type Row = IncidentRow;
     const KIND: &'static str = "incidents";
-    // 19 binds a row: well under both engines' limits.
+    // 20 binds a row: well under both engines' limits.
     const CHUNK: usize = 1000;
     const MOVES_CELL_COUNTS: bool = true;
 
@@ -171,6 +170,12 @@ pub async fn ingest_incidents_csv<R: Read>(
         if let Err(e) = bodega.classify_incidents().await {
             tracing::warn!(error = %e, "classifying the loaded incidents failed; the next load or start retries");
         }
+        // Likewise the place names: the previous ones stand until the next load.
+        if summary.loaded + summary.updated > 0 {
+            if let Err(e) = bodega.refresh_place_labels(crate::places::MICRO_PLACE).await {
+                tracing::warn!(error = %e, "naming the places failed; the next load retries");
+            }
+        }
     }
     Ok(summary)
 }
@@ -178,8 +183,8 @@ pub async fn ingest_incidents_csv<R: Read>(
 crate::load::impl_store!(IncidentRow, |tx, source, batch_id, rows, summary, touched| {
     let mut qb = sqlx::QueryBuilder::new(
         "INSERT INTO incidents (source, source_id, occurred_at, occurred_local, time_flag, offense, \
-             category, lat, lon, geo_flag, address, district_code, row_hash, first_batch_id, batch_id, \
-             nibrs_code, nibrs_group, crime_against, harm_category) ",
+             category, lat, lon, geo_flag, address, neighbourhood, district_code, row_hash, first_batch_id, \
+             batch_id, nibrs_code, nibrs_group, crime_against, harm_category) ",
     );
     qb.push_values(rows.iter(), |mut b, r| {
         b.push_bind(source.to_owned())
@@ -193,6 +198,7 @@ crate::load::impl_store!(IncidentRow, |tx, source, batch_id, rows, summary, touc
             .push_bind(r.location.map(|l| l.1))
             .push_bind(r.geo_flag.map(str::to_owned))
             .push_bind(r.address.clone())
+            .push_bind(r.neighbourhood.clone())
             .push_bind(r.district.clone())
             .push_bind(r.row_hash.clone())
             .push_bind(batch_id)
@@ -207,6 +213,7 @@ crate::load::impl_store!(IncidentRow, |tx, source, batch_id, rows, summary, touc
              occurred_local = excluded.occurred_local, time_flag = excluded.time_flag, \
              offense = excluded.offense, category = excluded.category, lat = excluded.lat, \
              lon = excluded.lon, geo_flag = excluded.geo_flag, address = excluded.address, \
+             neighbourhood = excluded.neighbourhood, \
              district_code = excluded.district_code, row_hash = excluded.row_hash, \
              batch_id = excluded.batch_id, nibrs_code = excluded.nibrs_code, nibrs_group = excluded.nibrs_group, \
              crime_against = excluded.crime_against, harm_category = excluded.harm_category \
@@ -284,7 +291,8 @@ fn parse_row(
             }
         }
     };
-    let address = m.address.map(get).unwrap_or_default().to_string();
+    let address = m.address.map(get).unwrap_or_default().trim().to_string();
+    let neighbourhood = m.neighbourhood.map(get).unwrap_or_default().trim().to_string();
     let district = m.district.map(get).filter(|d| !d.is_empty()).map(str::to_string);
     // An ISO time is stored as written; other shapes in ISO form.
     let occurred_local = match m.occurred {
@@ -294,6 +302,12 @@ fn parse_row(
     let mut h = Sha256::new();
     for part in [occurred_local.as_str(), &offense, &category, &address, district.as_deref().unwrap_or("")] {
         h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    // A neighbourhood joins the digest only when given, so files without one keep the digests
+    // stored before it was read.
+    if !neighbourhood.is_empty() {
+        h.update(neighbourhood.as_bytes());
         h.update([0x1f]);
     }
     // Coordinates by their exact bits: cheaper than formatting, and exact.
@@ -312,6 +326,7 @@ fn parse_row(
         location,
         geo_flag: None,
         address,
+        neighbourhood,
         district,
         row_hash: hex::encode(&h.finalize()[..12]),
         class: None,
@@ -331,7 +346,7 @@ mod tests {
     }
 
     fn canonical() -> Resolved {
-        Mapping::canonical(true)
+        Mapping::canonical(&["category"])
             .resolve(&record(&["id", "occurred_at", "offense", "category", "lat", "lon"]))
             .expect("canonical")
     }
@@ -357,7 +372,7 @@ mod tests {
 
     #[test]
     fn missing_columns_are_named() {
-        let err = Mapping::canonical(false)
+        let err = Mapping::canonical(&[])
             .resolve(&record(&["id", "when", "offense", "lat", "lon"]))
             .expect_err("no occurred_at");
         assert!(err.to_string().contains("'occurred_at'"), "{err}");

@@ -32,6 +32,8 @@
 //! - [`missions`] keeps the Mission Menu (versioned templates, a default menu with its evidence),
 //!   missions and their event log; each transition is checked by `protocol::mission` and written
 //!   with its event in one transaction.
+//! - [`places`] names each micro place from its incidents' block addresses ("10XX Alberni St
+//!   (West End)"), rebuilt after every incident load.
 //! - [`setup`] keeps a department's own setup: shift patterns (hours and days) and the
 //!   versioned dosage rules command sets, checked by `protocol::setup`.
 //! - [`changes`] is the global change counter every change a device must see takes a value of.
@@ -60,6 +62,7 @@ pub mod ingest;
 pub mod load;
 pub mod mapping;
 pub mod missions;
+pub mod places;
 pub mod queries;
 pub mod setup;
 pub mod snapshot;

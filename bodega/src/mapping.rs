@@ -9,7 +9,8 @@
 //! id = "CASE_NO"                       # omit to use the 1-based data row number
 //! offense = "OFFENSE_DESC"
 //! category = "UCR_GROUP"               # optional
-//! address = "BLOCK"                    # optional
+//! address = "BLOCK"                    # optional: names the places (see `places`)
+//! neighbourhood = "NEIGHBORHOOD"       # optional: added to the place names
 //! district = "BEAT"                    # optional
 //! [occurred]                           # one of: iso | format | date_time | parts
 //! kind = "format"
@@ -51,6 +52,9 @@ pub struct Mapping {
     /// Block or address column.
     #[serde(default)]
     pub address: Option<String>,
+    /// Neighbourhood column (a name people know the area by; not a police district).
+    #[serde(default)]
+    pub neighbourhood: Option<String>,
     /// District / area column.
     #[serde(default)]
     pub district: Option<String>,
@@ -135,16 +139,19 @@ fn lat_lon(lat: &str, lon: &str) -> LocationSpec {
 }
 
 impl Mapping {
-    /// Beatbook's canonical incident file. `category` is used when the header has it.
-    pub fn canonical(has_category: bool) -> Self {
+    /// Beatbook's canonical incident file. `category`, `address` and `neighbourhood` are read
+    /// when the header has them.
+    pub fn canonical(header: &[&str]) -> Self {
+        let has = |name: &str| header.iter().any(|h| h.trim().eq_ignore_ascii_case(name));
         Self {
             name: "canonical".into(),
             id: Some("id".into()),
             occurred: iso("occurred_at"),
             offense: "offense".into(),
-            category: has_category.then(|| "category".into()),
+            category: has("category").then(|| "category".into()),
             location: LocationSpec::LatLon { lat: "lat".into(), lon: "lon".into(), zero_is_missing: false },
-            address: None,
+            address: has("address").then(|| "address".into()),
+            neighbourhood: has("neighbourhood").then(|| "neighbourhood".into()),
             district: None,
         }
     }
@@ -170,7 +177,10 @@ impl Mapping {
                 category: None,
                 location: LocationSpec::Utm { x: "X".into(), y: "Y".into(), epsg: 32610, zero_is_missing: true },
                 address: Some("HUNDRED_BLOCK".into()),
-                district: Some("NEIGHBOURHOOD".into()),
+                // A neighbourhood is not a police district: the department's districts come
+                // from their outlines.
+                neighbourhood: Some("NEIGHBOURHOOD".into()),
+                district: None,
             },
             "chicago" => Self {
                 name: name.into(),
@@ -180,6 +190,7 @@ impl Mapping {
                 category: None,
                 location: lat_lon("latitude", "longitude"),
                 address: None,
+                neighbourhood: None,
                 district: Some("district".into()),
             },
             "chicago-portal" => Self {
@@ -190,6 +201,7 @@ impl Mapping {
                 category: Some("Description".into()),
                 location: lat_lon("Latitude", "Longitude"),
                 address: Some("Block".into()),
+                neighbourhood: None,
                 district: Some("District".into()),
             },
             "los-angeles" => Self {
@@ -205,6 +217,7 @@ impl Mapping {
                 category: Some("Part 1-2".into()),
                 location: lat_lon("LAT", "LON"),
                 address: Some("LOCATION".into()),
+                neighbourhood: None,
                 district: Some("AREA NAME".into()),
             },
             "san-francisco" => Self {
@@ -218,6 +231,7 @@ impl Mapping {
                 category: Some("Incident Subcategory".into()),
                 location: lat_lon("Latitude", "Longitude"),
                 address: Some("Intersection".into()),
+                neighbourhood: Some("Analysis Neighborhood".into()),
                 district: Some("Police District".into()),
             },
             "new-york" => Self {
@@ -233,6 +247,7 @@ impl Mapping {
                 category: Some("LAW_CAT_CD".into()),
                 location: lat_lon("Latitude", "Longitude"),
                 address: None,
+                neighbourhood: None,
                 district: Some("ADDR_PCT_CD".into()),
             },
             _ => return None,
@@ -262,6 +277,7 @@ pub(crate) struct Resolved {
     pub category: Option<usize>,
     pub location: ResolvedLocation,
     pub address: Option<usize>,
+    pub neighbourhood: Option<usize>,
     pub district: Option<usize>,
 }
 
@@ -310,6 +326,7 @@ impl Mapping {
                 },
             },
             address: opt(&self.address)?,
+            neighbourhood: opt(&self.neighbourhood)?,
             district: opt(&self.district)?,
         })
     }

@@ -419,6 +419,16 @@ impl Place {
         }
     }
 
+    /// Its reference on the lattice or the network, shown beside its name ("cell 3276/36392",
+    /// "segment 812"); `None` for a point.
+    pub fn grid_ref(&self) -> Option<String> {
+        match self {
+            Place::Cell { ix, iy, .. } => Some(format!("cell {ix}/{iy}")),
+            Place::Segment { id, .. } => Some(format!("segment {id}")),
+            Place::Point { .. } => None,
+        }
+    }
+
     /// The radius presence and the Koper timer use: for a cell, the circle through its corners.
     pub fn radius_m(&self) -> f64 {
         match self {

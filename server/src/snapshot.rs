@@ -111,6 +111,7 @@ pub fn to_csv(s: &Snapshot) -> String {
     for h in &s.hot_spots {
         let item = format!("#{}", h.rank);
         row("hot_spot", &item, "cell", format!("{}/{}", h.ix, h.iy));
+        row("hot_spot", &item, "place", h.label.clone());
         row("hot_spot", &item, "prior rank", h.prior_rank.map(|r| r.to_string()).unwrap_or_default());
         row("hot_spot", &item, "district", h.district.clone().unwrap_or_default());
         row("hot_spot", &item, "harm", format!("{}", h.harm));
@@ -380,16 +381,22 @@ pub fn to_pdf(s: &Snapshot) -> Vec<u8> {
         let y = p.y;
         p.text_right(MARGIN + 14.0, y, 8.0, &h.rank.to_string());
         p.text(MARGIN + 20.0, y, 8.0, false, &h.movement());
-        p.text(MARGIN + 50.0, y, 8.0, false, &format!("cell {}/{}", h.ix, h.iy));
-        p.text(MARGIN + 130.0, y, 8.0, false, h.district.as_deref().unwrap_or("—"));
-        let bar = (h.harm / max) as f32 * 120.0;
+        // The place's name in about 170 points of 8-point type; the cell id is in the CSV.
+        let place: String = if h.label.chars().count() > 38 {
+            h.label.chars().take(37).chain(std::iter::once('…')).collect()
+        } else {
+            h.label.clone()
+        };
+        p.text(MARGIN + 50.0, y, 8.0, false, &place);
+        p.text(MARGIN + 222.0, y, 8.0, false, h.district.as_deref().unwrap_or("—"));
+        let bar = (h.harm / max) as f32 * 90.0;
         let cur = &mut p.current;
         cur.set_fill_rgb(0.9, 0.22, 0.27);
-        cur.rect(MARGIN + 165.0, y - 1.0, bar, 7.0);
+        cur.rect(MARGIN + 245.0, y - 1.0, bar, 7.0);
         cur.fill_nonzero();
         cur.set_fill_gray(0.0);
-        p.text(MARGIN + 290.0, y, 8.0, false, &format!("{:.0}", h.harm));
-        p.text(MARGIN + 320.0, y, 8.0, false, &h.top_offense);
+        p.text(MARGIN + 340.0, y, 8.0, false, &format!("{:.0}", h.harm));
+        p.text(MARGIN + 365.0, y, 8.0, false, &h.top_offense);
     }
 
     p.heading("Notable incidents (7 days)");

@@ -90,6 +90,9 @@ pub struct CrimeView {
     pub shifts: Vec<(String, String)>,
     /// The weight table.
     pub harm_table: String,
+    /// The names of the places the view ranks highest (by harm and by Gi*): `(ix, iy, name)`.
+    #[serde(default)]
+    pub names: Vec<(i64, i64, String)>,
 }
 
 /// One offence's part in a cell.
@@ -110,6 +113,9 @@ pub struct CellComposition {
     pub ix: i64,
     /// Lattice row.
     pub iy: i64,
+    /// Its name, when its incidents give one.
+    #[serde(default)]
+    pub label: Option<String>,
     /// By offence, most harm first (within the view's window and filters).
     pub parts: Vec<CellPart>,
     /// Incidents per week for the 12 weeks ending with the window (oldest first).
@@ -117,6 +123,9 @@ pub struct CellComposition {
     /// Each week's first day.
     pub week_starts: Vec<String>,
 }
+
+/// How many places of each ranking (harm, Gi*) the view names: the list shows ten.
+pub const TOP_NAMED: usize = 10;
 
 /// The crime view's server functions.
 pub const ENDPOINTS: &[(&str, Access)] =
@@ -382,6 +391,15 @@ pub mod ssr {
                 .map(|(_, n)| *n as u64)
                 .sum::<u64>()
         };
+        // The names of the places the view lists (its top ten by harm and by Gi*).
+        let mut top: Vec<(i64, i64)> = Vec::new();
+        let mut by = cells.clone();
+        by.sort_by(|a, b| b.harm.total_cmp(&a.harm).then(b.count.cmp(&a.count)));
+        top.extend(by.iter().take(TOP_NAMED).map(|c| (c.ix, c.iy)));
+        by.sort_by(|a, b| b.z.total_cmp(&a.z));
+        top.extend(by.iter().take(TOP_NAMED).map(|c| (c.ix, c.iy)));
+        let names = ctx.bodega.place_names(grid.epsg.code(), MICRO_PLACE, &top).await.map_err(unavailable)?;
+        let names = names.into_iter().map(|((ix, iy), n)| (ix, iy, n.label())).collect();
         // Offences in the window (under the other filters), for the offence picker.
         let offenses: BTreeSet<String> = offense_ids.into_keys().chain(plan.query.offense.clone()).collect();
         Ok(CrimeView {
@@ -390,6 +408,7 @@ pub mod ssr {
             epsg: grid.epsg.code(),
             cell_size_m: MICRO_PLACE.m(),
             cells,
+            names,
             study_cells: grid.len() as u64,
             total: total.max(mapped),
             mapped,
@@ -441,6 +460,13 @@ pub mod ssr {
         let week_starts = (0..12)
             .map(|w| first_week.checked_add(jiff::Span::new().days(w * 7)).map(|d| d.to_string()).unwrap_or_default())
             .collect();
-        Ok(CellComposition { ix, iy, parts, weekly: weekly.to_vec(), week_starts })
+        let label = ctx
+            .bodega
+            .place_names(lattice.utm().epsg().code(), MICRO_PLACE, &[(ix, iy)])
+            .await
+            .map_err(unavailable)?
+            .remove(&(ix, iy))
+            .map(|n| n.label());
+        Ok(CellComposition { ix, iy, label, parts, weekly: weekly.to_vec(), week_starts })
     }
 }

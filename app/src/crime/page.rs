@@ -213,7 +213,14 @@ fn TopCells(v: CrimeView, shade: Shade, selected: RwSignal<Option<(i64, i64)>>) 
         Shade::Harm => cells.sort_by(|a, b| b.harm.total_cmp(&a.harm).then(b.count.cmp(&a.count))),
         Shade::Gi => cells.sort_by(|a, b| b.z.total_cmp(&a.z)),
     }
-    cells.truncate(10);
+    cells.truncate(crate::crime::TOP_NAMED);
+    let name = |ix: i64, iy: i64| {
+        v.names
+            .iter()
+            .find(|n| (n.0, n.1) == (ix, iy))
+            .map(|n| n.2.clone())
+            .unwrap_or_else(|| format!("cell {ix}/{iy}"))
+    };
     view! {
         <h2 class="visually-compact">"Top places in this view"</h2>
         <ol class="top-cells" data-testid="top-cells">
@@ -221,7 +228,7 @@ fn TopCells(v: CrimeView, shade: Shade, selected: RwSignal<Option<(i64, i64)>>) 
                 <li>
                     <button type="button" aria-pressed=move || (selected.get() == Some((c.ix, c.iy))).to_string()
                         on:click=move |_| selected.set(Some((c.ix, c.iy)))>
-                        {format!("#{} · {}/{} · {} incidents", i + 1, c.ix, c.iy, c.count)}
+                        {format!("#{} · {} · {} incidents", i + 1, name(c.ix, c.iy), c.count)}
                     </button>
                 </li>
             }).collect_view()}
@@ -411,6 +418,7 @@ fn CompositionBody(c: CellComposition) -> impl IntoView {
     let max_week = c.weekly.iter().copied().max().unwrap_or(0).max(1) as f64;
     let label = format!("Incidents per week for 12 weeks: {:?}", c.weekly);
     view! {
+        {c.label.clone().map(|l| view! { <p class="place-name" data-testid="place-name">{l}</p> })}
         <table class="parts">
             <thead><tr><th>"Offence"</th><th>"Incidents"</th><th>"Share of harm"</th></tr></thead>
             <tbody>

@@ -22,6 +22,10 @@ pub struct FieldCache {
     /// `server::overrides`).
     #[serde(default)]
     pub supervisors: Vec<protocol::sync::OverrideVerifier>,
+    /// The names of the places the aggregates cover, `(ix, iy, name)` (a place without one is
+    /// left out), so "Hot spots near you" names them with no signal.
+    #[serde(default)]
+    pub place_names: Vec<(i64, i64, String)>,
 }
 
 /// Days of history a device keeps (the longest window it offers is 90 days; the rest feeds the
@@ -114,6 +118,18 @@ pub mod ssr {
             rows.push((c.ix, c.iy, day, index as u32, c.count));
         }
         let last_day = day_number(&last_date.to_string()).unwrap_or_default();
+        let mut cells: Vec<(i64, i64)> = rows.iter().map(|r| (r.0, r.1)).collect();
+        cells.sort_unstable();
+        cells.dedup();
+        let mut place_names: Vec<(i64, i64, String)> = ctx
+            .bodega
+            .place_names(epsg.code(), MICRO_PLACE, &cells)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|((ix, iy), n)| (ix, iy, n.label()))
+            .collect();
+        place_names.sort_unstable();
         let supervisors = ctx.bodega.override_verifiers(&districts).await.map_err(unavailable)?;
         Ok(FieldCache {
             districts,
@@ -129,6 +145,7 @@ pub mod ssr {
             last_date: last_date.to_string(),
             generated_at: now,
             supervisors,
+            place_names,
         })
     }
 }

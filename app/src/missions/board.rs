@@ -91,6 +91,7 @@ fn BoardCard(
             <header>
                 <span class="priority">{format!("P{}", m.priority)}</span>
                 <strong>{m.place_label.clone()}</strong>
+                <span class="hint grid-ref">{m.place.grid_ref()}</span>
             </header>
             <p class="template">{m.template.name.clone()}</p>
             <p class="reason">{m.reason.clone()}</p>

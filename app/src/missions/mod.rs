@@ -386,7 +386,7 @@ pub mod ssr {
             proposals.push(Proposal {
                 rank,
                 place: Place::Cell { epsg: epsg.code(), size_m: MICRO_PLACE.m(), ix, iy, lat, lon },
-                place_label: format!("{} cell {ix}/{iy}", district.code),
+                place_label: place.label.clone(),
                 harm,
                 incidents,
                 reason,

@@ -26,6 +26,8 @@ pub const TRACKS: [(&str, &str); 3] =
 pub struct NearRow {
     /// Rank in the district for the chosen window and tracks.
     pub rank: usize,
+    /// The place's name, when the device has one for it.
+    pub name: Option<String>,
     /// Incidents in the window.
     pub count: u32,
     /// Harm in the window.
@@ -46,10 +48,15 @@ pub fn hot_spots_near(cache: &FieldCache, query: &DeviceQuery, lat: f64, lon: f6
     let spots = score_cached(&cache.aggregates, query).map_err(|e| e.to_string())?;
     let utm = Utm::new(Epsg::utm(cache.aggregates.epsg).map_err(|e| e.to_string())?);
     let (x, y) = utm.forward(lon, lat).map_err(|e| e.to_string())?;
+    let name = |ix: i64, iy: i64| {
+        // Sorted by (ix, iy) on the server.
+        cache.place_names.binary_search_by(|p| (p.0, p.1).cmp(&(ix, iy))).ok().map(|i| cache.place_names[i].2.clone())
+    };
     Ok(near(&spots, x, y, RADIUS_M, TOP)
         .into_iter()
         .map(|(s, n)| NearRow {
             rank: s.rank,
+            name: name(s.key.ix, s.key.iy),
             count: s.count,
             harm: s.harm,
             distance_m: n.distance_m,
@@ -154,6 +161,7 @@ pub fn NearbyHotSpots(
                             {rows.into_iter().map(|r| view! {
                                 <li data-rank=r.rank.to_string() data-distance-m=format!("{:.0}", r.distance_m)>
                                     <span class="rank">{format!("#{}", r.rank)}</span>
+                                    {r.name.clone().map(|n| view! { <span class="place-name">{n}</span> })}
                                     <span class="what">{format!("{} incidents · harm {}", r.count, r.harm)}</span>
                                     <span class="where">{format!("{} {}", distance_text(r.distance_m), compass(r.bearing_deg))}</span>
                                     <span class="gi">{gi_text(r.gi)}</span>

@@ -76,7 +76,7 @@ pub fn PlanShift() -> impl IntoView {
                                             <li class="proposal" class:skipped=is_skipped data-rank=rank>
                                                 <div class="proposal-head">
                                                     <span class="rank">{format!("#{rank}")}</span>
-                                                    <span class="where">{p.place_label.clone()}</span>
+                                                    <span class="where">{p.place_label.clone()}" "<span class="hint grid-ref">{p.place.grid_ref()}</span></span>
                                                     <span class="priority">{format!("P{}", p.priority)}</span>
                                                 </div>
                                                 <p class="reason">{p.reason.clone()}</p>

@@ -46,6 +46,9 @@ pub struct PlacePresence {
     pub device_minutes: f64,
     /// Those a loaded feed (AVL) shows.
     pub feed_minutes: f64,
+    /// Its name, or the district and grid reference.
+    #[serde(default)]
+    pub label: String,
     /// A track that shows presence here also moved implausibly fast this shift (see the
     /// coverage list): the minutes are counted, and shown as flagged.
     pub flagged: bool,
@@ -208,6 +211,7 @@ pub mod ssr {
                     presence_rank: None,
                     ix: pr.ix,
                     iy: pr.iy,
+                    label: pr.label.clone(),
                     lat: pr.lat,
                     lon: pr.lon,
                     harm: pr.harm,

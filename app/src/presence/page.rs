@@ -131,7 +131,7 @@ fn Board(b: PresenceBoard) -> impl IntoView {
             view! {
                 <ol class="without" data-testid="without-presence">
                     {without.into_iter().map(|p| view! {
-                        <li>{format!("#{} cell {}/{} — harm {:.0}; last visit {}", p.harm_rank, p.ix, p.iy, p.harm, since(p.since_last_minutes))}</li>
+                        <li>{format!("#{} {} — harm {:.0}; last visit {}", p.harm_rank, p.label, p.harm, since(p.since_last_minutes))}" "<span class="hint">{format!("cell {}/{}", p.ix, p.iy)}</span></li>
                     }).collect_view()}
                 </ol>
             }.into_any()
@@ -139,12 +139,12 @@ fn Board(b: PresenceBoard) -> impl IntoView {
         <h2>"Harm rank and presence"</h2>
         <div class="table-wrap">
             <table class="presence-table" data-testid="presence-table">
-                <thead><tr><th>"Harm #"</th><th>"Cell"</th><th>"Visits"</th><th>"Koper visits"</th><th>"Koper min"</th><th>"Minutes"</th><th>"From"</th><th>"Since last"</th><th>"Presence #"</th><th>"Gap"</th></tr></thead>
+                <thead><tr><th>"Harm #"</th><th>"Place"</th><th>"Visits"</th><th>"Koper visits"</th><th>"Koper min"</th><th>"Minutes"</th><th>"From"</th><th>"Since last"</th><th>"Presence #"</th><th>"Gap"</th></tr></thead>
                 <tbody>
                     {b.places.iter().map(|p| view! {
                         <tr data-presence=presence_class(p) data-flagged=p.flagged.then_some("implausible-speed")>
                             <td>{p.harm_rank}</td>
-                            <td>{format!("{}/{}", p.ix, p.iy)}</td>
+                            <td>{p.label.clone()}<br/><span class="hint">{format!("cell {}/{}", p.ix, p.iy)}</span></td>
                             <td>{p.visits}</td>
                             <td>{p.koper_visits}</td>
                             <td>{format!("{:.1}", p.koper_minutes)}</td>

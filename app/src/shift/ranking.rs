@@ -23,6 +23,8 @@ pub struct RankedPlace {
     pub ix: i64,
     /// Lattice row.
     pub iy: i64,
+    /// Its name ("10XX Alberni St (West End)"), or the district and grid reference.
+    pub label: String,
     /// Centre latitude.
     pub lat: f64,
     /// Centre longitude.
@@ -98,6 +100,8 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     });
     let rules = dosage_rules(ctx).await?;
     ranked.truncate(usize::try_from(rules.places_per_shift).unwrap_or(0));
+    let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
+    let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &cells).await.map_err(unavailable)?;
     let places = ranked
         .into_iter()
         .enumerate()
@@ -106,7 +110,11 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             let b = lattice.bounds(key);
             let (cx, cy) = ((b.min().x + b.max().x) / 2.0, (b.min().y + b.max().y) / 2.0);
             let (lon, lat) = lattice.utm().inverse(cx, cy);
-            RankedPlace { rank: i as u32 + 1, ix, iy, lat, lon, harm, by_offense }
+            let label = names
+                .get(&(ix, iy))
+                .map(bodega::places::PlaceName::label)
+                .unwrap_or_else(|| bodega::places::fallback_label(&district.code, ix, iy));
+            RankedPlace { rank: i as u32 + 1, ix, iy, label, lat, lon, harm, by_offense }
         })
         .collect();
     Ok(Ranking {

@@ -94,6 +94,9 @@ pub struct HotSpotRow {
     pub ix: i64,
     /// Lattice row.
     pub iy: i64,
+    /// Its name ("10XX Alberni St (West End)"), or the district and grid reference.
+    #[serde(default)]
+    pub label: String,
     /// Centre latitude.
     pub lat: f64,
     /// Centre longitude.
@@ -378,6 +381,8 @@ pub mod ssr {
         let ranked = rank(&recent_cells);
         let cells_in_area = cells_in_box(&lattice, bbox);
         let concentration = concentration(&ranked, cells_in_area);
+        let top: Vec<(i64, i64)> = ranked.iter().take(10).map(|(k, _)| *k).collect();
+        let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &top).await.map_err(unavailable)?;
         let mut hot_spots = Vec::new();
         for (i, (k, (harm, by))) in ranked.iter().take(10).enumerate() {
             let b = lattice.bounds(hotspot::CellKey { epsg, size_m: MICRO_PLACE.m(), ix: k.0, iy: k.1 });
@@ -390,6 +395,10 @@ pub mod ssr {
                 prior_rank: prior_ranks.get(k).copied(),
                 ix: k.0,
                 iy: k.1,
+                label: names
+                    .get(k)
+                    .map(bodega::places::PlaceName::label)
+                    .unwrap_or_else(|| bodega::places::fallback_label(district.as_deref().unwrap_or("city"), k.0, k.1)),
                 lat,
                 lon,
                 district,

@@ -51,13 +51,13 @@ fn HotSpotTable(rows: Vec<HotSpotRow>) -> impl IntoView {
     let max = rows.iter().map(|r| r.harm).fold(0.0_f64, f64::max).max(1.0);
     view! {
         <table class="snapshot-hotspots" data-testid="snapshot-hotspots">
-            <thead><tr><th>"#"</th><th>"Moved"</th><th>"Cell"</th><th>"District"</th><th>"Harm"</th><th>"Most frequent"</th></tr></thead>
+            <thead><tr><th>"#"</th><th>"Moved"</th><th>"Place"</th><th>"District"</th><th>"Harm"</th><th>"Most frequent"</th></tr></thead>
             <tbody>
                 {rows.into_iter().map(|r| view! {
                     <tr>
                         <td>{r.rank}</td>
                         <td class="moved">{r.movement()}</td>
-                        <td>{format!("{}/{}", r.ix, r.iy)}</td>
+                        <td>{r.label.clone()}<br/><span class="hint">{format!("cell {}/{}", r.ix, r.iy)}</span></td>
                         <td>{r.district.clone().unwrap_or_else(|| "—".into())}</td>
                         <td class="bar-cell">
                             <svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">

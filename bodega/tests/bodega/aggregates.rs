@@ -57,7 +57,7 @@ async fn stored_counts_equal_counting_the_incidents_through_every_kind_of_change
         dry_run: false,
         mapping: Some(bodega::mapping::Mapping {
             district: Some("district".into()),
-            ..bodega::mapping::Mapping::canonical(false)
+            ..bodega::mapping::Mapping::canonical(&[])
         }),
     };
     let first = format!("{header}r1,2020-06-01T10:00,Mischief,,49.2800,-123.1200,D1\nr2,2020-06-02T10:00,Mischief,,49.2801,-123.1201,D1\n");

@@ -81,6 +81,43 @@ async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
     counts.sort_unstable_by(|a, b| b.cmp(a));
     let proposed: Vec<u32> = proposals.iter().map(|p| p["incidents"].as_u64().expect("n") as u32).collect();
     assert_eq!(proposed, counts[..20], "the twenty busiest cells, in order");
+    // Each place is named by the block most of its incidents (of all time) give, counted here
+    // from the demo CSV's address column; a cell without one by its district and grid.
+    let blocks = independent_blocks();
+    for p in proposals {
+        let (ix, iy) = (p["place"]["ix"].as_i64().expect("ix"), p["place"]["iy"].as_i64().expect("iy"));
+        let label = p["place_label"].as_str().expect("label");
+        match blocks.get(&(ix, iy)) {
+            Some(block) => assert!(label.to_uppercase().starts_with(&format!("{block} (")), "{label} vs {block}"),
+            None => assert_eq!(label, format!("D1 grid {ix}/{iy}")),
+        }
+    }
+    assert_eq!(proposals[0]["place_label"], "7XX Granville St (Central Business District)");
+}
+
+/// Each 150 m cell's most frequent block in the demo CSV (placeholders skipped; ties to the
+/// block that sorts first), counted without the Data Bodega.
+fn independent_blocks() -> BTreeMap<(i64, i64), String> {
+    let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
+    let mut rdr = csv::Reader::from_reader(bodega::demo::VANCOUVER_2020_CSV);
+    let mut by: BTreeMap<(i64, i64), BTreeMap<String, u32>> = BTreeMap::new();
+    for rec in rdr.records() {
+        let rec = rec.expect("row");
+        let (Ok(lat), Ok(lon)) = (rec[4].parse::<f64>(), rec[5].parse::<f64>()) else { continue };
+        let block = rec[6].split_whitespace().collect::<Vec<_>>().join(" ");
+        if block.is_empty() || block == "X NK_LOC ST" || block == "OFFSET TO PROTECT PRIVACY" {
+            continue;
+        }
+        let key = lattice.key_of(lon, lat).expect("in zone");
+        *by.entry((key.ix, key.iy)).or_default().entry(block).or_default() += 1;
+    }
+    by.into_iter()
+        .filter_map(|(k, blocks)| {
+            // BTreeMap order: the first of the most frequent wins a tie.
+            let most = blocks.values().copied().max()?;
+            blocks.into_iter().find(|(_, n)| *n == most).map(|(b, _)| (k, b))
+        })
+        .collect()
 }
 
 #[tokio::test]
