@@ -4,7 +4,8 @@
 # unless BEATBOOK_TEST_DATABASE_URL is set), wall time and peak memory from GNU time; then the
 # per-cell per-day aggregate for one district-year on each (criterion, bodega/benches/query.rs).
 # Two inputs, both the real Vancouver 2020 file resampled: the canonical shape, and the VPD
-# original shape through `--preset vancouver` (its neighbourhoods are the districts).
+# original shape through `--mapping bench/vpd-neighbourhoods-as-districts.toml` (the vancouver
+# preset's columns, its neighbourhoods standing in for districts).
 # Usage: bench/ingest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ run_all() {
   /usr/bin/time -f "$label canonical 1M: %e s wall, %M KB peak RSS" env BEATBOOK_DATABASE_URL="$canonical" \
     BEATBOOK_LOG=warn "$BIN" ingest incidents bench/out/ingest_1m.csv --source bench 2>&1 >/dev/null | tail -n 1
   /usr/bin/time -f "$label vpd-preset 1M: %e s wall, %M KB peak RSS" env BEATBOOK_DATABASE_URL="$vpd" \
-    BEATBOOK_LOG=warn "$BIN" ingest incidents bench/out/ingest_1m_vpd.csv --source bench --preset vancouver 2>&1 >/dev/null | tail -n 1
+    BEATBOOK_LOG=warn "$BIN" ingest incidents bench/out/ingest_1m_vpd.csv --source bench --mapping bench/vpd-neighbourhoods-as-districts.toml 2>&1 >/dev/null | tail -n 1
   BEATBOOK_BENCH_DATABASE_URL="$vpd" cargo bench -q -p bodega --bench query -- --noplot 2>&1 | grep -E "incidents|time:"
 }
 export -f run_all

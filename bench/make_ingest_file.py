@@ -3,8 +3,9 @@
 replacement (seeded) from the real Vancouver 2020 file, in one of two shapes:
 
   canonical  id,occurred_at,offense,category,lat,lon   (new ids 1..N)
-  vancouver  the VPD original's columns (TYPE,...,NEIGHBOURHOOD,X,Y), for `--preset vancouver`,
-             which keeps the neighbourhood as the district for the district-year query benchmark
+  vancouver  the VPD original's columns (TYPE,...,NEIGHBOURHOOD,X,Y), for
+             `--mapping bench/vpd-neighbourhoods-as-districts.toml`, which reads the neighbourhood
+             as the district for the district-year query benchmark
 
 Usage: python3 bench/make_ingest_file.py [N] [canonical|vancouver] > FILE.csv"""
 import csv

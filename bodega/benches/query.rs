@@ -1,6 +1,7 @@
 //! Query benchmark (criterion): the per-cell per-day aggregate for one district over one year,
 //! against a Data Bodega that `bench/ingest.sh` filled with 1,000,000 resampled Vancouver
-//! incidents (VPD original shape, neighbourhoods as districts). Set BEATBOOK_BENCH_DATABASE_URL.
+//! incidents (VPD original shape, neighbourhoods as districts through
+//! `bench/vpd-neighbourhoods-as-districts.toml`). Set BEATBOOK_BENCH_DATABASE_URL.
 //! Times the read the product makes (stored counts, `bodega::aggregates`) and the same counted
 //! from the incidents, and checks that they agree.
 

@@ -103,8 +103,10 @@ async fn an_edited_export_updates_only_what_changed() {
         fields[2] = "Mischief (reclassified)".into();
         lines[i] = fields.join(",");
     }
-    lines.push("90001,2020-12-31T23:00,Other Theft,,49.2827,-123.1207".into());
-    lines.push("90002,2020-12-31T23:30,Mischief,,49.2827,-123.1207".into());
+    lines.push(
+        "90001,2020-12-31T23:00,Other Theft,,49.2827,-123.1207,8XX W HASTINGS ST,Central Business District".into(),
+    );
+    lines.push("90002,2020-12-31T23:30,Mischief,,49.2827,-123.1207,,".into());
     let s = ingest(&store.bodega, &lines.join("\n"), &o).await.expect("second load");
     assert_eq!((s.loaded, s.updated, s.unchanged, s.rejected), (2, 3, 37_509, 0));
     let summary = store.bodega.city_summary().await.expect("summary");
