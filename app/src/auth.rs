@@ -31,6 +31,10 @@ pub struct Me {
     /// When what this device keeps for the user expires (UTC seconds): the session's end plus
     /// the department's keep time (default 12 h).
     pub device_data_expires_at: i64,
+    /// On the demo city, the day it calls today (`YYYY-MM-DD`, the last day of its data), shown
+    /// in the header; `None` on a department's own data.
+    #[serde(default)]
+    pub demo_today: Option<String>,
 }
 
 impl Me {
@@ -111,6 +115,10 @@ pub const ENDPOINTS: &[(&str, Access)] = &[("/api/me", None)];
 #[server(prefix = "/api", endpoint = "me")]
 pub async fn get_me() -> Result<Option<Me>, ApiError> {
     let ctx = crate::context::context()?;
+    let demo_today = match ssr::caller() {
+        Some(_) => bodega::demo::demo_today(&ctx.bodega).await.map_err(crate::context::unavailable)?,
+        None => None,
+    };
     Ok(ssr::caller().map(|caller| Me {
         username: caller.user.username.clone(),
         display_name: caller.user.display_name.clone(),
@@ -119,6 +127,7 @@ pub async fn get_me() -> Result<Option<Me>, ApiError> {
         session_expires_at: caller.session_expires_at,
         idle_lock_seconds: ctx.idle_lock_seconds,
         device_data_expires_at: caller.session_expires_at + ctx.device_keep_seconds,
+        demo_today: demo_today.map(|d| d.to_string()),
     }))
 }
 

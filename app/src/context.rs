@@ -41,6 +41,18 @@ mod ssr {
         pub fn tz(&self) -> Result<jiff::tz::TimeZone, ApiError> {
             jiff::tz::TimeZone::get(&self.time_zone).map_err(unavailable)
         }
+
+        /// Today in the department's zone; on the demo city, its own today (the last day of its
+        /// data), so the shift screens open on a day with data.
+        ///
+        /// # Errors
+        /// 503 from the store or an unknown zone.
+        pub async fn today(&self) -> Result<jiff::civil::Date, ApiError> {
+            match bodega::demo::demo_today(&self.bodega).await.map_err(unavailable)? {
+                Some(day) => Ok(day),
+                None => Ok(jiff::Timestamp::now().to_zoned(self.tz()?).date()),
+            }
+        }
     }
 
     /// The server context, or the error an unconfigured server gives.

@@ -16,6 +16,19 @@ pub fn thousands(n: i64) -> String {
     out
 }
 
+/// A `YYYY-MM-DD` date as people read it: `2020-12-31` → "31 Dec 2020" (the text unchanged when
+/// it is not such a date).
+pub fn day_text(iso: &str) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let parts: Vec<&str> = iso.split('-').collect();
+    match (parts.as_slice(), parts.get(1).and_then(|m| m.parse::<usize>().ok())) {
+        ([y, _, d], Some(m)) if (1..=12).contains(&m) && d.len() == 2 && y.len() == 4 => {
+            format!("{} {} {y}", d.trim_start_matches('0'), MONTHS[m - 1])
+        }
+        _ => iso.to_string(),
+    }
+}
+
 /// A UTC instant as people read it: `2020-12-15 22:00:00 UTC`.
 pub fn utc(seconds: i64) -> String {
     let days = seconds.div_euclid(86_400);
@@ -49,7 +62,15 @@ pub fn clock_time(ms: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{thousands, utc};
+    use super::{day_text, thousands, utc};
+
+    #[test]
+    fn dates_read_day_month_year() {
+        assert_eq!(day_text("2020-12-31"), "31 Dec 2020");
+        assert_eq!(day_text("2021-01-05"), "5 Jan 2021");
+        assert_eq!(day_text("2021-13-05"), "2021-13-05", "not a date: unchanged");
+        assert_eq!(day_text("soon"), "soon");
+    }
 
     #[test]
     fn thousands_groups_digits() {

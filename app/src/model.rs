@@ -80,7 +80,7 @@ pub struct BasemapInfo {
 }
 
 /// Share of harm in the top cells.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Concentration {
     /// Cells in the study area.
     pub cells: u64,

@@ -13,6 +13,9 @@ pub const VANCOUVER_2020_CSV: &[u8] = include_bytes!("../demo/vancouver_crime_20
 pub const VANCOUVER_SOURCE: &str = "vpd-geodash-2020";
 /// The demo city's time zone.
 pub const VANCOUVER_TIME_ZONE: &str = "America/Vancouver";
+/// The setting that holds the demo city's clock: the local date a demo calls today, the last day
+/// of its data (`YYYY-MM-DD`). Set when the demo is seeded; a department's own store never has it.
+pub const DEMO_TODAY_KEY: &str = "demo_today";
 
 /// Loads the demo incidents. Idempotent: a second call loads nothing new.
 ///
@@ -42,7 +45,23 @@ pub async fn seed_demo(bodega: &Bodega) -> Result<LoadSummary, IngestError> {
     seed_demo_roster(bodega).await?;
     // The districts arrive after the incidents: place the incidents in them.
     bodega.assign_districts().await?;
+    // The demo's clock: its data end on 31 December 2020, so that is its today, and every screen
+    // opens there instead of on a day with no data.
+    if let Some(last) = bodega.city_summary().await?.last_at {
+        let tz = jiff::tz::TimeZone::get(VANCOUVER_TIME_ZONE).map_err(|e| IngestError::Unreadable(e.to_string()))?;
+        let day =
+            jiff::Timestamp::from_second(last).map_err(|e| IngestError::Unreadable(e.to_string()))?.to_zoned(tz).date();
+        bodega.set_setting(DEMO_TODAY_KEY, &day.to_string()).await?;
+    }
     Ok(summary)
+}
+
+/// The demo city's today, when this store holds the demo (see [`DEMO_TODAY_KEY`]).
+///
+/// # Errors
+/// A store error.
+pub async fn demo_today(bodega: &Bodega) -> Result<Option<jiff::civil::Date>, BodegaError> {
+    Ok(bodega.setting(DEMO_TODAY_KEY).await?.and_then(|d| d.parse().ok()))
 }
 
 /// The demo's synthetic districts: (code, name, west, south, east, north), WGS84 rectangles.

@@ -25,6 +25,7 @@ test('a department without the demo: the administrator sees what is missing and 
   // No crime data for administrators: their start is the setup.
   const start = page.getByTestId('administrator-start');
   await expect(start).toBeVisible();
+  await expect(page.getByTestId('demo-clock')).toHaveCount(0);
   await start.getByRole('link', { name: 'Setup' }).click();
   await page.waitForURL('**/setup');
   await hydrated(page);
@@ -86,6 +87,8 @@ test('a department without the demo: the administrator sees what is missing and 
 test('command sets the patrol rules, and the plan proposes as many places as they say', async ({ page }) => {
   await signIn(page, 'commander', '/rules');
   await hydrated(page);
+  // The demo city's clock: its data end on 31 Dec 2020, and the shift screens open there.
+  await expect(page.getByTestId('demo-clock')).toHaveText('Demo city: today is 31 Dec 2020');
   await expect(page.getByRole('link', { name: 'Setup' })).toHaveCount(0);
   const form = page.getByTestId('rules-form');
   const version = Number((await page.getByTestId('rules-version').textContent())?.match(/version (\d+)/)?.[1] ?? 0);
@@ -118,4 +121,7 @@ test('command sets the patrol rules, and the plan proposes as many places as the
     expect(back.status(), await back.text()).toBe(200);
   }
   expect(await proposals()).toBe(Number(places));
+  await page.goto('/plan');
+  await hydrated(page);
+  await expect(page.locator('input[type=date]')).toHaveValue('2020-12-31');
 });

@@ -92,7 +92,6 @@ pub mod ssr {
         let subject = grant.user().subject();
         let shifts = ctx.bodega.shifts().await.map_err(unavailable)?;
         let districts = ctx.bodega.districts().await.map_err(unavailable)?;
-        let tz = ctx.tz()?;
         Ok(ShiftOptions {
             shifts: shifts.into_iter().map(|s| (s.code, s.name, s.starts_local, s.ends_local)).collect(),
             districts: districts
@@ -104,7 +103,7 @@ pub mod ssr {
                 })
                 .map(|(code, name, _)| (code, name))
                 .collect(),
-            today: jiff::Timestamp::now().to_zoned(tz).date().to_string(),
+            today: ctx.today().await?.to_string(),
         })
     }
 

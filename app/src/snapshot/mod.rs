@@ -181,6 +181,9 @@ pub struct Snapshot {
     pub time_zone: String,
     /// The newest incident in the Data Bodega (local date), to show how fresh the data is.
     pub data_through: Option<String>,
+    /// The oldest (local date): a comparison reaching before it has nothing to compare with.
+    #[serde(default)]
+    pub data_from: Option<String>,
     /// Counts by category.
     pub categories: Vec<CategoryRow>,
     /// Concentration of harm over the 28 days.
@@ -195,6 +198,21 @@ pub struct Snapshot {
     pub notable: Vec<Notable>,
     /// When it was computed (RFC 3339).
     pub generated_at: String,
+}
+
+impl Snapshot {
+    /// Why "vs last yr" reads "—": the records start after the same day a year before.
+    pub fn last_year_note(&self) -> Option<String> {
+        let from = self.data_from.as_deref()?;
+        let (year, rest) = self.date.split_once('-')?;
+        let year_before = format!("{}-{rest}", year.parse::<i32>().ok()? - 1);
+        (from > year_before.as_str()).then(|| {
+            format!(
+                "“vs last yr” is empty: the records start on {}, so there is no last year to compare with.",
+                crate::format::day_text(from)
+            )
+        })
+    }
 }
 
 /// The snapshot's server functions.
@@ -426,6 +444,7 @@ pub mod ssr {
             date: day.to_string(),
             time_zone: ctx.time_zone.clone(),
             data_through: data_through.map(|d| d.to_string()),
+            data_from: summary.first_at.and_then(|t| local_day(t, &tz)).map(|d| d.to_string()),
             categories,
             concentration,
             // Versions read `name@version` (e.g. `count@1`).
@@ -561,6 +580,27 @@ pub mod ssr {
         use jiff::civil::date;
 
         use super::Days;
+
+        #[test]
+        fn the_last_year_column_says_why_it_is_empty() {
+            let at = |date: &str, from: Option<&str>| super::super::Snapshot {
+                date: date.into(),
+                time_zone: "America/Vancouver".into(),
+                data_through: None,
+                data_from: from.map(str::to_string),
+                categories: vec![],
+                concentration: Default::default(),
+                harm_table: String::new(),
+                hot_spots: vec![],
+                missions: vec![],
+                notable: vec![],
+                generated_at: String::new(),
+            };
+            let note = at("2020-11-30", Some("2020-01-01")).last_year_note().expect("no 2019 data");
+            assert!(note.contains("the records start on 1 Jan 2020"), "{note}");
+            assert_eq!(at("2021-03-01", Some("2020-01-01")).last_year_note(), None, "2020 is there to compare");
+            assert_eq!(at("2021-03-01", None).last_year_note(), None, "no data at all: nothing to explain");
+        }
 
         #[test]
         fn last_years_window_keeps_its_length_across_a_leap_day() {

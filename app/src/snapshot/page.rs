@@ -129,6 +129,7 @@ pub fn SnapshotBody(s: Snapshot) -> impl IntoView {
         <section>
             <h2>"Counts by category"</h2>
             <CategoryTable rows=s.categories.clone()/>
+            {s.last_year_note().map(|n| view! { <p class="hint" data-testid="last-year-note">{n}</p> })}
         </section>
         <div class="snapshot-pair">
             <section>

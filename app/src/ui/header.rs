@@ -21,6 +21,12 @@ fn AccountMenu() -> impl IntoView {
                     Some(me) => {
                         let roles: Vec<&str> = me.roles.iter().map(|r| r.as_str()).collect();
                         view! {
+                            {me.demo_today.clone().map(|d| view! {
+                                <span class="demo-clock" data-testid="demo-clock"
+                                    title="The demo city's data end on this day: every screen opens there.">
+                                    {format!("Demo city: today is {}", crate::format::day_text(&d))}
+                                </span>
+                            })}
                             <span class="account" data-testid="account">
                                 <span class="who">{me.display_name.clone()}</span>
                                 <span class="roles">{roles.join(", ")}</span>

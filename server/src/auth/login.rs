@@ -308,6 +308,7 @@ pub async fn open_session(
         session_expires_at: expires_at,
         idle_lock_seconds: cfg.idle_lock.as_secs() as i64,
         device_data_expires_at: expires_at + cfg.device_keep.as_secs() as i64,
+        demo_today: bodega::demo::demo_today(bodega).await.map_err(|e| unavailable(&e))?.map(|d| d.to_string()),
     };
     Ok((session_cookie(&token, cfg.session_lifetime, cfg.secure_cookie), me))
 }

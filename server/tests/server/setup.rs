@@ -259,3 +259,26 @@ async fn the_command_line_sets_up_shifts_and_rules_with_the_screens_checks() {
     assert!(setup.iter().any(|r| r.action == "change_config" && r.detail.contains("version 0 -> 1")), "{setup:?}");
     assert!(setup.iter().any(|r| r.outcome == bodega::audit::Outcome::Failure && r.detail.contains("ends_local")));
 }
+
+#[tokio::test]
+async fn the_demo_city_has_its_own_today_and_a_department_has_the_real_one() {
+    let demo = test_app().await;
+    add_user(&demo, "cmd", &[Role::Command], &[]).await;
+    let cmd = sign_in(&demo, "cmd").await;
+    let (status, options) = call_json(&demo, "/api/missions/shifts", serde_json::json!({}), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    assert_eq!(options["today"], "2020-12-31", "the demo's data end on 31 Dec 2020: the shift screens open there");
+    let (_, me) = call_json(&demo, "/api/me", serde_json::json!({}), &cmd).await;
+    assert_eq!(me["demo_today"], "2020-12-31");
+    let (_, snapshot) = call_json(&demo, "/api/snapshot", serde_json::json!({ "date": "2020-11-30" }), &cmd).await;
+    assert_eq!(snapshot["data_from"], "2020-01-01", "why 'vs last year' is empty");
+
+    let own = empty_test_app().await;
+    add_user(&own, "cmd", &[Role::Command], &[]).await;
+    let cmd = sign_in(&own, "cmd").await;
+    let (_, options) = call_json(&own, "/api/missions/shifts", serde_json::json!({}), &cmd).await;
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("America/Vancouver").expect("tz")).date();
+    assert_eq!(options["today"], today.to_string(), "a department's own store runs on the calendar");
+    let (_, me) = call_json(&own, "/api/me", serde_json::json!({}), &cmd).await;
+    assert_eq!(me["demo_today"], serde_json::Value::Null);
+}
