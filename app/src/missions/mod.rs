@@ -207,7 +207,7 @@ pub mod ssr {
     use crate::shift::dosage::{gps_dosage, GpsDosage};
     use crate::shift::ranking::rank_places;
     use crate::shift::ssr::visit_params;
-    use crate::shift::ssr::{missions_of, shift_window};
+    use crate::shift::ssr::{missions_of, runs_that_day, shift_window};
     use crate::shift::WINDOW_DAYS;
 
     fn from_mission_error(e: MissionError) -> ApiError {
@@ -298,6 +298,7 @@ pub mod ssr {
     /// # Errors
     /// As [`recommend`] less the gate.
     pub async fn recommend_for(ctx: &ServerContext, s: ShiftRef) -> Result<Recommendations, ApiError> {
+        runs_that_day(ctx, &s).await?;
         let ranking = rank_places(ctx, &s).await?;
         let (epsg, district) = (ranking.epsg, &ranking.district);
         let (shift_start, shift_end) = ranking.shift;
@@ -455,6 +456,7 @@ pub mod ssr {
                     Place::Cell { epsg: key.epsg.code(), size_m: key.size_m, ix: key.ix, iy: key.iy, lat, lon };
             }
         }
+        runs_that_day(&ctx, &s).await?;
         let (start, end) = shift_window(&ctx, &s).await?;
         let subject = grant.user().subject();
         let mut created = Vec::with_capacity(items.len());

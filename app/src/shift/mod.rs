@@ -110,28 +110,45 @@ pub mod ssr {
     /// A shift's window in UTC seconds, from its pattern and date.
     ///
     /// # Errors
-    /// 422 naming `shift` (unknown, or not run that day) or `shift_date`; 503.
+    /// 422 naming `shift` or `shift_date`; 503.
     pub async fn shift_window(ctx: &ServerContext, s: &ShiftRef) -> Result<(i64, i64), ApiError> {
+        let (pattern, date) = pattern_of(ctx, s).await?;
+        window_of(&pattern, date, &ctx.tz()?).map_err(unavailable)
+    }
+
+    async fn pattern_of(
+        ctx: &ServerContext,
+        s: &ShiftRef,
+    ) -> Result<(protocol::setup::ShiftPattern, jiff::civil::Date), ApiError> {
         let shifts = ctx.bodega.shifts().await.map_err(unavailable)?;
         let pattern = shifts
-            .iter()
+            .into_iter()
             .find(|p| p.code == s.shift)
             .ok_or_else(|| fail(ApiError::invalid("shift", format!("no shift '{}'", s.shift))))?;
-        let date = crate::context::parse_day("shift_date", &s.shift_date)?;
+        Ok((pattern, crate::context::parse_day("shift_date", &s.shift_date)?))
+    }
+
+    /// Refuses to plan a shift on a day it does not run. Only planning asks: the board and
+    /// presence of a past day stay readable after a shift's days change.
+    ///
+    /// # Errors
+    /// 422 naming `shift`; as [`shift_window`].
+    pub async fn runs_that_day(ctx: &ServerContext, s: &ShiftRef) -> Result<(), ApiError> {
+        let (pattern, date) = pattern_of(ctx, s).await?;
         let weekday = date.weekday().to_monday_zero_offset();
-        if !pattern.days.has(u8::try_from(weekday).unwrap_or(7)) {
-            return Err(fail(ApiError::invalid(
-                "shift",
-                format!(
-                    "shift {} does not run on {} {} (it runs {})",
-                    pattern.code,
-                    protocol::setup::DAY_NAMES[usize::try_from(weekday).unwrap_or(0) % 7],
-                    s.shift_date,
-                    pattern.days.label()
-                ),
-            )));
+        if pattern.days.has(u8::try_from(weekday).unwrap_or(7)) {
+            return Ok(());
         }
-        window_of(pattern, date, &ctx.tz()?).map_err(unavailable)
+        Err(fail(ApiError::invalid(
+            "shift",
+            format!(
+                "shift {} does not run on {} {} (it runs {})",
+                pattern.code,
+                protocol::setup::DAY_NAMES[usize::try_from(weekday).unwrap_or(0) % 7],
+                s.shift_date,
+                pattern.days.label()
+            ),
+        )))
     }
 
     /// The instants a pattern's shift starting on `date` begins and ends, in `tz`: wall-clock

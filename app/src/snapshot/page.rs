@@ -57,7 +57,9 @@ fn HotSpotTable(rows: Vec<HotSpotRow>) -> impl IntoView {
                     <tr>
                         <td>{r.rank}</td>
                         <td class="moved">{r.movement()}</td>
-                        <td>{r.label.clone()}<br/><span class="hint">{format!("cell {}/{}", r.ix, r.iy)}</span></td>
+                        <td class="place" title=format!("{} — cell {}/{}", r.label, r.ix, r.iy)>
+                            <span class="clip">{r.label.clone()}</span>" "<span class="hint grid-ref">{format!("cell {}/{}", r.ix, r.iy)}</span>
+                        </td>
                         <td>{r.district.clone().unwrap_or_else(|| "—".into())}</td>
                         <td class="bar-cell">
                             <svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">

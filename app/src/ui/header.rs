@@ -21,12 +21,6 @@ fn AccountMenu() -> impl IntoView {
                     Some(me) => {
                         let roles: Vec<&str> = me.roles.iter().map(|r| r.as_str()).collect();
                         view! {
-                            {me.demo_today.clone().map(|d| view! {
-                                <span class="demo-clock" data-testid="demo-clock"
-                                    title="The demo city's data end on this day: every screen opens there.">
-                                    {format!("Demo city: today is {}", crate::format::day_text(&d))}
-                                </span>
-                            })}
                             <span class="account" data-testid="account">
                                 <span class="who">{me.display_name.clone()}</span>
                                 <span class="roles">{roles.join(", ")}</span>
@@ -50,6 +44,25 @@ fn AccountMenu() -> impl IntoView {
                         .into_any()
                     }
                 }
+            })}
+        </Transition>
+    }
+}
+
+/// On the demo city, its today, beside the name (on a phone it shares the name's row, so the
+/// header grows no taller).
+#[component]
+fn DemoClock() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                me.await.and_then(|m| m.demo_today).map(|d| view! {
+                    <span class="demo-clock" data-testid="demo-clock"
+                        title="The demo city's data end on this day: every screen opens there.">
+                        {format!("Demo city: today is {}", crate::format::day_text(&d))}
+                    </span>
+                })
             })}
         </Transition>
     }
@@ -85,6 +98,7 @@ pub fn AppHeader() -> impl IntoView {
                 <img src="/icons/icon.svg" alt="" width="28" height="28"/>
                 <span>"Beatbook"</span>
             </a>
+            <DemoClock/>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/places">"Places"</A>

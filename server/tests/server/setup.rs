@@ -137,6 +137,16 @@ async fn a_shift_with_missions_stays_and_a_shift_is_planned_only_on_its_days() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["field"], "shift");
     assert_eq!(e["message"], "shift B does not run on Sat 2020-12-19 (it runs Mon–Fri)");
+    // Nor issued then; but a past Saturday's board stays readable after the change.
+    let item = serde_json::json!({ "id": "0193b3c4-0000-7000-8000-0000000005e2", "template_id": 1,
+        "place": { "kind": "point", "lat": 49.28, "lon": -123.12, "radius_m": 100.0 }, "place_label": "Granville",
+        "priority": 2, "instructions": "", "reason": "" });
+    let saturday = serde_json::json!({ "district": "D1", "shift": "B", "shift_date": "2020-12-19" });
+    let (status, e) =
+        call_json(&app, "/api/missions/issue", serde_json::json!({ "shift": saturday, "items": [item] }), &cmd).await;
+    assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("shift")), "{e}");
+    let (status, board) = call_json(&app, "/api/missions/board", serde_json::json!({ "shift": saturday }), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{board}");
 }
 
 #[tokio::test]
