@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -56,9 +56,24 @@ pub fn routes() -> Vec<(&'static str, Access, axum::routing::MethodRouter<AppSta
     ]
 }
 
+/// The app's screens as leptos lists them, worked out once per process.
+///
+/// Listing them runs the app with resource loading suppressed through a process-wide flag
+/// (leptos_server 0.8's `SuppressResourceLoad`): a resource that first polls on another thread
+/// while the flag is up waits forever, so a page rendering at that moment never finishes
+/// (leptos-rs/leptos#4773). The server lists once, before it serves; the tests, which build many
+/// routers in parallel threads while others render, hung on it in the authorization matrix (a
+/// page answered nothing in 60 s, 2 runs in about 10). Once per process, no render overlaps it:
+/// every render needs a router, and every router waits for the list.
+pub fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::LazyLock<Vec<AxumRouteListing>> =
+        std::sync::LazyLock::new(|| generate_route_list(app::App));
+    ROUTES.clone()
+}
+
 /// The whole HTTP surface, as a `Router` that tests can drive without a socket.
 pub fn router(state: AppState, limits: Limits) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let ctx = state.ctx.clone();
     let ctx_for_errors = state.ctx.clone();
     let leptos = state.leptos.clone();

@@ -276,7 +276,9 @@ pub mod ssr {
     pub async fn save_shift(editing: Option<String>, shift: ShiftPattern) -> Result<ShiftRow, ApiError> {
         let ctx = context()?;
         let editing = editing.filter(|c| !c.trim().is_empty());
-        let what = format!("shift {}", editing.as_deref().unwrap_or(shift.code.trim()));
+        // The audit names at most 16 characters of what was typed (a code is never longer).
+        let what =
+            format!("shift {}", editing.as_deref().unwrap_or(shift.code.trim()).chars().take(16).collect::<String>());
         let grant = authorize(&ctx, Action::ManageSetup, Target::City, &what).await?;
         let before = ctx.bodega.shifts().await.map_err(unavailable)?;
         let was = editing.as_ref().and_then(|c| before.iter().find(|p| &p.code == c)).map(ShiftPattern::describe);

@@ -62,7 +62,7 @@ async fn shift_command(bodega: &Bodega, cmd: ShiftCmd) -> anyhow::Result<()> {
         }
         ShiftCmd::Add(a) => {
             let p = pattern(&a)?;
-            let target = format!("shift {}", p.code.trim());
+            let target = format!("shift {}", p.code.trim().chars().take(16).collect::<String>());
             let result = bodega.save_shift(None, &p).await;
             let detail = match &result {
                 Ok(p) => format!("added: '{}' {}", p.name, p.describe()),
@@ -74,7 +74,7 @@ async fn shift_command(bodega: &Bodega, cmd: ShiftCmd) -> anyhow::Result<()> {
         }
         ShiftCmd::Edit(a) => {
             let p = pattern(&a)?;
-            let target = format!("shift {}", p.code.trim());
+            let target = format!("shift {}", p.code.trim().chars().take(16).collect::<String>());
             let was = bodega.shifts().await?.into_iter().find(|s| s.code == p.code.trim());
             let result = bodega.save_shift(Some(p.code.trim()), &p).await;
             let detail = match (&result, &was) {
@@ -92,7 +92,8 @@ async fn shift_command(bodega: &Bodega, cmd: ShiftCmd) -> anyhow::Result<()> {
                 Ok(()) => "removed".to_string(),
                 Err(e) => e.to_string(),
             };
-            audit(bodega, "manage_setup", &format!("shift {code}"), result.is_ok(), detail).await?;
+            let target = format!("shift {}", code.chars().take(16).collect::<String>());
+            audit(bodega, "manage_setup", &target, result.is_ok(), detail).await?;
             result.map_err(refused)?;
             println!("shift {code} removed");
         }

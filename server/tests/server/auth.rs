@@ -417,8 +417,7 @@ async fn every_endpoint_answers_every_role_as_the_policy_says() {
     for (path, _, _) in server::router::routes() {
         assert!(matrix.contains_key(path), "{path} has no row in the authorization matrix test");
     }
-    let screens: Vec<String> =
-        leptos_axum::generate_route_list(app::App).iter().map(|r| r.path().to_string()).collect();
+    let screens: Vec<String> = server::router::route_list().iter().map(|r| r.path().to_string()).collect();
     for path in &screens {
         assert!(app::auth::PAGES.iter().any(|p| p.path == path), "the screen {path} has no entry in app::auth::PAGES");
         assert!(matrix.contains_key(path.as_str()), "the screen {path} has no row in the authorization matrix test");
