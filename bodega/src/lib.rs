@@ -34,6 +34,8 @@
 //!   with its event in one transaction.
 //! - [`places`] names each micro place from its incidents' block addresses ("10XX Alberni St
 //!   (West End)"), rebuilt after every incident load.
+//! - [`roster`] imports a roster CSV — accounts, squads (a sergeant and their officers in a
+//!   district) and units — in one transaction, refusing the whole file with each fault's line.
 //! - [`setup`] keeps a department's own setup: shift patterns (hours and days) and the
 //!   versioned dosage rules command sets, checked by `protocol::setup`.
 //! - [`changes`] is the global change counter every change a device must see takes a value of.
@@ -64,6 +66,7 @@ pub mod mapping;
 pub mod missions;
 pub mod places;
 pub mod queries;
+pub mod roster;
 pub mod setup;
 pub mod snapshot;
 pub mod store;

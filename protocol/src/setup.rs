@@ -372,6 +372,32 @@ pub struct DosageVersion {
     pub set_at: i64,
 }
 
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterReport {
+    /// Accounts created (usernames).
+    pub created: Vec<String>,
+    /// Existing accounts whose role, district, squad or unit now follow the roster.
+    pub updated: Vec<String>,
+    /// Squads written (codes).
+    pub squads: Vec<String>,
+    /// Units written (call signs).
+    pub units: Vec<String>,
+}
+
+/// A squad as the setup screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Squad {
+    /// Its code ("2B").
+    pub code: String,
+    /// The district it works.
+    pub district: String,
+    /// The sergeant's display name.
+    pub sergeant: String,
+    /// The members' display names (the sergeant first), by name.
+    pub members: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,9 @@ pub enum Command {
     /// The dosage rules: show the rules in force and their versions, or set a new version.
     #[command(subcommand)]
     Rules(RulesCmd),
+    /// The roster: import accounts, squads and units from a CSV, or list the squads.
+    #[command(subcommand)]
+    Roster(RosterCmd),
     /// Harm weight tables: load the department's own, list them, choose the one in force.
     #[command(subcommand)]
     Weights(WeightsCmd),
@@ -128,6 +131,18 @@ pub enum ShiftCmd {
         /// The shift's code.
         code: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RosterCmd {
+    /// Import a roster CSV (username, display_name, role, district; optional squad, badge, unit):
+    /// all of it, or nothing with every fault named.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// The squads with their sergeants and members.
+    Squads,
 }
 
 #[derive(Debug, Subcommand)]

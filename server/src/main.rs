@@ -26,6 +26,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Weights(cmd)) => commands::weights::run(&common, cmd).await,
         Some(Command::Shift(cmd)) => commands::setup::shift(&common, cmd).await,
         Some(Command::Rules(cmd)) => commands::setup::rules(&common, cmd).await,
+        Some(Command::Roster(cmd)) => commands::setup::roster(&common, cmd).await,
         Some(Command::Basemap(cmd)) => commands::basemap::run(cmd),
         Some(Command::Hotspots(args)) => commands::analysis::hotspots(args),
         Some(Command::Evaluate(args)) => commands::analysis::evaluate(args),

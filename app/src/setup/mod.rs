@@ -50,6 +50,8 @@ pub struct SetupView {
     pub shifts: Vec<ShiftRow>,
     /// The department's time zone (shift times are wall-clock there).
     pub time_zone: String,
+    /// The squads, by code.
+    pub squads: Vec<protocol::setup::Squad>,
 }
 
 /// The patrol rules screen: the rules in force and every earlier version.
@@ -66,6 +68,7 @@ pub const ENDPOINTS: &[(&str, Access)] = &[
     ("/api/setup/status", Some(protocol::Action::ManageSetup)),
     ("/api/setup/shift_save", Some(protocol::Action::ManageSetup)),
     ("/api/setup/shift_remove", Some(protocol::Action::ManageSetup)),
+    ("/api/setup/roster_import", Some(protocol::Action::ManageSetup)),
     ("/api/setup/rules", Some(protocol::Action::ChangeConfig)),
     ("/api/setup/rules_save", Some(protocol::Action::ChangeConfig)),
 ];
@@ -86,6 +89,12 @@ pub async fn save_shift(editing: Option<String>, shift: ShiftPattern) -> Result<
 #[server(prefix = "/api", endpoint = "setup/shift_remove", input = Json)]
 pub async fn remove_shift(code: String) -> Result<(), ApiError> {
     ssr::remove_shift(code).await
+}
+
+/// Imports a roster CSV (administrators): accounts, squads and units, all or nothing.
+#[server(prefix = "/api", endpoint = "setup/roster_import", input = Json)]
+pub async fn import_roster(csv: String) -> Result<protocol::setup::RosterReport, ApiError> {
+    ssr::import_roster(csv).await
 }
 
 /// The dosage rules in force and their history (command).
@@ -190,11 +199,11 @@ pub mod ssr {
                 if n.field_accounts > 0 {
                     format!("{} can be given missions.", plural(n.field_accounts, "account", "accounts"))
                 } else {
-                    "No officer or sergeant belongs to a district yet: give accounts the role and district on \
-                     Accounts (new local accounts: server user add)."
+                    "No officer or sergeant belongs to a district yet: import the roster below (or give \
+                     accounts the role and district on Accounts)."
                         .into()
                 },
-                Some("/admin/users"),
+                Some("#roster"),
             ),
             step(
                 "incidents",
@@ -266,7 +275,8 @@ pub mod ssr {
                 Some("/plan"),
             ),
         ];
-        Ok(SetupView { steps, shifts: rows(&shifts), time_zone: ctx.time_zone.clone() })
+        let squads = ctx.bodega.squads().await.map_err(unavailable)?;
+        Ok(SetupView { steps, shifts: rows(&shifts), time_zone: ctx.time_zone.clone(), squads })
     }
 
     /// Adds or changes a shift pattern; audited with what it was.
@@ -314,6 +324,26 @@ pub mod ssr {
         };
         grant.audit(&ctx, &what, outcome, &detail).await?;
         result.map_err(from_setup_error)
+    }
+
+    /// Imports a roster; audited with what it did or every fault (by line, never the rows).
+    ///
+    /// # Errors
+    /// 401/403; 422 naming each faulty line and column; 503.
+    pub async fn import_roster(csv: String) -> Result<protocol::setup::RosterReport, ApiError> {
+        use bodega::roster::{describe, RosterError};
+        let ctx = context()?;
+        let grant = authorize(&ctx, Action::ManageSetup, Target::City, "roster").await?;
+        let result = ctx.bodega.import_roster(csv.as_bytes()).await;
+        let (outcome, detail) = match &result {
+            Ok(r) => (Outcome::Success, describe(r)),
+            Err(e) => (Outcome::Failure, e.to_string()),
+        };
+        grant.audit(&ctx, "roster", outcome, &detail).await?;
+        result.map_err(|e| match e {
+            RosterError::Refused(_) => fail(ApiError::invalid("roster", e.to_string())),
+            RosterError::Store(s) => unavailable(s),
+        })
     }
 
     /// The rules in force and their history.

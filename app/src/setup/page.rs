@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use protocol::setup::{Days, DosageRules, ShiftPattern, DAY_NAMES};
+use protocol::setup::{Days, DosageRules, ShiftPattern, Squad, DAY_NAMES};
 
 use super::{patrol_rules, remove_shift, save_patrol_rules, save_shift, setup_status, SetupStep, ShiftRow};
 use crate::format::utc;
@@ -86,6 +86,7 @@ pub fn SetupPage() -> impl IntoView {
                                 <p class="hint">{format!("Local times in {zone}; a shift that ends before it starts runs into the next day. On a daylight-saving night it is an hour shorter or longer. Overlapping shifts are allowed and shown.")}</p>
                                 {show(message, "setup-message")}
                                 <ShiftTable rows=v.shifts form remove/>
+                                <Roster squads=v.squads status/>
                             }.into_any()
                         }
                     }
@@ -97,6 +98,90 @@ pub fn SetupPage() -> impl IntoView {
             </Show>
             {move || form.get().map(|(editing, p)| view! { <ShiftForm editing pattern=p form save message/> })}
         </section>
+    }
+    .into_any()
+}
+
+/// The roster: a CSV of who works where becomes accounts, squads and units, all or nothing.
+#[component]
+fn Roster(squads: Vec<Squad>, status: Resource<Result<super::SetupView, crate::error::ApiError>>) -> impl IntoView {
+    let message: Message = RwSignal::new(None);
+    let busy = RwSignal::new(false);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let send = move || {
+        // Reading a chosen file is the browser's; the server renders the form only.
+        #[cfg(not(feature = "hydrate"))]
+        let _ = status;
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(file) = file_input.get_untracked().and_then(|i| i.files()).and_then(|f| f.get(0)) else {
+                message.set(Some(Err("Choose the roster file first.".into())));
+                return;
+            };
+            busy.set(true);
+            message.set(None);
+            leptos::task::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|t| t.dyn_into::<js_sys::JsString>().ok())
+                    .map(String::from);
+                let answer = match text {
+                    None => Err("The file could not be read as text.".to_string()),
+                    Some(csv) => super::import_roster(csv)
+                        .await
+                        .map(|r| {
+                            let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+                            format!(
+                                "Roster imported: {} new accounts, {} updated; squads {}; units {}. New accounts sign in through single sign-on, or with a password an administrator sets (server user passwd NAME).",
+                                r.created.len(), r.updated.len(), list(&r.squads), list(&r.units)
+                            )
+                        })
+                        .map_err(|e| e.to_string()),
+                };
+                let ok = answer.is_ok();
+                message.set(Some(answer));
+                busy.set(false);
+                if ok {
+                    status.refetch();
+                }
+            });
+        }
+    };
+    view! {
+        <h2 id="roster">"Roster and squads"</h2>
+        <p class="hint">"A CSV with one row per person: username, display_name, role (officer, sergeant, command or analyst), district, and for officers and sergeants squad, badge and unit. A squad is its sergeant and their officers in one district. One faulty row refuses the whole file, each fault named by line and column; importing again updates the people it names."</p>
+        <form class="upload-form roster-form" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <label>"Roster file"
+                <input type="file" name="roster" accept=".csv,text/csv" node_ref=file_input/>
+            </label>
+            <button type="submit" class="primary" disabled=move || busy.get()>
+                {move || if busy.get() { "Importing…" } else { "Import roster" }}
+            </button>
+        </form>
+        {show(message, "roster-message")}
+        {if squads.is_empty() {
+            view! { <p class="empty" data-testid="no-squads">"No squads yet: the roster's squad column makes them, each with the row whose role is sergeant."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-scroll">
+                    <table class="squads" data-testid="squads">
+                        <thead><tr><th>"Squad"</th><th>"District"</th><th>"Sergeant"</th><th>"Members"</th></tr></thead>
+                        <tbody>
+                            {squads.into_iter().map(|q| view! {
+                                <tr data-squad=q.code.clone()>
+                                    <td><strong>{q.code.clone()}</strong></td>
+                                    <td>{q.district.clone()}</td>
+                                    <td>{q.sergeant.clone()}</td>
+                                    <td>{format!("{} ({})", q.members.len(), q.members.join(", "))}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
     }
     .into_any()
 }

@@ -9,6 +9,7 @@ mod aggregates;
 mod demo_activity;
 mod missions;
 mod places;
+mod roster;
 mod sync_sim;
 
 fn opts(source: &str) -> IngestOptions {

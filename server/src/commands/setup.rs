@@ -1,12 +1,13 @@
-//! `server shift …` and `server rules …`: a department's shift patterns and dosage rules from
-//! the command line, with the setup screens' checks (`protocol::setup`) and audit records.
+//! `server shift …`, `server rules …` and `server roster …`: a department's shift patterns,
+//! dosage rules and roster from the command line, with the setup screens' checks
+//! (`protocol::setup`, `bodega::roster`) and audit records.
 
 use bodega::setup::SetupError;
 use bodega::Bodega;
 use protocol::setup::{Days, DosageRules, ShiftPattern};
 
 use super::open_store;
-use crate::cli::{RulesCmd, ShiftArgs, ShiftCmd};
+use crate::cli::{RosterCmd, RulesCmd, ShiftArgs, ShiftCmd};
 use crate::config::Common;
 
 async fn audit(bodega: &Bodega, action: &str, target: &str, ok: bool, detail: String) -> anyhow::Result<()> {
@@ -151,6 +152,49 @@ async fn rules_command(bodega: &Bodega, cmd: RulesCmd) -> anyhow::Result<()> {
             audit(bodega, "change_config", "dosage rules", result.is_ok(), detail).await?;
             let v = result.map_err(refused)?;
             println!("version {} in force: {}", v.version, line(&v.rules));
+        }
+    }
+    Ok(())
+}
+
+/// Runs one `server roster …` command.
+///
+/// # Errors
+/// The file unreadable, or every fault of a refused roster by line and column.
+pub async fn roster(common: &Common, cmd: RosterCmd) -> anyhow::Result<()> {
+    let bodega = open_store(common).await?;
+    let result = roster_command(&bodega, cmd).await;
+    bodega.close().await;
+    result
+}
+
+async fn roster_command(bodega: &Bodega, cmd: RosterCmd) -> anyhow::Result<()> {
+    match cmd {
+        RosterCmd::Import { file } => {
+            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let name: String =
+                file.file_name().map(|n| n.to_string_lossy().chars().take(64).collect()).unwrap_or_default();
+            let result = bodega.import_roster(&bytes).await;
+            let detail = match &result {
+                Ok(r) => bodega::roster::describe(r),
+                Err(e) => e.to_string(),
+            };
+            audit(bodega, "manage_setup", &format!("roster {name}"), result.is_ok(), detail.clone()).await?;
+            match result {
+                Ok(_) => println!("{detail}"),
+                Err(bodega::roster::RosterError::Refused(faults)) => {
+                    for f in &faults {
+                        eprintln!("{f}");
+                    }
+                    anyhow::bail!("the roster was not imported ({} faults above); nothing was stored", faults.len());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        RosterCmd::Squads => {
+            for s in bodega.squads().await? {
+                println!("{}\tdistrict {}\tsergeant {}\t{}", s.code, s.district, s.sergeant, s.members.join(", "));
+            }
         }
     }
     Ok(())

@@ -197,6 +197,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     }
     // Removing a shift the matrix names but nobody added: past the gate, not found.
     m.insert("/api/setup/shift_remove", past_the_gate(&only(&[Admin]), NotFound));
+    // A roster naming a district nobody loaded: past the gate, refused by line and column.
+    m.insert("/api/setup/roster_import", past_the_gate(&only(&[Admin]), Invalid));
     for path in ["/api/setup/rules", "/api/setup/rules_save"] {
         m.insert(path, only(&[Command]));
     }
@@ -296,6 +298,8 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/setup/shift_save" => serde_json::json!({ "editing": null, "shift": {
             "code": "MX", "name": "Matrix watch", "starts_local": "07:00", "ends_local": "15:00", "days": 127 } }),
         "/api/setup/shift_remove" => serde_json::json!({ "code": "no-such-shift" }),
+        "/api/setup/roster_import" => serde_json::json!({
+            "csv": "username,display_name,role,district\nmx.one,Matrix One,officer,ZZ\n" }),
         "/api/setup/rules_save" => serde_json::json!({ "expected_version": 0, "rules": {
             "koper_min_minutes": 10, "koper_max_minutes": 16, "target_visits": 3, "cap_visits": 6,
             "cap_minutes": 90, "places_per_shift": 20 } }),

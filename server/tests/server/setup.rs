@@ -292,3 +292,65 @@ async fn the_demo_city_has_its_own_today_and_a_department_has_the_real_one() {
     let (_, me) = call_json(&own, "/api/me", serde_json::json!({}), &cmd).await;
     assert_eq!(me["demo_today"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn an_administrator_imports_a_roster_all_or_nothing_and_the_checklist_follows() {
+    let app = empty_test_app().await;
+    add_user(&app, "adm", &[Role::Admin], &[]).await;
+    let adm = sign_in(&app, "adm").await;
+    bodega::districts::load_districts(
+        &app.store.bodega,
+        r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"code":"D1","name":"Downtown"},"geometry":{"type":"Polygon",
+             "coordinates":[[[-123.14,49.27],[-123.10,49.27],[-123.10,49.29],[-123.14,49.29],[-123.14,49.27]]]}},
+            {"type":"Feature","properties":{"code":"D2","name":"East"},"geometry":{"type":"Polygon",
+             "coordinates":[[[-123.10,49.25],[-123.06,49.25],[-123.06,49.28],[-123.10,49.28],[-123.10,49.25]]]}}]}"#,
+        "district",
+        "code",
+        "name",
+    )
+    .await
+    .expect("districts");
+    let import = |csv: &str| call_json(&app, "/api/setup/roster_import", serde_json::json!({ "csv": csv }), &adm);
+
+    // An unknown district and a squad without its sergeant: refused with line and column, and
+    // nothing of the file stored (the clean rows neither).
+    let (status, e) = import(
+        "username,display_name,role,district,squad,badge\n\
+         r.lee,Ofc Ray Lee,officer,D1,1A,5120\n\
+         k.obi,Ofc Kemi Obi,officer,D7,,5121\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["field"], "roster");
+    let message = e["message"].as_str().expect("message");
+    assert!(message.contains("line 2, squad: squad '1A' has no sergeant (lines 2)"), "{message}");
+    assert!(message.contains("line 3, district: no district 'D7' (the districts are D1, D2)"), "{message}");
+    assert!(app.store.bodega.user_by_username("r.lee").await.expect("read").is_none(), "nothing half-saved");
+
+    // A clean roster: accounts, a squad with its sergeant, the checklist's step done.
+    let (status, report) = import(
+        "username,display_name,role,district,squad,badge,unit\n\
+         s.diaz,Sgt Ana Diaz,sergeant,D1,1A,4411,1A10\n\
+         r.lee,Ofc Ray Lee,officer,D1,1A,5120,1A11\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["created"], serde_json::json!(["s.diaz", "r.lee"]));
+    let (_, after) = call_json(&app, "/api/setup/status", serde_json::json!({}), &adm).await;
+    assert_eq!(step(&after, "accounts")["done"], true);
+    assert_eq!(after["squads"][0]["code"], "1A");
+    assert_eq!(after["squads"][0]["sergeant"], "Sgt Ana Diaz");
+    assert_eq!(after["squads"][0]["members"], serde_json::json!(["Sgt Ana Diaz", "Ofc Ray Lee"]));
+    // The audit says what the import did, and that the refused one failed.
+    let audit = app
+        .store
+        .bodega
+        .search_audit(&bodega::audit::AuditQuery { action: Some("manage_setup".into()), ..Default::default() })
+        .await
+        .expect("audit");
+    let roster: Vec<_> = audit.iter().filter(|r| r.target == "roster").collect();
+    assert_eq!(roster.len(), 2, "{audit:?}");
+    assert_eq!(roster[0].detail, "2 accounts created, 0 updated; squads: 1A; units: 1A10, 1A11");
+    assert_eq!(roster[1].outcome, bodega::audit::Outcome::Failure);
+}
