@@ -32,6 +32,14 @@ export default defineConfig({
     { name: 'tablet', use: { viewport: { width: 1024, height: 1366 }, isMobile: false, hasTouch: true, launchOptions: chromium } },
   ],
   webServer: [
+    // The department's online tile service (tiles.spec.ts), on loopback; the demo server draws
+    // its tiles over the basemap file.
+    {
+      command: `node tile-server.mjs ${port + 3}`,
+      url: `http://127.0.0.1:${port + 3}/hits`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+    },
     {
       command: './serve-e2e.sh',
       url: `${baseURL}/readyz`,

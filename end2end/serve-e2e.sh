@@ -17,6 +17,11 @@ bin="${BEATBOOK_SERVER_BIN:-target/debug/server}"
 "$bin" basemap schematic --out "$data/basemap.pmtiles" --bbox=-123.23,49.19,-123.02,49.32 --min-zoom 11 --max-zoom 16 >/dev/null
 export BEATBOOK_BASEMAP="$data/basemap.pmtiles"
 export BEATBOOK_BASEMAP_ATTRIBUTION="Beatbook test grid"
+if [ "${E2E_EMPTY:-}" != 1 ]; then
+    # The demo city also has an online tile service: the loopback one playwright.config.ts starts.
+    export BEATBOOK_TILE_URL="http://127.0.0.1:$(( ${E2E_PORT:-3107} + 3 ))/tiles/{z}/{x}/{y}.png"
+    export BEATBOOK_TILE_ATTRIBUTION="Beatbook test tiles"
+fi
 if [ "${E2E_EMPTY:-}" = 1 ]; then
     # A department's first start with the demo off: an empty Data Bodega and one administrator,
     # made the way the README says (`server user add`).

@@ -20,6 +20,15 @@
     return layer;
   }
 
+  // The department's online XYZ tile service, over the basemap file: with no signal its tiles
+  // fail quietly and the file (or the plain background) shows through. The service worker
+  // stores nothing from another origin.
+  function tiles(map, template, attribution) {
+    const layer = L.tileLayer(template, { attribution: attribution, maxZoom: 19, className: 'online-tiles' });
+    layer.addTo(map);
+    return layer;
+  }
+
   // District outlines (GeoJSON FeatureCollection): drawn under everything, not clickable.
   function outlines(map, collection) {
     const layer = L.geoJSON(collection, {
@@ -147,5 +156,5 @@
     return { bytes: blob.size, saved: hit.headers.get('Date') || '' };
   }
 
-  window.BeatbookMap = { basemap, outlines, cells, points, remove, fit, keepOffline, offlineCopy };
+  window.BeatbookMap = { basemap, tiles, outlines, cells, points, remove, fit, keepOffline, offlineCopy };
 })();

@@ -29,6 +29,8 @@ mod ssr {
         pub device_keep_seconds: i64,
         /// The department's basemap file, if it has one.
         pub basemap: Option<crate::model::BasemapInfo>,
+        /// The department's online tile service, if it has one.
+        pub tiles: Option<crate::model::TileServiceInfo>,
         /// The identity provider's name on the sign-in button, when single sign-on is configured.
         pub sign_in_with: Option<String>,
     }

@@ -79,6 +79,16 @@ pub struct BasemapInfo {
     pub bytes: u64,
 }
 
+/// An online XYZ tile service, drawn over the basemap file when there is signal (never stored
+/// on the device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TileServiceInfo {
+    /// `https://tiles.example.org/{z}/{x}/{y}.png`.
+    pub url_template: String,
+    /// The attribution its licence requires, shown on every map.
+    pub attribution: String,
+}
+
 /// Share of harm in the top cells.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Concentration {

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { DEMO_PASSWORD, hydrated, signIn } from './helpers';
+import { DEMO_PASSWORD, hydrated, openNav, signIn } from './helpers';
 
 // Signing in and out as the people who use Beatbook do: pages need a session, wrong passwords
 // say so without saying which half was wrong, the session cookie is out of the page's reach,
@@ -46,7 +46,7 @@ test('an administrator searches the audit log and sees no crime data', async ({ 
   await signIn(page, 'admin', '/admin/audit');
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
   await expect(page.getByTestId('audit')).toContainText('sign_in');
-  await expect(page.getByRole('link', { name: 'Audit' })).toBeVisible();
+  await expect((await openNav(page)).getByRole('link', { name: 'Audit' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Plan' })).toHaveCount(0);
   // The city overview is crime data: refused, and the refusal is on record.
   const res = await page.request.post('/api/city_overview', { form: {} });

@@ -129,3 +129,14 @@ export async function deviceStore(page: Page): Promise<Record<string, string>> {
     return out;
   });
 }
+
+/** The main navigation's links: on a phone they fold under the Menu button, which this opens. */
+export async function openNav(page: Page) {
+  const toggle = page.getByTestId('menu-toggle');
+  if (await toggle.isVisible()) {
+    await hydrated(page);
+    if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+    await expect(page.locator('#main-nav')).toBeVisible();
+  }
+  return page.locator('#main-nav');
+}

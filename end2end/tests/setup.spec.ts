@@ -77,6 +77,19 @@ test('a department without the demo: the administrator sees what is missing and 
   await expect(page.getByTestId('setup-message')).toHaveText('Removed shift P.');
   await expect(rows).toHaveCount(2);
 
+  // A roster before the districts: refused whole, each fault named by line and column.
+  await expect(page.getByTestId('no-squads')).toBeVisible();
+  await page.locator('input[name=roster]').setInputFiles({
+    name: 'roster.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('username,display_name,role,district,squad,badge\nr.lee,Ofc Ray Lee,officer,D1,1A,5120\n'),
+  });
+  await page.getByRole('button', { name: 'Import roster' }).click();
+  const refused = page.getByTestId('roster-message');
+  await expect(refused).toContainText("line 2, district: no district 'D1' (none are loaded yet: load the district boundaries first)");
+  await expect(refused).toContainText("line 2, squad: squad '1A' has no sergeant (lines 2)");
+  await expect(page.getByTestId('no-squads')).toBeVisible();
+
   // What the administrator did is in the audit log, with what it was.
   const audit = await (await page.request.post('/api/admin/audit', { data: { search: { action: 'manage_setup' } } })).json();
   expect(audit.some((r: any) => r.detail.startsWith('changed: 06:00–14:00 (8 h), Mon–Fri -> 06:00–16:00'))).toBe(true);
@@ -89,6 +102,9 @@ test('command sets the patrol rules, and the plan proposes as many places as the
   await hydrated(page);
   // The demo city's clock: its data end on 31 Dec 2020, and the shift screens open there.
   await expect(page.getByTestId('demo-clock')).toHaveText('Demo city: today is 31 Dec 2020');
+  // Command works at a desk: its device store opens with no PIN asked.
+  await expect(page.getByTestId('vault-state')).toHaveAttribute('data-state', 'open', { timeout: 30_000 });
+  await expect(page.getByTestId('choose-pin')).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'Setup' })).toHaveCount(0);
   const form = page.getByTestId('rules-form');
   const version = Number((await page.getByTestId('rules-version').textContent())?.match(/version (\d+)/)?.[1] ?? 0);

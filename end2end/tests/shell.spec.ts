@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { signIn, watchCspViolations } from './helpers';
+import { openNav, signIn, watchCspViolations } from './helpers';
 
 // The foundation's promises, as a person would check them: the city shows, the page is live
 // (hydrated), Beatbook is installable, and with no signal it still opens — reload, cold start,
@@ -104,7 +104,7 @@ test('with no signal, reload, cold start and an unvisited route still render the
   await fresh.screenshot({ path: test.info().outputPath('offline-places.png'), fullPage: true });
 
   // Client-side navigation works offline too.
-  await fresh.getByRole('link', { name: 'Overview' }).click();
+  await (await openNav(fresh)).getByRole('link', { name: 'Overview' }).click();
   await expect(fresh.getByTestId('incident-count')).toHaveText('37,512');
   await context.setOffline(false);
 });

@@ -95,6 +95,16 @@ pub struct Serve {
     #[arg(long, env = "BEATBOOK_BASEMAP_ATTRIBUTION", default_value = "© OpenStreetMap contributors")]
     pub basemap_attribution: String,
 
+    /// An online XYZ tile service drawn over the basemap when there is signal, e.g.
+    /// `https://tiles.example.org/{z}/{x}/{y}.png` (https; its tiles are never stored on
+    /// devices, and the tile host sees which areas are viewed).
+    #[arg(long, env = "BEATBOOK_TILE_URL")]
+    pub tile_url: Option<String>,
+
+    /// The attribution the tile service's licence requires, shown on every map.
+    #[arg(long, env = "BEATBOOK_TILE_ATTRIBUTION", default_value = "© OpenStreetMap contributors")]
+    pub tile_attribution: String,
+
     /// Lock a session after this many minutes without activity (CJIS AC-11: at most 30).
     #[arg(long, env = "BEATBOOK_SESSION_IDLE_MINUTES", default_value_t = 30)]
     pub session_idle_minutes: u64,
@@ -220,6 +230,8 @@ pub struct Settings {
     pub basemap: Option<crate::basemap::Basemap>,
     /// The identity provider for single sign-on, if any.
     pub oidc: Option<crate::oidc::provider::OidcConfig>,
+    /// The online tile service, checked.
+    pub tiles: Option<crate::basemap::tiles::TileService>,
 }
 
 impl Default for Settings {
@@ -230,6 +242,7 @@ impl Default for Settings {
             auth: crate::auth::config::AuthConfig::default(),
             basemap: None,
             oidc: None,
+            tiles: None,
         }
     }
 }
@@ -250,6 +263,10 @@ impl Serve {
                 None => None,
             },
             oidc: self.oidc_config()?,
+            tiles: match &self.tile_url {
+                Some(url) => Some(crate::basemap::tiles::TileService::parse(url, &self.tile_attribution)?),
+                None => None,
+            },
         })
     }
 }

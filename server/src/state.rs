@@ -30,6 +30,8 @@ pub struct AppState {
     pub sync_limiter: Arc<crate::limits::SyncLimiter>,
     /// The department's basemap file, if configured.
     pub basemap: Option<Arc<crate::basemap::Basemap>>,
+    /// The online tile service's origin, the one other place pages may load images from.
+    pub tile_origin: Option<String>,
     /// The Data Bodega's change marker, for live updates.
     pub live: tokio::sync::watch::Receiver<i64>,
     /// The identity provider, when sign-in with OpenID Connect is configured.
@@ -90,6 +92,7 @@ pub fn server_context(bodega: Bodega, settings: &Settings) -> ServerContext {
         idle_lock_seconds: settings.auth.idle_lock.as_secs() as i64,
         device_keep_seconds: settings.auth.device_keep.as_secs() as i64,
         basemap: settings.basemap.as_ref().map(|b| b.info.clone()),
+        tiles: settings.tiles.as_ref().map(|t| t.info.clone()),
         sign_in_with: settings.oidc.as_ref().map(|o| o.label.clone()),
     }
 }
@@ -109,7 +112,7 @@ pub fn app_state(
     let shell_nonce = crate::pwa::shell_nonce(&bundle);
     let shell_html = render_offline_shell(&leptos, &shell_nonce);
     let mut shell = crate::pwa::build_shell_assets(site_root, &bundle, shell_html)?;
-    shell.csp = crate::auth::csp::page_csp(&shell_nonce);
+    shell.csp = crate::auth::csp::page_csp(&shell_nonce, settings.tiles.as_ref().map(|t| t.origin.as_str()));
     let ctx = server_context(bodega, &settings);
     let oidc = match settings.oidc {
         Some(config) => Some(Arc::new(crate::oidc::provider::Oidc::new(config).map_err(std::io::Error::other)?)),
@@ -120,6 +123,7 @@ pub fn app_state(
         shell: Arc::new(shell),
         auth: crate::auth::config::AuthState::new(settings.auth),
         sync_limiter: Arc::new(crate::limits::SyncLimiter::default()),
+        tile_origin: settings.tiles.as_ref().map(|t| t.origin.clone()),
         basemap: settings.basemap.map(Arc::new),
         live: crate::live::feed::start(ctx.bodega.clone()),
         oidc,

@@ -72,7 +72,16 @@ pub fn VaultPrompt() -> impl IntoView {
             </label>
         }
     };
+    // Which state the store is in, for tests and support ("open", "choose_pin", …).
+    let state = move || match field.vault.get() {
+        Vault::Unknown => "unknown",
+        Vault::Open => "open",
+        Vault::ChoosePin(_) => "choose_pin",
+        Vault::Locked(_) => "locked",
+        Vault::Unavailable(_) => "unavailable",
+    };
     view! {
+        <span hidden data-testid="vault-state" data-state=state></span>
         {move || match field.vault.get() {
             Vault::ChoosePin(_) => view! {
                 <form class="vault-prompt" role="dialog" aria-labelledby="vault-title" data-testid="choose-pin" on:submit=choose>
@@ -80,7 +89,7 @@ pub fn VaultPrompt() -> impl IntoView {
                     <p class="hint">"4 to 8 digits. With no signal, after a reload or 30 minutes idle, the PIN opens Beatbook on this device. Your missions and unsynced work stay encrypted until then."</p>
                     {pin_input("PIN", pin, "pin")}
                     {pin_input("The same PIN again", again, "pin-again")}
-                    <button type="submit" disabled=move || busy.get()>{move || if busy.get() { "Saving…" } else { "Set PIN" }}</button>
+                    <button type="submit" class="primary" disabled=move || busy.get()>{move || if busy.get() { "Saving…" } else { "Set PIN" }}</button>
                     {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
                 </form>
             }.into_any(),
@@ -89,7 +98,7 @@ pub fn VaultPrompt() -> impl IntoView {
                     <h2 id="vault-title">"Beatbook is locked"</h2>
                     <p class="hint">{format!("Enter {user}'s PIN to open this device's missions, or sign in with signal.")}</p>
                     {pin_input("PIN", pin, "pin")}
-                    <button type="submit" disabled=move || busy.get()>{move || if busy.get() { "Opening…" } else { "Unlock" }}</button>
+                    <button type="submit" class="primary" disabled=move || busy.get()>{move || if busy.get() { "Opening…" } else { "Unlock" }}</button>
                     <a href="/signin">"Sign in instead"</a>
                     {move || message.get().map(|m| view! { <p class="error" role="alert" data-testid="unlock-message">{m}</p> })}
                 </form>

@@ -19,7 +19,12 @@ pub fn start(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
                     let fresh = vault::browser::new_uuid();
                     match vault::browser::open_online(&m.username, &fresh).await {
                         Ok(device_id) => {
-                            field.vault.set(if vault::browser::needs_pin() {
+                            // Only a device that keeps field work (an officer's or a
+                            // sergeant's missions, offline) asks for a PIN; command staff and
+                            // analysts at a desk are never asked.
+                            let field_work =
+                                m.roles.iter().any(|r| matches!(r, protocol::Role::Officer | protocol::Role::Sergeant));
+                            field.vault.set(if field_work && vault::browser::needs_pin() {
                                 Vault::ChoosePin(m.username.clone())
                             } else {
                                 Vault::Open

@@ -1,5 +1,5 @@
-//! `/board`: a district's shift as a planner board, columns by status (sergeants acknowledge,
-//! assign and review; command sees it too).
+//! `/board`: a district's shift as a planner board, columns by status, each folding (sergeants
+//! acknowledge, assign and review; command sees it too).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -36,6 +36,7 @@ pub fn ShiftBoard() -> impl IntoView {
         }
     });
     const COLUMNS: [&str; 5] = ["Issued", "Acknowledged", "Assigned", "In progress", "Done"];
+    const OPEN_UP_TO: usize = 8;
     view! {
         <Title text="Shift board · Beatbook"/>
         <section class="page wide">
@@ -55,11 +56,16 @@ pub fn ShiftBoard() -> impl IntoView {
                                     {COLUMNS.iter().enumerate().map(|(col, title)| {
                                         let cards: Vec<Mission> = b.missions.iter().filter(|m| status_column(m.status) == col).cloned().collect();
                                         let officers = officers.clone();
+                                        // Each status folds: a group with cards opens unless it is
+                                        // longer than a phone screen's worth (a sergeant's 18 issued
+                                        // missions were one 18,000-pixel column); a tap opens it.
+                                        let open = !cards.is_empty() && cards.len() <= OPEN_UP_TO;
+                                        let n = cards.len();
                                         view! {
-                                            <section class="column" data-column=*title>
-                                                <h2>{format!("{title} ({})", cards.len())}</h2>
+                                            <details class="column" data-column=*title open=open>
+                                                <summary><h2>{format!("{title} ({n})")}</h2></summary>
                                                 {cards.into_iter().map(|m| view! { <BoardCard m officers=officers.clone() rights step/> }).collect_view()}
-                                            </section>
+                                            </details>
                                         }
                                     }).collect_view()}
                                 </div>

@@ -92,6 +92,14 @@ fn RoleLinks() -> impl IntoView {
 #[component]
 pub fn AppHeader() -> impl IntoView {
     let connectivity = crate::net::connectivity::state;
+    // On a phone the links fold into a menu (a commander has a dozen; a row of them was cut
+    // off); it closes on every navigation. From 48rem they sit in the bar and wrap.
+    let open = RwSignal::new(false);
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        open.set(false);
+    });
     view! {
         <header class="app-header">
             <a class="brand" href="/">
@@ -99,7 +107,11 @@ pub fn AppHeader() -> impl IntoView {
                 <span>"Beatbook"</span>
             </a>
             <DemoClock/>
-            <nav aria-label="Main">
+            <button type="button" class="menu-toggle" data-testid="menu-toggle" aria-controls="main-nav"
+                aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                {move || if open.get() { "Close menu" } else { "Menu" }}
+            </button>
+            <nav aria-label="Main" id="main-nav" class:open=move || open.get()>
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/places">"Places"</A>
                 <RoleLinks/>

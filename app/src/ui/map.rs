@@ -9,7 +9,8 @@
 //! - The basemap is one PMTiles file the department serves itself (`BEATBOOK_BASEMAP`); the
 //!   browser reads it with HTTP Range requests and the service worker keeps the whole file for
 //!   offline use. Without one, the map still draws the district outlines and cells on a plain
-//!   background.
+//!   background. A department's online XYZ tile service (`BEATBOOK_TILE_URL`) is drawn over it
+//!   when there is signal; its tiles are never stored on the device.
 //! - [`MapConfig`] (basemap and district outlines) comes from `GET /api/map` and is kept in the
 //!   device store, so a map opens with no signal too.
 
@@ -35,6 +36,9 @@ pub struct DistrictOutline {
 pub struct MapConfig {
     /// The basemap, if the department has one.
     pub basemap: Option<BasemapInfo>,
+    /// The online tile service over it, if the department has one.
+    #[serde(default)]
+    pub tiles: Option<crate::model::TileServiceInfo>,
     /// District outlines, by code.
     pub districts: Vec<DistrictOutline>,
 }
@@ -113,7 +117,7 @@ pub mod ssr {
                 rings: d.area.0.iter().map(|p| p.exterior().0.iter().map(|c| (c.y, c.x)).collect()).collect(),
             })
             .collect();
-        Ok(MapConfig { basemap: ctx.basemap.clone(), districts })
+        Ok(MapConfig { basemap: ctx.basemap.clone(), tiles: ctx.tiles.clone(), districts })
     }
 }
 
@@ -441,6 +445,12 @@ fn MapReady(config: StoredValue<MapConfig>, on_map: Option<Callback<MapHandle>>)
                     ];
                     if let Err(e) = js::call("basemap", &args) {
                         leptos::logging::warn!("basemap not shown: {e}");
+                    }
+                }
+                if let Some(t) = &config.tiles {
+                    let args = [map.clone(), t.url_template.clone().into(), t.attribution.clone().into()];
+                    if let Err(e) = js::call("tiles", &args) {
+                        leptos::logging::warn!("online tiles not shown: {e}");
                     }
                 }
                 if !config.districts.is_empty() {

@@ -56,7 +56,7 @@ pub async fn security_headers(State(state): State<AppState>, mut req: Request, n
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("text/html"));
-        let csp = if is_html { page_csp(&nonce) } else { NON_PAGE_CSP.to_string() };
+        let csp = if is_html { page_csp(&nonce, state.tile_origin.as_deref()) } else { NON_PAGE_CSP.to_string() };
         if let Ok(v) = HeaderValue::from_str(&csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, v);
         }

@@ -7,11 +7,13 @@
 //!   a new URL and browsers may cache the old one forever.
 //! - [`routes::serve`] answers that URL through `tower_http::services::ServeFile`: a single byte range
 //!   gets `206 Partial Content` with `Content-Range`, which is all pmtiles.js asks for.
+//! - [`tiles`] checks an online XYZ tile service (`BEATBOOK_TILE_URL`) drawn over it with signal.
 //! - [`write_schematic`] writes a plain raster archive (a light grid, no map data) over a
 //!   bounding box: the test suite's basemap, and a placeholder a department can use to try
 //!   the offline map before it has a real one (`server basemap schematic`).
 
 pub mod routes;
+pub mod tiles;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
