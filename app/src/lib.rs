@@ -219,6 +219,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/missions") view=MyMissions/>
                     <Route path=path!("/board") view=ShiftBoard/>
                     <Route path=path!("/plan") view=PlanShift/>
+                    <Route path=path!("/followups") view=missions::followups::FollowUpsPage/>
+                    <Route path=path!("/outcomes") view=missions::outcomes::OutcomesPage/>
                     <Route path=path!("/menu") view=MenuEditor/>
                     <Route path=path!("/admin/audit") view=AuditLog/>
                     <Route path=path!("/admin/users") view=AccountsPage/>

@@ -34,6 +34,8 @@
 //!   with its event in one transaction.
 //! - [`places`] names each micro place from its incidents' block addresses ("10XX Alberni St
 //!   (West End)"), rebuilt after every incident load.
+//! - [`feedback`] brings what the field sends back to someone: notes and review comments on the
+//!   board, the district's follow-up queue, outcomes added up by template, district, place, week.
 //! - [`roster`] imports a roster CSV — accounts, squads (a sergeant and their officers in a
 //!   district) and units — in one transaction, refusing the whole file with each fault's line.
 //! - [`setup`] keeps a department's own setup: shift patterns (hours and days) and the
@@ -57,6 +59,7 @@ pub mod csvfile;
 pub mod demo;
 pub mod districts;
 pub mod export;
+pub mod feedback;
 pub mod geocode;
 pub mod gps;
 pub mod harm;

@@ -113,6 +113,8 @@ pub struct MissionFilter {
     pub exclude_drafts: bool,
     /// Only missions changed after this change version (the sync's cookie).
     pub changed_since: Option<i64>,
+    /// Shift dates from the first to the second, inclusive (`YYYY-MM-DD`).
+    pub dates: Option<(String, String)>,
 }
 
 pub use protocol::mission::MissionEvent;
@@ -621,6 +623,10 @@ impl Bodega {
             }
             if let Some(c) = f.changed_since {
                 qb.push(" AND m.change_version > ").push_bind(c);
+            }
+            if let Some((from, to)) = &f.dates {
+                qb.push(" AND m.shift_date >= ").push_bind(from.clone());
+                qb.push(" AND m.shift_date <= ").push_bind(to.clone());
             }
             qb.push(" ORDER BY m.priority, m.window_start, m.id");
             qb.build_query_as().fetch_all(pool).await

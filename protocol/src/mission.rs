@@ -485,6 +485,74 @@ pub struct Mission {
     pub version: i64,
 }
 
+/// The outcome field an officer answers "needs follow-up" with (a yes/no of the Mission Menu's
+/// templates): a yes puts the mission in its district's follow-up queue.
+pub const FOLLOW_UP_KEY: &str = "follow_up";
+
+impl Mission {
+    /// Finished, and its officer answered "needs follow-up" with yes.
+    pub fn needs_follow_up(&self) -> bool {
+        matches!(self.status, MissionStatus::Completed | MissionStatus::Reviewed)
+            && self.outcome.as_ref().and_then(|o| o.get(FOLLOW_UP_KEY)).and_then(serde_json::Value::as_bool)
+                == Some(true)
+    }
+}
+
+/// What the field sent back on one mission, beyond its outcome: the officers' notes in force
+/// (an edited note replaces the one it supersedes) and the sergeant's review comment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MissionFeedback {
+    /// The mission.
+    pub mission_id: String,
+    /// Field notes, oldest first.
+    pub notes: Vec<crate::sync::Note>,
+    /// The review's comment and who wrote it.
+    pub review_comment: Option<(String, String)>,
+    /// Why it was cancelled, and by whom.
+    pub cancel_reason: Option<(String, String)>,
+}
+
+/// A finished mission whose officer asked for a follow-up, waiting for its sergeant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    /// The mission (its outcome, its closing note).
+    pub mission: Mission,
+    /// Its notes and review.
+    pub feedback: MissionFeedback,
+}
+
+/// How outcomes are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// By Mission Menu template.
+    Template,
+    /// By district.
+    District,
+    /// By place.
+    Place,
+    /// By ISO week of the shift date ("2020-W53").
+    Week,
+}
+
+/// One group's outcomes added up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeRow {
+    /// The group ("Koper visit", "D1", "10XX Alberni St (West End)", "2020-W53").
+    pub group: String,
+    /// Missions issued in it (drafts and cancelled ones left out).
+    pub missions: i64,
+    /// Completed (or completed and reviewed).
+    pub completed: i64,
+    /// Not completed.
+    pub not_completed: i64,
+    /// Finished with "needs follow-up".
+    pub follow_ups: i64,
+    /// Each count field's total and each yes/no field's yeses, by the field's label, in the
+    /// order labels first appear.
+    pub figures: Vec<(String, i64)>,
+}
+
 /// A mission to create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewMission {

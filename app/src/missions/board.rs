@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use protocol::mission::{Mission, TransitionArgs};
+use protocol::mission::{Mission, MissionFeedback, TransitionArgs};
 use protocol::{MissionStatus, Transition};
 
 use super::{get_board, outcome_text, transition_mission};
@@ -51,11 +51,14 @@ pub fn ShiftBoard() -> impl IntoView {
                         Some(Ok(b)) => {
                             let officers = b.officers.clone();
                             let rights = b.rights;
+                            let feedback: std::collections::HashMap<String, MissionFeedback> =
+                                b.feedback.iter().map(|f| (f.mission_id.clone(), f.clone())).collect();
                             view! {
                                 <div class="board" data-testid="board">
                                     {COLUMNS.iter().enumerate().map(|(col, title)| {
                                         let cards: Vec<Mission> = b.missions.iter().filter(|m| status_column(m.status) == col).cloned().collect();
                                         let officers = officers.clone();
+                                        let feedback = feedback.clone();
                                         // Each status folds: a group with cards opens unless it is
                                         // longer than a phone screen's worth (a sergeant's 18 issued
                                         // missions were one 18,000-pixel column); a tap opens it.
@@ -64,7 +67,10 @@ pub fn ShiftBoard() -> impl IntoView {
                                         view! {
                                             <details class="column" data-column=*title open=open>
                                                 <summary><h2>{format!("{title} ({n})")}</h2></summary>
-                                                {cards.into_iter().map(|m| view! { <BoardCard m officers=officers.clone() rights step/> }).collect_view()}
+                                                {cards.into_iter().map(|m| {
+                                                    let fb = feedback.get(&m.id).cloned().unwrap_or_default();
+                                                    view! { <BoardCard m fb officers=officers.clone() rights step/> }
+                                                }).collect_view()}
                                             </details>
                                         }
                                     }).collect_view()}
@@ -83,6 +89,7 @@ pub fn ShiftBoard() -> impl IntoView {
 #[component]
 fn BoardCard(
     m: Mission,
+    fb: MissionFeedback,
     officers: Vec<(i64, String)>,
     rights: super::BoardRights,
     step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::error::ApiError>>,
@@ -90,8 +97,12 @@ fn BoardCard(
     let choice = RwSignal::new(officers.first().map(|o| o.0).unwrap_or_default());
     let id = m.id.clone();
     let version = m.version;
-    let (id_ack, id_assign, id_review) = (id.clone(), id.clone(), id.clone());
+    let (id_ack, id_assign, id_review, id_cancel) = (id.clone(), id.clone(), id.clone(), id.clone());
     let status = m.status;
+    let comment = RwSignal::new(String::new());
+    let cancelling = RwSignal::new(false);
+    let cancel_reason = RwSignal::new(String::new());
+    let follow_up = m.needs_follow_up();
     view! {
         <article class="card" data-mission=m.id.clone() data-status=status.as_str()>
             <header>
@@ -103,6 +114,16 @@ fn BoardCard(
             <p class="reason">{m.reason.clone()}</p>
             {m.assignee_name.clone().map(|n| view! { <p class="assignee">{format!("Assigned: {n}")}</p> })}
             {m.outcome.clone().map(|o| view! { <p class="outcome" data-testid="outcome">{outcome_text(&m, &o)}</p> })}
+            {follow_up.then(|| view! { <p class="badge follow-up" data-testid="needs-follow-up">"Needs follow-up"</p> })}
+            {m.outcome_note.clone().map(|n| view! { <blockquote class="note" data-testid="outcome-note">{n}</blockquote> })}
+            {m.not_completed_reason.clone().map(|r| view! { <p class="note" data-testid="not-completed-reason">{format!("Not completed: {r}")}</p> })}
+            {(!fb.notes.is_empty()).then(|| view! {
+                <ul class="field-notes" data-testid="field-notes">
+                    {fb.notes.iter().map(|n| view! { <li><strong>{n.author.clone()}": "</strong>{n.body.clone()}</li> }).collect_view()}
+                </ul>
+            })}
+            {fb.review_comment.clone().map(|(c, who)| view! { <p class="note" data-testid="review-comment">{format!("Reviewed by {who}: {c}")}</p> })}
+            {fb.cancel_reason.clone().map(|(c, who)| view! { <p class="note" data-testid="cancel-reason">{format!("Cancelled by {who}: {c}")}</p> })}
             <div class="actions">
                 {(status == MissionStatus::Issued).then(|| view! {
                     <button type="button" class="primary" disabled=!rights.acknowledge
@@ -126,10 +147,36 @@ fn BoardCard(
                     </button>
                 })}
                 {matches!(status, MissionStatus::Completed | MissionStatus::NotCompleted).then(|| view! {
+                    <label class="comment">
+                        <span class="visually-hidden">"Review comment"</span>
+                        <input type="text" maxlength="2000" placeholder="Comment (optional)" data-testid="review-comment-input"
+                            disabled=!rights.review prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
+                    </label>
                     <button type="button" disabled=!rights.review
-                        on:click=move |_| { step.dispatch((id_review.clone(), Transition::Review, TransitionArgs { expected_version: Some(version), ..Default::default() })); }>
+                        on:click=move |_| {
+                            let note = Some(comment.get_untracked()).filter(|c| !c.trim().is_empty());
+                            step.dispatch((id_review.clone(), Transition::Review, TransitionArgs { note, expected_version: Some(version), ..Default::default() }));
+                        }>
                         "Review"
                     </button>
+                })}
+                {(rights.cancel && Transition::Cancel.leaves(status) && status != MissionStatus::Draft).then(|| view! {
+                    <Show when=move || cancelling.get() fallback=move || view! {
+                        <button type="button" class="secondary" on:click=move |_| cancelling.set(true)>"Cancel…"</button>
+                    }>
+                        <label class="comment">
+                            <span class="visually-hidden">"Why it is cancelled"</span>
+                            <input type="text" maxlength="500" placeholder="Why (required)" data-testid="cancel-reason-input"
+                                prop:value=move || cancel_reason.get() on:input=move |ev| cancel_reason.set(event_target_value(&ev))/>
+                        </label>
+                        <button type="button" class="danger" on:click={
+                            let id_cancel = id_cancel.clone();
+                            move |_| {
+                                let reason = Some(cancel_reason.get_untracked());
+                                step.dispatch((id_cancel.clone(), Transition::Cancel, TransitionArgs { reason, expected_version: Some(version), ..Default::default() }));
+                            }
+                        }>"Cancel mission"</button>
+                    </Show>
                 })}
             </div>
             <p class="status">{status.label()}</p>

@@ -1,5 +1,6 @@
 //! Missions over the wire: the Mission Menu, recommendations for a district's shift, issuing,
-//! the sergeant's board, the officer's list, and every lifecycle step. Each server function has
+//! the sergeant's board (with what came back from the field), the officer's list, every
+//! lifecycle step, the district's follow-up queue and the outcomes added up. Each server function has
 //! a fixed URL under `/api/missions/`, passes the one gate (`auth::ssr::authorize`) with its
 //! policy action, and answers bad input with a field-level [`ApiError::Invalid`].
 
@@ -14,9 +15,11 @@ use crate::error::{Access, ApiError};
 pub use crate::shift::ShiftRef;
 
 pub mod board;
+pub mod followups;
 pub mod menu;
 pub mod mine;
 pub mod nearby;
+pub mod outcomes;
 pub mod plan;
 
 /// A proposed mission at a top harm place.
@@ -93,6 +96,8 @@ pub struct Board {
     pub officers: Vec<(i64, String)>,
     /// What the caller may do on this board (the server enforces it again on every step).
     pub rights: BoardRights,
+    /// What came back from the field on each mission, in `missions`' order.
+    pub feedback: Vec<protocol::mission::MissionFeedback>,
 }
 
 /// The steps the caller's roles allow on a board's district.
@@ -104,6 +109,8 @@ pub struct BoardRights {
     pub assign: bool,
     /// Review finished missions.
     pub review: bool,
+    /// Cancel missions not yet finished.
+    pub cancel: bool,
 }
 
 /// The server functions' list (for the authorization matrix).
@@ -116,6 +123,9 @@ pub const ENDPOINTS: &[(&str, Access)] = &[
     ("/api/missions/mine", Some(protocol::Action::ViewMissions)),
     ("/api/missions/transition", Some(protocol::Action::WorkMission)),
     ("/api/missions/events", Some(protocol::Action::ViewMissions)),
+    ("/api/missions/followups", Some(protocol::Action::PlanMissions)),
+    ("/api/missions/followup_act", Some(protocol::Action::PlanMissions)),
+    ("/api/missions/outcomes", Some(protocol::Action::ViewPresence)),
 ];
 
 /// A mission's recorded steps, oldest first.
@@ -502,10 +512,13 @@ pub mod ssr {
             acknowledge: may(Action::AcknowledgeMission),
             assign: may(Action::AssignMission),
             review: may(Action::ReviewMission),
+            cancel: may(Action::CancelMission),
         };
         let missions = missions_of(&ctx, &s, true).await?;
         let officers = ctx.bodega.district_officers(&s.district).await.map_err(unavailable)?;
-        Ok(Board { shift: s, missions, officers, rights })
+        let ids: Vec<String> = missions.iter().map(|m| m.id.clone()).collect();
+        let feedback = ctx.bodega.mission_feedback(&ids).await.map_err(unavailable)?;
+        Ok(Board { shift: s, missions, officers, rights, feedback })
     }
 
     /// The caller's missions.

@@ -10,7 +10,7 @@ use super::{issue_missions, recommend, IssueItem, ShiftRef};
 use crate::ui::shift_picker::{use_shift_resource, ShiftPicker};
 
 /// A new mission's id, made on the device that plans it.
-fn new_mission_id() -> String {
+pub(super) fn new_mission_id() -> String {
     #[cfg(feature = "hydrate")]
     {
         crate::device::vault::browser::new_uuid()

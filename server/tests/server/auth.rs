@@ -139,6 +139,11 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/missions/recommend", d1_planners.clone());
     m.insert("/api/missions/issue", d1_planners.clone());
     m.insert("/api/missions/board", d1_planners.clone());
+    // D1's follow-up queue and outcomes: the same people. Acting on a mission whose officer
+    // asked for no follow-up: past the gate, refused naming the field.
+    m.insert("/api/missions/followups", d1_planners.clone());
+    m.insert("/api/missions/outcomes", d1_planners.clone());
+    m.insert("/api/missions/followup_act", past_the_gate(&d1_planners, Invalid));
     // District D1's presence: the same people as its planning.
     m.insert("/api/presence", d1_planners);
     // A D1 mission's event log: D1's sergeant, command, analysts (the officer is not assigned).
@@ -243,6 +248,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/places", only(&hot_spot_readers));
     m.insert("/accuracy", only(&hot_spot_readers));
     m.insert("/presence", only(&planners));
+    m.insert("/followups", only(&planners));
+    m.insert("/outcomes", only(&planners));
     m.insert("/snapshot", only(&[Command, Analyst]));
     m.insert("/upload", only(&[Analyst]));
     for path in ["/admin/users", "/admin/devices", "/admin/audit", "/setup"] {
@@ -288,6 +295,13 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/recommend" | "/api/missions/board" => serde_json::json!({ "shift": d1 }),
         "/api/missions/transition" => serde_json::json!({ "id": MATRIX_MISSION, "step": "acknowledge", "args": {} }),
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
+        "/api/missions/followups" => serde_json::json!({ "district": "D1" }),
+        "/api/missions/outcomes" => {
+            serde_json::json!({ "district": "D1", "from": "2020-12-01", "to": "2020-12-31", "by": "template" })
+        }
+        "/api/missions/followup_act" => serde_json::json!({ "action": { "mission_id": MATRIX_MISSION,
+            "new_id": "0193b3c4-0000-7000-8000-00000000mx01", "new_mission": false, "template_id": null,
+            "shift": null, "shift_date": null, "reason": "matrix" } }),
         "/api/admin/audit" => serde_json::json!({ "search": {} }),
         "/api/admin/accounts" | "/api/admin/devices" => serde_json::json!({}),
         "/api/admin/account" => serde_json::json!({ "change": {

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 mod auth;
 mod crime;
 mod envelope;
+mod feedback;
 mod field;
 mod harm;
 mod missions;
