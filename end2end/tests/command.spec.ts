@@ -137,7 +137,7 @@ test('the presence dashboard measures GPS visits, and a completion synced from a
   const top = rec.proposals[0];
   const id = `0193b3c4-0000-7000-8000-00000000e2${project.name === 'phone' ? '01' : '02'}`;
   const issued = await command.request.post('/api/missions/issue', {
-    data: { shift, items: [{ id, template_id: top.template_id, place: top.place, place_label: top.place_label, priority: 1, instructions: '', reason: top.reason }] },
+    data: { shift, items: [{ id, template_id: rec.templates.find((t: any) => t.tactic === 'directed_patrol').id, place: top.place, place_label: top.place_label, priority: 1, instructions: '', reason: top.reason }] },
   });
   expect(issued.status()).toBe(200);
   const sergeant = await (await context()).newPage();

@@ -59,8 +59,10 @@ export async function issueAndAssign(
 ) {
   await signIn(page, 'commander');
   const rec = await (await page.request.post('/api/missions/recommend', { data: { shift } })).json();
+  // Koper visits, whatever template each place's harm calls for: the specs fill in its fields.
+  const koper = rec.templates.find((t: any) => t.tactic === 'directed_patrol').id;
   const items = rec.proposals.slice(0, ids.length).map((p: any, i: number) => ({
-    id: ids[i], template_id: p.template_id, place: p.place, place_label: p.place_label,
+    id: ids[i], template_id: koper, place: p.place, place_label: p.place_label,
     priority: p.priority, instructions: '', reason: p.reason,
   }));
   const issued = await page.request.post('/api/missions/issue', { data: { shift, items } });

@@ -26,6 +26,15 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   await expect(proposals.first()).toContainText('#1 by harm in District 1');
   const open = await command.locator('li.proposal:not(.skipped)').count();
   expect(open).toBeGreaterThanOrEqual(5);
+  // Each place comes with the template its harm calls for, and says why; the planner makes
+  // the top five Koper visits, with their own words for the first.
+  const first = command.locator('li.proposal:not(.skipped)').first();
+  await expect(first.locator('.template-note')).toContainText('harm, the most here.');
+  for (let i = 0; i < 5; i++) {
+    await command.locator('li.proposal:not(.skipped)').nth(i).getByLabel('Template').selectOption({ label: 'Koper visit' });
+  }
+  await first.getByText('Instructions').click();
+  await first.locator('textarea[name=instructions]').fill('Koper visits at the corner, random order.');
   // Reject the sixth proposal onwards: issue the top five.
   for (let i = 5; i < open; i++) {
     await command.locator('li.proposal:not(.skipped)').nth(i).getByRole('checkbox').uncheck();

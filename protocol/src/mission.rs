@@ -498,6 +498,23 @@ impl Mission {
     }
 }
 
+/// A field note on a mission: immutable; an edit is a new note that supersedes the old one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Id.
+    pub id: String,
+    /// Mission.
+    pub mission_id: String,
+    /// Author's display name.
+    pub author: String,
+    /// Text.
+    pub body: String,
+    /// The note it replaces.
+    pub supersedes: Option<String>,
+    /// Server time, UTC seconds.
+    pub server_time: i64,
+}
+
 /// What the field sent back on one mission, beyond its outcome: the officers' notes in force
 /// (an edited note replaces the one it supersedes) and the sergeant's review comment.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -505,7 +522,7 @@ pub struct MissionFeedback {
     /// The mission.
     pub mission_id: String,
     /// Field notes, oldest first.
-    pub notes: Vec<crate::sync::Note>,
+    pub notes: Vec<Note>,
     /// The review's comment and who wrote it.
     pub review_comment: Option<(String, String)>,
     /// Why it was cancelled, and by whom.
@@ -533,6 +550,31 @@ pub enum GroupBy {
     Place,
     /// By ISO week of the shift date ("2020-W53").
     Week,
+}
+
+impl GroupBy {
+    /// Every grouping, in the order a screen offers them.
+    pub const ALL: [GroupBy; 4] = [GroupBy::Template, GroupBy::District, GroupBy::Place, GroupBy::Week];
+
+    /// Its name over the wire and in a CSV header.
+    pub fn key(self) -> &'static str {
+        match self {
+            GroupBy::Template => "template",
+            GroupBy::District => "district",
+            GroupBy::Place => "place",
+            GroupBy::Week => "week",
+        }
+    }
+
+    /// Its name on a screen.
+    pub fn label(self) -> &'static str {
+        match self {
+            GroupBy::Template => "Template",
+            GroupBy::District => "District",
+            GroupBy::Place => "Place",
+            GroupBy::Week => "Week",
+        }
+    }
 }
 
 /// One group's outcomes added up.

@@ -190,22 +190,8 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// A field note as devices see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Note {
-    /// Id.
-    pub id: String,
-    /// Mission.
-    pub mission_id: String,
-    /// Author's display name.
-    pub author: String,
-    /// Text.
-    pub body: String,
-    /// The note it replaces.
-    pub supersedes: Option<String>,
-    /// Server time, UTC seconds.
-    pub server_time: i64,
-}
+/// A field note as devices see it (the mission's own type, sent as it is).
+pub use crate::mission::Note;
 
 /// `GET /api/sync/pull?cookie=N` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -90,7 +90,7 @@ pub mod ssr {
     /// 401/403; 503.
     pub async fn queue(district: Option<String>) -> Result<FollowUpList, ApiError> {
         let ctx = context()?;
-        let district = district.filter(|d| !d.trim().is_empty());
+        let district = crate::missions::ssr::default_district(Action::PlanMissions, district);
         let target = match &district {
             Some(d) => Target::District(d),
             None => Target::City,

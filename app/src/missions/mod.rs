@@ -37,12 +37,18 @@ pub struct Proposal {
     pub incidents: u32,
     /// Plain-language reason.
     pub reason: String,
-    /// Suggested template (the latest version of the Koper visit).
+    /// Suggested template: the one the place's dominant harm track calls for.
     pub template_id: i64,
+    /// Why that template ("Business check suits property harm, the most here.").
+    pub template_note: String,
     /// Suggested priority (1 for the top five, 2 for the next five, else 3).
     pub priority: i64,
     /// Why this place is not proposed (dosage target met, cap reached, already planned).
     pub skipped: Option<String>,
+    /// Incidents at the place in the 90 days before the shift (the time-of-day composition).
+    pub recent_incidents: u32,
+    /// Of those, how many happened within the shift's hours.
+    pub in_shift_hours: u32,
 }
 
 /// Proposals for one shift.
@@ -64,6 +70,8 @@ pub struct Recommendations {
     pub harm_table: String,
     /// Proposals, best first (skipped ones carry their reason).
     pub proposals: Vec<Proposal>,
+    /// The Mission Menu's templates a proposal can use instead.
+    pub templates: Vec<Template>,
 }
 
 /// One mission to issue.
@@ -215,10 +223,26 @@ pub mod ssr {
     use crate::error::ApiError;
     use crate::geo::MICRO_PLACE;
     use crate::shift::dosage::{gps_dosage, GpsDosage};
-    use crate::shift::ranking::rank_places;
+    use crate::shift::ranking::{rank_places, COMPOSITION_DAYS};
     use crate::shift::ssr::visit_params;
     use crate::shift::ssr::{missions_of, runs_that_day, shift_window};
     use crate::shift::WINDOW_DAYS;
+
+    /// The district a screen opens on when none is named: none (the whole city) for whoever
+    /// may `action` city-wide, else the caller's own (a sergeant's queue is their district's).
+    pub fn default_district(action: Action, asked: Option<String>) -> Option<String> {
+        let asked = asked.filter(|d| !d.trim().is_empty());
+        if asked.is_some() {
+            return asked;
+        }
+        let caller = crate::auth::ssr::caller()?;
+        let subject = caller.user.subject();
+        if protocol::policy::decide(&subject, action, Target::City).is_allowed() {
+            None
+        } else {
+            caller.user.districts.first().cloned()
+        }
+    }
 
     fn from_mission_error(e: MissionError) -> ApiError {
         fail(match e {
@@ -337,7 +361,7 @@ pub mod ssr {
                 .unwrap_or((0, 0, None))
         };
         let menu = ctx.bodega.mission_menu(false).await.map_err(unavailable)?;
-        let template = menu
+        let koper = menu
             .iter()
             .find(|t| t.tactic == "directed_patrol")
             .or(menu.first())
@@ -370,8 +394,20 @@ pub mod ssr {
                 (_, Some(g)) => format!("last GPS visit {}", ago(now - g)),
                 _ => "no visit on record".to_string(),
             };
+            let h = &place.shift_hours;
+            let when = if h.incidents == 0 {
+                String::new()
+            } else {
+                format!(
+                    " {} incident{} in {COMPOSITION_DAYS} days, {} of them between {} (this shift's hours).",
+                    h.incidents,
+                    if h.incidents == 1 { "" } else { "s" },
+                    h.in_hours,
+                    h.hours.replace('–', " and ")
+                )
+            };
             let reason = format!(
-                "#{rank} by harm in {}: {} in the {WINDOW_DAYS} days to {}; {last_visit}.",
+                "#{rank} by harm in {}: {} in the {WINDOW_DAYS} days to {}; {last_visit}.{when}",
                 district.name,
                 what.join(", "),
                 day_of(to - 1)
@@ -394,6 +430,13 @@ pub mod ssr {
             } else {
                 None
             };
+            let (template, suggested) = match place.dominant_track() {
+                Some(track) => match template_for(&menu, track) {
+                    Some(t) => (t, format!("{} suits {} harm, the most here.", t.name, track.replace('_', " "))),
+                    None => (koper, format!("No template lists {} harm: {}.", track.replace('_', " "), koper.name)),
+                },
+                None => (koper, format!("No classified harm here: {}.", koper.name)),
+            };
             proposals.push(Proposal {
                 rank,
                 place: Place::Cell { epsg: epsg.code(), size_m: MICRO_PLACE.m(), ix, iy, lat, lon },
@@ -402,6 +445,9 @@ pub mod ssr {
                 incidents,
                 reason,
                 template_id: template.id,
+                template_note: suggested,
+                recent_incidents: h.incidents,
+                in_shift_hours: h.in_hours,
                 priority: match rank {
                     1..=5 => 1,
                     6..=10 => 2,
@@ -419,7 +465,15 @@ pub mod ssr {
             cell_size_m: MICRO_PLACE.m(),
             harm_table: ranking.harm_table.clone(),
             proposals,
+            templates: menu,
         })
+    }
+
+    /// The template a place's dominant harm track calls for: among the active templates whose
+    /// crime types include it, the most specific (fewest crime types), then the first in the
+    /// menu's order. A department's own templates take part like the shipped ones.
+    pub fn template_for<'a>(menu: &'a [Template], track: &str) -> Option<&'a Template> {
+        menu.iter().filter(|t| t.active && t.crime_types.iter().any(|c| c == track)).min_by_key(|t| t.crime_types.len())
     }
 
     /// Issues missions (all validated first; created together).

@@ -43,16 +43,20 @@ pub async fn mission_outcomes(
     ssr::outcomes(district, from, to, by).await
 }
 
-/// The table as CSV: the group, the counts, then one column per figure (in first-seen order).
-pub fn outcomes_csv(by: GroupBy, rows: &[OutcomeRow]) -> String {
+/// The figures' labels across every row, in the order they first appear: the table's columns.
+fn figure_labels(rows: &[OutcomeRow]) -> Vec<String> {
     let mut labels: Vec<String> = Vec::new();
-    for r in rows {
-        for (label, _) in &r.figures {
-            if !labels.contains(label) {
-                labels.push(label.clone());
-            }
+    for (label, _) in rows.iter().flat_map(|r| &r.figures) {
+        if !labels.contains(label) {
+            labels.push(label.clone());
         }
     }
+    labels
+}
+
+/// The table as CSV: the group, the counts, then one column per figure (in first-seen order).
+pub fn outcomes_csv(by: GroupBy, rows: &[OutcomeRow]) -> String {
+    let labels = figure_labels(rows);
     let field = |s: &str| {
         if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))
@@ -60,12 +64,7 @@ pub fn outcomes_csv(by: GroupBy, rows: &[OutcomeRow]) -> String {
             s.to_string()
         }
     };
-    let group = match by {
-        GroupBy::Template => "template",
-        GroupBy::District => "district",
-        GroupBy::Place => "place",
-        GroupBy::Week => "week",
-    };
+    let group = by.key();
     let mut out = format!("{group},missions,completed,not_completed,follow_ups");
     for l in &labels {
         out.push(',');
@@ -118,7 +117,7 @@ pub mod ssr {
         by: GroupBy,
     ) -> Result<OutcomesView, ApiError> {
         let ctx = context()?;
-        let district = district.filter(|d| !d.trim().is_empty());
+        let district = crate::missions::ssr::default_district(Action::ViewPresence, district);
         let target = match &district {
             Some(d) => Target::District(d),
             None => Target::City,
@@ -209,14 +208,11 @@ pub fn OutcomesPage() -> impl IntoView {
                                     <label>"From"<input type="date" name="from" value=v.from.clone() on:change=move |ev| from.set(Some(event_target_value(&ev)))/></label>
                                     <label>"To"<input type="date" name="to" value=v.to.clone() on:change=move |ev| to.set(Some(event_target_value(&ev)))/></label>
                                     <label>"Group by"
-                                        <select data-testid="outcomes-by" on:change=move |ev| by.set(match event_target_value(&ev).as_str() {
-                                            "district" => GroupBy::District,
-                                            "place" => GroupBy::Place,
-                                            "week" => GroupBy::Week,
-                                            _ => GroupBy::Template,
-                                        })>
-                                            {[("template", "Template", GroupBy::Template), ("district", "District", GroupBy::District), ("place", "Place", GroupBy::Place), ("week", "Week", GroupBy::Week)]
-                                                .into_iter().map(|(value, label, g)| view! { <option value=value selected=v.by == g>{label}</option> }).collect_view()}
+                                        <select data-testid="outcomes-by" on:change=move |ev| {
+                                            let key = event_target_value(&ev);
+                                            by.set(GroupBy::ALL.into_iter().find(|g| g.key() == key).unwrap_or(GroupBy::Template));
+                                        }>
+                                            {GroupBy::ALL.into_iter().map(|g| view! { <option value=g.key() selected=v.by == g>{g.label()}</option> }).collect_view()}
                                         </select>
                                     </label>
                                 </form>
@@ -272,20 +268,8 @@ fn WeekChart(weeks: Vec<OutcomeRow>) -> impl IntoView {
 
 #[component]
 fn OutcomeTable(rows: Vec<OutcomeRow>, by: GroupBy) -> impl IntoView {
-    let mut labels: Vec<String> = Vec::new();
-    for r in &rows {
-        for (label, _) in &r.figures {
-            if !labels.contains(label) {
-                labels.push(label.clone());
-            }
-        }
-    }
-    let head = match by {
-        GroupBy::Template => "Template",
-        GroupBy::District => "District",
-        GroupBy::Place => "Place",
-        GroupBy::Week => "Week",
-    };
+    let labels = figure_labels(&rows);
+    let head = by.label();
     view! {
         <div class="table-scroll">
             <table class="outcome-table" data-testid="outcomes">
@@ -317,14 +301,22 @@ fn OutcomeTable(rows: Vec<OutcomeRow>, by: GroupBy) -> impl IntoView {
 #[component]
 fn DownloadCsv(csv: String, filename: String) -> impl IntoView {
     let href = RwSignal::new(None::<String>);
+    // Made after hydration (the server renders no link), and let go when the table changes.
     #[cfg(feature = "hydrate")]
     {
-        let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&csv));
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("text/csv");
-        if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) {
-            href.set(web_sys::Url::create_object_url_with_blob(&blob).ok());
-        }
+        Effect::new(move |_| {
+            let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&csv));
+            let options = web_sys::BlobPropertyBag::new();
+            options.set_type("text/csv");
+            if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) {
+                href.set(web_sys::Url::create_object_url_with_blob(&blob).ok());
+            }
+        });
+        on_cleanup(move || {
+            if let Some(url) = href.get_untracked() {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+        });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = csv;

@@ -1,7 +1,9 @@
 //! `/plan`: a district's shift planned from the recommendations (command staff, analysts, and a
-//! district's sergeant for the district).
+//! district's sergeant for the district). Each proposal comes with the template its dominant
+//! harm track calls for; the planner may choose another from the Mission Menu and write the
+//! instructions (the template's goal until they do).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,6 +28,9 @@ pub(super) fn new_mission_id() -> String {
 pub fn PlanShift() -> impl IntoView {
     let (choice, recs) = use_shift_resource(recommend);
     let rejected = RwSignal::new(BTreeSet::<u32>::new());
+    // The planner's changes by rank: another template, other instructions.
+    let chosen_template = RwSignal::new(BTreeMap::<u32, i64>::new());
+    let written = RwSignal::new(BTreeMap::<u32, String>::new());
     let message = RwSignal::new(None::<Result<String, String>>);
     let issue = Action::new(move |items: &(ShiftRef, Vec<IssueItem>)| {
         let (s, items) = items.clone();
@@ -58,6 +63,17 @@ pub fn PlanShift() -> impl IntoView {
                             let open: Vec<_> = r.proposals.iter().filter(|p| p.skipped.is_none()).cloned().collect();
                             let shift_for_issue = r.shift.clone();
                             let all = open.clone();
+                            let templates = StoredValue::new(r.templates.clone());
+                            // A proposal's template (the planner's choice, else the suggestion)
+                            // and its instructions (the planner's words, else the template's goal).
+                            let template_of = move |p: &super::Proposal| {
+                                chosen_template.with(|c| c.get(&p.rank).copied()).unwrap_or(p.template_id)
+                            };
+                            let instructions_of = move |rank: u32, template_id: i64| {
+                                written.with(|w| w.get(&rank).cloned()).unwrap_or_else(|| {
+                                    templates.with_value(|ts| ts.iter().find(|t| t.id == template_id).map(|t| t.goal.clone())).unwrap_or_default()
+                                })
+                            };
                             let window = format!(
                                 "Top places of {} by harm ({}) in {} m cells, {} to {}.",
                                 r.district_name, r.harm_table, r.cell_size_m, r.window_from, r.window_to
@@ -82,7 +98,33 @@ pub fn PlanShift() -> impl IntoView {
                                                 <p class="reason">{p.reason.clone()}</p>
                                                 {match skipped {
                                                     Some(why) => view! { <p class="skip-note">{format!("Not proposed: {why}")}</p> }.into_any(),
-                                                    None => view! {
+                                                    None => {
+                                                        let suggested = p.template_id;
+                                                        let note = p.template_note.clone();
+                                                        view! {
+                                                        <div class="mission-edit">
+                                                            <label>"Template"
+                                                                <select name="template" on:change=move |ev| {
+                                                                    let id: i64 = event_target_value(&ev).parse().unwrap_or(suggested);
+                                                                    chosen_template.update(|c| { c.insert(rank, id); });
+                                                                    // New template, its own goal (unless the planner wrote their own).
+                                                                }>
+                                                                    {templates.get_value().into_iter().map(|t| view! {
+                                                                        <option value=t.id.to_string() selected=t.id == suggested>{t.name.clone()}</option>
+                                                                    }).collect_view()}
+                                                                </select>
+                                                            </label>
+                                                            <p class="hint template-note">{note}</p>
+                                                            <details>
+                                                                <summary>"Instructions"</summary>
+                                                                <textarea name="instructions" rows="3" maxlength="2000"
+                                                                    prop:value=move || {
+                                                                        let t = chosen_template.with(|c| c.get(&rank).copied()).unwrap_or(suggested);
+                                                                        instructions_of(rank, t)
+                                                                    }
+                                                                    on:input=move |ev| written.update(|w| { w.insert(rank, event_target_value(&ev)); })></textarea>
+                                                            </details>
+                                                        </div>
                                                         <label class="accept">
                                                             <input type="checkbox"
                                                                 prop:checked=move || !rejected.get().contains(&rank)
@@ -92,7 +134,8 @@ pub fn PlanShift() -> impl IntoView {
                                                                 }/>
                                                             " Issue this mission"
                                                         </label>
-                                                    }.into_any(),
+                                                    }.into_any()
+                                                    }
                                                 }}
                                             </li>
                                         }
@@ -103,14 +146,17 @@ pub fn PlanShift() -> impl IntoView {
                                     on:click=move |_| {
                                         let chosen: Vec<IssueItem> = all.iter()
                                             .filter(|p| !rejected.get_untracked().contains(&p.rank))
-                                            .map(|p| IssueItem {
-                                                id: new_mission_id(),
-                                                template_id: p.template_id,
-                                                place: p.place.clone(),
-                                                place_label: p.place_label.clone(),
-                                                priority: p.priority,
-                                                instructions: "Koper visits: 10–16 minutes, random order, about every two hours.".into(),
-                                                reason: p.reason.clone(),
+                                            .map(|p| {
+                                                let template_id = template_of(p);
+                                                IssueItem {
+                                                    id: new_mission_id(),
+                                                    template_id,
+                                                    place: p.place.clone(),
+                                                    place_label: p.place_label.clone(),
+                                                    priority: p.priority,
+                                                    instructions: instructions_of(p.rank, template_id),
+                                                    reason: p.reason.clone(),
+                                                }
                                             })
                                             .collect();
                                         issue.dispatch((shift_for_issue.clone(), chosen));

@@ -116,7 +116,7 @@ pub mod ssr {
         window_of(&pattern, date, &ctx.tz()?).map_err(unavailable)
     }
 
-    async fn pattern_of(
+    pub(crate) async fn pattern_of(
         ctx: &ServerContext,
         s: &ShiftRef,
     ) -> Result<(protocol::setup::ShiftPattern, jiff::civil::Date), ApiError> {

@@ -2,17 +2,51 @@
 //! before the shift (ending with the data when the data ends earlier), incidents inside the
 //! district's polygon, binned on the global 150 m lattice. What the recommendations propose and
 //! what the presence dashboard measures patrol against.
+//!
+//! Each ranked place also carries when its harm happens: of its incidents in the
+//! [`COMPOSITION_DAYS`] days before the shift, how many fell within the shift's hours (local
+//! wall-clock, across midnight for a night shift). That is the reason shown, never the score:
+//! 28 days sliced by hour leave too few incidents per cell to rank on.
 
 use std::collections::{BTreeMap, HashMap};
 
 use geo::Contains;
 use hotspot::{Epsg, Lattice};
 
-use super::ssr::{dosage_rules, shift_window};
+use super::ssr::{dosage_rules, pattern_of, shift_window};
 use super::{ShiftRef, WINDOW_DAYS};
 use crate::context::{fail, unavailable, ServerContext};
 use crate::error::ApiError;
 use crate::geo::MICRO_PLACE;
+
+/// Days of incidents the time-of-day composition reads.
+pub const COMPOSITION_DAYS: i64 = 90;
+
+/// When a place's harm happens, against the shift's hours.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShiftHours {
+    /// Incidents in the [`COMPOSITION_DAYS`] days before the shift (or the data's end).
+    pub incidents: u32,
+    /// Of those, how many happened within the shift's local hours.
+    pub in_hours: u32,
+    /// The shift's hours, "14:00–22:00".
+    pub hours: String,
+}
+
+/// Whether a local time of day (minutes after midnight) falls in `[start, end)`, the range
+/// running past midnight when it ends before it starts (a night shift).
+pub fn within_hours(minute: i32, start: i32, end: i32) -> bool {
+    if start <= end {
+        (start..end).contains(&minute)
+    } else {
+        minute >= start || minute < end
+    }
+}
+
+fn minutes_of(hhmm: &str) -> Option<i32> {
+    let (h, m) = hhmm.trim().split_once(':')?;
+    Some(h.parse::<i32>().ok()? * 60 + m.parse::<i32>().ok()?)
+}
 
 /// One ranked place.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +67,27 @@ pub struct RankedPlace {
     pub harm: f64,
     /// Incidents by offence text.
     pub by_offense: BTreeMap<String, u32>,
+    /// When its harm happens, against the shift's hours.
+    pub shift_hours: ShiftHours,
+    /// Its harm by track (`violent`, `property`, `quality_of_life`; `unclassified` for
+    /// offences no map knows).
+    pub harm_by_track: BTreeMap<String, f64>,
+}
+
+impl RankedPlace {
+    /// The track with the most harm here (ties to violent, then property, then quality of
+    /// life), if any classified harm.
+    pub fn dominant_track(&self) -> Option<&'static str> {
+        ["violent", "property", "quality_of_life"]
+            .into_iter()
+            .map(|t| (t, self.harm_by_track.get(t).copied().unwrap_or(0.0)))
+            .filter(|(_, h)| *h > 0.0)
+            .fold(None, |best: Option<(&'static str, f64)>, (t, h)| match best {
+                Some((_, b)) if b >= h => best,
+                _ => Some((t, h)),
+            })
+            .map(|(t, _)| t)
+    }
 }
 
 /// A district's top places for one shift, with the window they were ranked on.
@@ -80,6 +135,7 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let epsg = Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
     let lattice = Lattice::of(epsg, MICRO_PLACE);
     let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
+    let tracks = ctx.bodega.offense_tracks().await.map_err(unavailable)?;
     // Per cell: harm and incidents by offence.
     let mut cells: HashMap<(i64, i64), (f64, BTreeMap<String, u32>)> = HashMap::new();
     for (lon, lat, _t, offense) in points {
@@ -102,6 +158,33 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     ranked.truncate(usize::try_from(rules.places_per_shift).unwrap_or(0));
     let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
     let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &cells).await.map_err(unavailable)?;
+    // The time-of-day composition of the ranked cells, over a longer window.
+    let (pattern, _) = pattern_of(ctx, s).await?;
+    let (start_min, end_min) = (minutes_of(&pattern.starts_local), minutes_of(&pattern.ends_local));
+    let hours = format!("{}–{}", pattern.starts_local, pattern.ends_local);
+    let tz = ctx.tz()?;
+    let longer = bodega::queries::Filter {
+        from: Some(to - COMPOSITION_DAYS * 86_400),
+        to: Some(to),
+        bbox: Some((w, so, e, n)),
+        ..Default::default()
+    };
+    let mut composition: HashMap<(i64, i64), ShiftHours> =
+        cells.iter().map(|c| (*c, ShiftHours { hours: hours.clone(), ..ShiftHours::default() })).collect();
+    for (lon, lat, t, _) in ctx.bodega.mappable_incidents(&longer).await.map_err(unavailable)? {
+        let Ok(key) = lattice.key_of(lon, lat) else { continue };
+        let Some(c) = composition.get_mut(&(key.ix, key.iy)) else { continue };
+        if !district.area.contains(&geo::Point::new(lon, lat)) {
+            continue;
+        }
+        c.incidents += 1;
+        let local = jiff::Timestamp::from_second(t).map(|ts| ts.to_zoned(tz.clone()));
+        if let (Ok(z), Some(a), Some(b)) = (local, start_min, end_min) {
+            if within_hours(i32::from(z.hour()) * 60 + i32::from(z.minute()), a, b) {
+                c.in_hours += 1;
+            }
+        }
+    }
     let places = ranked
         .into_iter()
         .enumerate()
@@ -114,7 +197,13 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
                 .get(&(ix, iy))
                 .map(bodega::places::PlaceName::label)
                 .unwrap_or_else(|| bodega::places::fallback_label(&district.code, ix, iy));
-            RankedPlace { rank: i as u32 + 1, ix, iy, label, lat, lon, harm, by_offense }
+            let shift_hours = composition.remove(&(ix, iy)).unwrap_or_default();
+            let mut harm_by_track: BTreeMap<String, f64> = BTreeMap::new();
+            for (offense, n) in &by_offense {
+                let track = tracks.get(offense).cloned().unwrap_or_else(|| "unclassified".into());
+                *harm_by_track.entry(track).or_default() += table.weigh(offense).unwrap_or(0.0) * f64::from(*n);
+            }
+            RankedPlace { rank: i as u32 + 1, ix, iy, label, lat, lon, harm, by_offense, shift_hours, harm_by_track }
         })
         .collect();
     Ok(Ranking {
@@ -127,4 +216,24 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
         places,
         rules,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_hours;
+
+    #[test]
+    fn a_day_shift_is_half_open_and_a_night_shift_runs_past_midnight() {
+        let (two_pm, ten_pm) = (14 * 60, 22 * 60);
+        assert!(within_hours(two_pm, two_pm, ten_pm));
+        assert!(within_hours(ten_pm - 1, two_pm, ten_pm));
+        assert!(!within_hours(ten_pm, two_pm, ten_pm), "the end is the next shift's");
+        assert!(!within_hours(two_pm - 1, two_pm, ten_pm));
+        let six_am = 6 * 60;
+        assert!(within_hours(23 * 60, ten_pm, six_am));
+        assert!(within_hours(0, ten_pm, six_am));
+        assert!(within_hours(six_am - 1, ten_pm, six_am));
+        assert!(!within_hours(six_am, ten_pm, six_am));
+        assert!(!within_hours(12 * 60, ten_pm, six_am));
+    }
 }

@@ -498,6 +498,7 @@ mod tests {
     fn district_outlines_become_lon_lat_geojson() {
         let config = MapConfig {
             basemap: None,
+            tiles: None,
             districts: vec![DistrictOutline {
                 code: "D1".into(),
                 name: "District 1".into(),

@@ -242,11 +242,12 @@ async fn outcomes_add_up_by_template_and_week_as_worked_out_by_hand() {
     assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("from")), "{e}");
     let (status, _) = ask(sgt2.clone(), dec("template")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "D2's sergeant asking for D1");
-    // Every district, asked by D2's sergeant: only D2's (none), never D1's.
-    let (status, all) = ask(
+    // No district named by D2's sergeant: their own district's (none), never D1's.
+    let (status, own) = ask(
         sgt2.clone(),
         serde_json::json!({ "district": null, "from": "2020-12-01", "to": "2020-12-31", "by": "template" }),
     )
     .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a sergeant is scoped to a district, not the city: {all}");
+    assert_eq!(status, StatusCode::OK, "{own}");
+    assert_eq!((own["district"].as_str(), own["rows"].clone()), (Some("D2"), serde_json::json!([])));
 }

@@ -74,6 +74,17 @@ async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
         assert!(reason.contains(&phrase), "'{phrase}' missing from: {reason}");
     }
     assert!(reason.contains("no visit on record"), "{reason}");
+    // When its harm happens: of its incidents in the 90 days before the shift, those between
+    // 14:00 and 22:00 local (shift B's hours), counted here from the CSV's local times.
+    let (all, in_hours) = independent_shift_hours(ix, iy);
+    assert!(in_hours > 0 && in_hours < all, "a telling example: {in_hours} of {all}");
+    assert_eq!((top["recent_incidents"].as_u64(), top["in_shift_hours"].as_u64()), (Some(all), Some(in_hours)));
+    assert!(
+        reason.ends_with(&format!(
+            " {all} incidents in 90 days, {in_hours} of them between 14:00 and 22:00 (this shift's hours)."
+        )),
+        "{reason}"
+    );
     // Proposals come in rank order, by harm.
     let harms: Vec<f64> = proposals.iter().map(|p| p["harm"].as_f64().expect("harm")).collect();
     assert!(harms.windows(2).all(|w| w[0] >= w[1]), "{harms:?}");
@@ -93,6 +104,61 @@ async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
         }
     }
     assert_eq!(proposals[0]["place_label"], "7XX Granville St (Central Business District)");
+    // Each proposal's template is the most specific one listing the place's dominant harm
+    // track, and says so.
+    let templates = rec["templates"].as_array().expect("templates");
+    let mut seen = std::collections::BTreeSet::new();
+    for p in proposals {
+        let t = templates.iter().find(|t| t["id"] == p["template_id"]).expect("a menu template");
+        let note = p["template_note"].as_str().expect("note");
+        let track = note
+            .strip_prefix(&format!("{} suits ", t["name"].as_str().expect("name")))
+            .and_then(|r| r.strip_suffix(" harm, the most here."))
+            .unwrap_or_else(|| panic!("{note}"))
+            .replace(' ', "_");
+        let lists = |t: &serde_json::Value| t["crime_types"].as_array().expect("types").iter().any(|c| c == &track);
+        assert!(lists(t), "{note}");
+        let fewest =
+            templates.iter().filter(|t| lists(t)).map(|t| t["crime_types"].as_array().map_or(0, Vec::len)).min();
+        assert_eq!(Some(t["crime_types"].as_array().map_or(0, Vec::len)), fewest, "{note}");
+        seen.insert(t["name"].as_str().expect("name").to_string());
+    }
+    // Downtown's top place is property harm by a hand count of the CSV (thefts and break-ins
+    // are most of its incidents; every offence weighs 1 without a harm table): a Business check.
+    let property: u32 =
+        by.iter().filter(|(o, _)| o.contains("Theft") || o.starts_with("Break and Enter")).map(|(_, n)| *n).sum();
+    assert!(2 * property > total(by), "{by:?}");
+    assert_eq!(top["template_note"], "Business check suits property harm, the most here.");
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["Business check"], "all twenty are property places");
+}
+
+/// A D1 cell's incidents in the 90 days before 15 Dec 2020 14:00 local time, and how many of
+/// them happened between 14:00 and 22:00 local — from the CSV's own local times, no time zone
+/// arithmetic but the window's edge.
+fn independent_shift_hours(ix: i64, iy: i64) -> (u64, u64) {
+    let tz = jiff::tz::TimeZone::get("America/Vancouver").expect("tz");
+    let end = jiff::civil::datetime(2020, 12, 15, 14, 0, 0, 0).to_zoned(tz.clone()).expect("end").timestamp();
+    let start = end - jiff::SignedDuration::from_hours(90 * 24);
+    let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
+    let (mut all, mut in_hours) = (0, 0);
+    for rec in csv::Reader::from_reader(bodega::demo::VANCOUVER_2020_CSV).records() {
+        let rec = rec.expect("row");
+        let (Ok(lat), Ok(lon)) = (rec[4].parse::<f64>(), rec[5].parse::<f64>()) else { continue };
+        if !(-123.2250..=-123.1000).contains(&lon) || !(49.2500..=49.3150).contains(&lat) {
+            continue;
+        }
+        let key = lattice.key_of(lon, lat).expect("in zone");
+        let Ok(local) = rec[1].parse::<jiff::civil::DateTime>() else { continue };
+        let Ok(t) = local.to_zoned(tz.clone()).map(|z| z.timestamp()) else { continue };
+        if (key.ix, key.iy) != (ix, iy) || t < start || t >= end {
+            continue;
+        }
+        all += 1;
+        if (14..22).contains(&local.hour()) {
+            in_hours += 1;
+        }
+    }
+    (all, in_hours)
 }
 
 /// Each 150 m cell's most frequent block in the demo CSV (placeholders skipped; ties to the
@@ -136,13 +202,21 @@ async fn a_shift_is_issued_acknowledged_assigned_worked_and_reviewed_through_the
     );
 
     let (_, rec) = call_json(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
+    // Koper visits (whatever template each place's harm suggests): the officer answers its fields.
+    let koper = rec["templates"]
+        .as_array()
+        .expect("templates")
+        .iter()
+        .find(|t| t["tactic"] == "directed_patrol")
+        .expect("koper")["id"]
+        .clone();
     let items: Vec<serde_json::Value> = rec["proposals"].as_array().expect("proposals")[..3]
         .iter()
         .enumerate()
         .map(|(i, p)| {
             serde_json::json!({
                 "id": format!("0193b3c4-0000-7000-8000-00000000000{i}"),
-                "template_id": p["template_id"], "place": p["place"], "place_label": p["place_label"],
+                "template_id": koper, "place": p["place"], "place_label": p["place_label"],
                 "priority": p["priority"], "instructions": "Koper visits, random order.", "reason": p["reason"],
             })
         })
