@@ -34,6 +34,10 @@ for (const [user, paths] of Object.entries(ROUTES)) {
       if (m.type() === 'error') errors.push(m.text());
     });
     page.on('pageerror', (e) => errors.push(e.message));
+    // A refused or failed request names itself (the console's own line does not say which).
+    page.on('response', (r) => {
+      if (r.status() >= 400) errors.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
     await signIn(page, user, paths[0]);
     for (const path of paths) await visit(page, path, errors);
     await page.context().close();

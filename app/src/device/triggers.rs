@@ -14,6 +14,9 @@ pub fn start(me: Resource<Option<crate::auth::Me>>, field: FieldStore) {
         let Some(me) = me.get() else { return };
         leptos::task::spawn_local(async move {
             match &me {
+                // Signed in without a device to keep (administrators: no missions, no crime
+                // data): no store is opened, nothing syncs, no key is asked for.
+                Some(m) if !m.may(protocol::Action::SyncDevice) => {}
                 // Signed in: the server-held key opens the store (made on first sign-in).
                 Some(m) => {
                     let fresh = vault::browser::new_uuid();
