@@ -75,6 +75,34 @@ pub fn outcome_rollup(missions: &[Mission], by: GroupBy) -> Vec<OutcomeRow> {
     groups.into_values().collect()
 }
 
+/// The outcome table as CSV (a header row, then one row per group: the group, the counts, then
+/// one column per figure), through the one CSV writer whose cells cannot start a formula: place
+/// names come from ingested data and template names are typed.
+///
+/// # Errors
+/// The writer's error (none for an in-memory buffer, in practice).
+pub fn outcomes_csv(by: GroupBy, rows: &[OutcomeRow]) -> std::io::Result<String> {
+    let labels = protocol::mission::figure_labels(rows);
+    let mut out = crate::export::CsvExport::new(Vec::new());
+    let mut header: Vec<String> =
+        [by.key(), "missions", "completed", "not_completed", "follow_ups"].map(str::to_string).to_vec();
+    header.extend(labels.iter().cloned());
+    out.write_record(&header)?;
+    for r in rows {
+        let mut cells = vec![
+            r.group.clone(),
+            r.missions.to_string(),
+            r.completed.to_string(),
+            r.not_completed.to_string(),
+            r.follow_ups.to_string(),
+        ];
+        cells.extend(labels.iter().map(|l| r.figures.iter().find(|(k, _)| k == l).map_or(0, |(_, n)| *n).to_string()));
+        out.write_record(&cells)?;
+    }
+    let bytes = out.into_inner()?;
+    String::from_utf8(bytes).map_err(std::io::Error::other)
+}
+
 /// "2020-W53" for a `YYYY-MM-DD` date (ISO 8601 weeks start on Monday); the text itself when it
 /// is not a date.
 pub fn iso_week(date: &str) -> String {
@@ -245,6 +273,29 @@ impl Bodega {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_outcome_csv_cannot_start_a_formula() {
+        let row = |group: &str, figures: Vec<(String, i64)>| OutcomeRow {
+            group: group.into(),
+            missions: 2,
+            completed: 1,
+            not_completed: 1,
+            follow_ups: 0,
+            figures,
+        };
+        let rows = vec![
+            row("=HYPERLINK(\"http://x\")", vec![("Contacts made".into(), 3)]),
+            row("10XX Alberni St, West End", vec![("Reports taken".into(), 1)]),
+        ];
+        let csv = outcomes_csv(GroupBy::Place, &rows).expect("csv");
+        assert_eq!(
+            csv,
+            "place,missions,completed,not_completed,follow_ups,Contacts made,Reports taken\n\
+             \"'=HYPERLINK(\"\"http://x\"\")\",2,1,1,0,3,0\n\
+             \"10XX Alberni St, West End\",2,1,1,0,0,1\n"
+        );
+    }
 
     #[test]
     fn weeks_are_iso_weeks() {

@@ -577,6 +577,18 @@ impl GroupBy {
     }
 }
 
+/// The figures' labels across `rows`, in the order they first appear: the outcome table's
+/// columns after the counts.
+pub fn figure_labels(rows: &[OutcomeRow]) -> Vec<String> {
+    let mut labels: Vec<String> = Vec::new();
+    for (label, _) in rows.iter().flat_map(|r| &r.figures) {
+        if !labels.contains(label) {
+            labels.push(label.clone());
+        }
+    }
+    labels
+}
+
 /// One group's outcomes added up.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeRow {

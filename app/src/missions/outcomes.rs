@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_meta::Title;
-use protocol::mission::{GroupBy, OutcomeRow};
+use protocol::mission::{figure_labels, GroupBy, OutcomeRow};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -43,61 +43,15 @@ pub async fn mission_outcomes(
     ssr::outcomes(district, from, to, by).await
 }
 
-/// The figures' labels across every row, in the order they first appear: the table's columns.
-fn figure_labels(rows: &[OutcomeRow]) -> Vec<String> {
-    let mut labels: Vec<String> = Vec::new();
-    for (label, _) in rows.iter().flat_map(|r| &r.figures) {
-        if !labels.contains(label) {
-            labels.push(label.clone());
-        }
-    }
-    labels
-}
-
-/// The table as CSV: the group, the counts, then one column per figure (in first-seen order).
-pub fn outcomes_csv(by: GroupBy, rows: &[OutcomeRow]) -> String {
-    let labels = figure_labels(rows);
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let group = by.key();
-    let mut out = format!("{group},missions,completed,not_completed,follow_ups");
-    for l in &labels {
-        out.push(',');
-        out.push_str(&field(l));
-    }
-    out.push('\n');
-    for r in rows {
-        out.push_str(&format!(
-            "{},{},{},{},{}",
-            field(&r.group),
-            r.missions,
-            r.completed,
-            r.not_completed,
-            r.follow_ups
-        ));
-        for l in &labels {
-            let n = r.figures.iter().find(|(k, _)| k == l).map_or(0, |(_, n)| *n);
-            out.push_str(&format!(",{n}"));
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// Server side.
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use bodega::feedback::outcome_rollup;
+    use bodega::feedback::{outcome_rollup, outcomes_csv};
     use protocol::mission::GroupBy;
     use protocol::policy::Target;
     use protocol::Action;
 
-    use super::{outcomes_csv, OutcomesView};
+    use super::OutcomesView;
     use crate::auth::ssr::authorize;
     use crate::context::{context, fail, unavailable};
     use crate::error::ApiError;
@@ -163,7 +117,7 @@ pub mod ssr {
         missions.retain(|m| districts.iter().any(|(code, _)| code == &m.district));
         let rows = outcome_rollup(&missions, by);
         let weeks = outcome_rollup(&missions, GroupBy::Week);
-        let csv = outcomes_csv(by, &rows);
+        let csv = outcomes_csv(by, &rows).map_err(unavailable)?;
         Ok(OutcomesView { district, districts, from: from.to_string(), to: to.to_string(), by, rows, weeks, csv })
     }
 }
