@@ -97,18 +97,7 @@ pub mod ssr {
         };
         let grant = authorize(&ctx, Action::PlanMissions, target, "follow-up queue").await?;
         let subject = grant.user().subject();
-        let districts = ctx
-            .bodega
-            .districts()
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .filter(|(code, _, kind)| {
-                kind == "district"
-                    && protocol::policy::decide(&subject, Action::PlanMissions, Target::District(code)).is_allowed()
-            })
-            .map(|(code, name, _)| (code, name))
-            .collect();
+        let districts = crate::missions::ssr::districts_for(&ctx, &subject, Action::PlanMissions).await?;
         let items = ctx.bodega.follow_ups(district.as_deref()).await.map_err(unavailable)?;
         let templates = ctx.bodega.mission_menu(false).await.map_err(unavailable)?;
         let shifts = ctx.bodega.shifts().await.map_err(unavailable)?.into_iter().map(|p| (p.code, p.name)).collect();

@@ -244,6 +244,29 @@ pub mod ssr {
         }
     }
 
+    /// The districts (code, name) where `subject` may `action`: what a screen's district picker
+    /// offers.
+    ///
+    /// # Errors
+    /// 503 when the districts cannot be read.
+    pub async fn districts_for(
+        ctx: &ServerContext,
+        subject: &protocol::policy::Subject,
+        action: Action,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        Ok(ctx
+            .bodega
+            .districts()
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter(|(code, _, kind)| {
+                kind == "district" && protocol::policy::decide(subject, action, Target::District(code)).is_allowed()
+            })
+            .map(|(code, name, _)| (code, name))
+            .collect())
+    }
+
     fn from_mission_error(e: MissionError) -> ApiError {
         fail(match e {
             MissionError::Invalid { field, reason } => ApiError::invalid(field, reason),

@@ -53,7 +53,7 @@ pub mod ssr {
 
     use super::OutcomesView;
     use crate::auth::ssr::authorize;
-    use crate::context::{context, fail, unavailable};
+    use crate::context::{context, fail, parse_day, unavailable};
     use crate::error::ApiError;
 
     /// Spans longer than this are refused (a year of a large department's missions is already
@@ -77,14 +77,8 @@ pub mod ssr {
             None => Target::City,
         };
         let grant = authorize(&ctx, Action::ViewPresence, target, "outcomes").await?;
-        let date = |field: &str, v: Option<String>| -> Result<Option<jiff::civil::Date>, ApiError> {
-            match v.filter(|d| !d.is_empty()) {
-                None => Ok(None),
-                Some(d) => {
-                    d.parse().map(Some).map_err(|_| fail(ApiError::invalid(field, format!("'{d}' is not a date"))))
-                }
-            }
-        };
+        let date =
+            |field: &str, v: Option<String>| v.filter(|d| !d.is_empty()).map(|d| parse_day(field, &d)).transpose();
         let today = ctx.today().await?;
         let to = date("to", to)?.unwrap_or(today);
         let from = date("from", from)?.unwrap_or_else(|| to.saturating_sub(jiff::Span::new().days(55)));
@@ -96,18 +90,7 @@ pub mod ssr {
             return Err(fail(ApiError::invalid("from", format!("at most {MAX_DAYS} days at a time ({days} asked)"))));
         }
         let subject = grant.user().subject();
-        let districts: Vec<(String, String)> = ctx
-            .bodega
-            .districts()
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .filter(|(code, _, kind)| {
-                kind == "district"
-                    && protocol::policy::decide(&subject, Action::ViewPresence, Target::District(code)).is_allowed()
-            })
-            .map(|(code, name, _)| (code, name))
-            .collect();
+        let districts = crate::missions::ssr::districts_for(&ctx, &subject, Action::ViewPresence).await?;
         let mut missions = ctx
             .bodega
             .missions_between(district.as_deref(), &from.to_string(), &to.to_string())
