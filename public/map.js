@@ -111,6 +111,20 @@
     };
   }
 
+  // A place chosen by tapping: `onPick(lat, lon)` on every tap, until the returned handle is
+  // removed. Drawing the chosen place is the caller's (it knows the radius).
+  function pick(map, onPick) {
+    const tap = (e) => onPick(e.latlng.lat, e.latlng.lng);
+    map.on('click', tap);
+    map.getContainer().style.cursor = 'crosshair';
+    return {
+      remove() {
+        map.off('click', tap);
+        map.getContainer().style.cursor = '';
+      },
+    };
+  }
+
   // Removes a layer returned by any function above.
   function remove(layer) {
     if (layer && typeof layer.remove === 'function') {
@@ -156,5 +170,5 @@
     return { bytes: blob.size, saved: hit.headers.get('Date') || '' };
   }
 
-  window.BeatbookMap = { basemap, tiles, outlines, cells, points, remove, fit, keepOffline, offlineCopy };
+  window.BeatbookMap = { basemap, tiles, outlines, cells, points, pick, remove, fit, keepOffline, offlineCopy };
 })();

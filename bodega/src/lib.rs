@@ -36,10 +36,12 @@
 //!   (West End)"), rebuilt after every incident load.
 //! - [`feedback`] brings what the field sends back to someone: notes and review comments on the
 //!   board, the district's follow-up queue, outcomes added up by template, district, place, week.
+//! - [`proposals`] keeps officers' proposals (a mission at a place an officer knows) until their
+//!   sergeant approves one into a mission or declines it with a reason.
 //! - [`roster`] imports a roster CSV — accounts, squads (a sergeant and their officers in a
 //!   district) and units — in one transaction, refusing the whole file with each fault's line.
 //! - [`setup`] keeps a department's own setup: shift patterns (hours and days) and the
-//!   versioned dosage rules command sets, checked by `protocol::setup`.
+//!   versioned dosage rules and harm-track weights command sets, checked by `protocol::setup`.
 //! - [`changes`] is the global change counter every change a device must see takes a value of.
 //! - [`sync`] applies devices' pushed mutations exactly once (a push in one transaction: each
 //!   mutation with its effect and its `mutation_log` row, then the device's `last_seq`) and
@@ -68,6 +70,7 @@ pub mod load;
 pub mod mapping;
 pub mod missions;
 pub mod places;
+pub mod proposals;
 pub mod queries;
 pub mod roster;
 pub mod setup;

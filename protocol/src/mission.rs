@@ -538,6 +538,87 @@ pub struct FollowUp {
     pub feedback: MissionFeedback,
 }
 
+/// Where an officer's proposal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    /// Waiting for the sergeant.
+    Pending,
+    /// Approved: it became an issued mission.
+    Approved,
+    /// Declined, with the sergeant's reason.
+    Declined,
+}
+
+impl ProposalStatus {
+    /// Its stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatus::Pending => "pending",
+            ProposalStatus::Approved => "approved",
+            ProposalStatus::Declined => "declined",
+        }
+    }
+
+    /// From its stored name.
+    pub fn parse(s: &str) -> Option<ProposalStatus> {
+        [ProposalStatus::Pending, ProposalStatus::Approved, ProposalStatus::Declined]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// What an officer proposes: a mission of a Mission Menu template at a place they know, and why.
+/// A record of its own, not a mission state (a proposal is made online; the sync protocol and
+/// the mission state machine are unchanged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalDraft {
+    /// The district (the officer's own).
+    pub district: String,
+    /// The template version proposed.
+    pub template_id: i64,
+    /// Where: a point with a radius (the officer's position, or a place tapped on the map).
+    pub place: Place,
+    /// What the officer calls the place ("the alley behind 1200 Granville"); empty: the
+    /// place's name from the incidents around it.
+    pub place_label: String,
+    /// Why: what the officer has seen there.
+    pub why: String,
+}
+
+/// An officer's proposal as the sergeant's queue and the officer's list show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissionProposal {
+    /// Its number.
+    pub id: i64,
+    /// The district.
+    pub district: String,
+    /// The template version proposed.
+    pub template_id: i64,
+    /// That template's name.
+    pub template_name: String,
+    /// Where.
+    pub place: Place,
+    /// The place's name.
+    pub place_label: String,
+    /// Why, in the officer's words.
+    pub why: String,
+    /// Who proposed it (display name).
+    pub proposed_by: String,
+    /// When, UTC seconds.
+    pub proposed_at: i64,
+    /// Where it stands.
+    pub status: ProposalStatus,
+    /// Who decided (display name; empty while pending).
+    pub decided_by: String,
+    /// When, UTC seconds.
+    pub decided_at: Option<i64>,
+    /// The sergeant's reason for declining.
+    pub decline_reason: String,
+    /// The mission it became.
+    pub mission_id: Option<String>,
+}
+
 /// How outcomes are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

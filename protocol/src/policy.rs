@@ -96,8 +96,10 @@ pub enum Action {
     ViewMissions,
     /// Create and edit Mission Menu templates.
     ManageMenu,
-    /// Draft and issue missions; see recommendations.
+    /// Draft and issue missions; see recommendations; approve or decline officers' proposals.
     PlanMissions,
+    /// Propose a mission at a place one knows (an officer; the squad's sergeant decides).
+    ProposeMission,
     /// The squad's sergeant accepts an issued mission.
     AcknowledgeMission,
     /// Assign a mission to an officer or unit.
@@ -131,7 +133,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the authorization matrix.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::ViewOwnAccount,
         Action::ViewOverview,
         Action::ViewHotSpots,
@@ -141,6 +143,7 @@ impl Action {
         Action::ViewMissions,
         Action::ManageMenu,
         Action::PlanMissions,
+        Action::ProposeMission,
         Action::AcknowledgeMission,
         Action::AssignMission,
         Action::WorkMission,
@@ -169,6 +172,7 @@ impl Action {
             Action::ViewMissions => "view_missions",
             Action::ManageMenu => "manage_menu",
             Action::PlanMissions => "plan_missions",
+            Action::ProposeMission => "propose_mission",
             Action::AcknowledgeMission => "acknowledge_mission",
             Action::AssignMission => "assign_mission",
             Action::WorkMission => "work_mission",
@@ -230,6 +234,8 @@ pub const POLICY: &[(Role, Action, Scope)] = &[
     (R::Sergeant, A::PlanMissions, S::OwnDistrict),
     (R::Command, A::PlanMissions, S::Anywhere),
     (R::Analyst, A::PlanMissions, S::Anywhere),
+    // Officers know places the numbers miss: they propose, their sergeant decides.
+    (R::Officer, A::ProposeMission, S::OwnDistrict),
     (R::Sergeant, A::AcknowledgeMission, S::OwnDistrict),
     (R::Sergeant, A::AssignMission, S::OwnDistrict),
     (R::Command, A::AssignMission, S::Anywhere),

@@ -291,7 +291,26 @@ pub struct DosageRules {
     pub cap_minutes: i64,
     /// Places a shift's plan proposes per district.
     pub places_per_shift: i64,
+    /// The weight of the violent track in the ranking, in percent of the harm table's weight
+    /// (100 = as the table says). Command staff weigh the tracks to the department's priorities;
+    /// the plan says which weights ranked it.
+    #[serde(default = "full_weight")]
+    pub violent_weight_pct: i64,
+    /// The weight of the property track, in percent.
+    #[serde(default = "full_weight")]
+    pub property_weight_pct: i64,
+    /// The weight of the quality-of-life track, in percent.
+    #[serde(default = "full_weight")]
+    pub quality_of_life_weight_pct: i64,
 }
+
+fn full_weight() -> i64 {
+    100
+}
+
+/// The harm tracks a department weighs, in the order screens list them: (key, label).
+pub const TRACKS: [(&str, &str); 3] =
+    [("violent", "violent"), ("property", "property"), ("quality_of_life", "quality of life")];
 
 impl Default for DosageRules {
     /// The rules Beatbook shipped with before a department set its own.
@@ -303,6 +322,9 @@ impl Default for DosageRules {
             cap_visits: 6,
             cap_minutes: 90,
             places_per_shift: 20,
+            violent_weight_pct: 100,
+            property_weight_pct: 100,
+            quality_of_life_weight_pct: 100,
         }
     }
 }
@@ -355,7 +377,53 @@ impl DosageRules {
             ));
         }
         range("places_per_shift", self.places_per_shift, 1, 100, "places")?;
+        range("violent_weight_pct", self.violent_weight_pct, 0, 500, "percent")?;
+        range("property_weight_pct", self.property_weight_pct, 0, 500, "percent")?;
+        range("quality_of_life_weight_pct", self.quality_of_life_weight_pct, 0, 500, "percent")?;
+        if self.violent_weight_pct + self.property_weight_pct + self.quality_of_life_weight_pct == 0 {
+            return Err(invalid(
+                "violent_weight_pct",
+                "at least one track must weigh more than 0 percent: nothing would rank",
+            ));
+        }
         Ok(())
+    }
+
+    /// The weight of a harm track as a factor (1.0 = as the harm table says); offences no
+    /// track map knows (`unclassified`) keep the table's weight.
+    pub fn track_weight(&self, track: &str) -> f64 {
+        let pct = match track {
+            "violent" => self.violent_weight_pct,
+            "property" => self.property_weight_pct,
+            "quality_of_life" => self.quality_of_life_weight_pct,
+            _ => 100,
+        };
+        pct as f64 / 100.0
+    }
+
+    /// True when every track weighs as the harm table says.
+    pub fn weights_are_neutral(&self) -> bool {
+        TRACKS.iter().all(|(t, _)| self.track_weight(t) == 1.0)
+    }
+
+    /// The weights as people read them: "violent ×1.5, property ×1, quality of life ×0.5".
+    pub fn weights_label(&self) -> String {
+        TRACKS.iter().map(|(t, label)| format!("{label} ×{}", self.track_weight(t))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The rules in one line, as the history, the audit trail and the command line show them.
+    pub fn summary(&self) -> String {
+        format!(
+            "Koper visit {}–{} min; target {} visits a shift; cap {} visits and {} min in 24 h; {} places a shift; \
+             track weights {}",
+            self.koper_min_minutes,
+            self.koper_max_minutes,
+            self.target_visits,
+            self.cap_visits,
+            self.cap_minutes,
+            self.places_per_shift,
+            self.weights_label()
+        )
     }
 }
 
@@ -485,6 +553,20 @@ mod tests {
         assert!(minutes.reason.contains("30 minutes the target needs"), "{minutes}");
         let koper = DosageRules { koper_max_minutes: 5, ..DosageRules::default() }.check().expect_err("refused");
         assert_eq!(koper.field, "koper_max_minutes");
+        let nothing = DosageRules {
+            violent_weight_pct: 0,
+            property_weight_pct: 0,
+            quality_of_life_weight_pct: 0,
+            ..DosageRules::default()
+        };
+        assert_eq!(nothing.check().expect_err("refused").field, "violent_weight_pct");
+        let heavy = DosageRules { property_weight_pct: 501, ..DosageRules::default() }.check().expect_err("refused");
+        assert_eq!(heavy.field, "property_weight_pct");
+        let tilted = DosageRules { violent_weight_pct: 150, quality_of_life_weight_pct: 50, ..DosageRules::default() };
+        assert_eq!(tilted.check(), Ok(()));
+        assert_eq!(tilted.weights_label(), "violent ×1.5, property ×1, quality of life ×0.5");
+        assert_eq!(tilted.track_weight("unclassified"), 1.0);
+        assert!(DosageRules::default().weights_are_neutral() && !tilted.weights_are_neutral());
         let places = DosageRules { places_per_shift: 0, ..DosageRules::default() }.check().expect_err("refused");
         assert_eq!((places.field, places.reason.as_str()), ("places_per_shift", "must be 1 to 100 places (0 given)"));
     }

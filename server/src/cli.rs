@@ -169,6 +169,15 @@ pub enum RulesCmd {
         /// Places a shift's plan proposes per district.
         #[arg(long)]
         places: Option<i64>,
+        /// The violent track's weight in the ranking, percent of the harm table's (100 = as is).
+        #[arg(long)]
+        violent: Option<i64>,
+        /// The property track's weight, percent.
+        #[arg(long)]
+        property: Option<i64>,
+        /// The quality-of-life track's weight, percent.
+        #[arg(long)]
+        quality_of_life: Option<i64>,
     },
 }
 

@@ -322,14 +322,7 @@ fn CrimeMap(
     shade: Memo<Shade>,
     selected: RwSignal<Option<(i64, i64)>>,
 ) -> impl IntoView {
-    let center = config
-        .districts
-        .iter()
-        .flat_map(|d| d.rings.iter().flatten())
-        .fold(None::<(f64, f64, f64, f64)>, |b, &(lat, lon)| {
-            Some(b.map_or((lat, lon, lat, lon), |(s, w, n, e)| (s.min(lat), w.min(lon), n.max(lat), e.max(lon))))
-        })
-        .map_or((49.25, -123.12), |(s, w, n, e)| ((s + n) / 2.0, (w + e) / 2.0));
+    let center = config.centre(None);
     let handle = StoredValue::new_local(None::<MapHandle>);
     let ready = RwSignal::new(false);
     let on_map = Callback::new(move |h: MapHandle| {

@@ -1,11 +1,13 @@
 //! `/board`: a district's shift as a planner board, columns by status, each folding (sergeants
-//! acknowledge, assign and review; command sees it too).
+//! acknowledge, assign and review; command sees it too), with the officers' proposals waiting
+//! above it.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use protocol::mission::{Mission, MissionFeedback, TransitionArgs};
 use protocol::{MissionStatus, Transition};
 
+use super::proposals::{decide_proposal, ProposalDecision, ProposalQueue};
 use super::{get_board, outcome_text, transition_mission};
 use crate::ui::shift_picker::{use_shift_resource, ShiftPicker};
 
@@ -35,6 +37,28 @@ pub fn ShiftBoard() -> impl IntoView {
             board.refetch();
         }
     });
+    let decide = Action::new(move |d: &ProposalDecision| {
+        let d = d.clone();
+        async move { decide_proposal(d).await }
+    });
+    let decided = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(result) = decide.value().get() {
+            match result {
+                Ok(m) => {
+                    error.set(None);
+                    decided.set(Some(match m {
+                        Some(m) => {
+                            format!("Approved: issued at {} for shift {} on {}.", m.place_label, m.shift, m.shift_date)
+                        }
+                        None => "Declined; the officer sees your reason.".to_string(),
+                    }));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            board.refetch();
+        }
+    });
     const COLUMNS: [&str; 5] = ["Issued", "Acknowledged", "Assigned", "In progress", "Done"];
     const OPEN_UP_TO: usize = 8;
     view! {
@@ -43,6 +67,7 @@ pub fn ShiftBoard() -> impl IntoView {
             <h1>"Shift board"</h1>
             <ShiftPicker choice/>
             {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="board-error">{e}</p> })}
+            {move || decided.get().map(|t| view! { <p class="notice" role="status" data-testid="proposal-decided">{t}</p> })}
             <Transition fallback=|| view! { <p class="loading">"Loading the board…"</p> }>
                 {move || Suspend::new(async move {
                     match board.await {
@@ -54,6 +79,7 @@ pub fn ShiftBoard() -> impl IntoView {
                             let feedback: std::collections::HashMap<String, MissionFeedback> =
                                 b.feedback.iter().map(|f| (f.mission_id.clone(), f.clone())).collect();
                             view! {
+                                <ProposalQueue proposals=b.proposals.clone() shift=b.shift.clone() may_decide=rights.approve decide/>
                                 <div class="board" data-testid="board">
                                     {COLUMNS.iter().enumerate().map(|(col, title)| {
                                         let cards: Vec<Mission> = b.missions.iter().filter(|m| status_column(m.status) == col).cloned().collect();

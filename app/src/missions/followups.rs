@@ -158,6 +158,7 @@ pub mod ssr {
                 source.template.name,
                 source.shift_date
             ),
+            window: None,
         };
         match crate::missions::ssr::issue(shift.clone(), vec![item]).await {
             Ok(mut made) => {

@@ -137,6 +137,7 @@ pub fn MyMissions() -> impl IntoView {
                     </ol>
                 }.into_any(),
             }}
+            <super::proposals::ProposeSection position/>
             <NearbyHotSpots position missions=Signal::derive(move || {
                 field.state.with(|s| s.as_ref().map(|s| s.missions()).unwrap_or_default())
                     .into_iter().filter(|m| m.status != MissionStatus::Cancelled).collect()

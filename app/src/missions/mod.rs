@@ -1,6 +1,7 @@
 //! Missions over the wire: the Mission Menu, recommendations for a district's shift, issuing,
 //! the sergeant's board (with what came back from the field), the officer's list, every
-//! lifecycle step, the district's follow-up queue and the outcomes added up. Each server function has
+//! lifecycle step, officers' proposals and their sergeant's decision, the district's follow-up
+//! queue and the outcomes added up. Each server function has
 //! a fixed URL under `/api/missions/`, passes the one gate (`auth::ssr::authorize`) with its
 //! policy action, and answers bad input with a field-level [`ApiError::Invalid`].
 
@@ -21,6 +22,7 @@ pub mod mine;
 pub mod nearby;
 pub mod outcomes;
 pub mod plan;
+pub mod proposals;
 
 /// A proposed mission at a top harm place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +70,9 @@ pub struct Recommendations {
     pub cell_size_m: u32,
     /// The harm table and version that ranked the places.
     pub harm_table: String,
+    /// Command's track weights that ranked them ("violent ×1.5, property ×1, quality of life
+    /// ×0.5"), said plainly on the plan.
+    pub track_weights: String,
     /// Proposals, best first (skipped ones carry their reason).
     pub proposals: Vec<Proposal>,
     /// The Mission Menu's templates a proposal can use instead.
@@ -91,6 +96,9 @@ pub struct IssueItem {
     pub instructions: String,
     /// Why.
     pub reason: String,
+    /// A part of the shift, local `("16:00", "18:00")`; `None`: the whole shift.
+    #[serde(default)]
+    pub window: Option<(String, String)>,
 }
 
 /// A district's shift as the sergeant's board shows it.
@@ -106,6 +114,9 @@ pub struct Board {
     pub rights: BoardRights,
     /// What came back from the field on each mission, in `missions`' order.
     pub feedback: Vec<protocol::mission::MissionFeedback>,
+    /// Officers' proposals in the district waiting for a decision (for those who may decide).
+    #[serde(default)]
+    pub proposals: Vec<protocol::mission::MissionProposal>,
 }
 
 /// The steps the caller's roles allow on a board's district.
@@ -119,6 +130,9 @@ pub struct BoardRights {
     pub review: bool,
     /// Cancel missions not yet finished.
     pub cancel: bool,
+    /// Approve or decline officers' proposals (into this shift).
+    #[serde(default)]
+    pub approve: bool,
 }
 
 /// The server functions' list (for the authorization matrix).
@@ -134,6 +148,9 @@ pub const ENDPOINTS: &[(&str, Access)] = &[
     ("/api/missions/followups", Some(protocol::Action::PlanMissions)),
     ("/api/missions/followup_act", Some(protocol::Action::PlanMissions)),
     ("/api/missions/outcomes", Some(protocol::Action::ViewPresence)),
+    ("/api/missions/propose", Some(protocol::Action::ProposeMission)),
+    ("/api/missions/my_proposals", Some(protocol::Action::ViewMissions)),
+    ("/api/missions/proposal_decide", Some(protocol::Action::PlanMissions)),
 ];
 
 /// A mission's recorded steps, oldest first.
@@ -487,6 +504,7 @@ pub mod ssr {
             window_moved_to_data: ranking.window_moved_to_data,
             cell_size_m: MICRO_PLACE.m(),
             harm_table: ranking.harm_table.clone(),
+            track_weights: ranking.rules.weights_label(),
             proposals,
             templates: menu,
         })
@@ -545,9 +563,21 @@ pub mod ssr {
         }
         runs_that_day(&ctx, &s).await?;
         let (start, end) = shift_window(&ctx, &s).await?;
+        let (pattern, date) = crate::shift::ssr::pattern_of(&ctx, &s).await?;
+        let tz = ctx.tz()?;
         let subject = grant.user().subject();
         let mut created = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, mut item) in items.into_iter().enumerate() {
+            let (start, end) = match &item.window {
+                None => (start, end),
+                Some((from, until)) => crate::shift::ssr::window_within(&pattern, date, &tz, from, until)
+                    .map_err(|e| fail(ApiError::invalid("window", format!("mission {}: {e}", i + 1))))?,
+            };
+            // A place the planner chose by hand is named like the ranked ones.
+            if item.place_label.trim().is_empty() {
+                let (lat, lon) = item.place.centre();
+                item.place_label = place_name(&ctx, &area, lat, lon).await?;
+            }
             let new = NewMission {
                 id: item.id,
                 template_id: item.template_id,
@@ -574,6 +604,30 @@ pub mod ssr {
         Ok(created)
     }
 
+    /// The name of the micro place holding a point: its block and neighbourhood, else the
+    /// district and grid reference (what a place chosen by hand is called).
+    ///
+    /// # Errors
+    /// 422 for a point off the lattice; 503.
+    pub async fn place_name(
+        ctx: &ServerContext,
+        area: &bodega::missions::DistrictArea,
+        lat: f64,
+        lon: f64,
+    ) -> Result<String, ApiError> {
+        let (w, so, e, n) = area.bbox;
+        let epsg = hotspot::Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
+        let key = hotspot::Lattice::of(epsg, MICRO_PLACE)
+            .key_of(lon, lat)
+            .map_err(|e| fail(ApiError::invalid("place", e.to_string())))?;
+        let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &[(key.ix, key.iy)]).await.map_err(unavailable)?;
+        Ok(names
+            .get(&(key.ix, key.iy))
+            .map(bodega::places::PlaceName::label)
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| bodega::places::fallback_label(&area.code, key.ix, key.iy)))
+    }
+
     /// A district's shift board.
     ///
     /// # Errors
@@ -590,12 +644,21 @@ pub mod ssr {
             assign: may(Action::AssignMission),
             review: may(Action::ReviewMission),
             cancel: may(Action::CancelMission),
+            approve: may(Action::PlanMissions),
         };
         let missions = missions_of(&ctx, &s, true).await?;
         let officers = ctx.bodega.district_officers(&s.district).await.map_err(unavailable)?;
         let ids: Vec<String> = missions.iter().map(|m| m.id.clone()).collect();
         let feedback = ctx.bodega.mission_feedback(&ids).await.map_err(unavailable)?;
-        Ok(Board { shift: s, missions, officers, rights, feedback })
+        // The district's waiting proposals, for whoever may decide them.
+        let proposals = if rights.approve {
+            let mut all = ctx.bodega.district_proposals(&s.district).await.map_err(unavailable)?;
+            all.retain(|p| p.status == protocol::mission::ProposalStatus::Pending);
+            all
+        } else {
+            Vec::new()
+        };
+        Ok(Board { shift: s, missions, officers, rights, feedback, proposals })
     }
 
     /// The caller's missions.

@@ -1,7 +1,8 @@
 //! `/plan`: a district's shift planned from the recommendations (command staff, analysts, and a
 //! district's sergeant for the district). Each proposal comes with the template its dominant
 //! harm track calls for; the planner may choose another from the Mission Menu and write the
-//! instructions (the template's goal until they do).
+//! instructions (the template's goal until they do). A mission can also go to a place of the
+//! planner's own choosing, tapped on the map, for the whole shift or a time window within it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,8 +76,8 @@ pub fn PlanShift() -> impl IntoView {
                                 })
                             };
                             let window = format!(
-                                "Top places of {} by harm ({}) in {} m cells, {} to {}.",
-                                r.district_name, r.harm_table, r.cell_size_m, r.window_from, r.window_to
+                                "Top places of {} by harm ({}; track weights set by command: {}) in {} m cells, {} to {}.",
+                                r.district_name, r.harm_table, r.track_weights, r.cell_size_m, r.window_from, r.window_to
                             );
                             view! {
                                 <p class="hint">{window}</p>
@@ -156,6 +157,7 @@ pub fn PlanShift() -> impl IntoView {
                                                     priority: p.priority,
                                                     instructions: instructions_of(p.rank, template_id),
                                                     reason: p.reason.clone(),
+                                                    window: None,
                                                 }
                                             })
                                             .collect();
@@ -163,6 +165,7 @@ pub fn PlanShift() -> impl IntoView {
                                     }>
                                     {move || format!("Issue {} missions", open.iter().filter(|p| !rejected.get().contains(&p.rank)).count())}
                                 </button>
+                                <OwnPlace shift=r.shift.clone() templates=r.templates.clone() issue/>
                             }
                             .into_any()
                         }
@@ -172,4 +175,113 @@ pub fn PlanShift() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// A mission at a place of the planner's own choosing: tapped on the map, as the micro place
+/// (the 150 m cell the tap falls in) or a point with a radius, with a template, instructions and,
+/// if the mission is for part of the shift, a time window within it.
+#[component]
+fn OwnPlace(
+    shift: ShiftRef,
+    templates: Vec<protocol::menu::Template>,
+    issue: Action<(ShiftRef, Vec<IssueItem>), Result<Vec<protocol::mission::Mission>, crate::error::ApiError>>,
+) -> impl IntoView {
+    let first = templates.first().map(|t| t.id).unwrap_or_default();
+    let template = RwSignal::new(first);
+    let picked = RwSignal::new(None::<(f64, f64)>);
+    let as_cell = RwSignal::new(true);
+    let radius = RwSignal::new(75.0);
+    let label = RwSignal::new(String::new());
+    let instructions = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let until = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let shown_radius = Signal::derive(move || if as_cell.get() { 106.0 } else { radius.get() });
+    let district = shift.district.clone();
+    let shift = StoredValue::new(shift);
+    let goals = StoredValue::new(templates.iter().map(|t| (t.id, t.goal.clone())).collect::<Vec<_>>());
+    view! {
+        <details class="own-place" data-testid="own-place">
+            <summary><h2>"Add a mission at a place of your own"</h2></summary>
+            <form class="template-form" on:submit=move |ev| {
+                ev.prevent_default();
+                let Some((lat, lon)) = picked.get_untracked() else {
+                    error.set(Some("Tap the map where the mission should be.".into()));
+                    return;
+                };
+                let (f, u) = (from.get_untracked(), until.get_untracked());
+                let window = match (f.trim().is_empty(), u.trim().is_empty()) {
+                    (true, true) => None,
+                    (false, false) => Some((f, u)),
+                    _ => {
+                        error.set(Some("Give the time window's start and end, or neither (the whole shift).".into()));
+                        return;
+                    }
+                };
+                error.set(None);
+                let place = if as_cell.get_untracked() {
+                    // The server puts the tap on the lattice (and refuses a place outside the district).
+                    protocol::mission::Place::Cell { epsg: 0, size_m: 0, ix: 0, iy: 0, lat, lon }
+                } else {
+                    protocol::mission::Place::Point { lat, lon, radius_m: radius.get_untracked() }
+                };
+                let t = template.get_untracked();
+                let written = instructions.get_untracked();
+                let instructions = if written.trim().is_empty() {
+                    goals.with_value(|g| g.iter().find(|(id, _)| *id == t).map(|(_, goal)| goal.clone())).unwrap_or_default()
+                } else {
+                    written
+                };
+                let item = IssueItem {
+                    id: new_mission_id(),
+                    template_id: t,
+                    place,
+                    place_label: label.get_untracked(),
+                    priority: 2,
+                    instructions,
+                    reason: "Chosen by the planner".into(),
+                    window,
+                };
+                issue.dispatch((shift.get_value(), vec![item]));
+            }>
+                {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="own-place-error">{e}</p> })}
+                <crate::ui::place_picker::PlacePicker picked radius=shown_radius label="Tap the map where the mission should be" district/>
+                <fieldset class="place-kind">
+                    <legend>"The place is"</legend>
+                    <label><input type="radio" name="own-kind" prop:checked=move || as_cell.get() on:change=move |_| as_cell.set(true)/>" the micro place (150 m cell) tapped"</label>
+                    <label><input type="radio" name="own-kind" prop:checked=move || !as_cell.get() on:change=move |_| as_cell.set(false)/>" a point with a radius"</label>
+                </fieldset>
+                <Show when=move || !as_cell.get()>
+                    <label>"Radius (metres)"
+                        <input type="number" name="radius" min="5" max="2000" prop:value=move || radius.get().to_string()
+                            on:input=move |ev| radius.set(event_target_value(&ev).parse().unwrap_or(75.0))/>
+                    </label>
+                </Show>
+                <label>"Template"
+                    <select name="own-template" on:change=move |ev| template.set(event_target_value(&ev).parse().unwrap_or(first))>
+                        {templates.iter().map(|t| view! { <option value=t.id.to_string() selected=t.id == first>{t.name.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Name of the place (optional)"
+                    <input type="text" name="own-label" maxlength="200" placeholder="Left empty: the block's name"
+                        prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev))/>
+                </label>
+                <label>"Instructions (optional: the template's goal)"
+                    <textarea name="own-instructions" rows="3" maxlength="2000" prop:value=move || instructions.get()
+                        on:input=move |ev| instructions.set(event_target_value(&ev))></textarea>
+                </label>
+                <div class="time-window">
+                    <label>"From (optional)"
+                        <input type="time" name="own-from" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
+                    </label>
+                    <label>"Until"
+                        <input type="time" name="own-until" prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
+                    </label>
+                </div>
+                <div class="actions">
+                    <button type="submit" class="primary" data-testid="issue-own" disabled=move || issue.pending().get()>"Issue at this place"</button>
+                </div>
+            </form>
+        </details>
+    }
 }

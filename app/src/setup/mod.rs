@@ -358,13 +358,6 @@ pub mod ssr {
         Ok(RulesView { current, history })
     }
 
-    fn describe(r: &DosageRules) -> String {
-        format!(
-            "Koper {}–{} min, target {} a shift, cap {} visits / {} min in 24 h, {} places a shift",
-            r.koper_min_minutes, r.koper_max_minutes, r.target_visits, r.cap_visits, r.cap_minutes, r.places_per_shift
-        )
-    }
-
     /// New dosage rules; audited with the rules before and after.
     ///
     /// # Errors
@@ -381,8 +374,8 @@ pub mod ssr {
                     "version {} -> {}: {} -> {}",
                     before.version,
                     v.version,
-                    describe(&before.rules),
-                    describe(&v.rules)
+                    before.rules.summary(),
+                    v.rules.summary()
                 ),
             ),
             Err(e) => (Outcome::Failure, e.to_string()),

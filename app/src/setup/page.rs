@@ -332,7 +332,7 @@ pub fn RulesPage() -> impl IntoView {
         <Title text="Patrol rules · Beatbook"/>
         <section class="page wide rules">
             <h1>"Patrol rules"</h1>
-            <p class="hint">"How much patrol a place gets. Plans propose at most the places per shift, skip a place whose target is met this shift or whose cap is reached in 24 hours, and presence counts a Koper visit from the shortest stay. A change applies from now on: every screen reads the rules in force."</p>
+            <p class="hint">"How much patrol a place gets. Plans propose at most the places per shift, skip a place whose target is met this shift or whose cap is reached in 24 hours, and presence counts a Koper visit from the shortest stay. The track weights tilt the ranking toward the department's priorities (violent, property, quality of life), and every plan names the weights that ranked it. A change applies from now on: every screen reads the rules in force."</p>
             {show(message, "rules-message")}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -349,13 +349,13 @@ pub fn RulesPage() -> impl IntoView {
                                     view! {
                                         <div class="table-scroll">
                                             <table class="audit" data-testid="rules-history">
-                                                <thead><tr><th>"Version"</th><th>"Set"</th><th>"By"</th><th>"Koper min–max"</th><th>"Target"</th><th>"Cap visits"</th><th>"Cap minutes"</th><th>"Places"</th></tr></thead>
+                                                <thead><tr><th>"Version"</th><th>"Set"</th><th>"By"</th><th>"Koper min–max"</th><th>"Target"</th><th>"Cap visits"</th><th>"Cap minutes"</th><th>"Places"</th><th>"Track weights"</th></tr></thead>
                                                 <tbody>
                                                     {history.into_iter().map(|h| view! {
                                                         <tr>
                                                             <td>{h.version}</td><td>{utc(h.set_at)}</td><td>{if h.set_by.is_empty() { "command line".to_string() } else { h.set_by.clone() }}</td>
                                                             <td>{format!("{}–{}", h.rules.koper_min_minutes, h.rules.koper_max_minutes)}</td>
-                                                            <td>{h.rules.target_visits}</td><td>{h.rules.cap_visits}</td><td>{h.rules.cap_minutes}</td><td>{h.rules.places_per_shift}</td>
+                                                            <td>{h.rules.target_visits}</td><td>{h.rules.cap_visits}</td><td>{h.rules.cap_minutes}</td><td>{h.rules.places_per_shift}</td><td>{h.rules.weights_label()}</td>
                                                         </tr>
                                                     }).collect_view()}
                                                 </tbody>
@@ -379,7 +379,7 @@ fn RulesForm(
     rules: DosageRules,
     save: Action<(i64, DosageRules), Result<protocol::setup::DosageVersion, crate::error::ApiError>>,
 ) -> impl IntoView {
-    let fields: [(&'static str, &'static str, &'static str, i64); 6] = [
+    let fields: [(&'static str, &'static str, &'static str, i64); 9] = [
         (
             "koper_min_minutes",
             "A Koper visit counts from (minutes in place)",
@@ -391,6 +391,19 @@ fn RulesForm(
         ("cap_visits", "Cap: visits per place in 24 hours", "Never below the target.", rules.cap_visits),
         ("cap_minutes", "Cap: minutes per place in 24 hours", "", rules.cap_minutes),
         ("places_per_shift", "Places a shift's plan proposes per district", "", rules.places_per_shift),
+        (
+            "violent_weight_pct",
+            "Weight of violent harm in the ranking (percent)",
+            "100 = as the harm table weighs it; 150 ranks violent harm half again as heavy.",
+            rules.violent_weight_pct,
+        ),
+        ("property_weight_pct", "Weight of property harm (percent)", "", rules.property_weight_pct),
+        (
+            "quality_of_life_weight_pct",
+            "Weight of quality-of-life harm (percent)",
+            "0 leaves the track out of the ranking.",
+            rules.quality_of_life_weight_pct,
+        ),
     ];
     let values: Vec<RwSignal<String>> = fields.iter().map(|f| RwSignal::new(f.3.to_string())).collect();
     let values = StoredValue::new(values);
@@ -406,6 +419,9 @@ fn RulesForm(
                 cap_visits: v[3],
                 cap_minutes: v[4],
                 places_per_shift: v[5],
+                violent_weight_pct: v[6],
+                property_weight_pct: v[7],
+                quality_of_life_weight_pct: v[8],
             };
             match r.check() {
                 Err(e) => error.set(Some(e.to_string())),

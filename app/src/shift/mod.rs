@@ -173,6 +173,49 @@ pub mod ssr {
         Ok((begin.timestamp().as_second(), finish.timestamp().as_second()))
     }
 
+    /// A part of a shift, `from` to `until` local wall-clock times ("16:00", "18:00"), as
+    /// instants: each the first such time at or after the shift begins (so a night shift's
+    /// "01:00" is the next morning's). A mission's time window.
+    ///
+    /// # Errors
+    /// A time that does not read as `HH:MM`, or a window that does not lie within the shift
+    /// (or ends before it starts), in words naming the shift's hours.
+    pub fn window_within(
+        pattern: &protocol::setup::ShiftPattern,
+        date: jiff::civil::Date,
+        tz: &jiff::tz::TimeZone,
+        from: &str,
+        until: &str,
+    ) -> Result<(i64, i64), String> {
+        let (begin, finish) = window_of(pattern, date, tz)?;
+        let at_or_after = |t: &str, not_before: i64| -> Result<i64, String> {
+            let time = jiff::civil::Time::strptime("%H:%M", t.trim())
+                .map_err(|_| format!("'{t}' is not a time of day (HH:MM)"))?;
+            let mut day = date;
+            for _ in 0..3 {
+                let at = day.to_datetime(time).to_zoned(tz.clone()).map_err(|e| e.to_string())?.timestamp().as_second();
+                if at >= not_before {
+                    return Ok(at);
+                }
+                day = day.tomorrow().map_err(|e| e.to_string())?;
+            }
+            Err(format!("'{t}' is not within the shift"))
+        };
+        let start = at_or_after(from, begin)?;
+        let end = at_or_after(until, start + 1)?;
+        if end > finish {
+            return Err(format!(
+                "{}–{} is not within shift {} ({}–{})",
+                from.trim(),
+                until.trim(),
+                pattern.code,
+                pattern.starts_local,
+                pattern.ends_local
+            ));
+        }
+        Ok((start, end))
+    }
+
     /// The dosage rules in force (command sets them on the patrol rules screen; Beatbook's
     /// defaults until then).
     ///

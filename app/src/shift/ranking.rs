@@ -63,14 +63,15 @@ pub struct RankedPlace {
     pub lat: f64,
     /// Centre longitude.
     pub lon: f64,
-    /// Harm in the window.
+    /// Harm in the window, each offence's table weight times command's weight for its track
+    /// (see [`protocol::setup::DosageRules::track_weight`]).
     pub harm: f64,
     /// Incidents by offence text.
     pub by_offense: BTreeMap<String, u32>,
     /// When its harm happens, against the shift's hours.
     pub shift_hours: ShiftHours,
     /// Its harm by track (`violent`, `property`, `quality_of_life`; `unclassified` for
-    /// offences no map knows).
+    /// offences no map knows), weighted as the ranking weighs it.
     pub harm_by_track: BTreeMap<String, f64>,
 }
 
@@ -136,6 +137,10 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let lattice = Lattice::of(epsg, MICRO_PLACE);
     let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
     let tracks = ctx.bodega.offense_tracks().await.map_err(unavailable)?;
+    let rules = dosage_rules(ctx).await?;
+    // An offence's weight: the harm table's, times command's weight for its track.
+    let track_of = |offense: &str| tracks.get(offense).cloned().unwrap_or_else(|| "unclassified".into());
+    let weigh = |offense: &str| table.weigh(offense).unwrap_or(0.0) * rules.track_weight(&track_of(offense));
     // Per cell: harm and incidents by offence.
     let mut cells: HashMap<(i64, i64), (f64, BTreeMap<String, u32>)> = HashMap::new();
     for (lon, lat, _t, offense) in points {
@@ -144,7 +149,7 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
         }
         let Ok(key) = lattice.key_of(lon, lat) else { continue };
         let entry = cells.entry((key.ix, key.iy)).or_default();
-        entry.0 += table.weigh(&offense).unwrap_or(0.0);
+        entry.0 += weigh(&offense);
         *entry.1.entry(offense).or_default() += 1;
     }
     type Ranked = ((i64, i64), f64, BTreeMap<String, u32>);
@@ -154,7 +159,6 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             .then_with(|| b.2.values().sum::<u32>().cmp(&a.2.values().sum::<u32>()))
             .then_with(|| a.0.cmp(&b.0))
     });
-    let rules = dosage_rules(ctx).await?;
     ranked.truncate(usize::try_from(rules.places_per_shift).unwrap_or(0));
     let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
     let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &cells).await.map_err(unavailable)?;
@@ -200,8 +204,7 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             let shift_hours = composition.remove(&(ix, iy)).unwrap_or_default();
             let mut harm_by_track: BTreeMap<String, f64> = BTreeMap::new();
             for (offense, n) in &by_offense {
-                let track = tracks.get(offense).cloned().unwrap_or_else(|| "unclassified".into());
-                *harm_by_track.entry(track).or_default() += table.weigh(offense).unwrap_or(0.0) * f64::from(*n);
+                *harm_by_track.entry(track_of(offense)).or_default() += weigh(offense) * f64::from(*n);
             }
             RankedPlace { rank: i as u32 + 1, ix, iy, label, lat, lon, harm, by_offense, shift_hours, harm_by_track }
         })

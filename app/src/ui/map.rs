@@ -44,6 +44,19 @@ pub struct MapConfig {
 }
 
 impl MapConfig {
+    /// The centre `(lat, lon)` of a district's outline (of every district's with `None`, or of
+    /// the demo city when none is loaded): where a map of it opens.
+    pub fn centre(&self, district: Option<&str>) -> (f64, f64) {
+        self.districts
+            .iter()
+            .filter(|d| district.is_none_or(|code| d.code == code))
+            .flat_map(|d| d.rings.iter().flatten())
+            .fold(None::<(f64, f64, f64, f64)>, |b, &(lat, lon)| {
+                Some(b.map_or((lat, lon, lat, lon), |(s, w, n, e)| (s.min(lat), w.min(lon), n.max(lat), e.max(lon))))
+            })
+            .map_or((49.25, -123.12), |(s, w, n, e)| ((s + n) / 2.0, (w + e) / 2.0))
+    }
+
     /// The outlines as a GeoJSON FeatureCollection (`[lon, lat]` order), for the map layer.
     pub fn districts_geojson(&self) -> serde_json::Value {
         let features: Vec<_> = self

@@ -114,10 +114,7 @@ pub async fn rules(common: &Common, cmd: RulesCmd) -> anyhow::Result<()> {
 }
 
 fn line(r: &DosageRules) -> String {
-    format!(
-        "Koper visit {}–{} min; target {} visits a shift; cap {} visits and {} min in 24 h; {} places a shift",
-        r.koper_min_minutes, r.koper_max_minutes, r.target_visits, r.cap_visits, r.cap_minutes, r.places_per_shift
-    )
+    r.summary()
 }
 
 async fn rules_command(bodega: &Bodega, cmd: RulesCmd) -> anyhow::Result<()> {
@@ -133,7 +130,17 @@ async fn rules_command(bodega: &Bodega, cmd: RulesCmd) -> anyhow::Result<()> {
                 println!("{mark} version {} (set by {by}): {}", v.version, line(&v.rules));
             }
         }
-        RulesCmd::Set { koper_min, koper_max, target, cap_visits, cap_minutes, places } => {
+        RulesCmd::Set {
+            koper_min,
+            koper_max,
+            target,
+            cap_visits,
+            cap_minutes,
+            places,
+            violent,
+            property,
+            quality_of_life,
+        } => {
             let now = bodega.dosage_rules().await?;
             let r = now.rules;
             let next = DosageRules {
@@ -143,6 +150,9 @@ async fn rules_command(bodega: &Bodega, cmd: RulesCmd) -> anyhow::Result<()> {
                 cap_visits: cap_visits.unwrap_or(r.cap_visits),
                 cap_minutes: cap_minutes.unwrap_or(r.cap_minutes),
                 places_per_shift: places.unwrap_or(r.places_per_shift),
+                violent_weight_pct: violent.unwrap_or(r.violent_weight_pct),
+                property_weight_pct: property.unwrap_or(r.property_weight_pct),
+                quality_of_life_weight_pct: quality_of_life.unwrap_or(r.quality_of_life_weight_pct),
             };
             let result = bodega.set_dosage_rules(now.version, &next, None).await;
             let detail = match &result {

@@ -144,6 +144,25 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/missions/followups", d1_planners.clone());
     m.insert("/api/missions/outcomes", d1_planners.clone());
     m.insert("/api/missions/followup_act", past_the_gate(&d1_planners, Invalid));
+    // Proposing a mission in D1: D1's officers only; the matrix's proposal says nothing of why,
+    // so it is refused past the gate naming the field.
+    m.insert("/api/missions/propose", past_the_gate(&only(&[Officer]), Invalid));
+    // One's own proposals: whoever reads missions.
+    m.insert("/api/missions/my_proposals", mission_readers.clone());
+    // Deciding a proposal nobody made: whoever plans anywhere gets past the gate to "not found";
+    // officers and administrators do not.
+    m.insert(
+        "/api/missions/proposal_decide",
+        vec![
+            (Anonymous, SignIn),
+            (Officer, Forbidden),
+            (Sergeant, NotFound),
+            (OtherDistrictSergeant, NotFound),
+            (Command, NotFound),
+            (Analyst, NotFound),
+            (Admin, Forbidden),
+        ],
+    );
     // District D1's presence: the same people as its planning.
     m.insert("/api/presence", d1_planners);
     // A D1 mission's event log: D1's sergeant, command, analysts (the officer is not assigned).
@@ -296,6 +315,12 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/transition" => serde_json::json!({ "id": MATRIX_MISSION, "step": "acknowledge", "args": {} }),
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         "/api/missions/followups" => serde_json::json!({ "district": "D1" }),
+        "/api/missions/my_proposals" => serde_json::json!({}),
+        "/api/missions/propose" => serde_json::json!({ "draft": { "district": "D1", "template_id": 1,
+            "place": { "kind": "point", "lat": 49.28, "lon": -123.12, "radius_m": 50.0 }, "place_label": "",
+            "why": "" } }),
+        "/api/missions/proposal_decide" => serde_json::json!({ "decision": { "proposal_id": 999_999,
+            "approve": false, "new_id": "", "shift": d1, "reason": "matrix" } }),
         "/api/missions/outcomes" => {
             serde_json::json!({ "district": "D1", "from": "2020-12-01", "to": "2020-12-31", "by": "template" })
         }

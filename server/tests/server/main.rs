@@ -20,6 +20,7 @@ mod harm;
 mod missions;
 mod oidc;
 mod presence;
+mod proposals;
 mod setup;
 mod snapshot;
 mod sync;

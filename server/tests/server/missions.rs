@@ -132,6 +132,59 @@ async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["Business check"], "all twenty are property places");
 }
 
+#[tokio::test]
+async fn commands_track_weights_rank_the_places_and_the_plan_names_them() {
+    let app = test_app().await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    let cmd = sign_in(&app, "cmd").await;
+    // Command weighs quality-of-life harm (in Vancouver's located data: traffic collisions)
+    // five times as heavy; property stays as the table says.
+    let (status, now) = call_json(&app, "/api/setup/rules", serde_json::json!({}), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{now}");
+    let mut rules = now["current"]["rules"].clone();
+    rules["quality_of_life_weight_pct"] = 500.into();
+    let body = serde_json::json!({ "expected_version": now["current"]["version"], "rules": rules });
+    let (status, saved) = call_json(&app, "/api/setup/rules_save", body, &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, rec) =
+        call_json(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{rec}");
+    assert_eq!(rec["track_weights"], "violent ×1, property ×1, quality of life ×5");
+    // By hand: each cell's incidents in the window, a collision counting 5 and anything else 1
+    // (no harm table: every offence weighs 1 before the track weight).
+    let weigh = |offense: &str| if offense.starts_with("Vehicle Collision") { 5.0 } else { 1.0 };
+    let mut expected: Vec<f64> = independent_d1_counts()
+        .values()
+        .map(|by| by.iter().map(|(o, n)| weigh(o) * f64::from(*n)).sum::<f64>())
+        .collect();
+    expected.sort_by(|a, b| b.total_cmp(a));
+    let proposed: Vec<f64> =
+        rec["proposals"].as_array().expect("proposals").iter().map(|p| p["harm"].as_f64().expect("harm")).collect();
+    assert_eq!(proposed, expected[..20], "the twenty heaviest cells under command's weights, in order");
+    // Place by place: the harm is the incidents plus four more for each collision there, and
+    // some proposed places have collisions (a telling example).
+    let counts = independent_d1_counts();
+    let mut weighed = 0;
+    for p in rec["proposals"].as_array().expect("proposals") {
+        let cell = (p["place"]["ix"].as_i64().expect("ix"), p["place"]["iy"].as_i64().expect("iy"));
+        let collisions: u32 =
+            counts[&cell].iter().filter(|(o, _)| o.starts_with("Vehicle Collision")).map(|(_, n)| *n).sum();
+        let incidents = p["incidents"].as_f64().expect("incidents");
+        assert_eq!(p["harm"].as_f64(), Some(incidents + 4.0 * f64::from(collisions)), "{p}");
+        weighed += collisions;
+    }
+    assert!(weighed > 0, "collisions among the proposed places");
+    // A weight out of range is refused with its field, and nothing changes.
+    let mut bad = saved["rules"].clone();
+    bad["property_weight_pct"] = 900.into();
+    let body = serde_json::json!({ "expected_version": saved["version"], "rules": bad });
+    let (status, err) = call_json(&app, "/api/setup/rules_save", body, &cmd).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert!(err.to_string().contains("property_weight_pct"), "{err}");
+    let (_, after) = call_json(&app, "/api/setup/rules", serde_json::json!({}), &cmd).await;
+    assert_eq!(after["current"]["version"], saved["version"]);
+}
+
 /// A D1 cell's incidents in the 90 days before 15 Dec 2020 14:00 local time, and how many of
 /// them happened between 14:00 and 22:00 local — from the CSV's own local times, no time zone
 /// arithmetic but the window's edge.

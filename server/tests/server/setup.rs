@@ -213,7 +213,7 @@ async fn command_sets_dosage_rules_by_version_and_the_plan_follows_them() {
     assert!(
         audit.iter().any(|r| r.outcome == bodega::audit::Outcome::Success
             && r.detail.contains("version 0 -> 1")
-            && r.detail.contains("20 places a shift -> ")
+            && r.detail.contains("20 places a shift; track weights violent ×1, property ×1, quality of life ×1 -> ")
             && r.detail.contains("5 places a shift")),
         "{audit:?}"
     );
