@@ -40,13 +40,19 @@ pub fn PlacePicker(
     let centre =
         Signal::derive_local(move || picked.get().map(|(lat, lon)| Position::new(lat, lon)).unwrap_or_default());
     let caption = label.clone();
+    let (label, district) = (StoredValue::new(label), StoredValue::new(district));
+    // The map is the browser's: drawn after hydration, so the server's page and the first
+    // render in the browser agree (the map settings load on the device).
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
     view! {
         <div class="place-picker" data-testid="place-picker">
             <p class="hint">{caption}</p>
+            <Show when=move || mounted.get() fallback=|| view! { <p class="loading">"Loading the map…"</p> }>
             <Suspense fallback=|| view! { <p class="loading">"Loading the map…"</p> }>
                 {move || {
-                    let label = label.clone();
-                    let district = district.clone();
+                    let label = label.get_value();
+                    let district = district.get_value();
                     config.get().map(move |loaded| {
                         let center = loaded.data.centre(district.as_deref());
                         let layers: ChildrenFn = std::sync::Arc::new(move || view! {
@@ -60,6 +66,7 @@ pub fn PlacePicker(
                     })
                 }}
             </Suspense>
+            </Show>
             <p class="picked" data-testid="picked" aria-live="polite">
                 {move || match picked.get() {
                     Some((lat, lon)) => format!("Chosen: {lat:.5}, {lon:.5}"),
