@@ -33,7 +33,14 @@ mod ssr {
         pub tiles: Option<crate::model::TileServiceInfo>,
         /// The identity provider's name on the sign-in button, when single sign-on is configured.
         pub sign_in_with: Option<String>,
+        /// Makes a temporary password and its stored hash. The server's: password hashing
+        /// (argon2id) lives in the server crate, and the app holds no hasher of its own.
+        pub temporary_password: Option<TemporaryPassword>,
     }
+
+    /// A temporary password and its hash, made on a blocking thread: `(password, hash)`.
+    pub type TemporaryPassword =
+        fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(String, String), String>> + Send>>;
 
     impl ServerContext {
         /// The department's time zone.

@@ -94,6 +94,7 @@ pub fn server_context(bodega: Bodega, settings: &Settings) -> ServerContext {
         basemap: settings.basemap.as_ref().map(|b| b.info.clone()),
         tiles: settings.tiles.as_ref().map(|t| t.info.clone()),
         sign_in_with: settings.oidc.as_ref().map(|o| o.label.clone()),
+        temporary_password: Some(crate::auth::password::temporary_password),
     }
 }
 

@@ -6,7 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use protocol::Role;
 
-use super::{list_accounts, list_devices, revoke_device, update_account, AccountChange, AccountRow, DeviceRow};
+use super::{
+    list_accounts, list_devices, revoke_device, set_temporary_password, update_account, AccountChange, AccountRow,
+    DeviceRow,
+};
 use crate::format::utc;
 
 /// `/admin/users`: every account, each editable in place.
@@ -31,7 +34,7 @@ pub fn AccountsPage() -> impl IntoView {
         <Title text="Accounts · Beatbook"/>
         <section class="page wide">
             <h1>"Accounts"</h1>
-            <p class="hint">"Roles and districts decide what each person may see and do. Accounts that sign in with the department's identity provider get their roles from it at every sign-in. New local accounts: " <code>"server user add"</code> "."</p>
+            <p class="hint">"Roles and districts decide what each person may see and do. Accounts that sign in with the department's identity provider get their roles from it at every sign-in. New local accounts: an imported roster (on Setup), each given a temporary password here, or " <code>"server user add"</code> "."</p>
             {move || message.get().map(|m| match m {
                 Ok(t) => view! { <p class="notice" role="status" data-testid="accounts-message">{t}</p> }.into_any(),
                 Err(t) => view! { <p class="error" role="alert" data-testid="accounts-message">{t}</p> }.into_any(),
@@ -78,6 +81,12 @@ fn AccountItem(
         (true, None) => "active".to_string(),
     };
     let locked = row.locked_until.is_some();
+    // A temporary password, shown here once: for an imported roster's first sign-in, or a
+    // forgotten password.
+    let temporary = Action::new(move |name: &String| {
+        let name = name.clone();
+        async move { set_temporary_password(name).await }
+    });
     let username = StoredValue::new(row.username.clone());
     let districts = StoredValue::new(districts);
     let toggle = |list: RwSignal<Vec<String>>, value: String, on: bool| {
@@ -150,6 +159,22 @@ fn AccountItem(
                         });
                         editing.set(false);
                     }>"Save"</button>
+                    <div class="temporary-password">
+                        <button type="button" class="secondary" disabled=move || temporary.pending().get()
+                            on:click=move |_| { temporary.dispatch(username.get_value()); }>
+                            "Set a temporary password"
+                        </button>
+                        {move || temporary.value().get().map(|r| match r {
+                            Ok(t) => view! {
+                                <p class="notice" role="status">
+                                    "Temporary password for " {t.username.clone()} ": "
+                                    <output data-testid="temporary-password">{t.password.clone()}</output>
+                                    " — shown once: hand it over in person. Their sessions have ended."
+                                </p>
+                            }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        })}
+                    </div>
                 </td>
             </tr>
         </Show>

@@ -29,6 +29,7 @@ pub const ENDPOINTS: &[(&str, Access)] = &[
     ("/api/admin/audit", Some(protocol::Action::ViewAudit)),
     ("/api/admin/accounts", Some(protocol::Action::ManageUsers)),
     ("/api/admin/account", Some(protocol::Action::ManageUsers)),
+    ("/api/admin/temporary_password", Some(protocol::Action::ManageUsers)),
     ("/api/admin/devices", Some(protocol::Action::ManageDevices)),
     ("/api/admin/device_revoke", Some(protocol::Action::ManageDevices)),
 ];
@@ -134,7 +135,9 @@ pub struct AccountChange {
 fn account_row(u: bodega::accounts::User) -> AccountRow {
     AccountRow {
         sign_in: match (&u.password_hash, &u.totp_secret) {
-            (None, _) => "single sign-on",
+            // An identity provider's account, or an imported roster's before its first
+            // temporary password: either way, no local password.
+            (None, _) => "single sign-on or none yet",
             (Some(_), Some(_)) => "password + code",
             (Some(_), None) => "password",
         }
@@ -245,6 +248,52 @@ pub async fn update_account(change: AccountChange) -> Result<AccountRow, ApiErro
     let u =
         ctx.bodega.user_by_id(user.id).await.map_err(unavailable)?.ok_or_else(|| unavailable("account vanished"))?;
     Ok(account_row(u))
+}
+
+/// A temporary password, shown once to the administrator who set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemporaryPassword {
+    /// The account.
+    pub username: String,
+    /// The password, to hand over in person.
+    pub password: String,
+}
+
+/// Gives an account a new, random password (administrators): how an imported roster's people
+/// sign in the first time, and how a forgotten password is replaced. The account's sessions end
+/// and its lockout clears; the password is shown once and never stored or logged in the clear.
+/// An account that signs in with the identity provider keeps doing so; an administrator's own
+/// password is theirs to change.
+#[server(prefix = "/api", endpoint = "admin/temporary_password", input = Json)]
+pub async fn set_temporary_password(username: String) -> Result<TemporaryPassword, ApiError> {
+    use crate::auth::ssr::authorize;
+    use crate::context::context;
+    use crate::context::{invalid, unavailable};
+    let ctx = context()?;
+    let grant =
+        authorize(&ctx, protocol::Action::ManageUsers, protocol::policy::Target::City, "/api/admin/temporary_password")
+            .await?;
+    let name = username.trim().to_lowercase();
+    let Some(user) = ctx.bodega.user_by_username(&name).await.map_err(unavailable)? else {
+        let e = ApiError::NotFound(format!("no account named '{}'", name.chars().take(64).collect::<String>()));
+        crate::error::ssr::respond_with(&e);
+        return Err(e);
+    };
+    if user.id == grant.user().id {
+        return Err(invalid("username", "your own password is yours to change (server user passwd)"));
+    }
+    let make = ctx.temporary_password.ok_or_else(|| unavailable("this server cannot make passwords"))?;
+    let (password, hash) = make().await.map_err(unavailable)?;
+    ctx.bodega.set_password_hash(user.id, Some(&hash)).await.map_err(unavailable)?;
+    grant
+        .audit(
+            &ctx,
+            &format!("user {name}"),
+            bodega::audit::Outcome::Success,
+            "temporary password set; sessions ended, lockout cleared",
+        )
+        .await?;
+    Ok(TemporaryPassword { username: name, password })
 }
 
 /// Every registered device, newest first (administrators).

@@ -41,6 +41,37 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
     .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))
 }
 
+/// The letters a temporary password is made of: no 0/O, 1/l/i, which a person reading it aloud
+/// or copying it by hand would confuse.
+const TEMPORARY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// A temporary password an administrator hands over in person — four groups of four from
+/// [`TEMPORARY_ALPHABET`] (31^16, about 79 bits, from the operating system's generator) — and
+/// its argon2id hash.
+///
+/// # Errors
+/// When hashing fails.
+pub fn temporary_password(
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(String, String), String>> + Send>> {
+    use argon2::password_hash::rand_core::RngCore;
+    let mut bytes = [0u8; 64];
+    OsRng.fill_bytes(&mut bytes);
+    // Rejection sampling: bytes at or past the largest multiple of the alphabet's size are
+    // skipped, so every letter is equally likely.
+    let n = TEMPORARY_ALPHABET.len();
+    let limit = (256 / n * n) as u8;
+    let letters: Vec<char> =
+        bytes.iter().filter(|b| **b < limit).map(|b| TEMPORARY_ALPHABET[*b as usize % n] as char).take(16).collect();
+    Box::pin(async move {
+        if letters.len() < 16 {
+            return Err("the random generator gave too few usable bytes; try again".to_string());
+        }
+        let password = letters.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-");
+        let hash = hash_password(password.clone()).await.map_err(|e| e.to_string())?;
+        Ok((password, hash))
+    })
+}
+
 /// A hash of a random password, verified against when the name is unknown so that the answer
 /// takes as long as for a real account.
 fn decoy_hash() -> &'static str {
@@ -88,6 +119,17 @@ pub(crate) fn verify_totp(secret_base32: &str, code: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_temporary_password_is_four_groups_of_unambiguous_letters_and_verifies() {
+        let (password, hash) = super::temporary_password().await.expect("made");
+        assert_eq!(password.len(), 19, "{password}");
+        let groups: Vec<&str> = password.split('-').collect();
+        assert_eq!(groups.len(), 4);
+        assert!(groups.iter().all(|g| g.len() == 4 && g.bytes().all(|b| super::TEMPORARY_ALPHABET.contains(&b))));
+        assert!(super::verify_password(password.clone(), Some(hash)).await);
+        assert_ne!(super::temporary_password().await.expect("made").0, password, "a new one each time");
+    }
+
     use super::*;
 
     #[test]

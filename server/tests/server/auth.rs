@@ -215,6 +215,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     for path in ["/api/admin/audit", "/api/admin/accounts", "/api/admin/account", "/api/admin/devices"] {
         m.insert(path, only(&[Admin]));
     }
+    // A temporary password for an account nobody made: past the gate, not found.
+    m.insert("/api/admin/temporary_password", past_the_gate(&only(&[Admin]), NotFound));
     // A department's setup: its shifts are the administrators'; its dosage rules are command's.
     for path in ["/api/setup/status", "/api/setup/shift_save"] {
         m.insert(path, only(&[Admin]));
@@ -331,6 +333,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/admin/accounts" | "/api/admin/devices" => serde_json::json!({}),
         "/api/admin/account" => serde_json::json!({ "change": {
             "username": "off1", "roles": ["officer"], "districts": ["D1"], "active": true, "unlock": false } }),
+        "/api/admin/temporary_password" => serde_json::json!({ "username": "no-such-account" }),
         "/api/admin/device_revoke" => serde_json::json!({ "id": "no-such-device", "reason": "matrix" }),
         "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
         "/api/setup/status" | "/api/setup/rules" => serde_json::json!({}),

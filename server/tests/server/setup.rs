@@ -353,4 +353,36 @@ async fn an_administrator_imports_a_roster_all_or_nothing_and_the_checklist_foll
     assert_eq!(roster.len(), 2, "{audit:?}");
     assert_eq!(roster[0].detail, "2 accounts created, 0 updated; squads: 1A; units: 1A10, 1A11");
     assert_eq!(roster[1].outcome, bodega::audit::Outcome::Failure);
+
+    // An imported account has no password until an administrator gives it a temporary one,
+    // shown once; with it the officer signs in, and a second one ends the first's sessions.
+    let (status, _, _) = call(&app.router, login_request("r.lee", "no-password-yet", serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let temporary =
+        |who: &str| call_json(&app, "/api/admin/temporary_password", serde_json::json!({ "username": who }), &adm);
+    let (status, first) = temporary("r.lee").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let password = first["password"].as_str().expect("password").to_string();
+    let (status, headers, body) = call(&app.router, login_request("r.lee", &password, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let officer = session_cookie(&headers).expect("session");
+    let (status, mine) = call_json(&app, "/api/missions/my_proposals", serde_json::json!({}), &officer).await;
+    assert_eq!(status, StatusCode::OK, "signed in: {mine}");
+    let (_, second) = temporary("r.lee").await;
+    assert_ne!(second["password"], first["password"]);
+    let (status, _) = call_json(&app, "/api/missions/my_proposals", serde_json::json!({}), &officer).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the first password's session ended");
+    let (status, _, _) = call(&app.router, login_request("r.lee", &password, serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the first password no longer works");
+    // Never one's own (that is `server user passwd`), never an unknown name; never logged.
+    let (status, e) = temporary("adm").await;
+    assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("username")), "{e}");
+    let (status, _) = temporary("nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let audit = audit_of(&app, "manage_users").await;
+    assert!(
+        audit.iter().any(|r| r.target == "user r.lee" && r.detail.starts_with("temporary password set")),
+        "{audit:?}"
+    );
+    assert!(audit.iter().all(|r| !r.detail.contains(&password)), "the password is never in the audit log");
 }
