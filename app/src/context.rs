@@ -38,9 +38,12 @@ mod ssr {
         pub temporary_password: Option<TemporaryPassword>,
     }
 
-    /// A temporary password and its hash, made on a blocking thread: `(password, hash)`.
-    pub type TemporaryPassword =
-        fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(String, String), String>> + Send>>;
+    /// A temporary password and its hash, `(password, hash)`, being made.
+    pub type MadePassword =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<(String, String), String>> + Send>>;
+
+    /// What makes a temporary password (the server's).
+    pub type TemporaryPassword = fn() -> MadePassword;
 
     impl ServerContext {
         /// The department's time zone.

@@ -578,6 +578,92 @@ impl Bodega {
         self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("mission {id}")))
     }
 
+    /// Edits a mission before acknowledgement (a draft or an issued one): its template,
+    /// priority, instructions, place name and time window, recorded as an `edit` event with what
+    /// changed from what, and seen by devices through the change counter. The caller has checked
+    /// the policy and that the window lies within the shift.
+    ///
+    /// # Errors
+    /// [`MissionError::Invalid`] naming the field (a retired template, a priority out of range,
+    /// a reversed window, text too long, or `status` once acknowledged); [`MissionError::Stale`]
+    /// when it changed since `expected_version`; [`MissionError::NotFound`]; a store error.
+    pub async fn edit_mission(
+        &self,
+        id: &str,
+        expected_version: i64,
+        e: &protocol::mission::MissionEdit,
+        by: i64,
+    ) -> Result<Mission, MissionError> {
+        let before = self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))?;
+        let template = self
+            .template(e.template_id)
+            .await?
+            .ok_or_else(|| invalid("template_id", format!("no template {}", e.template_id)))?;
+        if !template.active && template.id != before.template.id {
+            return Err(invalid("template_id", format!("'{}' is retired", template.name)));
+        }
+        if !(1..=5).contains(&e.priority) {
+            return Err(invalid("priority", "must be 1 (highest) to 5"));
+        }
+        if e.window_end <= e.window_start {
+            return Err(invalid("window_end", "the window ends before it starts"));
+        }
+        protocol::text::check(&e.instructions, 2000, Lines::Many).map_err(|r| invalid("instructions", r))?;
+        protocol::text::check(&e.place_label, 200, Lines::One).map_err(|r| invalid("place_label", r))?;
+        let mut changed = serde_json::Map::new();
+        let mut note = |key: &str, was: serde_json::Value, now: serde_json::Value| {
+            if was != now {
+                changed.insert(key.into(), serde_json::json!({ "was": was, "now": now }));
+            }
+        };
+        note("template", before.template.name.clone().into(), template.name.clone().into());
+        note("priority", before.priority.into(), e.priority.into());
+        note("instructions", before.instructions.clone().into(), e.instructions.trim().into());
+        note("place_label", before.place_label.clone().into(), e.place_label.trim().into());
+        note("window_start", before.window_start.into(), e.window_start.into());
+        note("window_end", before.window_end.into(), e.window_end.into());
+        let now = now_seconds();
+        on_writer!(self, pool => {
+            let mut tx = begin_write(pool).await?;
+            let row: Option<(String, i64)> = sqlx::query_as(match self {
+                Bodega::Sqlite(_) => "SELECT status, version FROM missions WHERE id = $1",
+                Bodega::Postgres(_) => "SELECT status, version FROM missions WHERE id = $1 FOR UPDATE",
+            })
+            .bind(id).fetch_optional(&mut *tx).await?;
+            let Some((status, version)) = row else {
+                return Err(MissionError::NotFound(format!("no mission {id}")));
+            };
+            if version != expected_version {
+                return Err(MissionError::Stale { current: version });
+            }
+            if !matches!(MissionStatus::parse(&status), Some(MissionStatus::Draft | MissionStatus::Issued)) {
+                return Err(invalid(
+                    "status",
+                    format!(
+                        "it is {} already: only a mission not yet acknowledged can be edited (cancel it with a reason \
+                         and issue another)",
+                        MissionStatus::parse(&status).map_or(status.clone(), |s| s.label().to_lowercase())
+                    ),
+                ));
+            }
+            let change = crate::changes::next_change(&mut tx).await?;
+            sqlx::query(
+                "UPDATE missions SET template_id = $2, priority = $3, instructions = $4, place_label = $5, \
+                 window_start = $6, window_end = $7, version = version + 1, updated_at = $8, change_version = $9 \
+                 WHERE id = $1")
+                .bind(id).bind(template.id).bind(e.priority).bind(e.instructions.trim()).bind(e.place_label.trim())
+                .bind(e.window_start).bind(e.window_end).bind(now).bind(change)
+                .execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO mission_events (mission_id, transition, from_status, to_status, actor_user_id, device_id, \
+                 server_time, device_time, detail) VALUES ($1, 'edit', $2, $2, $3, NULL, $4, NULL, $5)")
+                .bind(id).bind(&status).bind(by).bind(now).bind(serde_json::Value::Object(changed).to_string())
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))
+    }
+
     async fn complete_mission(&self, r: MissionRow) -> Result<Mission, BodegaError> {
         let template =
             self.template(r.template_id).await?.ok_or_else(|| BodegaError::Query(sqlx::Error::RowNotFound))?;

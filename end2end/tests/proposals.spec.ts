@@ -3,7 +3,8 @@ import { devicePage, fieldReady, hydrated, signIn, watchCspViolations } from './
 
 // The Mission Menu from the field and from the map: an officer proposes a mission at a place
 // they know (tapped on the map, then where they stand); their sergeant approves it into the
-// board's shift, and the officer reads that it is now a mission. Command adds a mission at a
+// board's shift (and edits it before acknowledging), and the officer reads that it is now a
+// mission. Command adds a mission at a
 // tapped place for a time window within a night shift.
 
 // Each viewport works its own shift and officer: the projects share one server.
@@ -61,6 +62,15 @@ test('an officer proposes a mission at a place they know; the sergeant approves 
   const issued = sergeant.locator('details.column[data-column="Issued"] article.card', { hasText: why });
   await expect(issued).toHaveCount(1);
   await expect(issued.locator('.template')).toHaveText('Park and walk');
+  // Until it is acknowledged the planner may still change it: its priority and instructions.
+  await issued.getByTestId('edit-mission').click();
+  const edit = issued.getByTestId('edit-form');
+  await edit.locator('select[name=edit-priority]').selectOption('1');
+  await edit.getByLabel('Instructions').fill('Walk the parkade ramps, then the lane.');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await expect(sergeant.getByTestId('proposal-decided')).toContainText('Saved the changes to the mission at');
+  await expect(issued.getByTestId('instructions')).toHaveText('Walk the parkade ramps, then the lane.');
+  await expect(issued.locator('.priority')).toHaveText('P1');
   await sergeant.screenshot({ path: test.info().outputPath('approved.png'), fullPage: true });
 
   // The officer reads where it stands.

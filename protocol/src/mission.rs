@@ -538,6 +538,25 @@ pub struct FollowUp {
     pub feedback: MissionFeedback,
 }
 
+/// A change to a mission before its sergeant acknowledges it (afterwards the squad has planned
+/// around it: it is cancelled with a reason and issued anew). The place stays: a mission somewhere
+/// else is another mission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissionEdit {
+    /// The template version.
+    pub template_id: i64,
+    /// 1 (highest) to 5.
+    pub priority: i64,
+    /// Instructions.
+    pub instructions: String,
+    /// The place's name.
+    pub place_label: String,
+    /// When it starts, UTC seconds (within its shift).
+    pub window_start: i64,
+    /// When it ends, UTC seconds.
+    pub window_end: i64,
+}
+
 /// Where an officer's proposal stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -8,7 +8,7 @@ use protocol::mission::{Mission, MissionFeedback, TransitionArgs};
 use protocol::{MissionStatus, Transition};
 
 use super::proposals::{decide_proposal, ProposalDecision, ProposalQueue};
-use super::{get_board, outcome_text, transition_mission};
+use super::{edit_mission, get_board, outcome_text, transition_mission, MissionChange};
 use crate::ui::shift_picker::{use_shift_resource, ShiftPicker};
 
 fn status_column(s: MissionStatus) -> usize {
@@ -42,6 +42,22 @@ pub fn ShiftBoard() -> impl IntoView {
         async move { decide_proposal(d).await }
     });
     let decided = RwSignal::new(None::<String>);
+    let edit = Action::new(move |c: &MissionChange| {
+        let c = c.clone();
+        async move { edit_mission(c).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = edit.value().get() {
+            match result {
+                Ok(m) => {
+                    error.set(None);
+                    decided.set(Some(format!("Saved the changes to the mission at {}.", m.place_label)));
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            board.refetch();
+        }
+    });
     Effect::new(move |_| {
         if let Some(result) = decide.value().get() {
             match result {
@@ -76,6 +92,7 @@ pub fn ShiftBoard() -> impl IntoView {
                         Some(Ok(b)) => {
                             let officers = b.officers.clone();
                             let rights = b.rights;
+                            let templates = StoredValue::new(b.templates.clone());
                             let feedback: std::collections::HashMap<String, MissionFeedback> =
                                 b.feedback.iter().map(|f| (f.mission_id.clone(), f.clone())).collect();
                             view! {
@@ -95,7 +112,7 @@ pub fn ShiftBoard() -> impl IntoView {
                                                 <summary><h2>{format!("{title} ({n})")}</h2></summary>
                                                 {cards.into_iter().map(|m| {
                                                     let fb = feedback.get(&m.id).cloned().unwrap_or_default();
-                                                    view! { <BoardCard m fb officers=officers.clone() rights step/> }
+                                                    view! { <BoardCard m fb officers=officers.clone() rights step templates edit/> }
                                                 }).collect_view()}
                                             </details>
                                         }
@@ -119,7 +136,74 @@ fn BoardCard(
     officers: Vec<(i64, String)>,
     rights: super::BoardRights,
     step: Action<(String, Transition, TransitionArgs), Result<Mission, crate::error::ApiError>>,
+    templates: StoredValue<Vec<protocol::menu::Template>>,
+    edit: Action<MissionChange, Result<Mission, crate::error::ApiError>>,
 ) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let editable = rights.approve && matches!(m.status, MissionStatus::Issued | MissionStatus::Draft);
+    let edit_form = editable.then(|| {
+        let (id, version) = (m.id.clone(), m.version);
+        let template = RwSignal::new(m.template.id);
+        let priority = RwSignal::new(m.priority);
+        let instructions = RwSignal::new(m.instructions.clone());
+        let label = RwSignal::new(m.place_label.clone());
+        let (from, until) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+        let current = m.template.id;
+        view! {
+            <Show when=move || editing.get() fallback=move || view! {
+                <button type="button" class="secondary" data-testid="edit-mission" on:click=move |_| editing.set(true)>"Edit…"</button>
+            }>
+                <form class="template-form edit-form" data-testid="edit-form" on:submit={
+                    let id = id.clone();
+                    move |ev| {
+                        ev.prevent_default();
+                        let (f, u) = (from.get_untracked(), until.get_untracked());
+                        let window = (!f.trim().is_empty() && !u.trim().is_empty()).then_some((f, u));
+                        edit.dispatch(MissionChange {
+                            id: id.clone(),
+                            expected_version: version,
+                            template_id: template.get_untracked(),
+                            priority: priority.get_untracked(),
+                            instructions: instructions.get_untracked(),
+                            place_label: label.get_untracked(),
+                            window,
+                        });
+                        editing.set(false);
+                    }
+                }>
+                    <label>"Template"
+                        <select name="edit-template" on:change=move |ev| template.set(event_target_value(&ev).parse().unwrap_or(current))>
+                            {templates.get_value().into_iter().map(|t| view! { <option value=t.id.to_string() selected=t.id == current>{t.name.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Priority"
+                        <select name="edit-priority" on:change=move |ev| priority.set(event_target_value(&ev).parse().unwrap_or(3))>
+                            {(1..=5).map(|p| view! { <option value=p.to_string() selected=p == priority.get_untracked()>{format!("P{p}")}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Name of the place"
+                        <input type="text" name="edit-label" maxlength="200" prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev))/>
+                    </label>
+                    <label>"Instructions"
+                        <textarea name="edit-instructions" rows="3" maxlength="2000" prop:value=move || instructions.get()
+                            on:input=move |ev| instructions.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <div class="time-window">
+                        <label>"From (optional)"
+                            <input type="time" name="edit-from" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
+                        </label>
+                        <label>"Until"
+                            <input type="time" name="edit-until" prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
+                        </label>
+                    </div>
+                    <div class="actions">
+                        <button type="submit" class="primary" disabled=move || edit.pending().get()>"Save changes"</button>
+                        <button type="button" class="secondary" on:click=move |_| editing.set(false)>"Close"</button>
+                    </div>
+                </form>
+            </Show>
+        }
+    });
     let choice = RwSignal::new(officers.first().map(|o| o.0).unwrap_or_default());
     let id = m.id.clone();
     let version = m.version;
@@ -137,6 +221,7 @@ fn BoardCard(
                 <span class="hint grid-ref">{m.place.grid_ref()}</span>
             </header>
             <p class="template">{m.template.name.clone()}</p>
+            {(!m.instructions.is_empty()).then(|| view! { <p class="instructions" data-testid="instructions">{m.instructions.clone()}</p> })}
             <p class="reason">{m.reason.clone()}</p>
             {m.assignee_name.clone().map(|n| view! { <p class="assignee">{format!("Assigned: {n}")}</p> })}
             {m.outcome.clone().map(|o| view! { <p class="outcome" data-testid="outcome">{outcome_text(&m, &o)}</p> })}
@@ -150,6 +235,7 @@ fn BoardCard(
             })}
             {fb.review_comment.clone().map(|(c, who)| view! { <p class="note" data-testid="review-comment">{format!("Reviewed by {who}: {c}")}</p> })}
             {fb.cancel_reason.clone().map(|(c, who)| view! { <p class="note" data-testid="cancel-reason">{format!("Cancelled by {who}: {c}")}</p> })}
+            {edit_form}
             <div class="actions">
                 {(status == MissionStatus::Issued).then(|| view! {
                     <button type="button" class="primary" disabled=!rights.acknowledge

@@ -117,6 +117,10 @@ pub struct Board {
     /// Officers' proposals in the district waiting for a decision (for those who may decide).
     #[serde(default)]
     pub proposals: Vec<protocol::mission::MissionProposal>,
+    /// The Mission Menu's active templates, for editing a mission not yet acknowledged (for
+    /// those who plan).
+    #[serde(default)]
+    pub templates: Vec<Template>,
 }
 
 /// The steps the caller's roles allow on a board's district.
@@ -130,7 +134,8 @@ pub struct BoardRights {
     pub review: bool,
     /// Cancel missions not yet finished.
     pub cancel: bool,
-    /// Approve or decline officers' proposals (into this shift).
+    /// Approve or decline officers' proposals (into this shift), and edit missions not yet
+    /// acknowledged: the planner's rights.
     #[serde(default)]
     pub approve: bool,
 }
@@ -148,6 +153,7 @@ pub const ENDPOINTS: &[(&str, Access)] = &[
     ("/api/missions/followups", Some(protocol::Action::PlanMissions)),
     ("/api/missions/followup_act", Some(protocol::Action::PlanMissions)),
     ("/api/missions/outcomes", Some(protocol::Action::ViewPresence)),
+    ("/api/missions/edit", Some(protocol::Action::PlanMissions)),
     ("/api/missions/propose", Some(protocol::Action::ProposeMission)),
     ("/api/missions/my_proposals", Some(protocol::Action::ViewMissions)),
     ("/api/missions/proposal_decide", Some(protocol::Action::PlanMissions)),
@@ -203,6 +209,32 @@ pub async fn my_missions() -> Result<Vec<Mission>, ApiError> {
 #[server(prefix = "/api", endpoint = "missions/transition", input = Json)]
 pub async fn transition_mission(id: String, step: Transition, args: TransitionArgs) -> Result<Mission, ApiError> {
     ssr::transition_mission(id, step, args).await
+}
+
+/// A planner's change to a mission not yet acknowledged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissionChange {
+    /// The mission.
+    pub id: String,
+    /// The version the planner read (a change made since is not overwritten).
+    pub expected_version: i64,
+    /// The template version.
+    pub template_id: i64,
+    /// 1 (highest) to 5.
+    pub priority: i64,
+    /// Instructions.
+    pub instructions: String,
+    /// The place's name.
+    pub place_label: String,
+    /// A part of the shift, local `("16:00", "18:00")`; `None`: the whole shift.
+    #[serde(default)]
+    pub window: Option<(String, String)>,
+}
+
+/// Edits a mission before its sergeant acknowledges it.
+#[server(prefix = "/api", endpoint = "missions/edit", input = Json)]
+pub async fn edit_mission(change: MissionChange) -> Result<Mission, ApiError> {
+    ssr::edit(change).await
 }
 
 /// A mission's outcome answers in words: "Contacts made: 3 · Quiet: yes".
@@ -628,6 +660,47 @@ pub mod ssr {
             .unwrap_or_else(|| bodega::places::fallback_label(&area.code, key.ix, key.iy)))
     }
 
+    /// A mission edited before acknowledgement; audited with what changed.
+    ///
+    /// # Errors
+    /// 401/403 (another district's); 404; 409 changed since read; 422 naming the field (a
+    /// window outside the shift, acknowledged already); 503.
+    pub async fn edit(c: super::MissionChange) -> Result<Mission, ApiError> {
+        let ctx = context()?;
+        let what = format!("mission {}", c.id.chars().take(64).collect::<String>());
+        let Some(m) = ctx.bodega.mission(&c.id).await.map_err(unavailable)? else {
+            authorize(&ctx, Action::PlanMissions, Target::Reference, &what).await?;
+            return Err(fail(ApiError::NotFound(format!("no mission {}", c.id))));
+        };
+        let grant = authorize(&ctx, Action::PlanMissions, Target::District(&m.district), &what).await?;
+        let s = ShiftRef { district: m.district.clone(), shift: m.shift.clone(), shift_date: m.shift_date.clone() };
+        let (window_start, window_end) = match &c.window {
+            None => shift_window(&ctx, &s).await?,
+            Some((from, until)) => {
+                let (pattern, date) = crate::shift::ssr::pattern_of(&ctx, &s).await?;
+                crate::shift::ssr::window_within(&pattern, date, &ctx.tz()?, from, until)
+                    .map_err(|e| fail(ApiError::invalid("window", e)))?
+            }
+        };
+        let edit = protocol::mission::MissionEdit {
+            template_id: c.template_id,
+            priority: c.priority,
+            instructions: c.instructions,
+            place_label: c.place_label,
+            window_start,
+            window_end,
+        };
+        let result = ctx.bodega.edit_mission(&c.id, c.expected_version, &edit, grant.user().id).await;
+        let (outcome, detail) = match &result {
+            Ok(after) => {
+                (bodega::audit::Outcome::Success, format!("edited before acknowledgement (version {})", after.version))
+            }
+            Err(e) => (bodega::audit::Outcome::Failure, e.to_string()),
+        };
+        grant.audit(&ctx, &what, outcome, &detail).await?;
+        result.map_err(from_mission_error)
+    }
+
     /// A district's shift board.
     ///
     /// # Errors
@@ -658,7 +731,9 @@ pub mod ssr {
         } else {
             Vec::new()
         };
-        Ok(Board { shift: s, missions, officers, rights, feedback, proposals })
+        let templates =
+            if rights.approve { ctx.bodega.mission_menu(false).await.map_err(unavailable)? } else { Vec::new() };
+        Ok(Board { shift: s, missions, officers, rights, feedback, proposals, templates })
     }
 
     /// The caller's missions.

@@ -51,8 +51,7 @@ const TEMPORARY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 ///
 /// # Errors
 /// When hashing fails.
-pub fn temporary_password(
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(String, String), String>> + Send>> {
+pub fn temporary_password() -> app::context::MadePassword {
     use argon2::password_hash::rand_core::RngCore;
     let mut bytes = [0u8; 64];
     OsRng.fill_bytes(&mut bytes);

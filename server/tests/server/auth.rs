@@ -144,6 +144,9 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/missions/followups", d1_planners.clone());
     m.insert("/api/missions/outcomes", d1_planners.clone());
     m.insert("/api/missions/followup_act", past_the_gate(&d1_planners, Invalid));
+    // Editing a D1 mission before acknowledgement: D1's planners, whose priority 9 is refused
+    // past the gate naming the field.
+    m.insert("/api/missions/edit", past_the_gate(&d1_planners, Invalid));
     // Proposing a mission in D1: D1's officers only; the matrix's proposal says nothing of why,
     // so it is refused past the gate naming the field.
     m.insert("/api/missions/propose", past_the_gate(&only(&[Officer]), Invalid));
@@ -318,6 +321,8 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/missions/events" => serde_json::json!({ "id": MATRIX_MISSION }),
         "/api/missions/followups" => serde_json::json!({ "district": "D1" }),
         "/api/missions/my_proposals" => serde_json::json!({}),
+        "/api/missions/edit" => serde_json::json!({ "change": { "id": MATRIX_MISSION, "expected_version": 1,
+            "template_id": 1, "priority": 9, "instructions": "", "place_label": "matrix", "window": null } }),
         "/api/missions/propose" => serde_json::json!({ "draft": { "district": "D1", "template_id": 1,
             "place": { "kind": "point", "lat": 49.28, "lon": -123.12, "radius_m": 50.0 }, "place_label": "",
             "why": "" } }),

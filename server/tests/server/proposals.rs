@@ -1,7 +1,8 @@
 //! Officers' proposals and the planner's own places, through the API: an officer proposes a
 //! mission at a place they know, their sergeant approves it into an issued mission of the
 //! board's shift (once: a second approval is refused) or declines it with a reason the officer
-//! reads; a planner issues a mission at a tapped place for a time window within the shift.
+//! reads; a planner issues a mission at a tapped place for a time window within the shift, and
+//! edits a mission until its sergeant acknowledges it.
 
 use protocol::Role;
 
@@ -231,4 +232,62 @@ async fn a_planner_issues_a_mission_at_a_tapped_place_for_a_window_within_the_sh
     )
     .await;
     assert!(err.to_string().contains("21:00–23:00 is not within shift B (14:00–22:00)"), "{err}");
+}
+
+#[tokio::test]
+async fn a_mission_is_edited_until_its_sergeant_acknowledges_it() {
+    let s = squad().await;
+    let id = "0193b3c4-0000-7000-8000-0000000a9201";
+    let cmd_id = s.app.store.bodega.user_by_username("cmd").await.expect("q").expect("cmd").id;
+    issue_test_mission(&s.app, id, cmd_id, true).await;
+    let change = |version: i64, priority: i64, window: serde_json::Value| {
+        serde_json::json!({ "change": { "id": id, "expected_version": version, "template_id": s.walk,
+            "priority": priority, "instructions": "Walk the lane behind the shops.", "place_label": "The lane",
+            "window": window } })
+    };
+    // Another district's sergeant and an officer may not; D1's sergeant may.
+    let (status, _) = call_json(&s.app, "/api/missions/edit", change(1, 1, serde_json::Value::Null), &s.sgt2).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call_json(&s.app, "/api/missions/edit", change(1, 1, serde_json::Value::Null), &s.off).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, m) =
+        call_json(&s.app, "/api/missions/edit", change(1, 1, serde_json::json!(["16:00", "18:00"])), &s.sgt).await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert_eq!((m["template"]["name"].as_str(), m["priority"].as_i64()), (Some("Park and walk"), Some(1)));
+    assert_eq!(
+        (m["instructions"].as_str(), m["place_label"].as_str()),
+        (Some("Walk the lane behind the shops."), Some("The lane"))
+    );
+    assert_eq!((m["window_start"].as_i64(), m["window_end"].as_i64()), (Some(1_608_076_800), Some(1_608_084_000)));
+    assert_eq!(m["version"], 2);
+    // The mission's log says what changed from what.
+    let (_, events) = call_json(&s.app, "/api/missions/events", serde_json::json!({ "id": id }), &s.sgt).await;
+    let edit = events.as_array().expect("events").iter().find(|e| e["transition"] == "edit").expect("an edit event");
+    let detail: serde_json::Value = serde_json::from_str(edit["detail"].as_str().expect("detail")).expect("json");
+    assert_eq!(detail["template"], serde_json::json!({ "was": "Koper visit", "now": "Park and walk" }));
+    assert_eq!(detail["priority"], serde_json::json!({ "was": 3, "now": 1 }));
+    // An edit from a stale read is refused (409); so is a bad priority or a window past the shift.
+    let (status, _) = call_json(&s.app, "/api/missions/edit", change(1, 2, serde_json::Value::Null), &s.sgt).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    for (body, field) in [
+        (change(2, 9, serde_json::Value::Null), "priority"),
+        (change(2, 2, serde_json::json!(["20:00", "23:00"])), "window"),
+    ] {
+        let (status, e) = call_json(&s.app, "/api/missions/edit", body, &s.sgt).await;
+        assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{e}");
+    }
+    // Once acknowledged, the squad plans around it: no more edits, and nothing changes.
+    let (status, _) = call_json(
+        &s.app,
+        "/api/missions/transition",
+        serde_json::json!({ "id": id, "step": "acknowledge", "args": {} }),
+        &s.sgt,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, e) = call_json(&s.app, "/api/missions/edit", change(3, 2, serde_json::Value::Null), &s.sgt).await;
+    assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("status")), "{e}");
+    assert!(e.to_string().contains("it is acknowledged already"), "{e}");
+    let after = s.app.store.bodega.mission(id).await.expect("q").expect("mission");
+    assert_eq!((after.priority, after.version), (1, 3));
 }
