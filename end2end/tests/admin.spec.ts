@@ -60,3 +60,27 @@ test('people who are not administrators never see the account screens', async ({
   await page.goto('/admin/users');
   await expect(page.getByRole('alert')).toContainText('does not allow');
 });
+
+test('an administrator gives an officer a temporary password, shown once, and the officer signs in with it', async ({ browser, page }) => {
+  // Runs last in this file: the officer's demo password is replaced.
+  const who = officer();
+  await signIn(page, 'admin', '/admin/users');
+  await hydrated(page);
+  await page.locator(`tr[data-account="${who}"]`).getByRole('button', { name: 'Edit' }).click();
+  await page.getByRole('button', { name: 'Set a temporary password' }).click();
+  const shown = page.getByTestId('temporary-password');
+  await expect(shown).toHaveText(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
+  const password = (await shown.textContent()) ?? '';
+
+  const field = await devicePage(browser);
+  await field.goto('/signin?next=/missions');
+  await field.getByLabel('Username').fill(who);
+  await field.getByLabel('Password').fill(password);
+  await Promise.all([field.waitForURL('**/missions'), field.getByRole('button', { name: 'Sign in' }).click()]);
+  await hydrated(field);
+  await expect(field.getByTestId('account')).toBeVisible();
+  // The audit log says it was set, never what it is.
+  const audit = await (await page.request.post('/api/admin/audit', { data: { search: { action: 'manage_users' } } })).json();
+  expect(audit.some((r: any) => r.target === `user ${who}` && r.detail.startsWith('temporary password set'))).toBe(true);
+  expect(JSON.stringify(audit)).not.toContain(password);
+});

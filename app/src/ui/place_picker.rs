@@ -37,8 +37,6 @@ pub fn PlacePicker(
         #[cfg(not(feature = "hydrate"))]
         let _ = h;
     });
-    let centre =
-        Signal::derive_local(move || picked.get().map(|(lat, lon)| Position::new(lat, lon)).unwrap_or_default());
     let caption = label.clone();
     let (label, district) = (StoredValue::new(label), StoredValue::new(district));
     // The map is the browser's: drawn after hydration, so the server's page and the first
@@ -55,6 +53,11 @@ pub fn PlacePicker(
                     let district = district.get_value();
                     config.get().map(move |loaded| {
                         let center = loaded.data.centre(district.as_deref());
+                        // Made here, in the browser only: a local signal that the server's render
+                        // dropped on another thread would abort the page mid-stream.
+                        let centre = Signal::derive_local(move || {
+                            picked.get().map(|(lat, lon)| Position::new(lat, lon)).unwrap_or_default()
+                        });
                         let layers: ChildrenFn = std::sync::Arc::new(move || view! {
                             <Show when=move || picked.get().is_some()>
                                 <Circle center=centre radius=radius color="#e63946" weight=2.0 fill_color="#e63946" fill_opacity=0.25/>
