@@ -491,6 +491,17 @@ impl Bodega {
         Ok(())
     }
 
+    /// True when the user signs in through the department's identity provider (an account the
+    /// provider made or linked): a local password would let them round it.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn signs_in_with_provider(&self, user_id: i64) -> Result<bool, BodegaError> {
+        let linked: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM users WHERE id = $1 AND oidc_subject IS NOT NULL").bind(user_id).fetch_optional(pool).await)?;
+        Ok(linked.is_some())
+    }
+
     /// Sets (or clears) a user's password hash and resets the lockout. Every session of the
     /// user ends with it (a password is reset after a compromise: whoever held it must not
     /// stay signed in).

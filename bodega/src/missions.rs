@@ -595,6 +595,14 @@ impl Bodega {
         by: i64,
     ) -> Result<Mission, MissionError> {
         let before = self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))?;
+        // The "was" of the edit event is this read: refused unless it is the version the
+        // planner edited (the write below checks it again under the lock).
+        if before.version != expected_version {
+            return Err(MissionError::Stale { current: before.version });
+        }
+        if e.place_label.trim().is_empty() {
+            return Err(invalid("place_label", "is required: the officer reads it"));
+        }
         let template = self
             .template(e.template_id)
             .await?

@@ -44,7 +44,7 @@ test('an officer proposes a mission at a place they know; the sergeant approves 
   await expect(field.getByTestId('propose-message')).toContainText('Proposed: Park and walk at ');
   const mine = field.getByTestId('my-proposals').locator('li').first();
   await expect(mine).toHaveAttribute('data-status', 'pending');
-  await expect(mine.locator('.standing')).toHaveText('Waiting for your sergeant');
+  await expect(mine.locator('.standing')).toHaveText('Waiting for a decision');
   await field.screenshot({ path: test.info().outputPath('propose.png'), fullPage: true });
   expect(await csp()).toEqual([]);
 
@@ -111,4 +111,31 @@ test('command issues a mission at a tapped place for a window within a night shi
   const [y, mo, d] = day().split('-').map(Number);
   expect(m.window_start).toBe(Date.UTC(y, mo - 1, d + 1, 7) / 1000);
   expect(m.window_end).toBe(Date.UTC(y, mo - 1, d + 1, 9) / 1000);
+});
+
+test('a proposal of the plan can be for part of the shift', async ({ page }) => {
+  const date = phone() ? '2020-12-10' : '2020-12-11';
+  await signIn(page, 'commander', '/plan');
+  await page.goto(`/plan?district=D2&shift=B&date=${date}`);
+  await hydrated(page);
+  const first = page.locator('[data-testid=proposals] li.proposal:not(.skipped)').first();
+  await expect(first).toBeVisible({ timeout: 60_000 });
+  const label = (await first.locator('.where').textContent()) ?? '';
+  await first.getByText('Instructions and time').click();
+  await first.getByLabel('From (optional)').fill('18:00');
+  await first.getByLabel('Until').fill('20:00');
+  await page.getByTestId('issue').click();
+  await expect(page.getByTestId('plan-message')).toHaveText(/^Issued \d+ missions\.$/);
+  // 18:00–20:00 Pacific Standard Time is 02:00–04:00 UTC the next day; the others keep the
+  // whole shift (14:00–22:00).
+  const board = await (
+    await page.request.post('/api/missions/board', { data: { shift: { district: 'D2', shift: 'B', shift_date: date } } })
+  ).json();
+  const [y, mo, d] = date.split('-').map(Number);
+  const part = board.missions.filter((m: any) => m.window_start === Date.UTC(y, mo - 1, d + 1, 2) / 1000);
+  expect(part.length).toBe(1);
+  expect(label.startsWith(part[0].place_label)).toBe(true);
+  expect(part[0].window_end).toBe(Date.UTC(y, mo - 1, d + 1, 4) / 1000);
+  const whole = board.missions.filter((m: any) => m.window_start === Date.UTC(y, mo - 1, d, 22) / 1000);
+  expect(whole.length).toBe(board.missions.length - 1);
 });

@@ -234,7 +234,8 @@ pub const POLICY: &[(Role, Action, Scope)] = &[
     (R::Sergeant, A::PlanMissions, S::OwnDistrict),
     (R::Command, A::PlanMissions, S::Anywhere),
     (R::Analyst, A::PlanMissions, S::Anywhere),
-    // Officers know places the numbers miss: they propose, their sergeant decides.
+    // Officers know places the numbers miss: they propose; whoever plans in the district (its
+    // sergeant, command, analysts) approves or declines.
     (R::Officer, A::ProposeMission, S::OwnDistrict),
     (R::Sergeant, A::AcknowledgeMission, S::OwnDistrict),
     (R::Sergeant, A::AssignMission, S::OwnDistrict),

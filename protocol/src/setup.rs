@@ -383,7 +383,7 @@ impl DosageRules {
         if self.violent_weight_pct + self.property_weight_pct + self.quality_of_life_weight_pct == 0 {
             return Err(invalid(
                 "violent_weight_pct",
-                "at least one track must weigh more than 0 percent: nothing would rank",
+                "at least one track must weigh more than 0 percent: only offences no track map knows would rank",
             ));
         }
         Ok(())

@@ -226,7 +226,7 @@ pub struct MissionChange {
     pub instructions: String,
     /// The place's name.
     pub place_label: String,
-    /// A part of the shift, local `("16:00", "18:00")`; `None`: the whole shift.
+    /// A new window within the shift, local `("16:00", "18:00")`; `None`: the window stays.
     #[serde(default)]
     pub window: Option<(String, String)>,
 }
@@ -260,7 +260,7 @@ pub fn outcome_text(m: &Mission, o: &serde_json::Value) -> String {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use bodega::missions::{MissionError, NewMission};
-    use geo::Contains;
+    use geo::{Contains, Intersects};
     use protocol::menu::{Template, TemplateDraft};
     use protocol::mission::{Mission, Place, TransitionArgs};
     use protocol::policy::Target;
@@ -567,16 +567,6 @@ pub mod ssr {
         let Some(area) = ctx.bodega.district_area(&s.district).await.map_err(unavailable)? else {
             return Err(fail(ApiError::invalid("district", format!("no district '{}'", s.district))));
         };
-        // Every place must lie in the district it is issued for (and so in the city).
-        for (i, item) in items.iter().enumerate() {
-            let (lat, lon) = item.place.centre();
-            if lat.is_finite() && lon.is_finite() && !area.area.contains(&geo::Point::new(lon, lat)) {
-                return Err(fail(ApiError::invalid(
-                    "place",
-                    format!("mission {}: {lat:.5}, {lon:.5} is outside {}", i + 1, area.name),
-                )));
-            }
-        }
         // A micro place's cell is what dosage, presence and the map read, so the server derives
         // it from the place's coordinates, in the lattice the district's recommendations use
         // (a cell sent from another district would put its dosage there).
@@ -585,31 +575,59 @@ pub mod ssr {
         let lattice = hotspot::Lattice::of(epsg, MICRO_PLACE);
         let mut items = items;
         for (i, item) in items.iter_mut().enumerate() {
-            if let Place::Cell { lat, lon, .. } = item.place {
+            let (lat, lon) = item.place.centre();
+            let outside = || {
+                fail(ApiError::invalid(
+                    "place",
+                    format!("mission {}: {lat:.5}, {lon:.5} is outside {}", i + 1, area.name),
+                ))
+            };
+            if !(lat.is_finite() && lon.is_finite()) {
+                continue; // refused by the store, naming the field
+            }
+            // Every place must lie in the district it is issued for (and so in the city): a
+            // point or segment by its centre; a cell by any part of it, since a cell on the
+            // district's edge ranks by the incidents inside and its centre may lie outside.
+            if let Place::Cell { .. } = item.place {
                 let key = lattice.key_of(lon, lat).map_err(|e| {
                     fail(ApiError::invalid("place", format!("mission {}: {lat:.5}, {lon:.5}: {e}", i + 1)))
                 })?;
+                let b = lattice.bounds(key);
+                let ring: Vec<(f64, f64)> =
+                    [(b.min().x, b.min().y), (b.max().x, b.min().y), (b.max().x, b.max().y), (b.min().x, b.max().y)]
+                        .into_iter()
+                        .map(|(x, y)| lattice.utm().inverse(x, y))
+                        .collect();
+                if !area.area.intersects(&geo::Polygon::new(geo::LineString::from(ring), vec![])) {
+                    return Err(outside());
+                }
                 item.place =
                     Place::Cell { epsg: key.epsg.code(), size_m: key.size_m, ix: key.ix, iy: key.iy, lat, lon };
+            } else if !area.area.contains(&geo::Point::new(lon, lat)) {
+                return Err(outside());
             }
         }
         runs_that_day(&ctx, &s).await?;
         let (start, end) = shift_window(&ctx, &s).await?;
         let (pattern, date) = crate::shift::ssr::pattern_of(&ctx, &s).await?;
         let tz = ctx.tz()?;
-        let subject = grant.user().subject();
-        let mut created = Vec::with_capacity(items.len());
-        for (i, mut item) in items.into_iter().enumerate() {
-            let (start, end) = match &item.window {
+        // Every window checked and every place named before the first mission is written.
+        let mut windows = Vec::with_capacity(items.len());
+        for (i, item) in items.iter_mut().enumerate() {
+            windows.push(match &item.window {
                 None => (start, end),
                 Some((from, until)) => crate::shift::ssr::window_within(&pattern, date, &tz, from, until)
                     .map_err(|e| fail(ApiError::invalid("window", format!("mission {}: {e}", i + 1))))?,
-            };
+            });
             // A place the planner chose by hand is named like the ranked ones.
             if item.place_label.trim().is_empty() {
                 let (lat, lon) = item.place.centre();
                 item.place_label = place_name(&ctx, &area, lat, lon).await?;
             }
+        }
+        let subject = grant.user().subject();
+        let mut created = Vec::with_capacity(items.len());
+        for (i, (item, (start, end))) in items.into_iter().zip(windows).enumerate() {
             let new = NewMission {
                 id: item.id,
                 template_id: item.template_id,
@@ -675,7 +693,7 @@ pub mod ssr {
         let grant = authorize(&ctx, Action::PlanMissions, Target::District(&m.district), &what).await?;
         let s = ShiftRef { district: m.district.clone(), shift: m.shift.clone(), shift_date: m.shift_date.clone() };
         let (window_start, window_end) = match &c.window {
-            None => shift_window(&ctx, &s).await?,
+            None => (m.window_start, m.window_end),
             Some((from, until)) => {
                 let (pattern, date) = crate::shift::ssr::pattern_of(&ctx, &s).await?;
                 crate::shift::ssr::window_within(&pattern, date, &ctx.tz()?, from, until)

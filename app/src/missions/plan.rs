@@ -1,7 +1,7 @@
 //! `/plan`: a district's shift planned from the recommendations (command staff, analysts, and a
 //! district's sergeant for the district). Each proposal comes with the template its dominant
 //! harm track calls for; the planner may choose another from the Mission Menu and write the
-//! instructions (the template's goal until they do). A mission can also go to a place of the
+//! instructions (the template's goal until they do) and a time window within the shift. A mission can also go to a place of the
 //! planner's own choosing, tapped on the map, for the whole shift or a time window within it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,6 +32,8 @@ pub fn PlanShift() -> impl IntoView {
     // The planner's changes by rank: another template, other instructions.
     let chosen_template = RwSignal::new(BTreeMap::<u32, i64>::new());
     let written = RwSignal::new(BTreeMap::<u32, String>::new());
+    // A time window within the shift, by rank: (from, until), local; both empty: the whole shift.
+    let windows = RwSignal::new(BTreeMap::<u32, (String, String)>::new());
     let message = RwSignal::new(None::<Result<String, String>>);
     let issue = Action::new(move |items: &(ShiftRef, Vec<IssueItem>)| {
         let (s, items) = items.clone();
@@ -117,13 +119,21 @@ pub fn PlanShift() -> impl IntoView {
                                                             </label>
                                                             <p class="hint template-note">{note}</p>
                                                             <details>
-                                                                <summary>"Instructions"</summary>
+                                                                <summary>"Instructions and time"</summary>
                                                                 <textarea name="instructions" rows="3" maxlength="2000"
                                                                     prop:value=move || {
                                                                         let t = chosen_template.with(|c| c.get(&rank).copied()).unwrap_or(suggested);
                                                                         instructions_of(rank, t)
                                                                     }
                                                                     on:input=move |ev| written.update(|w| { w.insert(rank, event_target_value(&ev)); })></textarea>
+                                                                <div class="time-window">
+                                                                    <label>"From (optional)"
+                                                                        <input type="time" name="from" on:input=move |ev| windows.update(|w| { w.entry(rank).or_default().0 = event_target_value(&ev); })/>
+                                                                    </label>
+                                                                    <label>"Until"
+                                                                        <input type="time" name="until" on:input=move |ev| windows.update(|w| { w.entry(rank).or_default().1 = event_target_value(&ev); })/>
+                                                                    </label>
+                                                                </div>
                                                             </details>
                                                         </div>
                                                         <label class="accept">
@@ -157,7 +167,8 @@ pub fn PlanShift() -> impl IntoView {
                                                     priority: p.priority,
                                                     instructions: instructions_of(p.rank, template_id),
                                                     reason: p.reason.clone(),
-                                                    window: None,
+                                                    window: windows.with_untracked(|w| w.get(&p.rank).cloned())
+                                                        .filter(|(f, u)| !f.trim().is_empty() && !u.trim().is_empty()),
                                                 }
                                             })
                                             .collect();

@@ -166,12 +166,13 @@ pub mod ssr {
                 format!("the proposal is for {}, the shift for {}", p.district, d.shift.district),
             )));
         }
-        // Claimed first, so a second sergeant's tap is refused rather than making a twin.
+        let goal = ctx.bodega.template(p.template_id).await.map_err(unavailable)?.map(|t| t.goal).unwrap_or_default();
+        // Claimed first, so a second sergeant's tap is refused rather than making a twin (and
+        // given back to the queue when the mission cannot be made).
         if let Err(e) = ctx.bodega.decide_proposal(p.id, Some(d.new_id.trim()), "", by).await {
             grant.audit(&ctx, &what, Outcome::Failure, &e.to_string()).await?;
             return Err(refused(e));
         }
-        let goal = ctx.bodega.template(p.template_id).await.map_err(unavailable)?.map(|t| t.goal).unwrap_or_default();
         let note = d.reason.trim();
         let instructions = [goal.trim(), note].into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n");
         let item = IssueItem {
@@ -203,7 +204,7 @@ pub mod ssr {
 /// A proposal's standing in words, for the officer's list and the sergeant's queue.
 pub fn standing(p: &MissionProposal) -> String {
     match p.status {
-        ProposalStatus::Pending => "Waiting for your sergeant".to_string(),
+        ProposalStatus::Pending => "Waiting for a decision".to_string(),
         ProposalStatus::Approved => format!("Approved by {}: now a mission", p.decided_by),
         ProposalStatus::Declined => format!("Declined by {}: {}", p.decided_by, p.decline_reason),
     }

@@ -159,6 +159,9 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             .then_with(|| b.2.values().sum::<u32>().cmp(&a.2.values().sum::<u32>()))
             .then_with(|| a.0.cmp(&b.0))
     });
+    // A place with no harm under command's weights (only offences of a track weighed 0) is not
+    // ranked at all: 0 leaves the track out.
+    ranked.retain(|r| r.1 > 0.0);
     ranked.truncate(usize::try_from(rules.places_per_shift).unwrap_or(0));
     let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
     let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &cells).await.map_err(unavailable)?;

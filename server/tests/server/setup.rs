@@ -379,6 +379,19 @@ async fn an_administrator_imports_a_roster_all_or_nothing_and_the_checklist_foll
     assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("username")), "{e}");
     let (status, _) = temporary("nobody").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nor an account of the identity provider: a local password would go round it.
+    let sso = bodega::accounts::NewUser {
+        username: "sso.officer".into(),
+        display_name: "Ofc Single Sign-On".into(),
+        roles: vec![Role::Officer],
+        districts: vec!["D1".into()],
+        oidc: Some(("https://idp.example".into(), "subject-1".into())),
+        ..Default::default()
+    };
+    app.store.bodega.create_user(&sso).await.expect("sso account");
+    let (status, e) = temporary("sso.officer").await;
+    assert_eq!((status, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("username")), "{e}");
+    assert!(e.to_string().contains("identity provider"), "{e}");
     let audit = audit_of(&app, "manage_users").await;
     assert!(
         audit.iter().any(|r| r.target == "user r.lee" && r.detail.starts_with("temporary password set")),
