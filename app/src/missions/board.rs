@@ -188,14 +188,7 @@ fn BoardCard(
                         <textarea name="edit-instructions" rows="3" maxlength="2000" prop:value=move || instructions.get()
                             on:input=move |ev| instructions.set(event_target_value(&ev))></textarea>
                     </label>
-                    <div class="time-window">
-                        <label>"From (optional)"
-                            <input type="time" name="edit-from" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
-                        </label>
-                        <label>"Until"
-                            <input type="time" name="edit-until" prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
-                        </label>
-                    </div>
+                    <super::plan::TimeWindow from until name="edit"/>
                     <div class="actions">
                         <button type="submit" class="primary" disabled=move || edit.pending().get()>"Save changes"</button>
                         <button type="button" class="secondary" on:click=move |_| editing.set(false)>"Close"</button>

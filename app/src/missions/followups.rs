@@ -66,7 +66,6 @@ pub async fn act_on_follow_up(action: FollowUpAction) -> Result<Option<Mission>,
 pub mod ssr {
     use bodega::audit::Outcome;
     use bodega::feedback::Handled;
-    use bodega::missions::MissionError;
     use protocol::policy::Target;
     use protocol::Action;
 
@@ -74,15 +73,8 @@ pub mod ssr {
     use crate::auth::ssr::authorize;
     use crate::context::{context, fail, unavailable};
     use crate::error::ApiError;
+    use crate::missions::ssr::from_mission_error;
     use crate::missions::{IssueItem, ShiftRef};
-
-    fn refused(e: MissionError) -> ApiError {
-        match e {
-            MissionError::Invalid { field, reason } => fail(ApiError::invalid(field, reason)),
-            MissionError::NotFound(m) => fail(ApiError::NotFound(m)),
-            other => unavailable(other),
-        }
-    }
 
     /// The queue.
     ///
@@ -126,7 +118,7 @@ pub mod ssr {
                 Err(e) => (Outcome::Failure, e.to_string()),
             };
             grant.audit(&ctx, &what, outcome, &detail).await?;
-            return result.map(|_| None).map_err(refused);
+            return result.map(|_| None).map_err(from_mission_error);
         }
         let shift = ShiftRef {
             district: source.district.clone(),
@@ -137,7 +129,7 @@ pub mod ssr {
         let claimed = ctx.bodega.handle_follow_up(&a.mission_id, Handled::Mission, &a.reason, by).await;
         if let Err(e) = claimed {
             grant.audit(&ctx, &what, Outcome::Failure, &e.to_string()).await?;
-            return Err(refused(e));
+            return Err(from_mission_error(e));
         }
         let note = source.outcome_note.clone().unwrap_or_default();
         let said = [a.reason.trim(), note.trim()].into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" — ");

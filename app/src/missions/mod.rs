@@ -316,7 +316,8 @@ pub mod ssr {
             .collect())
     }
 
-    fn from_mission_error(e: MissionError) -> ApiError {
+    /// A store's refusal of a mission change as the API answers it.
+    pub(crate) fn from_mission_error(e: MissionError) -> ApiError {
         fail(match e {
             MissionError::Invalid { field, reason } => ApiError::invalid(field, reason),
             MissionError::NotFound(m) => ApiError::NotFound(m),

@@ -281,18 +281,26 @@ fn OwnPlace(
                     <textarea name="own-instructions" rows="3" maxlength="2000" prop:value=move || instructions.get()
                         on:input=move |ev| instructions.set(event_target_value(&ev))></textarea>
                 </label>
-                <div class="time-window">
-                    <label>"From (optional)"
-                        <input type="time" name="own-from" prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
-                    </label>
-                    <label>"Until"
-                        <input type="time" name="own-until" prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
-                    </label>
-                </div>
+                <TimeWindow from until name="own"/>
                 <div class="actions">
                     <button type="submit" class="primary" data-testid="issue-own" disabled=move || issue.pending().get()>"Issue at this place"</button>
                 </div>
             </form>
         </details>
+    }
+}
+
+/// A time window within the shift: two local times, both empty for the whole shift.
+#[component]
+pub(super) fn TimeWindow(from: RwSignal<String>, until: RwSignal<String>, #[prop(into)] name: String) -> impl IntoView {
+    view! {
+        <div class="time-window">
+            <label>"From (optional)"
+                <input type="time" name=format!("{name}-from") prop:value=move || from.get() on:input=move |ev| from.set(event_target_value(&ev))/>
+            </label>
+            <label>"Until"
+                <input type="time" name=format!("{name}-until") prop:value=move || until.get() on:input=move |ev| until.set(event_target_value(&ev))/>
+            </label>
+        </div>
     }
 }

@@ -66,7 +66,6 @@ pub async fn decide_proposal(decision: ProposalDecision) -> Result<Option<Missio
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use bodega::audit::Outcome;
-    use bodega::missions::MissionError;
     use geo::Contains;
     use protocol::mission::{MissionProposal, Place, ProposalDraft};
     use protocol::policy::Target;
@@ -76,15 +75,8 @@ pub mod ssr {
     use crate::auth::ssr::authorize;
     use crate::context::{context, fail, unavailable};
     use crate::error::ApiError;
+    use crate::missions::ssr::from_mission_error;
     use crate::missions::IssueItem;
-
-    fn refused(e: MissionError) -> ApiError {
-        match e {
-            MissionError::Invalid { field, reason } => fail(ApiError::invalid(field, reason)),
-            MissionError::NotFound(m) => fail(ApiError::NotFound(m)),
-            other => unavailable(other),
-        }
-    }
 
     /// A proposal stored; audited.
     ///
@@ -116,7 +108,7 @@ pub mod ssr {
             Err(e) => (Outcome::Failure, e.to_string()),
         };
         grant.audit(&ctx, &format!("proposal {}", d.district), outcome, &detail).await?;
-        result.map_err(refused)
+        result.map_err(from_mission_error)
     }
 
     /// The caller's proposals.
@@ -158,7 +150,7 @@ pub mod ssr {
                 Err(e) => (Outcome::Failure, e.to_string()),
             };
             grant.audit(&ctx, &what, outcome, &detail).await?;
-            return result.map(|_| None).map_err(refused);
+            return result.map(|_| None).map_err(from_mission_error);
         }
         if d.shift.district != p.district {
             return Err(fail(ApiError::invalid(
@@ -171,7 +163,7 @@ pub mod ssr {
         // given back to the queue when the mission cannot be made).
         if let Err(e) = ctx.bodega.decide_proposal(p.id, Some(d.new_id.trim()), "", by).await {
             grant.audit(&ctx, &what, Outcome::Failure, &e.to_string()).await?;
-            return Err(refused(e));
+            return Err(from_mission_error(e));
         }
         let note = d.reason.trim();
         let instructions = [goal.trim(), note].into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n");
@@ -346,7 +338,8 @@ pub fn ProposalQueue(
     may_decide: bool,
     decide: Action<ProposalDecision, Result<Option<Mission>, ApiError>>,
 ) -> impl IntoView {
-    let pending: Vec<MissionProposal> = proposals.into_iter().filter(|p| p.status == ProposalStatus::Pending).collect();
+    // The board carries only the waiting ones.
+    let pending = proposals;
     if pending.is_empty() {
         return ().into_any();
     }
