@@ -64,8 +64,12 @@ pub async fn demo_today(bodega: &Bodega) -> Result<Option<jiff::civil::Date>, Bo
     Ok(bodega.setting(DEMO_TODAY_KEY).await?.and_then(|d| d.parse().ok()))
 }
 
+/// Demo officers in each district (`d1.officer1` … `d1.officer7`); the last works the seeded
+/// missions (see [`crate::demo_missions`]).
+pub const OFFICERS_PER_DISTRICT: u8 = 7;
+
 /// The demo's synthetic districts: (code, name, west, south, east, north), WGS84 rectangles.
-const DEMO_DISTRICTS: [(&str, &str, f64, f64, f64, f64); 4] = [
+pub(crate) const DEMO_DISTRICTS: [(&str, &str, f64, f64, f64, f64); 4] = [
     ("D1", "District 1 — Northwest (synthetic)", -123.2250, 49.2500, -123.1000, 49.3150),
     ("D2", "District 2 — Northeast (synthetic)", -123.1000, 49.2500, -123.0230, 49.3150),
     ("D3", "District 3 — Southwest (synthetic)", -123.2250, 49.1980, -123.1000, 49.2500),
@@ -73,7 +77,7 @@ const DEMO_DISTRICTS: [(&str, &str, f64, f64, f64, f64); 4] = [
 ];
 
 /// The demo's shifts: (code, name, start, end), local times.
-const DEMO_SHIFTS: [(&str, &str, &str, &str); 3] =
+pub(crate) const DEMO_SHIFTS: [(&str, &str, &str, &str); 3] =
     [("A", "Day", "06:00", "14:00"), ("B", "Evening", "14:00", "22:00"), ("C", "Night", "22:00", "06:00")];
 
 /// The synthetic part of the demo, marked `synthetic = 1` everywhere: four districts (quadrants
@@ -109,7 +113,7 @@ pub async fn seed_demo_roster(bodega: &Bodega) -> Result<(), BodegaError> {
                     .execute(&mut *tx)
                     .await?;
             }
-            let mut roster: Vec<(String, String, &str)> = (1..=6)
+            let mut roster: Vec<(String, String, &str)> = (1..=OFFICERS_PER_DISTRICT)
                 .map(|k| (format!("S{}{k:02}", &code[1..]), format!("Demo Officer {}{k:02} (synthetic)", &code[1..]), "officer"))
                 .collect();
             roster.push((format!("S{}90", &code[1..]), format!("Demo Sergeant {} (synthetic)", &code[1..]), "sergeant"));
@@ -149,7 +153,7 @@ pub async fn seed_demo_roster(bodega: &Bodega) -> Result<(), BodegaError> {
     Ok(())
 }
 
-/// The demo sign-in accounts: one per demo officer and sergeant (`d1.officer1` … `d4.officer6`,
+/// The demo sign-in accounts: one per demo officer and sergeant (`d1.officer1` … `d4.officer7`,
 /// `d1.sergeant` … `d4.sergeant`), `commander` (command staff), `analyst` and `admin`, all marked
 /// synthetic and all with the one password whose argon2id hash is given (the server chooses it:
 /// `BEATBOOK_DEMO_PASSWORD`, or a random one it prints once). Idempotent: existing accounts are
@@ -162,7 +166,7 @@ pub async fn seed_demo_accounts(bodega: &Bodega, password_hash: &str) -> Result<
     let mut wanted: Vec<(String, String, Vec<Role>, Vec<String>)> = Vec::new();
     for d in 1..=4 {
         let code = format!("D{d}");
-        for k in 1..=6 {
+        for k in 1..=OFFICERS_PER_DISTRICT {
             wanted.push((
                 format!("d{d}.officer{k}"),
                 format!("Demo Officer {d}{k:02} (synthetic)"),
@@ -196,6 +200,32 @@ pub async fn seed_demo_accounts(bodega: &Bodega, password_hash: &str) -> Result<
         };
         bodega.create_user(&new).await?;
         created += 1;
+    }
+    // A squad per district: its sergeant and its officers (`D1-S1` …).
+    for d in 1..=4 {
+        let member =
+            |name: String| async move { Ok::<_, BodegaError>(bodega.user_by_username(&name).await?.map(|u| u.id)) };
+        let Some(sergeant) = member(format!("d{d}.sergeant")).await? else { continue };
+        let mut members = vec![sergeant];
+        for k in 1..=OFFICERS_PER_DISTRICT {
+            members.extend(member(format!("d{d}.officer{k}")).await?);
+        }
+        let code = format!("D{d}-S1");
+        on_writer!(bodega, pool => {
+            let mut tx = begin_write(pool).await?;
+            sqlx::query(
+                "INSERT INTO squads (code, district_code, sergeant_user_id, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (code) DO NOTHING")
+                .bind(&code).bind(format!("D{d}")).bind(sergeant).bind(crate::store::now_seconds())
+                .execute(&mut *tx).await?;
+            for id in &members {
+                sqlx::query("INSERT INTO squad_members (user_id, squad_code) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING")
+                    .bind(id).bind(&code).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<(), sqlx::Error>(())
+        })
+        .map_err(BodegaError::from)?;
     }
     Ok(created)
 }

@@ -59,6 +59,7 @@ pub mod changes;
 pub mod classify;
 pub mod csvfile;
 pub mod demo;
+pub mod demo_missions;
 pub mod districts;
 pub mod export;
 pub mod feedback;

@@ -494,6 +494,18 @@ impl Bodega {
         by: &Subject,
         device_id: Option<&str>,
     ) -> Result<Mission, MissionError> {
+        self.create_mission_at(m, by, device_id, now_seconds()).await
+    }
+
+    /// [`Bodega::create_mission`] as of `now` (UTC seconds): the demo's missions are written at
+    /// the demo's times, since the events cannot be re-dated afterwards (they are append-only).
+    pub(crate) async fn create_mission_at(
+        &self,
+        m: &NewMission,
+        by: &Subject,
+        device_id: Option<&str>,
+        now: i64,
+    ) -> Result<Mission, MissionError> {
         let id = m.id.trim();
         if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(invalid("id", "must be a UUID"));
@@ -545,7 +557,6 @@ impl Bodega {
             Place::Point { .. } => ("point", None, None, None, None, None),
         };
         let status = if m.issue { MissionStatus::Issued } else { MissionStatus::Draft };
-        let now = now_seconds();
         on_writer!(self, pool => {
             let mut tx = begin_write(pool).await?;
             let taken: Option<String> = sqlx::query_scalar("SELECT id FROM missions WHERE id = $1")
@@ -877,7 +888,19 @@ impl Bodega {
         by: &Subject,
         args: &TransitionArgs,
     ) -> Result<Mission, MissionError> {
-        let now = now_seconds();
+        self.transition_mission_at(id, t, by, args, now_seconds()).await
+    }
+
+    /// [`Bodega::transition_mission`] as of `now` (UTC seconds), for the demo's missions (see
+    /// [`Bodega::create_mission_at`]).
+    pub(crate) async fn transition_mission_at(
+        &self,
+        id: &str,
+        t: Transition,
+        by: &Subject,
+        args: &TransitionArgs,
+        now: i64,
+    ) -> Result<Mission, MissionError> {
         let mission = self.mission(id).await?.ok_or_else(|| MissionError::NotFound(format!("no mission {id}")))?;
         let detail = self.step_details(&mission, t, args).await?;
         on_writer!(self, pool => {
@@ -913,14 +936,19 @@ impl Bodega {
     ///
     /// # Errors
     /// A store error.
-    pub async fn mission_dosage(&self, epsg: u32, size_m: u32, since: i64) -> Result<Vec<CellDosage>, BodegaError> {
+    pub async fn mission_dosage(
+        &self,
+        epsg: u32,
+        size_m: u32,
+        (since, until): (i64, i64),
+    ) -> Result<Vec<CellDosage>, BodegaError> {
         let rows: Vec<(i64, i64, i64, i64, Option<i64>)> = on_pool!(self, pool => sqlx::query_as(
             "SELECT m.cell_ix, m.cell_iy, COUNT(*), CAST(COALESCE(SUM(t.dwell_minutes), 0) AS BIGINT), MAX(e.server_time) \
              FROM missions m JOIN mission_templates t ON t.id = m.template_id \
              JOIN mission_events e ON e.mission_id = m.id AND e.transition = 'complete' \
-             WHERE m.place_kind = 'cell' AND m.cell_epsg = $1 AND m.cell_size_m = $2 AND e.server_time >= $3 \
+             WHERE m.place_kind = 'cell' AND m.cell_epsg = $1 AND m.cell_size_m = $2 AND e.server_time >= $3 AND e.server_time < $4 \
              GROUP BY m.cell_ix, m.cell_iy")
-            .bind(i64::from(epsg)).bind(i64::from(size_m)).bind(since).fetch_all(pool).await)?;
+            .bind(i64::from(epsg)).bind(i64::from(size_m)).bind(since).bind(until).fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
             .map(|(ix, iy, visits, minutes, last_completed_at)| CellDosage {

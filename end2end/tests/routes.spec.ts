@@ -8,7 +8,7 @@ import { devicePage, hydrated, signIn } from './helpers';
 const ROUTES: Record<string, string[]> = {
   commander: ['/', '/places', '/plan', '/menu', '/crime', '/accuracy', '/followups', '/presence', '/outcomes', '/snapshot', '/rules'],
   'd1.sergeant': ['/missions', '/board', '/plan', '/followups', '/presence', '/outcomes'],
-  'd1.officer3': ['/', '/missions', '/places'],
+  'd1.officer7': ['/', '/missions', '/places'],
   analyst: ['/upload', '/crime', '/menu'],
   admin: ['/', '/setup', '/admin/users', '/admin/devices', '/admin/audit'],
 };
@@ -20,6 +20,8 @@ async function visit(page: Page, path: string, errors: string[]) {
   await expect(page.locator('main h1, main [data-testid=administrator-start]').first()).toBeVisible();
   await expect(page.locator('main .loading')).toHaveCount(0, { timeout: 30_000 });
   await expect(page.locator('main .error')).toHaveCount(0);
+  // The demo city has data on every screen: no empty state anywhere.
+  await expect(page.locator('main .empty'), `an empty state on ${path}`).toHaveCount(0);
   await page.screenshot({ path: test.info().outputPath(`${path === '/' ? 'home' : path.slice(1).replace(/\//g, '-')}.png`), fullPage: true });
   expect(errors, `console errors on ${path}`).toEqual([]);
 }

@@ -13,11 +13,16 @@ use crate::device::FieldStore;
 use crate::geo::{compass, distance_and_bearing, distance_text};
 use crate::ui::hooks::{page_visible, use_clock, use_position};
 
-/// Missions ordered as an officer works them: priority first, then nearest.
+/// Missions ordered as an officer works them: those still to do first, by priority, then
+/// nearest; below them the finished ones, newest shift first (an officer's weeks of history
+/// must not bury today's work).
 pub fn order_by_priority_and_distance(missions: &mut [(Mission, Option<(f64, f64)>)]) {
+    let finished = |m: &Mission| m.status.rank() >= MissionStatus::Completed.rank();
     missions.sort_by(|(a, da), (b, db)| {
-        a.priority
-            .cmp(&b.priority)
+        finished(a)
+            .cmp(&finished(b))
+            .then_with(|| if finished(a) { b.shift_date.cmp(&a.shift_date) } else { std::cmp::Ordering::Equal })
+            .then_with(|| a.priority.cmp(&b.priority))
             .then_with(|| {
                 let (x, y) = (da.map_or(f64::INFINITY, |d| d.0), db.map_or(f64::INFINITY, |d| d.0));
                 x.total_cmp(&y)

@@ -411,8 +411,10 @@ pub mod ssr {
         let (shift_start, shift_end) = ranking.shift;
         let (from, to) = ranking.window;
 
-        // Dosage: completed this shift, completed in the last 24 h, and already planned.
-        let dosage_since = |since: i64| ctx.bodega.mission_dosage(epsg.code(), MICRO_PLACE.m(), since);
+        // Dosage: completed this shift, completed in the last 24 h, and already planned. Counted
+        // up to the shift's end: a shift planned after the fact (or the demo's past) is not dosed
+        // by visits made after it.
+        let dosage_since = |since: i64| ctx.bodega.mission_dosage(epsg.code(), MICRO_PLACE.m(), (since, shift_end));
         let this_shift = dosage_since(shift_start).await.map_err(unavailable)?;
         let day = dosage_since(shift_start - 86_400).await.map_err(unavailable)?;
         let ever = dosage_since(0).await.map_err(unavailable)?;

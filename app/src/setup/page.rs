@@ -344,7 +344,7 @@ pub fn RulesPage() -> impl IntoView {
                                 <RulesForm version=v.current.version rules=v.current.rules save/>
                                 <h2>"Versions"</h2>
                                 {if history.is_empty() {
-                                    view! { <p class="empty" data-testid="rules-history">"Beatbook's defaults are in force; no version has been set yet."</p> }.into_any()
+                                    view! { <p class="hint" data-testid="rules-history">"Beatbook's defaults are in force; no version has been set yet."</p> }.into_any()
                                 } else {
                                     view! {
                                         <div class="table-scroll">

@@ -519,7 +519,7 @@ async fn the_demo_roster_is_synthetic_marked_and_idempotent() {
     assert_eq!(count("districts").await, (4, 4));
     assert_eq!(count("shifts").await, (3, 3));
     assert_eq!(count("units").await, (12, 12));
-    assert_eq!(count("officers").await, (29, 29));
+    assert_eq!(count("officers").await, (33, 33));
     let d = store.bodega.districts().await.expect("districts");
     assert!(d.iter().all(|(_, name, kind)| name.contains("synthetic") && kind == "district"));
 }

@@ -234,12 +234,16 @@ async fn a_mission_goes_from_issue_to_review_with_one_event_per_step() {
     let mine =
         b.missions(&MissionFilter { assignee_user_id: Some(off2.user_id), ..Default::default() }).await.expect("mine");
     assert!(mine.is_empty());
-    let dosage = b.mission_dosage(32610, 150, 0).await.expect("dosage");
+    let dosage = b.mission_dosage(32610, 150, (0, i64::MAX)).await.expect("dosage");
     assert_eq!(dosage.len(), 1);
     assert_eq!(
         (dosage[0].ix, dosage[0].iy, dosage[0].visits, dosage[0].minutes),
         (3275, 36_053, 1, koper.dwell_minutes)
     );
+    // Counted up to a time: a visit made after it does not dose a shift that ended before.
+    let done = dosage[0].last_completed_at.expect("completed at");
+    assert!(b.mission_dosage(32610, 150, (0, done)).await.expect("dosage").is_empty());
+    assert_eq!(b.mission_dosage(32610, 150, (done, done + 1)).await.expect("dosage").len(), 1);
 }
 
 #[tokio::test]

@@ -41,6 +41,8 @@ pub async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
     // demo city itself: a Data Bodega holding a department's own data never gets them.
     if demo_city_now {
         announce_demo_password(crate::accounts::ensure_demo_accounts(&bodega).await?);
+        let missions = bodega::demo_missions::seed_demo_missions(&bodega).await?;
+        tracing::info!(missions, "demo missions seeded (synthetic): nine weeks of each district's squad");
     }
     if !args.site_root.join("pkg").is_dir() {
         tracing::warn!(site_root = %args.site_root.display(), "no built site here: pages render but will not hydrate (run `make run`)");
@@ -115,6 +117,8 @@ pub async fn seed_demo(common: &Common) -> anyhow::Result<()> {
     let s = bodega::demo::seed_demo(&bodega).await?;
     let a = bodega::demo::seed_demo_activity(&bodega).await?;
     announce_demo_password(crate::accounts::ensure_demo_accounts(&bodega).await?);
+    bodega.ensure_default_menu().await?;
+    let missions = bodega::demo_missions::seed_demo_missions(&bodega).await?;
     bodega.close().await;
     println!(
         "demo city: read {}, loaded {}, updated {}, unchanged {}, rejected {}, without location {}, location flagged {}",
@@ -124,6 +128,7 @@ pub async fn seed_demo(common: &Common) -> anyhow::Result<()> {
         "synthetic calls for service: loaded {}, unchanged {}; synthetic patrol GPS fixes: loaded {}, already there {}",
         a.calls.loaded, a.calls.unchanged, a.gps.loaded, a.gps.unchanged
     );
+    println!("synthetic demo missions: created {missions} (none when they exist already)");
     Ok(())
 }
 
@@ -131,7 +136,7 @@ pub async fn seed_demo(common: &Common) -> anyhow::Result<()> {
 fn announce_demo_password(password: Option<String>) {
     if let Some(p) = password {
         eprintln!(
-            "Demo accounts created (synthetic): d1.officer1 … d4.officer6, d1.sergeant … d4.sergeant, commander, \
+            "Demo accounts created (synthetic): d1.officer1 … d4.officer7, d1.sergeant … d4.sergeant, commander, \
              analyst, admin.\nTheir password is: {p}\n(Set {} to choose it.)",
             crate::accounts::DEMO_PASSWORD_ENV
         );
