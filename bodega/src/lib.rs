@@ -48,7 +48,9 @@
 //!   answers pulls by the global change counter.
 //! - [`aggregates`] keeps the per-cell, per-day counts; [`classify`] the offence map; [`harm`]
 //!   the harm tables; [`snapshot`] the command views' queries.
-//! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install.
+//! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install, with its
+//!   synthetic districts, roster, accounts, calls and patrol tracks; [`demo_missions`] its
+//!   squads' nine weeks of missions, written through the ordinary lifecycle at the demo's times.
 //! - [`testing`] gives tests a fresh store on the engine the test run targets.
 
 pub mod accounts;

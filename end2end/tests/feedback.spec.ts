@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { devicePage, fieldReady, hydrated, signIn, watchCspViolations } from './helpers';
+import { devicePage, fieldReady, hydrated, signIn, walkWithFollowUp, watchCspViolations } from './helpers';
 
 // Feedback that reaches someone: an officer finishes a "Park and walk" with a note and
 // "needs follow-up"; the sergeant reads the note on the board and in the district's follow-up
@@ -42,18 +42,7 @@ test('a note and "needs follow-up" reach the sergeant, who makes a mission of it
   await signIn(field, officer(), '/missions');
   await fieldReady(field);
   const item = field.locator(`li.mission[data-mission="${id}"]`);
-  await item.locator('.mission-head').click();
-  await field.getByRole('button', { name: 'Start mission' }).click();
-  await expect(item).toHaveAttribute('data-status', 'in_progress');
-  if (!(await field.locator('.outcome-form').isVisible())) await item.locator('.mission-head').click();
-  const form = field.locator('.outcome-form');
-  await form.getByRole('button', { name: 'more Contacts made' }).click();
-  await form.getByRole('group', { name: 'Conditions found' }).getByRole('button', { name: 'Quiet' }).click();
-  await form.getByRole('group', { name: 'Needs follow-up' }).getByRole('button', { name: 'Yes' }).click();
-  await form.getByLabel('Note (optional)').fill(NOTE);
-  await form.getByRole('button', { name: 'Complete mission' }).click();
-  await expect(item).toHaveAttribute('data-status', 'completed');
-  await expect(field.getByTestId('sync-status')).toHaveAttribute('data-pending', '0', { timeout: 30_000 });
+  await walkWithFollowUp(field, item, 'Quiet', NOTE);
   expect(await csp()).toEqual([]);
 
   // The sergeant's board: the card says so, with the officer's words.

@@ -1,4 +1,4 @@
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 
 /** The header Beatbook's server puts on every answer (protocol::SERVER_HEADER): an answer a test
  * stands in for the server's must carry it, or the app takes it for a proxy's or a portal's. */
@@ -141,4 +141,21 @@ export async function openNav(page: Page) {
     await expect(page.locator('#main-nav')).toBeVisible();
   }
   return page.locator('#main-nav');
+}
+
+/** The officer works a "Park and walk" on their device: starts `item`, then completes it with one
+ * contact, `conditions` found, "needs follow-up" and `note`, and waits until it is synced. */
+export async function walkWithFollowUp(field: Page, item: Locator, conditions: string, note: string) {
+  await item.locator('.mission-head').click();
+  await field.getByRole('button', { name: 'Start mission' }).click();
+  await expect(item).toHaveAttribute('data-status', 'in_progress');
+  if (!(await field.locator('.outcome-form').isVisible())) await item.locator('.mission-head').click();
+  const form = field.locator('.outcome-form');
+  await form.getByRole('button', { name: 'more Contacts made' }).click();
+  await form.getByRole('group', { name: 'Conditions found' }).getByRole('button', { name: conditions }).click();
+  await form.getByRole('group', { name: 'Needs follow-up' }).getByRole('button', { name: 'Yes' }).click();
+  await form.getByLabel('Note (optional)').fill(note);
+  await form.getByRole('button', { name: 'Complete mission' }).click();
+  await expect(item).toHaveAttribute('data-status', 'completed');
+  await expect(field.getByTestId('sync-status')).toHaveAttribute('data-pending', '0', { timeout: 30_000 });
 }

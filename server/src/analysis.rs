@@ -124,8 +124,12 @@ pub fn read_weight_rows(name: &str, bytes: &[u8]) -> Result<Vec<(String, f64, St
     let mut reader = csv::Reader::from_reader(bytes);
     let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
     let col = |n: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(n));
-    let (Some(o), Some(w), note) = (col("offense"), col("weight"), col("note")) else {
-        return Err(bad("needs 'offense' and 'weight' columns".into()));
+    // Either spelling of the offence column, and the Cambridge file's `source_note`: the
+    // published tables are loaded as they come.
+    let (Some(o), Some(w), note) =
+        (col("offense").or(col("offence")), col("weight"), col("note").or(col("source_note")))
+    else {
+        return Err(bad("needs 'offense' (or 'offence') and 'weight' columns".into()));
     };
     let mut entries = Vec::new();
     for (i, record) in reader.records().enumerate() {

@@ -1,5 +1,6 @@
 //! `POST /api/ingest/{kind}`: an analyst uploads an export (incidents, calls for service or GPS
-//! as CSV; districts as GeoJSON) from the app's upload screen. The same loaders as
+//! as CSV; districts as GeoJSON) or a harm weight table (CSV `offense,weight[,note]`, named by
+//! `table` and `table_version`, then put in force) from the app's upload screen. The same loaders as
 //! `server ingest` (streaming, idempotent, bad rows kept with their line and reason); the body
 //! is streamed to a temporary file first, so an upload is bounded by [`MAX_UPLOAD_BYTES`], not
 //! by memory. Query: `file_name` (a plain file name, recorded in the batch; never used as a
@@ -41,6 +42,10 @@ pub struct UploadQuery {
     /// Check everything, store nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// A harm table's name (`cambridge-chi`).
+    pub table: Option<String>,
+    /// A harm table's version (`2020`): a version never changes meaning.
+    pub table_version: Option<String>,
 }
 
 /// A file name as a name only: no directories, no traversal, no control characters.
@@ -85,8 +90,8 @@ pub async fn upload(
         Ok(g) => g,
         Err(resp) => return resp,
     };
-    if !["incidents", "calls", "gps", "districts"].contains(&kind.as_str()) {
-        return refuse(StatusCode::NOT_FOUND, "kind", "upload incidents, calls, gps or districts");
+    if !["incidents", "calls", "gps", "districts", "harm"].contains(&kind.as_str()) {
+        return refuse(StatusCode::NOT_FOUND, "kind", "upload incidents, calls, gps, districts or harm");
     }
     let Ok(Query(q)) = query else {
         return refuse(StatusCode::BAD_REQUEST, "file_name", "the upload needs ?file_name=NAME");
@@ -120,7 +125,11 @@ pub async fn upload(
     // Loaded and audited in a task of its own: a client that gives up (or a proxy's timeout)
     // drops this request, but never a load halfway between its commit and its audit record.
     let work = tokio::spawn(async move {
-        let result = load(&state, &kind, &file_name, q.dry_run, mapping, spooled).await;
+        let result = if kind == "harm" {
+            load_harm(&state, &file_name, &q, spooled).await
+        } else {
+            load(&state, &kind, &file_name, q.dry_run, mapping, spooled).await
+        };
         finish_upload(&state, &grant, &kind, &file_name, result).await
     });
     match work.await {
@@ -143,13 +152,14 @@ async fn finish_upload(
         Ok(summary) => (
             bodega::audit::Outcome::Success,
             format!(
-                "{}{kind} {file_name}: read {}, loaded {}, updated {}, unchanged {}, rejected {}",
+                "{}{kind} {file_name}: read {}, loaded {}, updated {}, unchanged {}, rejected {}{}",
                 if summary.dry_run { "dry run: " } else { "" },
                 summary.read,
                 summary.loaded,
                 summary.updated,
                 summary.unchanged,
-                summary.rejected
+                summary.rejected,
+                summary.in_force.as_deref().map(|f| format!("; {f}")).unwrap_or_default()
             ),
             Json(summary).into_response(),
         ),
@@ -189,6 +199,50 @@ async fn spool(body: Body) -> Result<std::fs::File, Response> {
     use std::io::Seek;
     file.rewind().map_err(io)?;
     Ok(file)
+}
+
+/// A harm weight table: read, checked, stored under its name and version, and put in force (a
+/// dry run only reads and checks it). Loading the same weights again changes nothing; other
+/// weights under a stored version are refused, since every score names the version it used.
+async fn load_harm(
+    state: &AppState,
+    file_name: &str,
+    q: &UploadQuery,
+    file: std::fs::File,
+) -> Result<Uploaded, (StatusCode, String)> {
+    let invalid = |e: &dyn std::fmt::Display| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+    let named = |v: &Option<String>, what: &str| {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).ok_or_else(|| {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("a harm table needs its {what} (letters, digits, '-', '_', '.')"),
+            )
+        })
+    };
+    let (name, version) = (named(&q.table, "name")?, named(&q.table_version, "version")?);
+    let mut bytes = Vec::new();
+    use std::io::Read;
+    std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| invalid(&e))?;
+    let rows = crate::analysis::read_weight_rows(&name, &bytes).map_err(|e| invalid(&e))?;
+    let read = rows.len() as u64;
+    let mut summary =
+        Uploaded { kind: "harm".into(), file_name: file_name.into(), dry_run: q.dry_run, read, ..Default::default() };
+    if q.dry_run {
+        hotspot::HarmTable::new(&name, &version, rows.into_iter().map(|(o, w, _)| (o, w))).map_err(|e| invalid(&e))?;
+        return Ok(summary);
+    }
+    let bodega = &state.ctx.bodega;
+    let added = bodega.load_harm_table(&name, &version, &rows).await.map_err(|e| match e {
+        bodega::harm::HarmTableError::Store(e) => {
+            tracing::error!(error = %e, "loading a harm table failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "the Data Bodega is unavailable".to_string())
+        }
+        e => invalid(&e),
+    })?;
+    (summary.loaded, summary.unchanged) = if added { (read, 0) } else { (0, read) };
+    let before = bodega.activate_harm_table(&name, &version).await.map_err(|e| invalid(&e))?;
+    summary.in_force = Some(format!("harm table in force: {name}@{version} (was {before})"));
+    Ok(summary)
 }
 
 async fn load(

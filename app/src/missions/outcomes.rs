@@ -124,7 +124,14 @@ pub fn OutcomesPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Adding up…"</p> }>
                 {move || Suspend::new(async move {
                     match view_data.await {
-                        Err(e) => view! { <p class="error" role="alert" data-testid="outcomes-error">{e.to_string()}</p> }.into_any(),
+                        // The dates stay to be corrected: a refused range must not leave the
+                        // page with nothing to change.
+                        Err(e) => view! {
+                            <p class="error" role="alert" data-testid="outcomes-error">{e.to_string()}</p>
+                            <form class="outcomes-filter" on:submit=|ev| ev.prevent_default()>
+                                <DateRange from to from_value=from.get_untracked().unwrap_or_default() to_value=to.get_untracked().unwrap_or_default()/>
+                            </form>
+                        }.into_any(),
                         Ok(v) => {
                             let chosen = v.district.clone().unwrap_or_default();
                             let csv = v.csv.clone();
@@ -142,8 +149,7 @@ pub fn OutcomesPage() -> impl IntoView {
                                             }).collect_view()}
                                         </select>
                                     </label>
-                                    <label>"From"<input type="date" name="from" value=v.from.clone() on:change=move |ev| from.set(Some(event_target_value(&ev)))/></label>
-                                    <label>"To"<input type="date" name="to" value=v.to.clone() on:change=move |ev| to.set(Some(event_target_value(&ev)))/></label>
+                                    <DateRange from to from_value=v.from.clone() to_value=v.to.clone()/>
                                     <label>"Group by"
                                         <select data-testid="outcomes-by" on:change=move |ev| {
                                             let key = event_target_value(&ev);
@@ -170,6 +176,20 @@ pub fn OutcomesPage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The page's From and To dates, shown as `from_value` and `to_value`.
+#[component]
+fn DateRange(
+    from: RwSignal<Option<String>>,
+    to: RwSignal<Option<String>>,
+    from_value: String,
+    to_value: String,
+) -> impl IntoView {
+    view! {
+        <label>"From"<input type="date" name="from" value=from_value on:change=move |ev| from.set(Some(event_target_value(&ev)))/></label>
+        <label>"To"<input type="date" name="to" value=to_value on:change=move |ev| to.set(Some(event_target_value(&ev)))/></label>
+    }
 }
 
 /// Completed missions per week as bars (SVG, so it prints and needs no library).

@@ -42,7 +42,7 @@ pub fn PlanShift() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(result) = issue.value().get() {
             message.set(Some(match result {
-                Ok(m) => Ok(format!("Issued {} missions.", m.len())),
+                Ok(m) => Ok(format!("Issued {} mission{}.", m.len(), if m.len() == 1 { "" } else { "s" })),
                 Err(e) => Err(e.to_string()),
             }));
             recs.refetch();

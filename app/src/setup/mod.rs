@@ -224,13 +224,13 @@ pub mod ssr {
                 table != "count@1",
                 false,
                 if table == "count@1" {
-                    "Optional: every offence weighs 1 until a harm table is loaded (server weights load FILE --name \
-                     NAME --table-version V --activate)."
+                    "Optional: every offence weighs 1 until an analyst loads a harm table on Load data (Harm \
+                     weights), or `server weights load FILE --name NAME --table-version V --activate`."
                         .into()
                 } else {
                     format!("{table} is in force.")
                 },
-                None,
+                Some("/upload"),
             ),
             step(
                 "menu",

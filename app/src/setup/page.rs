@@ -25,6 +25,9 @@ fn show(message: Message, id: &'static str) -> impl IntoView {
 pub fn SetupPage() -> impl IntoView {
     let status = Resource::new(|| (), |_| setup_status());
     let message: Message = RwSignal::new(None);
+    // The roster's answer lives here: a successful import reloads the status, which re-renders
+    // the roster section, and the answer must outlive that.
+    let roster_message: Message = RwSignal::new(None);
     // The form edits this pattern (None: closed; Some with empty code in `editing`: new).
     let form = RwSignal::new(None::<(Option<String>, ShiftPattern)>);
     let save = Action::new(move |(editing, shift): &(Option<String>, ShiftPattern)| {
@@ -86,7 +89,7 @@ pub fn SetupPage() -> impl IntoView {
                                 <p class="hint">{format!("Local times in {zone}; a shift that ends before it starts runs into the next day. On a daylight-saving night it is an hour shorter or longer. Overlapping shifts are allowed and shown.")}</p>
                                 {show(message, "setup-message")}
                                 <ShiftTable rows=v.shifts form remove/>
-                                <Roster squads=v.squads status/>
+                                <Roster squads=v.squads status message=roster_message/>
                             }.into_any()
                         }
                     }
@@ -104,8 +107,11 @@ pub fn SetupPage() -> impl IntoView {
 
 /// The roster: a CSV of who works where becomes accounts, squads and units, all or nothing.
 #[component]
-fn Roster(squads: Vec<Squad>, status: Resource<Result<super::SetupView, crate::error::ApiError>>) -> impl IntoView {
-    let message: Message = RwSignal::new(None);
+fn Roster(
+    squads: Vec<Squad>,
+    status: Resource<Result<super::SetupView, crate::error::ApiError>>,
+    message: Message,
+) -> impl IntoView {
     let busy = RwSignal::new(false);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let send = move || {
@@ -134,7 +140,7 @@ fn Roster(squads: Vec<Squad>, status: Resource<Result<super::SetupView, crate::e
                         .map(|r| {
                             let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
                             format!(
-                                "Roster imported: {} new accounts, {} updated; squads {}; units {}. New accounts sign in through single sign-on, or with a password an administrator sets (server user passwd NAME).",
+                                "Roster imported: {} new accounts, {} updated; squads {}; units {}. New accounts sign in through single sign-on, or with a temporary password an administrator gives them on Accounts.",
                                 r.created.len(), r.updated.len(), list(&r.squads), list(&r.units)
                             )
                         })

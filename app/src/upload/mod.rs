@@ -1,5 +1,6 @@
-//! `/upload`: an analyst loads an export from the records or dispatch system into the Data
-//! Bodega (`POST /api/ingest/{kind}`, the same loaders as `server ingest`), first as a dry run
+//! `/upload`: an analyst loads an export from the records or dispatch system, district outlines
+//! or a harm weight table into the Data Bodega (`POST /api/ingest/{kind}`, the same loaders as
+//! `server ingest` and `server weights load --activate`), first as a dry run
 //! if they like, and reads what was loaded, updated, unchanged and set aside, row by row.
 
 use leptos::prelude::*;
@@ -21,7 +22,7 @@ pub const PRESETS: &[(&str, &str)] = &[
 /// What an upload did: `POST /api/ingest/{kind}`'s answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Uploaded {
-    /// `incidents`, `calls`, `gps` or `districts`.
+    /// `incidents`, `calls`, `gps`, `districts` or `harm`.
     pub kind: String,
     /// The file name recorded.
     pub file_name: String,
@@ -39,6 +40,9 @@ pub struct Uploaded {
     pub rejected: u64,
     /// The first rows set aside: (line, field, reason).
     pub rejected_rows: Vec<(i64, String, String)>,
+    /// A harm table: which table is in force now, and which was before.
+    #[serde(default)]
+    pub in_force: Option<String>,
 }
 
 /// The upload screen.
@@ -46,6 +50,8 @@ pub struct Uploaded {
 pub fn UploadPage() -> impl IntoView {
     let kind = RwSignal::new("incidents".to_string());
     let preset = RwSignal::new(String::new());
+    let table = RwSignal::new(String::new());
+    let table_version = RwSignal::new(String::new());
     let dry_run = RwSignal::new(true);
     let busy = RwSignal::new(false);
     let result = RwSignal::new(None::<Result<Uploaded, String>>);
@@ -60,9 +66,14 @@ pub fn UploadPage() -> impl IntoView {
             };
             busy.set(true);
             result.set(None);
-            let (k, p, d) = (kind.get_untracked(), preset.get_untracked(), dry_run.get_untracked());
+            let (k, d) = (kind.get_untracked(), dry_run.get_untracked());
+            let extra: Vec<(&str, String)> = match k.as_str() {
+                "incidents" => vec![("preset", preset.get_untracked())],
+                "harm" => vec![("table", table.get_untracked()), ("table_version", table_version.get_untracked())],
+                _ => vec![],
+            };
             leptos::task::spawn_local(async move {
-                let answer = send_file(&k, &p, d, file).await;
+                let answer = send_file(&k, &extra, d, file).await;
                 result.set(Some(answer));
                 busy.set(false);
             });
@@ -80,8 +91,18 @@ pub fn UploadPage() -> impl IntoView {
                         <option value="calls">"Calls for service (dispatch)"</option>
                         <option value="gps">"GPS fixes (vehicle location)"</option>
                         <option value="districts">"District boundaries (GeoJSON)"</option>
+                        <option value="harm">"Harm weights (CSV: offense, weight, note)"</option>
                     </select>
                 </label>
+                <Show when=move || kind.get() == "harm">
+                    <p class="hint">"A crime harm index: each offence text's weight (the Cambridge index weighs by the days of prison a first offender would get). Loaded, it is put in force: every ranking after it uses these weights and says so."</p>
+                    <label>"Table name"
+                        <input name="table" placeholder="cambridge-chi" prop:value=move || table.get() on:input=move |ev| table.set(event_target_value(&ev))/>
+                    </label>
+                    <label>"Version"
+                        <input name="table_version" placeholder="2020" prop:value=move || table_version.get() on:input=move |ev| table_version.set(event_target_value(&ev))/>
+                    </label>
+                </Show>
                 <Show when=move || kind.get() == "incidents">
                     <label>"Export format"
                         <select name="preset" on:change=move |ev| preset.set(event_target_value(&ev))>
@@ -125,6 +146,7 @@ fn UploadResult(u: Uploaded) -> impl IntoView {
     view! {
         <div class="notice" role="status" data-testid="upload-result">
             <p>{headline}</p>
+            {u.in_force.map(|f| view! { <p data-testid="in-force">{f}</p> })}
             {(!u.rejected_rows.is_empty()).then(|| view! {
                 <table class="rejected" data-testid="rejected-rows">
                     <thead><tr><th>"Line"</th><th>"Field"</th><th>"Why it was set aside"</th></tr></thead>
@@ -141,13 +163,17 @@ fn UploadResult(u: Uploaded) -> impl IntoView {
 }
 
 #[cfg(feature = "hydrate")]
-async fn send_file(kind: &str, preset: &str, dry_run: bool, file: web_sys::File) -> Result<Uploaded, String> {
+async fn send_file(
+    kind: &str,
+    extra: &[(&str, String)],
+    dry_run: bool,
+    file: web_sys::File,
+) -> Result<Uploaded, String> {
     use crate::net::{answer_message, fetch_body};
-    let query = format!(
-        "file_name={}&dry_run={dry_run}{}",
-        js_sys::encode_uri_component(&file.name()),
-        if preset.is_empty() { String::new() } else { format!("&preset={}", js_sys::encode_uri_component(preset)) }
-    );
+    let mut query = format!("file_name={}&dry_run={dry_run}", js_sys::encode_uri_component(&file.name()));
+    for (key, value) in extra.iter().filter(|(_, v)| !v.is_empty()) {
+        query.push_str(&format!("&{key}={}", js_sys::encode_uri_component(value)));
+    }
     let (status, text) = fetch_body("POST", &format!("/api/ingest/{kind}?{query}"), Some((file.as_ref(), None)))
         .await
         .map_err(|e| format!("Not sent ({e})."))?;

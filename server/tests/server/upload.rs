@@ -96,7 +96,11 @@ async fn hostile_files_and_file_names_get_a_clear_4xx_and_store_nothing() {
             br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#.to_vec(),
             "code",
         ),
-        ("/api/ingest/passwords?file_name=x.csv", CSV.into(), "incidents, calls, gps or districts"),
+        ("/api/ingest/passwords?file_name=x.csv", CSV.into(), "incidents, calls, gps, districts or harm"),
+        ("/api/ingest/harm?file_name=w.csv&table_version=1", b"offense,weight\nTheft,1\n".to_vec(), "name"),
+        ("/api/ingest/harm?file_name=w.csv&table=t&table_version=1", b"offense,weight\nTheft,-1\n".to_vec(), "Theft"),
+        ("/api/ingest/harm?file_name=w.csv&table=t&table_version=1", b"offense,weight\nTheft,lots\n".to_vec(), "line 2"),
+        ("/api/ingest/harm?file_name=w.csv&table=../t&table_version=1", b"offense,weight\nTheft,1\n".to_vec(), "name"),
     ];
     for (path, body, says) in cases {
         let (status, _, text) = call(&app.router, upload(path, body, &analyst)).await;
@@ -106,6 +110,50 @@ async fn hostile_files_and_file_names_get_a_clear_4xx_and_store_nothing() {
     assert_eq!(app.store.bodega.incident_count().await.expect("count"), incidents, "nothing stored");
     assert_eq!(app.store.bodega.districts().await.expect("districts"), districts, "districts untouched");
     assert_eq!(batches(&app).await, batches_before, "no batch is left from a refused file");
+}
+
+/// The Cambridge Crime Harm Index as mapped to Vancouver's offence texts, uploaded as published:
+/// checked by a dry run, stored and put in force, and every ranking after it says so; the same
+/// file again changes nothing, and other weights under its version are refused.
+#[tokio::test]
+async fn an_analyst_uploads_a_harm_table_and_it_is_in_force() {
+    let app = test_app().await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    let analyst = sign_in(&app, "ana").await;
+    let file = std::fs::read(shared_data("harm/vancouver_mapping_cchi2020.csv")).expect("harm file");
+    let rows = file.iter().filter(|b| **b == b'\n').count() as u64 - 1;
+    let path = |extra: &str| {
+        format!(
+            "/api/ingest/harm?file_name=vancouver_mapping_cchi2020.csv&table=cambridge-chi&table_version=2020{extra}"
+        )
+    };
+    let b = &app.store.bodega;
+
+    let (status, _, body) = call(&app.router, upload(&path("&dry_run=true"), file.clone(), &analyst)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!((s["read"].as_u64(), s["loaded"].as_u64()), (Some(rows), Some(0)), "{s}");
+    assert!(b.harm_tables().await.expect("tables").is_empty(), "a dry run stores nothing");
+
+    let (status, _, body) = call(&app.router, upload(&path(""), file.clone(), &analyst)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!((s["read"].as_u64(), s["loaded"].as_u64()), (Some(rows), Some(rows)), "{s}");
+    assert_eq!(s["in_force"], "harm table in force: cambridge-chi@2020 (was count@1)");
+    assert_eq!(b.active_harm_table().await.expect("active").version(), "cambridge-chi@2020");
+    // Weights as the file gives them: Homicide weighs 5,475 days.
+    let table = b.active_harm_table().await.expect("active");
+    assert_eq!(table.weigh("Homicide"), Some(5475.0));
+    let audit = audit_of(&app, "ingest_data").await;
+    assert!(audit[0].detail.contains("harm table in force: cambridge-chi@2020 (was count@1)"), "{}", audit[0].detail);
+
+    let (_, _, body) = call(&app.router, upload(&path(""), file.clone(), &analyst)).await;
+    let s: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!((s["loaded"].as_u64(), s["unchanged"].as_u64()), (Some(0), Some(rows)), "{s}");
+    let other = b"offense,weight\nHomicide,1\n".to_vec();
+    let (status, _, body) = call(&app.router, upload(&path(""), other, &analyst)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("2020"), "names the version taken: {body}");
 }
 
 #[test]
