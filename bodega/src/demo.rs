@@ -156,8 +156,9 @@ pub async fn seed_demo_roster(bodega: &Bodega) -> Result<(), BodegaError> {
 /// The demo sign-in accounts: one per demo officer and sergeant (`d1.officer1` … `d4.officer7`,
 /// `d1.sergeant` … `d4.sergeant`), `commander` (command staff), `analyst` and `admin`, all marked
 /// synthetic and all with the one password whose argon2id hash is given (the server chooses it:
-/// `BEATBOOK_DEMO_PASSWORD`, or a random one it prints once). Idempotent: existing accounts are
-/// left alone. Returns how many were created.
+/// `BEATBOOK_DEMO_PASSWORD`, or a random one it prints once), and a squad per district (`D1-S1`
+/// …: its sergeant and officers). Idempotent: existing accounts and squads are left alone.
+/// Returns how many accounts were created.
 ///
 /// # Errors
 /// A store error.
