@@ -71,9 +71,9 @@ pub mod ssr {
 
     use super::{FollowUpAction, FollowUpList};
     use crate::auth::ssr::authorize;
-    use crate::context::{context, fail, unavailable};
+    use crate::context::{context, unavailable};
     use crate::error::ApiError;
-    use crate::missions::ssr::from_mission_error;
+    use crate::missions::ssr::{from_mission_error, gated_mission, in_district};
     use crate::missions::{IssueItem, ShiftRef};
 
     /// The queue.
@@ -105,11 +105,7 @@ pub mod ssr {
     pub async fn act(a: FollowUpAction) -> Result<Option<protocol::mission::Mission>, ApiError> {
         let ctx = context()?;
         let what = format!("follow-up {}", a.mission_id.chars().take(40).collect::<String>());
-        let Some(source) = ctx.bodega.mission(&a.mission_id).await.map_err(unavailable)? else {
-            authorize(&ctx, Action::PlanMissions, Target::Reference, &what).await?;
-            return Err(fail(ApiError::NotFound(format!("no mission {}", a.mission_id))));
-        };
-        let grant = authorize(&ctx, Action::PlanMissions, Target::District(&source.district), &what).await?;
+        let (source, grant) = gated_mission(&ctx, &a.mission_id, Action::PlanMissions, in_district, &what).await?;
         let by = grant.user().id;
         if !a.new_mission {
             let result = ctx.bodega.handle_follow_up(&a.mission_id, Handled::Closed, &a.reason, by).await;

@@ -689,11 +689,7 @@ pub mod ssr {
     pub async fn edit(c: super::MissionChange) -> Result<Mission, ApiError> {
         let ctx = context()?;
         let what = format!("mission {}", c.id.chars().take(64).collect::<String>());
-        let Some(m) = ctx.bodega.mission(&c.id).await.map_err(unavailable)? else {
-            authorize(&ctx, Action::PlanMissions, Target::Reference, &what).await?;
-            return Err(fail(ApiError::NotFound(format!("no mission {}", c.id))));
-        };
-        let grant = authorize(&ctx, Action::PlanMissions, Target::District(&m.district), &what).await?;
+        let (m, grant) = gated_mission(&ctx, &c.id, Action::PlanMissions, in_district, &what).await?;
         let s = ShiftRef { district: m.district.clone(), shift: m.shift.clone(), shift_date: m.shift_date.clone() };
         let (window_start, window_end) = match &c.window {
             None => (m.window_start, m.window_end),
@@ -777,18 +773,44 @@ pub mod ssr {
         Ok(missions)
     }
 
+    /// A mission for `action`, with the grant: an unknown id is gated like any other (no probing
+    /// without the action's grant) and answers 404; a known one is authorized against
+    /// `target(&mission)` ([`in_district`] or [`assignment`]).
+    ///
+    /// # Errors
+    /// 401/403, 404, 503.
+    pub async fn gated_mission(
+        ctx: &ServerContext,
+        id: &str,
+        action: Action,
+        target: for<'m> fn(&'m Mission) -> Target<'m>,
+        what: &str,
+    ) -> Result<(Mission, crate::auth::ssr::Grant), ApiError> {
+        let Some(m) = ctx.bodega.mission(id).await.map_err(unavailable)? else {
+            authorize(ctx, action, Target::Reference, what).await?;
+            return Err(fail(ApiError::NotFound(format!("no mission {id}"))));
+        };
+        let grant = authorize(ctx, action, target(&m), what).await?;
+        Ok((m, grant))
+    }
+
+    /// A mission's district: what planners act on.
+    pub fn in_district(m: &Mission) -> Target<'_> {
+        Target::District(&m.district)
+    }
+
+    /// A mission's district and assignee: what the lifecycle's steps act on.
+    pub fn assignment(m: &Mission) -> Target<'_> {
+        Target::Assignment { district: &m.district, assignee: m.assignee_user_id }
+    }
+
     /// A mission's recorded steps.
     ///
     /// # Errors
     /// 401/403, 404, 503.
     pub async fn events(id: String) -> Result<Vec<protocol::mission::MissionEvent>, ApiError> {
         let ctx = context()?;
-        let Some(m) = ctx.bodega.mission(&id).await.map_err(unavailable)? else {
-            authorize(&ctx, Action::ViewMissions, Target::Reference, &format!("mission {id}")).await?;
-            return Err(fail(ApiError::NotFound(format!("no mission {id}"))));
-        };
-        let target = Target::Assignment { district: &m.district, assignee: m.assignee_user_id };
-        authorize(&ctx, Action::ViewMissions, target, &format!("mission {id}")).await?;
+        gated_mission(&ctx, &id, Action::ViewMissions, assignment, &format!("mission {id}")).await?;
         ctx.bodega.mission_events(&id).await.map_err(unavailable)
     }
 
@@ -802,13 +824,7 @@ pub mod ssr {
         mut args: TransitionArgs,
     ) -> Result<Mission, ApiError> {
         let ctx = context()?;
-        let Some(m) = ctx.bodega.mission(&id).await.map_err(unavailable)? else {
-            // Unknown ids are gated like any other: no probing without the step's grant.
-            authorize(&ctx, step.action(), Target::Reference, &format!("mission {id}")).await?;
-            return Err(fail(ApiError::NotFound(format!("no mission {id}"))));
-        };
-        let target = Target::Assignment { district: &m.district, assignee: m.assignee_user_id };
-        let grant = authorize(&ctx, step.action(), target, &format!("mission {id}")).await?;
+        let (_, grant) = gated_mission(&ctx, &id, step.action(), assignment, &format!("mission {id}")).await?;
         // An online step happens here and now: the device is the one the session is tied to
         // (or none) and the time is the server's, never what the body claims (another user's
         // device id, a time in year 1). Offline steps carry their device's time through sync.
