@@ -43,6 +43,12 @@ pub async fn seed_demo(bodega: &Bodega) -> Result<LoadSummary, IngestError> {
     };
     let summary = crate::ingest::ingest_incidents_csv(bodega, VANCOUVER_2020_CSV, &opts).await?;
     seed_demo_roster(bodega).await?;
+    // The demo runs on the shipped harm index, chosen as a department would (docs/HARM.md).
+    if !bodega.harm_table_chosen().await? {
+        bodega.ensure_shipped_harm_tables().await?;
+        let (name, version) = crate::harm::DEFAULT_TABLE;
+        bodega.set_setting(crate::harm::ACTIVE_KEY, &format!("{name}@{version}")).await?;
+    }
     // The districts arrive after the incidents: place the incidents in them.
     bodega.assign_districts().await?;
     // The demo's clock: its data end on 31 December 2020, so that is its today, and every screen

@@ -34,12 +34,20 @@ test('a department without the demo: the administrator sees what is missing and 
 
   // The checklist says what a first mission still needs, and where each is done.
   const step = (key: string) => page.locator(`[data-testid=checklist] li[data-step=${key}]`);
-  await expect(page.getByTestId('setup-summary')).toHaveText('5 of 6 steps to a first issued mission are still to do.');
+  await expect(page.getByTestId('setup-summary')).toHaveText('6 of 7 steps to a first issued mission are still to do.');
   for (const key of ['districts', 'shifts', 'accounts', 'incidents', 'first_mission']) {
     await expect(step(key)).toHaveAttribute('data-state', 'todo');
   }
   await expect(step('menu')).toHaveAttribute('data-state', 'done');
-  await expect(step('harm')).toHaveAttribute('data-state', 'optional');
+  // The shipped harm index is in force until the department confirms it (or chooses another).
+  await expect(step('harm')).toHaveAttribute('data-state', 'todo');
+  await expect(step('harm')).toContainText('cchi@2020 (the Cambridge Crime Harm Index 2020');
+  const picker = page.getByTestId('harm-picker');
+  await expect(picker.getByLabel('Table')).toHaveValue('cchi@2020');
+  await picker.getByRole('button', { name: 'Confirm this table' }).click();
+  await expect(page.getByTestId('harm-message')).toHaveText('Harm table cchi@2020 confirmed: it stays in force.');
+  await expect(step('harm')).toHaveAttribute('data-state', 'done');
+  await expect(page.getByTestId('setup-summary')).toHaveText('5 of 7 steps to a first issued mission are still to do.');
   await expect(step('districts').getByRole('link', { name: 'Go' })).toHaveAttribute('href', '/upload');
   await expect(page.getByTestId('no-shifts')).toBeVisible();
 

@@ -52,6 +52,21 @@ pub struct SetupView {
     pub time_zone: String,
     /// The squads, by code.
     pub squads: Vec<protocol::setup::Squad>,
+    /// The harm tables a department can choose, the plain count first.
+    pub harm_tables: Vec<HarmChoice>,
+    /// Whether the department has chosen (until then the shipped default is in force).
+    pub harm_chosen: bool,
+}
+
+/// A harm table the department can put in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarmChoice {
+    /// `name@version`.
+    pub label: String,
+    /// What it is, in a line.
+    pub describe: String,
+    /// In force now.
+    pub active: bool,
 }
 
 /// The patrol rules screen: the rules in force and every earlier version.
@@ -69,6 +84,7 @@ pub const ENDPOINTS: &[(&str, Access)] = &[
     ("/api/setup/shift_save", Some(protocol::Action::ManageSetup)),
     ("/api/setup/shift_remove", Some(protocol::Action::ManageSetup)),
     ("/api/setup/roster_import", Some(protocol::Action::ManageSetup)),
+    ("/api/setup/harm_choose", Some(protocol::Action::ManageSetup)),
     ("/api/setup/rules", Some(protocol::Action::ChangeConfig)),
     ("/api/setup/rules_save", Some(protocol::Action::ChangeConfig)),
 ];
@@ -97,6 +113,13 @@ pub async fn import_roster(csv: String) -> Result<protocol::setup::RosterReport,
     ssr::import_roster(csv).await
 }
 
+/// Puts a harm table in force (`name@version`, `count@1` for the plain count); the checklist's
+/// confirmation. Returns "harm table in force: NEW (was OLD)".
+#[server(prefix = "/api", endpoint = "setup/harm_choose", input = Json)]
+pub async fn choose_harm_table(label: String) -> Result<String, ApiError> {
+    ssr::choose_harm_table(label).await
+}
+
 /// The dosage rules in force and their history (command).
 #[server(prefix = "/api", endpoint = "setup/rules", input = Json)]
 pub async fn patrol_rules() -> Result<RulesView, ApiError> {
@@ -118,7 +141,7 @@ pub mod ssr {
     use protocol::setup::{DosageRules, DosageVersion, ShiftPattern};
     use protocol::Action;
 
-    use super::{RulesView, SetupStep, SetupView, ShiftRow};
+    use super::{HarmChoice, RulesView, SetupStep, SetupView, ShiftRow};
     use crate::auth::ssr::authorize;
     use crate::context::{context, fail, unavailable};
     use crate::error::ApiError;
@@ -157,6 +180,7 @@ pub mod ssr {
         let n = ctx.bodega.setup_counts().await.map_err(unavailable)?;
         let shifts = ctx.bodega.shifts().await.map_err(unavailable)?;
         let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?.version().to_string();
+        let harm_chosen = ctx.bodega.harm_table_chosen().await.map_err(unavailable)?;
         let rules = ctx.bodega.dosage_rules().await.map_err(unavailable)?;
         let step = |key: &str, title: &str, done: bool, required: bool, detail: String, link: Option<&str>| SetupStep {
             key: key.into(),
@@ -221,16 +245,18 @@ pub mod ssr {
             step(
                 "harm",
                 "Harm weights",
-                table != "count@1",
-                false,
-                if table == "count@1" {
-                    "Optional: every offence weighs 1 until an analyst loads a harm table on Load data (Harm \
-                     weights), or `server weights load FILE --name NAME --table-version V --activate`."
-                        .into()
+                harm_chosen,
+                true,
+                if harm_chosen {
+                    format!("{table} is in force, chosen by the department.")
                 } else {
-                    format!("{table} is in force.")
+                    format!(
+                        "{table} (the Cambridge Crime Harm Index 2020: England and Wales sentencing days) is in \
+                         force until you confirm it or choose another below; an analyst loads the department's \
+                         own on Load data."
+                    )
                 },
-                Some("/upload"),
+                Some("#harm"),
             ),
             step(
                 "menu",
@@ -276,7 +302,62 @@ pub mod ssr {
             ),
         ];
         let squads = ctx.bodega.squads().await.map_err(unavailable)?;
-        Ok(SetupView { steps, shifts: rows(&shifts), time_zone: ctx.time_zone.clone(), squads })
+        let harm_tables = harm_choices(&ctx.bodega, &table).await?;
+        Ok(SetupView {
+            steps,
+            shifts: rows(&shifts),
+            time_zone: ctx.time_zone.clone(),
+            squads,
+            harm_tables,
+            harm_chosen,
+        })
+    }
+
+    async fn harm_choices(bodega: &bodega::Bodega, active: &str) -> Result<Vec<HarmChoice>, ApiError> {
+        let (default, all) = (bodega::harm::DEFAULT_TABLE, bodega::harm::WITH_DISCOVERED_TABLE);
+        let mut choices = vec![HarmChoice {
+            label: "count@1".into(),
+            describe: "count@1 — every offence weighs 1 (the plain count)".into(),
+            active: active == "count@1",
+        }];
+        for t in bodega.harm_tables().await.map_err(unavailable)? {
+            let label = format!("{}@{}", t.name, t.version);
+            let what = if (t.name.as_str(), t.version.as_str()) == default {
+                "Cambridge Crime Harm Index 2020, offences police discover themselves left out (shipped)".to_string()
+            } else if (t.name.as_str(), t.version.as_str()) == all {
+                "Cambridge Crime Harm Index 2020 with the offences police discover (shipped)".to_string()
+            } else {
+                format!("loaded by the department, {} offences", t.offenses)
+            };
+            choices.push(HarmChoice { describe: format!("{label} — {what}"), active: t.active, label });
+        }
+        Ok(choices)
+    }
+
+    /// Puts a loaded table (or the plain count) in force; audited with the one before.
+    ///
+    /// # Errors
+    /// 401/403; 422 for a table that is not loaded; 503.
+    pub async fn choose_harm_table(label: String) -> Result<String, ApiError> {
+        use bodega::harm::HarmTableError;
+        let ctx = context()?;
+        let what = format!("harm table {}", label.chars().take(80).collect::<String>());
+        let grant = authorize(&ctx, Action::ManageSetup, Target::City, &what).await?;
+        let Some((name, version)) = label.split_once('@') else {
+            return Err(fail(ApiError::invalid("label", "a harm table is named name@version, e.g. cchi@2020")));
+        };
+        let result = ctx.bodega.activate_harm_table(name, version).await;
+        let (outcome, detail) = match &result {
+            Ok(before) => (Outcome::Success, format!("harm table in force: {label} (was {before})")),
+            Err(e) => (Outcome::Failure, e.to_string()),
+        };
+        grant.audit(&ctx, &what, outcome, &detail).await?;
+        match result {
+            Ok(before) if before == label => Ok(format!("harm table {label} confirmed: it stays in force")),
+            Ok(_) => Ok(detail),
+            Err(HarmTableError::Store(e)) => Err(unavailable(e)),
+            Err(e) => Err(fail(ApiError::invalid("label", e.to_string()))),
+        }
     }
 
     /// Adds or changes a shift pattern; audited with what it was.

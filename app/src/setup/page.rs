@@ -6,7 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use protocol::setup::{Days, DosageRules, ShiftPattern, Squad, DAY_NAMES};
 
-use super::{patrol_rules, remove_shift, save_patrol_rules, save_shift, setup_status, SetupStep, ShiftRow};
+use super::{
+    choose_harm_table, patrol_rules, remove_shift, save_patrol_rules, save_shift, setup_status, HarmChoice, SetupStep,
+    ShiftRow,
+};
 use crate::format::utc;
 
 type Message = RwSignal<Option<Result<String, String>>>;
@@ -28,6 +31,8 @@ pub fn SetupPage() -> impl IntoView {
     // The roster's answer lives here: a successful import reloads the status, which re-renders
     // the roster section, and the answer must outlive that.
     let roster_message: Message = RwSignal::new(None);
+    // The same for the harm table's answer.
+    let harm_message: Message = RwSignal::new(None);
     // The form edits this pattern (None: closed; Some with empty code in `editing`: new).
     let form = RwSignal::new(None::<(Option<String>, ShiftPattern)>);
     let save = Action::new(move |(editing, shift): &(Option<String>, ShiftPattern)| {
@@ -85,6 +90,7 @@ pub fn SetupPage() -> impl IntoView {
                                 <ol class="checklist" data-testid="checklist">
                                     {v.steps.into_iter().map(step_view).collect_view()}
                                 </ol>
+                                <HarmPicker choices=v.harm_tables chosen=v.harm_chosen status message=harm_message/>
                                 <h2 id="shifts">"Shift patterns"</h2>
                                 <p class="hint">{format!("Local times in {zone}; a shift that ends before it starts runs into the next day. On a daylight-saving night it is an hour shorter or longer. Overlapping shifts are allowed and shown.")}</p>
                                 {show(message, "setup-message")}
@@ -103,6 +109,51 @@ pub fn SetupPage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The harm table in force, confirmed or changed: the checklist asks a department to choose.
+#[component]
+fn HarmPicker(
+    choices: Vec<HarmChoice>,
+    chosen: bool,
+    status: Resource<Result<super::SetupView, crate::error::ApiError>>,
+    message: Message,
+) -> impl IntoView {
+    let selected = RwSignal::new(choices.iter().find(|c| c.active).map(|c| c.label.clone()).unwrap_or_default());
+    let choose = Action::new(move |label: &String| {
+        let label = label.clone();
+        async move { choose_harm_table(label).await }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = choose.value().get() {
+            message.set(Some(result.map(|t| format!("{}.", capitalised(&t))).map_err(|e| e.to_string())));
+            status.refetch();
+        }
+    });
+    view! {
+        <h2 id="harm">"Harm weights"</h2>
+        <p class="hint">"Every ranking weighs each offence by the table in force, and says which. Beatbook ships the Cambridge Crime Harm Index 2020: the days of custody England and Wales sentencing guidelines set for a first offender (murder 5,475, robbery 365, a theft from a vehicle 2), published by the Cambridge Centre for Evidence-Based Policing for research use. Its weights, their sources and every judgement call are in docs/HARM.md."</p>
+        {show(message, "harm-message")}
+        <form class="harm-picker" data-testid="harm-picker" on:submit=move |ev| {
+            ev.prevent_default();
+            choose.dispatch(selected.get_untracked());
+        }>
+            <label>"Table"
+                <select name="harm-table" prop:value=move || selected.get()
+                    on:change=move |ev| selected.set(event_target_value(&ev))>
+                    {choices.into_iter().map(|c| view! { <option value=c.label.clone() selected=c.active>{c.describe}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="primary" disabled=move || choose.pending().get()>
+                {if chosen { "Use this table" } else { "Confirm this table" }}
+            </button>
+        </form>
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut c = text.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// The roster: a CSV of who works where becomes accounts, squads and units, all or nothing.

@@ -7,6 +7,7 @@ use bodega::{demo, Bodega, IngestError, IngestOptions};
 mod accounts;
 mod aggregates;
 mod demo_activity;
+mod harm;
 mod missions;
 mod places;
 mod roster;

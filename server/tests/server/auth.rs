@@ -228,6 +228,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/setup/shift_remove", past_the_gate(&only(&[Admin]), NotFound));
     // A roster naming a district nobody loaded: past the gate, refused by line and column.
     m.insert("/api/setup/roster_import", past_the_gate(&only(&[Admin]), Invalid));
+    // Choosing a harm table nobody loaded: past the gate, refused naming the table.
+    m.insert("/api/setup/harm_choose", past_the_gate(&only(&[Admin]), Invalid));
     for path in ["/api/setup/rules", "/api/setup/rules_save"] {
         m.insert(path, only(&[Command]));
     }
@@ -345,6 +347,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/setup/shift_save" => serde_json::json!({ "editing": null, "shift": {
             "code": "MX", "name": "Matrix watch", "starts_local": "07:00", "ends_local": "15:00", "days": 127 } }),
         "/api/setup/shift_remove" => serde_json::json!({ "code": "no-such-shift" }),
+        "/api/setup/harm_choose" => serde_json::json!({ "label": "no-such-table@1" }),
         "/api/setup/roster_import" => serde_json::json!({
             "csv": "username,display_name,role,district\nmx.one,Matrix One,officer,ZZ\n" }),
         "/api/setup/rules_save" => serde_json::json!({ "expected_version": 0, "rules": {

@@ -127,6 +127,7 @@ async fn bad_crime_view_filters_name_the_field() {
 #[tokio::test]
 async fn the_accuracy_scoreboard_matches_a_hand_count_of_the_naive_baseline() {
     let app = test_app().await;
+    on_count_table(&app).await;
     add_user(&app, "ana", &[Role::Analyst], &[]).await;
     let ana = sign_in(&app, "ana").await;
     let (status, _, text) = call(

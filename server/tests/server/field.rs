@@ -32,6 +32,7 @@ fn independent_d1(first: &str, last: &str) -> std::collections::BTreeMap<(i64, i
 #[tokio::test]
 async fn a_device_gets_its_districts_aggregates_and_nothing_about_any_one_incident() {
     let app = test_app().await;
+    on_count_table(&app).await;
     add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
     let off = sign_in(&app, "off1").await;
     let (status, _, text) = call(&app.router, json_call("/api/field_cache", &serde_json::json!({}), Some(&off))).await;

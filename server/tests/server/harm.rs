@@ -43,18 +43,17 @@ async fn the_table_in_force_weighs_every_screen_and_the_devices_and_each_says_wh
     let (ana, cmd, off) = (sign_in(&app, "ana").await, sign_in(&app, "cmd").await, sign_in(&app, "off1").await);
     let q = serde_json::json!({ "query": { "end": "2020-11-30", "days": 28, "district": "D1" } });
 
-    // Nothing chosen: harm is the count, and every screen says so.
+    // The demo runs on the shipped harm index, and every screen says so.
     let plain = post(&app, "/api/crime", q.clone(), &ana).await;
-    assert_eq!(plain["harm_table"], "count@1");
-    assert!(plain["cells"].as_array().expect("cells").iter().all(|c| c["harm"].as_f64() == c["count"].as_f64()));
+    assert_eq!(plain["harm_table"], "cchi@2020");
 
     // Load and choose the department's table.
     assert!(b.load_harm_table("dept", "2026-11", &bicycle_table()).await.expect("load"));
     assert!(!b.load_harm_table("dept", "2026-11", &bicycle_table()).await.expect("same again: nothing to do"));
-    assert_eq!(b.activate_harm_table("dept", "2026-11").await.expect("activate"), "count@1");
+    assert_eq!(b.activate_harm_table("dept", "2026-11").await.expect("activate"), "cchi@2020");
     let tables = b.harm_tables().await.expect("list");
-    assert_eq!(tables.len(), 1);
-    assert!(tables[0].active && tables[0].offenses == 11);
+    assert_eq!(tables.len(), 3, "the two shipped tables and the department's");
+    assert!(tables.iter().any(|t| t.name == "dept" && t.active && t.offenses == 11));
 
     // The crime view: each cell's harm is its count plus 49 per bicycle theft, from the cell's
     // own composition.
@@ -114,7 +113,7 @@ async fn the_table_in_force_weighs_every_screen_and_the_devices_and_each_says_wh
     assert!(err.to_string().contains("Break and Enter Residential/Other"), "{err}");
     assert!(b.load_harm_table("dept", "has space", &bicycle_table()).await.is_err());
     assert!(b.activate_harm_table("dept", "2027-01").await.is_err(), "an unknown version cannot be chosen");
-    assert_eq!(b.harm_tables().await.expect("list").len(), 1, "nothing half-loaded");
+    assert_eq!(b.harm_tables().await.expect("list").len(), 3, "nothing half-loaded");
 
     // Back to the plain count.
     assert_eq!(b.activate_harm_table("count", "1").await.expect("count"), "dept@2026-11");
@@ -132,11 +131,14 @@ fn the_weights_command_loads_lists_chooses_and_refuses_a_bad_file_in_one_line() 
     let out = server(&["weights", "load", file, "--name", "dept", "--table-version", "v1", "--activate"], &env);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("dept@v1: 2 offences loaded") && text.contains("in force: dept@v1 (was count@1)"), "{text}");
+    assert!(
+        text.contains("dept@v1: 2 offences loaded") && text.contains("in force: dept@v1 (was cchi@2020)"),
+        "{text}"
+    );
     let list = server(&["weights", "list"], &env);
     assert_eq!(
         String::from_utf8_lossy(&list.stdout),
-        "  count@1 (every offence weighs 1, built in)\n* dept@v1 (2 offences)\n"
+        "  count@1 (every offence weighs 1, built in)\n  cchi@2020 (115 offences)\n  cchi-all@2020 (115 offences)\n* dept@v1 (2 offences)\n"
     );
     let back = server(&["weights", "use", "count"], &env);
     assert!(String::from_utf8_lossy(&back.stdout).contains("in force: count@1 (was dept@v1)"));
@@ -148,4 +150,42 @@ fn the_weights_command_loads_lists_chooses_and_refuses_a_bad_file_in_one_line() 
     assert_one_clear_line(&out, "line 2: weight 'two' is not a number");
     let out = server(&["weights", "use", "dept", "v9"], &env);
     assert_one_clear_line(&out, "no harm table dept version v9 is loaded");
+}
+
+/// Acceptance: the demo runs on the shipped index (`cchi@2020`), each place's harm is its
+/// incidents times the shipped weights (checked here from the place's own composition), and the
+/// ranking by harm is not the ranking by count.
+#[tokio::test]
+async fn the_demo_ranks_by_the_shipped_harm_index_and_not_as_the_count_does() {
+    let app = test_app().await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    let ana = sign_in(&app, "ana").await;
+    let q = serde_json::json!({ "query": { "end": "2020-12-31", "days": 28, "district": "D1" } });
+    let view = post(&app, "/api/crime", q.clone(), &ana).await;
+    assert_eq!(view["harm_table"], "cchi@2020");
+    let weights: std::collections::HashMap<String, f64> =
+        bodega::harm::shipped_table("cchi").into_iter().map(|(o, w, _)| (o, w)).collect();
+    let mut cells: Vec<&serde_json::Value> =
+        view["cells"].as_array().expect("cells").iter().filter(|c| c["count"].as_u64() > Some(0)).collect();
+    cells.sort_by(|a, b| b["harm"].as_f64().expect("harm").total_cmp(&a["harm"].as_f64().expect("harm")));
+    // Hand check of the five heaviest places from what happened there.
+    for cell in &cells[..5] {
+        let body = serde_json::json!({ "query": q["query"], "ix": cell["ix"], "iy": cell["iy"] });
+        let parts = post(&app, "/api/crime/cell", body, &ana).await;
+        let by_hand: f64 = parts["parts"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .map(|p| {
+                let offense = p["offense"].as_str().expect("offense").to_lowercase();
+                p["count"].as_f64().expect("n") * weights[&offense]
+            })
+            .sum();
+        assert!((cell["harm"].as_f64().expect("harm") - by_hand).abs() < 1e-9, "{cell} vs {by_hand}");
+    }
+    // Among the twenty heaviest, a place with fewer incidents ranks above one with more.
+    let top: Vec<(f64, u64)> =
+        cells[..20].iter().map(|c| (c["harm"].as_f64().expect("harm"), c["count"].as_u64().expect("n"))).collect();
+    let inverted = top.iter().enumerate().any(|(i, a)| top[i + 1..].iter().any(|b| a.0 > b.0 && a.1 < b.1));
+    assert!(inverted, "harm ranks as the count does: {top:?}");
 }

@@ -45,6 +45,12 @@ async fn test_app_with(settings: server::config::Settings) -> TestApp {
     app_over(store, settings)
 }
 
+/// Puts the plain count in force: for the tests that check a ranking against a hand count (the
+/// demo runs on the shipped harm index, `cchi@2020`).
+async fn on_count_table(app: &TestApp) {
+    app.store.bodega.activate_harm_table("count", "1").await.expect("count table");
+}
+
 /// A router over a fresh, empty store: a department's first start with the demo off (the
 /// server's start adds only the default Mission Menu).
 async fn empty_test_app() -> TestApp {

@@ -43,6 +43,7 @@ fn independent_d1_counts() -> BTreeMap<(i64, i64), BTreeMap<String, u32>> {
 #[tokio::test]
 async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
     let app = test_app().await;
+    on_count_table(&app).await;
     add_user(&app, "cmd", &[Role::Command], &[]).await;
     let cmd = sign_in(&app, "cmd").await;
     let (status, rec) =
@@ -135,6 +136,7 @@ async fn recommendations_rank_district_places_by_harm_from_the_real_data() {
 #[tokio::test]
 async fn commands_track_weights_rank_the_places_and_the_plan_names_them() {
     let app = test_app().await;
+    on_count_table(&app).await;
     add_user(&app, "cmd", &[Role::Command], &[]).await;
     let cmd = sign_in(&app, "cmd").await;
     // Command weighs quality-of-life harm (in Vancouver's located data: traffic collisions)

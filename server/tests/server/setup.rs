@@ -42,7 +42,12 @@ async fn an_administrator_sets_up_shifts_from_an_empty_store_and_each_refusal_na
         assert_eq!(step(&before, key)["required"], true, "{key}");
     }
     assert_eq!(step(&before, "menu")["done"], true, "the default Mission Menu is there from the start");
-    assert_eq!(step(&before, "harm")["required"], false, "a harm table is optional");
+    assert_eq!(step(&before, "harm")["done"], false, "the department has not confirmed its harm table");
+    assert_eq!(step(&before, "harm")["required"], true, "the checklist asks for the harm table");
+    assert!(step(&before, "harm")["detail"]
+        .as_str()
+        .expect("detail")
+        .starts_with("cchi@2020 (the Cambridge Crime Harm Index 2020"));
     assert_eq!(step(&before, "districts")["link"], "/upload");
     assert!(step(&before, "shifts")["detail"].as_str().expect("detail").contains("add the department's shifts"));
     assert_eq!(before["shifts"].as_array().map(Vec::len), Some(0));

@@ -75,6 +75,7 @@ async fn snapshot_json(app: &TestApp, cookie: &str, date: &str) -> (StatusCode, 
 #[tokio::test]
 async fn the_snapshot_counts_match_an_independent_count_of_the_demo_csv() {
     let app = test_app().await;
+    on_count_table(&app).await;
     let cookie = analyst(&app).await;
     let (status, s) = snapshot_json(&app, &cookie, DATE).await;
     assert_eq!(status, StatusCode::OK, "{s}");
@@ -207,6 +208,7 @@ fn crumbs_inside(seq: u64, t0: i64, minutes: i64, (lat, lon): (f64, f64)) -> Mut
 #[tokio::test]
 async fn missions_and_koper_compliance_by_district_come_from_steps_and_gps() {
     let app = test_app().await;
+    on_count_table(&app).await;
     let cmd = add_user(&app, "cmd", &[Role::Command], &[]).await;
     let sgt = add_user(&app, "sgt1", &[Role::Sergeant], &["D1"]).await;
     let off = add_user(&app, "off1", &[Role::Officer], &["D1"]).await;
