@@ -246,7 +246,7 @@ test('a department from nothing to a counted outcome: setup, plan, proposal, fie
   await load(analyst, 'incidents', 'rms-downtown.csv', downtownIncidents());
   await expect(analyst.getByTestId('upload-result')).toContainText('set aside 0');
   await load(analyst, 'harm', 'vancouver_mapping_cchi2020.csv', fs.readFileSync(HARM), { table: 'cambridge-chi', table_version: '2020' });
-  await expect(analyst.getByTestId('in-force')).toHaveText('harm table in force: cambridge-chi@2020 (was count@1)');
+  await expect(analyst.getByTestId('in-force')).toHaveText('harm table in force: cambridge-chi@2020 (was cchi@2020)');
 
   // The squad and command from the roster; each gets a temporary password.
   await roster(

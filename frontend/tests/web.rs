@@ -40,6 +40,13 @@ fn fitted_projection_is_bit_identical_to_native() {
     );
 }
 
+/// The self-exciting model's EM fit and its forecast give the same bits in the browser as
+/// natively.
+#[wasm_bindgen_test]
+fn self_exciting_fit_and_forecast_are_bit_identical_to_native() {
+    same_lines(include_str!("../../hotspot/tests/fixtures/sepp.txt"), &score_bits::sepp_lines());
+}
+
 fn parse_bits(hex: &str) -> f64 {
     f64::from_bits(u64::from_str_radix(hex, 16).expect("hex bits"))
 }

@@ -29,6 +29,11 @@
 //! - [`score`](mod@score): everything per cell for a half-open window — count, harm, time-decayed harm,
 //!   kernel density, Gi* and its FDR class — plus a cell's composition by offence.
 //!
+//! - [`sepp`]: the self-exciting point process (Mohler et al. 2011): background plus triggering
+//!   that decays exponentially in time and as a truncated Gaussian in space, fitted by EM
+//!   (stochastic declustering), a simulator with known truth, and a forecast per cell for the
+//!   next hours.
+//!
 //! - [`segments`]: street segments as a second kind of place — a department's street network
 //!   (projected polylines), incidents snapped to the nearest segment within a tolerance, scores
 //!   per segment and Gi* over the street graph (segments meeting at an intersection).
@@ -53,6 +58,7 @@ pub mod projection;
 pub mod rng;
 pub mod score;
 pub mod segments;
+pub mod sepp;
 pub mod synthetic;
 pub mod workload;
 

@@ -1,7 +1,7 @@
 //! Native half of the cross-target check: the projection's output bits for a fixed set of
 //! inputs are recorded in `fixtures/projection.txt` (point by point) and
 //! `fixtures/fitted_projection.txt` (many at once, by the per-tile fits), and a whole scoring run's bits (count, harm,
-//! decayed harm, KDE, Gi* and class of every cell) in `fixtures/scores.txt`, and the device's scoring from cached aggregates in `fixtures/cached.txt`; both this test (native) and
+//! decayed harm, KDE, Gi* and class of every cell) in `fixtures/scores.txt`, and the device's scoring from cached aggregates in `fixtures/cached.txt`, and the self-exciting model's fit and forecast in `fixtures/sepp.txt`; both this test (native) and
 //! `frontend/tests/web.rs` (wasm32 in headless Chromium) must reproduce them to the bit.
 //!
 //! To re-record after an intended change to the maths: `BEATBOOK_UPDATE_FIXTURES=1 cargo test -p
@@ -17,6 +17,7 @@ const FIXTURE: &str = "tests/fixtures/projection.txt";
 const SCORES: &str = "tests/fixtures/scores.txt";
 const CACHED: &str = "tests/fixtures/cached.txt";
 const FITTED: &str = "tests/fixtures/fitted_projection.txt";
+const SEPP: &str = "tests/fixtures/sepp.txt";
 
 fn inputs() -> Vec<(u32, f64, f64)> {
     let mut v = Vec::new();
@@ -87,4 +88,11 @@ fn native_device_scoring_matches_the_recorded_bits() {
     assert!(computed.len() > 100, "{} lines", computed.len());
     assert!(computed.iter().filter(|l| l.starts_with("near ")).count() >= 3, "hot spots near the point");
     assert!(computed.iter().any(|l| l.ends_with(" 99")), "the run has significant hot spots");
+}
+
+#[test]
+fn native_self_exciting_fit_and_forecast_match_the_recorded_bits() {
+    let computed = common::score_bits::sepp_lines();
+    matches_fixture(SEPP, &computed);
+    assert_eq!(computed.len(), 101);
 }

@@ -317,17 +317,17 @@ pub mod ssr {
         let (default, all) = (bodega::harm::DEFAULT_TABLE, bodega::harm::WITH_DISCOVERED_TABLE);
         let mut choices = vec![HarmChoice {
             label: "count@1".into(),
-            describe: "count@1 — every offence weighs 1 (the plain count)".into(),
+            describe: "count@1 — the plain count".into(),
             active: active == "count@1",
         }];
         for t in bodega.harm_tables().await.map_err(unavailable)? {
             let label = format!("{}@{}", t.name, t.version);
             let what = if (t.name.as_str(), t.version.as_str()) == default {
-                "Cambridge Crime Harm Index 2020, offences police discover themselves left out (shipped)".to_string()
+                "Cambridge Crime Harm Index 2020 (shipped)".to_string()
             } else if (t.name.as_str(), t.version.as_str()) == all {
-                "Cambridge Crime Harm Index 2020 with the offences police discover (shipped)".to_string()
+                "the same, with offences police discover (shipped)".to_string()
             } else {
-                format!("loaded by the department, {} offences", t.offenses)
+                format!("the department's, {} offences", t.offenses)
             };
             choices.push(HarmChoice { describe: format!("{label} — {what}"), active: t.active, label });
         }

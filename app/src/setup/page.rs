@@ -132,7 +132,7 @@ fn HarmPicker(
     });
     view! {
         <h2 id="harm">"Harm weights"</h2>
-        <p class="hint">"Every ranking weighs each offence by the table in force, and says which. Beatbook ships the Cambridge Crime Harm Index 2020: the days of custody England and Wales sentencing guidelines set for a first offender (murder 5,475, robbery 365, a theft from a vehicle 2), published by the Cambridge Centre for Evidence-Based Policing for research use. Its weights, their sources and every judgement call are in docs/HARM.md."</p>
+        <p class="hint">"Every ranking weighs each offence by the table in force, and says which. Beatbook ships the Cambridge Crime Harm Index 2020: the days of custody England and Wales sentencing guidelines set for a first offender (murder 5,475, robbery 365, a theft from a vehicle 2), published by the Cambridge Centre for Evidence-Based Policing for research use. cchi@2020 leaves out what police find themselves (drug possession, weapons found on a stop), so patrol does not chase its own discoveries; cchi-all@2020 weighs them. Every weight, its source and each judgement call are in docs/HARM.md."</p>
         {show(message, "harm-message")}
         <form class="harm-picker" data-testid="harm-picker" on:submit=move |ev| {
             ev.prevent_default();

@@ -111,3 +111,36 @@ pub fn fitted_projection_lines() -> Vec<String> {
     }
     lines
 }
+
+/// The self-exciting model's bits: a simulated history, its EM fit (parameters, iterations,
+/// log-likelihood) and the next 12 hours' forecast on a 10 × 10 grid of 150 m cells.
+pub fn sepp_lines() -> Vec<String> {
+    use hotspot::sepp::{fit, forecast, simulate, ForecastCell, SeppOptions, SeppParams};
+    let truth = SeppParams { mu: 2.0, theta: 0.4, omega: 0.5, sigma: 120.0 };
+    let opts = SeppOptions { max_lag_days: 30.0, max_distance_m: 700.0, ..SeppOptions::default() };
+    let events = simulate(&truth, 1_500.0, 1_500.0, 120.0, 11);
+    let f = fit(&events, 120.0, None, &opts).expect("the fixture fits");
+    let p = f.params;
+    let mut lines = vec![format!(
+        "fit {} {} {:016x} {:016x} {:016x} {:016x} {:016x}",
+        f.events,
+        f.iterations,
+        p.mu.to_bits(),
+        p.theta.to_bits(),
+        p.omega.to_bits(),
+        p.sigma.to_bits(),
+        f.log_likelihood.to_bits()
+    )];
+    let cells: Vec<ForecastCell> = (0..100)
+        .map(|k| ForecastCell {
+            x0: f64::from(k % 10) * 150.0,
+            y0: f64::from(k / 10) * 150.0,
+            size: 150.0,
+            background_mass: 0.5 / 100.0,
+        })
+        .collect();
+    for (k, v) in forecast(&p, &events, 120.0, 12.0, &cells, &opts).iter().enumerate() {
+        lines.push(format!("cell {k} {:016x}", v.to_bits()));
+    }
+    lines
+}

@@ -1,0 +1,437 @@
+//! A self-exciting point process for crime (Mohler, Short, Brantingham, Schoenberg & Tita 2011,
+//! "Self-exciting point process modeling of crime", JASA 106(493)): each incident is either
+//! *background* or *triggered* by an earlier one (a repeat or near-repeat).
+//!
+//! The conditional intensity at place `(x, y)` and time `t` (metres, days):
+//!
+//! ```text
+//! λ(x, y, t) = μ · b(x, y, t) + Σ_{tᵢ < t} θ · ω·e^{−ω (t − tᵢ)} · g_σ(x − xᵢ, y − yᵢ)
+//! g_σ(dx, dy) = exp(−(dx² + dy²) / 2σ²) / (2π σ² Z),   Z = 1 − exp(−R² / 2σ²),   √(dx² + dy²) ≤ R
+//! ```
+//!
+//! - `μ` background events per day; `b` the background's shape, given by the caller (a smoothed
+//!   long-run surface times a time-of-day and day-of-week profile) as a density that integrates
+//!   to 1 over the area and averages 1 over time, so `μ·T` background events are expected in a
+//!   window of `T` days;
+//! - `θ` the branching ratio (offspring per event), `ω` the time decay (per day, mean lag
+//!   `1/ω`), `σ` the spatial spread (metres) of a Gaussian truncated at `R`
+//!   ([`SeppOptions::max_distance_m`]): pooled over the whole city, so no border cuts it.
+//!
+//! Fitted by expectation–maximisation (stochastic declustering, Veen & Schoenberg 2008; Mohler
+//! et al. 2011 §3): the E-step gives each event the probability that it is background and that it
+//! was triggered by each earlier event within `R` and [`SeppOptions::max_lag_days`]; the M-step
+//! sets `μ = Σ p_background / T`, `θ = Σ p_ij / Σᵢ (1 − e^{−ω (T − tᵢ)})` (offspring that had
+//! time to appear before the window ends), `ω = Σ p_ij / Σ p_ij·Δt` and
+//! `σ² = Σ p_ij·d² / (2 Σ p_ij)`. The last two ignore the truncations, which cost less than
+//! `e^{−ω·max_lag}` and `e^{−R²/2σ²}`; a fit where either is not small is refused
+//! ([`SeppError::Truncated`]). Every transcendental goes through [`libm`], so the fit and the
+//! forecast give the same bits natively and in WebAssembly.
+
+use crate::rng::Draw;
+
+/// One incident as the model sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeppEvent {
+    /// Projected metres.
+    pub x: f64,
+    /// Projected metres.
+    pub y: f64,
+    /// Days from the start of the fitting window.
+    pub t: f64,
+    /// The background's shape `b(x, y, t)` here (per m², averaging 1 over time).
+    pub background: f64,
+}
+
+/// The model's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeppParams {
+    /// Background events per day.
+    pub mu: f64,
+    /// Branching ratio: events each event triggers, on average (< 1).
+    pub theta: f64,
+    /// Time decay per day.
+    pub omega: f64,
+    /// Spatial spread, metres.
+    pub sigma: f64,
+}
+
+/// How the fit runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeppOptions {
+    /// Pairs further apart in time are not considered (days).
+    pub max_lag_days: f64,
+    /// `R`: the triggering kernel's truncation radius (metres).
+    pub max_distance_m: f64,
+    /// EM iterations at most.
+    pub max_iterations: u32,
+    /// Converged when no parameter moves by more than this share in an iteration.
+    pub tolerance: f64,
+    /// Fewer events than this are refused: the caller falls back to a baseline.
+    pub min_events: usize,
+}
+
+impl Default for SeppOptions {
+    fn default() -> Self {
+        Self { max_lag_days: 60.0, max_distance_m: 1_000.0, max_iterations: 500, tolerance: 1e-6, min_events: 50 }
+    }
+}
+
+/// A fitted model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeppFit {
+    /// The parameters.
+    pub params: SeppParams,
+    /// EM iterations run.
+    pub iterations: u32,
+    /// The log-likelihood at `params`.
+    pub log_likelihood: f64,
+    /// Events fitted.
+    pub events: usize,
+    /// Expected share of the events that were triggered.
+    pub triggered_share: f64,
+}
+
+/// Why a model cannot be fitted (the caller ranks by its baseline instead and says why).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SeppError {
+    /// Too few events in the window.
+    #[error("{events} events in the training window; the self-exciting model needs at least {needed}")]
+    TooFewEvents {
+        /// Events given.
+        events: usize,
+        /// Events needed.
+        needed: usize,
+    },
+    /// EM did not settle.
+    #[error("the self-exciting model did not converge in {iterations} iterations (last: μ {:.4}/day, θ {:.4}, ω {:.4}/day, σ {:.1} m)", last.mu, last.theta, last.omega, last.sigma)]
+    NotConverged {
+        /// Iterations run.
+        iterations: u32,
+        /// Where it stopped.
+        last: SeppParams,
+    },
+    /// The fitted kernel reaches past the truncation, where the M-step's closed forms no longer hold.
+    #[error("the fitted triggering reaches past the model's truncation ({0}); widen max_lag_days or max_distance_m")]
+    Truncated(String),
+    /// Input the model cannot use (the message names it).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Candidate parent–child pairs: for each child `j`, the earlier events within the lag and radius.
+struct Pairs {
+    /// `start[j]..start[j + 1]` index `parent`, `dt`, `d2` for child `j`.
+    start: Vec<usize>,
+    parent: Vec<usize>,
+    dt: Vec<f64>,
+    d2: Vec<f64>,
+}
+
+fn pairs(events: &[SeppEvent], opts: &SeppOptions) -> Pairs {
+    let r2 = opts.max_distance_m * opts.max_distance_m;
+    let mut p =
+        Pairs { start: Vec::with_capacity(events.len() + 1), parent: Vec::new(), dt: Vec::new(), d2: Vec::new() };
+    let mut first = 0;
+    for (j, e) in events.iter().enumerate() {
+        p.start.push(p.parent.len());
+        while first < j && e.t - events[first].t > opts.max_lag_days {
+            first += 1;
+        }
+        for (i, o) in events.iter().enumerate().take(j).skip(first) {
+            let dt = e.t - o.t;
+            let (dx, dy) = (e.x - o.x, e.y - o.y);
+            let d2 = dx * dx + dy * dy;
+            if dt > 0.0 && d2 <= r2 {
+                p.parent.push(i);
+                p.dt.push(dt);
+                p.d2.push(d2);
+            }
+        }
+    }
+    p.start.push(p.parent.len());
+    p
+}
+
+/// The triggering kernel `θ·ω·e^{−ω Δt}·g_σ(d)` at given parameters: its constant factor and
+/// `1 / 2σ²`, so each pair costs one `exp`.
+#[derive(Clone, Copy)]
+struct Kernel {
+    scale: f64,
+    omega: f64,
+    inv_2s2: f64,
+}
+
+impl Kernel {
+    fn new(params: &SeppParams, r: f64) -> Self {
+        let s2 = params.sigma * params.sigma;
+        let z = 1.0 - libm::exp(-r * r / (2.0 * s2));
+        Self {
+            scale: params.theta * params.omega / (2.0 * std::f64::consts::PI * s2 * z),
+            omega: params.omega,
+            inv_2s2: 1.0 / (2.0 * s2),
+        }
+    }
+
+    fn at(&self, dt: f64, d2: f64) -> f64 {
+        self.scale * libm::exp(-self.omega * dt - d2 * self.inv_2s2)
+    }
+}
+
+/// Expected offspring of the events that had time to appear before `span_days` ends, per unit θ.
+fn offspring_window(events: &[SeppEvent], omega: f64, span_days: f64) -> f64 {
+    events.iter().map(|e| 1.0 - libm::exp(-omega * (span_days - e.t))).sum()
+}
+
+fn check(events: &[SeppEvent], span_days: f64) -> Result<(), SeppError> {
+    if !(span_days.is_finite() && span_days > 0.0) {
+        return Err(SeppError::Invalid(format!(
+            "the training window must be a positive number of days, got {span_days}"
+        )));
+    }
+    for (k, e) in events.iter().enumerate() {
+        if !(e.x.is_finite() && e.y.is_finite() && e.t.is_finite() && e.background.is_finite() && e.background > 0.0) {
+            return Err(SeppError::Invalid(format!(
+                "event {k}: coordinates, time and background must be finite (background > 0)"
+            )));
+        }
+        if !(0.0..=span_days).contains(&e.t) {
+            return Err(SeppError::Invalid(format!("event {k}: day {} is outside the window 0–{span_days}", e.t)));
+        }
+        if k > 0 && e.t < events[k - 1].t {
+            return Err(SeppError::Invalid(format!("event {k}: events must be in time order")));
+        }
+    }
+    Ok(())
+}
+
+/// The log-likelihood of `events` over `[0, span_days]` under `params`:
+/// `Σⱼ ln λ(xⱼ, yⱼ, tⱼ) − μT − θ Σᵢ (1 − e^{−ω (T − tᵢ)})` (offspring landing outside the area
+/// are not subtracted: the area is taken as large against σ).
+///
+/// # Errors
+/// [`SeppError::Invalid`] for events out of order or outside the window.
+pub fn log_likelihood(
+    events: &[SeppEvent],
+    params: &SeppParams,
+    span_days: f64,
+    opts: &SeppOptions,
+) -> Result<f64, SeppError> {
+    check(events, span_days)?;
+    let p = pairs(events, opts);
+    Ok(log_likelihood_on(events, &p, params, span_days, opts))
+}
+
+fn log_likelihood_on(events: &[SeppEvent], p: &Pairs, params: &SeppParams, span_days: f64, opts: &SeppOptions) -> f64 {
+    let kernel = Kernel::new(params, opts.max_distance_m);
+    let mut sum = 0.0;
+    for (j, e) in events.iter().enumerate() {
+        let mut lambda = params.mu * e.background;
+        for k in p.start[j]..p.start[j + 1] {
+            lambda += kernel.at(p.dt[k], p.d2[k]);
+        }
+        sum += libm::log(lambda);
+    }
+    sum - params.mu * span_days - params.theta * offspring_window(events, params.omega, span_days)
+}
+
+/// Fits the model to `events` (in time order, days from 0 to `span_days`) by EM, starting from
+/// `start` (the previous origin's fit, warm) or a neutral guess.
+///
+/// # Errors
+/// [`SeppError::TooFewEvents`] below [`SeppOptions::min_events`]; [`SeppError::NotConverged`]
+/// with its iterations; [`SeppError::Truncated`]; [`SeppError::Invalid`] for unusable input.
+pub fn fit(
+    events: &[SeppEvent],
+    span_days: f64,
+    start: Option<SeppParams>,
+    opts: &SeppOptions,
+) -> Result<SeppFit, SeppError> {
+    if events.len() < opts.min_events.max(2) {
+        return Err(SeppError::TooFewEvents { events: events.len(), needed: opts.min_events.max(2) });
+    }
+    check(events, span_days)?;
+    let p = pairs(events, opts);
+    let n = events.len() as f64;
+    let mut params = start.unwrap_or(SeppParams {
+        mu: 0.5 * n / span_days,
+        theta: 0.5,
+        omega: 1.0 / (0.1 * opts.max_lag_days),
+        sigma: 0.2 * opts.max_distance_m,
+    });
+    let mut weights = vec![0.0; p.parent.len()];
+    for iteration in 1..=opts.max_iterations {
+        // E-step.
+        let kernel = Kernel::new(&params, opts.max_distance_m);
+        let mut background = 0.0;
+        let (mut trig, mut trig_dt, mut trig_d2) = (0.0, 0.0, 0.0);
+        for (j, e) in events.iter().enumerate() {
+            let base = params.mu * e.background;
+            let mut lambda = base;
+            let parents = p.start[j]..p.start[j + 1];
+            let (w, dt, d2) = (&mut weights[parents.clone()], &p.dt[parents.clone()], &p.d2[parents]);
+            for ((w, dt), d2) in w.iter_mut().zip(dt).zip(d2) {
+                *w = kernel.at(*dt, *d2);
+                lambda += *w;
+            }
+            background += base / lambda;
+            for ((w, dt), d2) in w.iter().zip(dt).zip(d2) {
+                let share = w / lambda;
+                trig += share;
+                trig_dt += share * dt;
+                trig_d2 += share * d2;
+            }
+        }
+        // M-step.
+        let next = if trig > 0.0 {
+            let omega = trig / trig_dt;
+            SeppParams {
+                mu: background / span_days,
+                theta: trig / offspring_window(events, omega, span_days),
+                omega,
+                sigma: (trig_d2 / (2.0 * trig)).sqrt(),
+            }
+        } else {
+            SeppParams { mu: background / span_days, theta: 0.0, ..params }
+        };
+        if !(next.mu.is_finite() && next.theta.is_finite() && next.omega.is_finite() && next.sigma.is_finite())
+            || next.sigma <= 0.0
+        {
+            return Err(SeppError::NotConverged { iterations: iteration, last: params });
+        }
+        let moved = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-12);
+        let change = moved(next.mu, params.mu)
+            .max(moved(next.theta, params.theta).min((next.theta - params.theta).abs()))
+            .max(moved(next.omega, params.omega))
+            .max(moved(next.sigma, params.sigma));
+        params = next;
+        if change < opts.tolerance {
+            if params.theta > 0.0 {
+                let lag_left = libm::exp(-params.omega * opts.max_lag_days);
+                let reach_left =
+                    libm::exp(-opts.max_distance_m * opts.max_distance_m / (2.0 * params.sigma * params.sigma));
+                if lag_left > 0.01 || reach_left > 0.01 {
+                    return Err(SeppError::Truncated(format!(
+                        "{:.1}% of the triggering lies beyond {} days, {:.1}% beyond {} m",
+                        100.0 * lag_left,
+                        opts.max_lag_days,
+                        100.0 * reach_left,
+                        opts.max_distance_m
+                    )));
+                }
+            }
+            let log_likelihood = log_likelihood_on(events, &p, &params, span_days, opts);
+            return Ok(SeppFit {
+                params,
+                iterations: iteration,
+                log_likelihood,
+                events: events.len(),
+                triggered_share: 1.0 - background / n,
+            });
+        }
+    }
+    Err(SeppError::NotConverged { iterations: opts.max_iterations, last: params })
+}
+
+/// A square cell to forecast: its south-west corner and side (metres), and the background's mass
+/// in it over the forecast window (`∫∫∫ b` over the cell and the window, days).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastCell {
+    /// West edge, metres.
+    pub x0: f64,
+    /// South edge, metres.
+    pub y0: f64,
+    /// Side, metres.
+    pub size: f64,
+    /// Background mass in the cell over the window.
+    pub background_mass: f64,
+}
+
+fn normal_cdf(z: f64) -> f64 {
+    0.5 * (1.0 + libm::erf(z / std::f64::consts::SQRT_2))
+}
+
+/// Expected events in each cell during `[from, from + hours/24)` (days on the fit's clock),
+/// given the history (every event before `from`): `μ · background_mass` plus, from each earlier
+/// event within the lag, `θ (e^{−ω (from − tᵢ)} − e^{−ω (from + h − tᵢ)})` times the share of its
+/// spatial kernel on the cell (the Gaussian's mass on the square, divided by `Z`).
+pub fn forecast(
+    fit: &SeppParams,
+    history: &[SeppEvent],
+    from: f64,
+    hours: f64,
+    cells: &[ForecastCell],
+    opts: &SeppOptions,
+) -> Vec<f64> {
+    let h = hours / 24.0;
+    let s = fit.sigma;
+    let z = 1.0 - libm::exp(-opts.max_distance_m * opts.max_distance_m / (2.0 * s * s));
+    let recent: Vec<(&SeppEvent, f64)> = history
+        .iter()
+        .filter(|e| e.t < from && from - e.t <= opts.max_lag_days)
+        .map(|e| (e, fit.theta * (libm::exp(-fit.omega * (from - e.t)) - libm::exp(-fit.omega * (from + h - e.t)))))
+        .collect();
+    cells
+        .iter()
+        .map(|c| {
+            let mut expected = fit.mu * c.background_mass;
+            for (e, in_time) in &recent {
+                let (cx, cy) = (c.x0 + c.size / 2.0, c.y0 + c.size / 2.0);
+                let reach = opts.max_distance_m + c.size;
+                if (e.x - cx).abs() > reach || (e.y - cy).abs() > reach {
+                    continue;
+                }
+                let px = normal_cdf((c.x0 + c.size - e.x) / s) - normal_cdf((c.x0 - e.x) / s);
+                let py = normal_cdf((c.y0 + c.size - e.y) / s) - normal_cdf((c.y0 - e.y) / s);
+                expected += in_time * px * py / z;
+            }
+            expected
+        })
+        .collect()
+}
+
+/// Simulates the process on a `width × height` metre rectangle over `span_days` with a uniform
+/// background (so `background = 1 / (width·height)`), as a branching process: background events
+/// uniform in space and time, each event's offspring Poisson(θ), their lags exponential(ω) and
+/// displacements Gaussian(σ) per axis. Offspring after the window or outside the rectangle are not
+/// observed (as in real data). In time order.
+pub fn simulate(params: &SeppParams, width: f64, height: f64, span_days: f64, seed: u64) -> Vec<SeppEvent> {
+    let mut rng = crate::rng::SplitMix64::seeded(seed);
+    let background = 1.0 / (width * height);
+    let mut events: Vec<SeppEvent> = (0..poisson(&mut rng, params.mu * span_days))
+        .map(|_| SeppEvent { x: rng.unit() * width, y: rng.unit() * height, t: rng.unit() * span_days, background })
+        .collect();
+    let mut k = 0;
+    while k < events.len() {
+        let parent = events[k];
+        for _ in 0..poisson(&mut rng, params.theta) {
+            let t = parent.t - libm::log(1.0 - rng.unit()) / params.omega;
+            let (dx, dy) = gaussian_pair(&mut rng);
+            let (x, y) = (parent.x + params.sigma * dx, parent.y + params.sigma * dy);
+            if t <= span_days && (0.0..width).contains(&x) && (0.0..height).contains(&y) {
+                events.push(SeppEvent { x, y, t, background });
+            }
+        }
+        k += 1;
+    }
+    events.sort_by(|a, b| a.t.total_cmp(&b.t));
+    events
+}
+
+/// A Poisson draw: unit-rate arrivals counted up to `mean` (exact for any mean; O(mean)).
+fn poisson(rng: &mut crate::rng::SplitMix64, mean: f64) -> usize {
+    let (mut n, mut clock) = (0, 0.0);
+    loop {
+        clock -= libm::log(1.0 - rng.unit());
+        if clock > mean {
+            return n;
+        }
+        n += 1;
+    }
+}
+
+/// Two independent standard normals (Box–Muller).
+fn gaussian_pair(rng: &mut crate::rng::SplitMix64) -> (f64, f64) {
+    let r = libm::sqrt(-2.0 * libm::log(1.0 - rng.unit()));
+    let a = 2.0 * std::f64::consts::PI * rng.unit();
+    (r * libm::cos(a), r * libm::sin(a))
+}
