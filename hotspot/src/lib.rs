@@ -21,6 +21,10 @@
 //! - [`kde`]: Gaussian and quartic kernel density at cell centres, per km².
 //! - [`evaluate`](mod@evaluate): ranking places and scoring the ranking on a later period: hit rate, PAI,
 //!   PAI*, PEI, RRI at fixed shares of the study area.
+//! - [`backtest`]: what every method of a rolling-origin backtest is scored with alike: top-`k`
+//!   catch with fractional credit for ties, hit rate, PAI, PEI and RRI per origin, moving-block
+//!   bootstrap intervals over origins, and the rule that lets a method replace the trailing-count
+//!   baseline only when later origins confirm it.
 //! - [`nearby`](mod@nearby): places within a radius of the officer, nearest first, with compass bearings.
 //! - [`presence`]: visits to a place from GPS fixes (accuracy filter, clock-skew correction,
 //!   gap merging, minimum dwell, honest gaps), several devices' presence united so time
@@ -46,6 +50,7 @@
 //!
 //! Units: metres for projected coordinates and cell sizes, degrees for latitude/longitude.
 
+pub mod backtest;
 pub mod cached;
 pub mod evaluate;
 pub mod gi;

@@ -16,6 +16,13 @@ pub trait Draw {
     fn unit(&mut self) -> f64 {
         (self.bits() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
+    /// Two independent standard normal numbers (Box–Muller, through [`libm`]: the same bits on
+    /// every target).
+    fn normal_pair(&mut self) -> (f64, f64) {
+        let r = libm::sqrt(-2.0 * libm::log(1.0 - self.unit()));
+        let a = 2.0 * std::f64::consts::PI * self.unit();
+        (r * libm::cos(a), r * libm::sin(a))
+    }
 }
 
 impl Draw for SplitMix64 {

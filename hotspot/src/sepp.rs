@@ -405,7 +405,7 @@ pub fn simulate(params: &SeppParams, width: f64, height: f64, span_days: f64, se
         let parent = events[k];
         for _ in 0..poisson(&mut rng, params.theta) {
             let t = parent.t - libm::log(1.0 - rng.unit()) / params.omega;
-            let (dx, dy) = gaussian_pair(&mut rng);
+            let (dx, dy) = rng.normal_pair();
             let (x, y) = (parent.x + params.sigma * dx, parent.y + params.sigma * dy);
             if t <= span_days && (0.0..width).contains(&x) && (0.0..height).contains(&y) {
                 events.push(SeppEvent { x, y, t, background });
@@ -427,11 +427,4 @@ fn poisson(rng: &mut crate::rng::SplitMix64, mean: f64) -> usize {
         }
         n += 1;
     }
-}
-
-/// Two independent standard normals (Box–Muller).
-fn gaussian_pair(rng: &mut crate::rng::SplitMix64) -> (f64, f64) {
-    let r = libm::sqrt(-2.0 * libm::log(1.0 - rng.unit()));
-    let a = 2.0 * std::f64::consts::PI * rng.unit();
-    (r * libm::cos(a), r * libm::sin(a))
 }

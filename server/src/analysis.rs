@@ -356,6 +356,22 @@ fn write_document(
     Ok(())
 }
 
+/// The cells of a study area, by id.
+pub fn study_area(grid: &Grid, events: &[Event], area: Area) -> Vec<usize> {
+    match area {
+        Area::Bbox => (0..grid.len()).collect(),
+        Area::Active => {
+            let mut any = vec![false; grid.len()];
+            for e in events {
+                if let Some(c) = grid.cell_of(e.x, e.y) {
+                    any[c] = true;
+                }
+            }
+            (0..grid.len()).filter(|c| any[*c]).collect()
+        }
+    }
+}
+
 /// Which cells make up the study area of an evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -425,18 +441,7 @@ pub fn run_evaluation(
     let fail = |e: hotspot::ScoreError| AnalysisError::Parameter(e.to_string());
     let s_train = score(grid, &incidents.events, train, params).map_err(fail)?;
     let s_test = score(grid, &incidents.events, test, params).map_err(fail)?;
-    let cells: Vec<usize> = match area {
-        Area::Bbox => (0..grid.len()).collect(),
-        Area::Active => {
-            let mut any = vec![false; grid.len()];
-            for e in &incidents.events {
-                if let Some(c) = grid.cell_of(e.x, e.y) {
-                    any[c] = true;
-                }
-            }
-            (0..grid.len()).filter(|c| any[*c]).collect()
-        }
-    };
+    let cells = study_area(grid, &incidents.events, area);
     let train_count = s_train.values(RankBy::Count);
     let (test_count, test_harm) = (s_test.values(RankBy::Count), s_test.harm.clone());
     let metrics = |order: &[usize]| Metrics {

@@ -68,6 +68,10 @@ pub enum Command {
     /// Rank places on a training window and measure how well the ranking predicted a later test
     /// window: hit rate, PAI, PEI and RRI beside the naive trailing-count baseline.
     Evaluate(EvaluateArgs),
+    /// Rolling-origin backtest: at each of the last N shifts or weeks, every method ranks places
+    /// from what came before and is scored on what followed (hit rate, PAI, PEI, RRI with 95%
+    /// moving-block intervals), and the evidence rule says which method should rank.
+    Backtest(BacktestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,8 +302,9 @@ pub struct AnalysisInput {
     /// UTM zone as an EPSG code (326zz north, 327zz south); default: the zone of the incidents' centroid.
     #[arg(long)]
     pub epsg: Option<u32>,
-    /// Harm weights: `count` (every offence weighs 1) or a CSV file with columns offense,weight
-    /// (`chi` is refused with the reason: no Cambridge table is shipped).
+    /// Harm weights: `count` (every offence weighs 1), `cchi` (the shipped Cambridge Crime Harm
+    /// Index 2020, police-discovered offences left out; docs/HARM.md), `cchi-all` (with them), or a
+    /// CSV file with columns offense,weight.
     #[arg(long, default_value = "count")]
     pub weights: String,
     /// Fail when an offence has no weight in the table (otherwise it weighs 0 in harm and is listed).
@@ -367,6 +372,76 @@ pub struct EvaluateArgs {
     /// Output format (JSON).
     #[arg(long, value_parser = ["json"], default_value = "json")]
     pub format: String,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// A forecast window's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HorizonArg {
+    /// 8 hours.
+    Shift,
+    /// 7 days.
+    Week,
+}
+
+/// Methods a backtest scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// Trailing counts over 28, 90 and 365 days (the baselines; always scored).
+    Count,
+    /// Trailing harm over 28, 90 and 365 days.
+    Harm,
+    /// Time-decayed harm over the training window (`--half-life`).
+    Decayed,
+    /// Kernel density of harm over the training window (`--bandwidth`).
+    Kde,
+    /// The self-exciting point process, fitted on the training window at every origin.
+    Sepp,
+}
+
+/// How a backtest is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BacktestFormat {
+    /// One object: the plan, every method's record and the choice.
+    Json,
+    /// One row per method, share of the area and metric: mean, 95% interval, origins.
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub input: AnalysisInput,
+    /// Methods, comma-separated (the trailing counts are always scored: they are the baselines).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "count,harm,decayed,kde,sepp")]
+    pub methods: Vec<MethodArg>,
+    /// The forecast window.
+    #[arg(long, value_enum, default_value_t = HorizonArg::Week)]
+    pub horizon: HorizonArg,
+    /// How many consecutive windows, ending with the last (1–520).
+    #[arg(long, default_value_t = 52)]
+    pub origins: u32,
+    /// Where the last window ends (local date or date-time); default: midnight after the file's
+    /// last incident.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Days of history each origin may use (28–3650).
+    #[arg(long, default_value_t = 365)]
+    pub training_days: u32,
+    /// Study area: every cell of the grid, or only cells with any incident in the file.
+    #[arg(long, value_enum, default_value_t = crate::analysis::Area::Bbox)]
+    pub area: crate::analysis::Area,
+    /// Shares of the study area to flag, percent.
+    #[arg(long, value_delimiter = ',', default_value = "1,5")]
+    pub top: Vec<f64>,
+    /// What each window is scored on.
+    #[arg(long, value_enum, default_value_t = MeasureArg::Harm)]
+    pub score: MeasureArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BacktestFormat::Json)]
+    pub format: BacktestFormat,
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,

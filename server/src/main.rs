@@ -30,6 +30,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Basemap(cmd)) => commands::basemap::run(cmd),
         Some(Command::Hotspots(args)) => commands::analysis::hotspots(args),
         Some(Command::Evaluate(args)) => commands::analysis::evaluate(args),
+        Some(Command::Backtest(args)) => commands::analysis::backtest(args),
     }
 }
 

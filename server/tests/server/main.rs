@@ -692,8 +692,18 @@ fn hotspots_writes_json_and_geojson() {
     assert_eq!(ring.len(), 5);
     let out = server(&["hotspots", "--incidents", &f, "--weights", &w, "--strict"], &[]);
     assert_one_clear_line(&out, "--strict: the weight table 'dept@");
-    let out = server(&["hotspots", "--incidents", &f, "--weights", "chi"], &[]);
-    assert_one_clear_line(&out, "--weights chi: Beatbook ships no Cambridge Crime Harm Index table");
+    // The shipped index: Robbery 365 days, Mischief 1 (docs/HARM.md).
+    let out = server(&["hotspots", "--incidents", &f, "--weights", "cchi", "--format", "geojson"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("geojson");
+    let harm: f64 = doc["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| f["properties"]["harm"].as_f64().expect("harm"))
+        .sum();
+    assert_eq!(doc["beatbook"]["weights"], "cchi@2020");
+    assert_eq!(harm, 365.0 + 2.0 * 1.0, "one robbery and two mischiefs, by the shipped table");
     let out = server(&["hotspots", "--incidents", &f, "--format", "json"], &[]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["grid"]["epsg"], 32610);
@@ -937,4 +947,67 @@ async fn malformed_files_end_with_one_clear_line_and_leave_the_store_unchanged()
     assert!(text.contains("line 3: row: not valid UTF-8 text"), "{text}");
     assert!(text.contains("line 4: row: 5 fields where the header has 6"), "a truncated last line is named: {text}");
     assert_eq!(store.bodega.incident_count().await.expect("count"), 1);
+}
+
+/// `server backtest` on the demo's real incidents: every method at every weekly origin, each
+/// metric with its interval, the choice with its reason, and ranges refused in one line.
+#[test]
+fn backtest_scores_every_method_at_every_origin_and_refuses_bad_ranges() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bodega/demo/vancouver_crime_2020.csv");
+    let f = file.to_string_lossy().into_owned();
+    let args = ["backtest", "--incidents", &f, "--weights", "cchi", "--horizon", "week", "--origins", "4"];
+    let out = server(&[&args[..], &["--training-days", "90", "--top", "1,5"]].concat(), &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (r["origins"].as_u64(), r["horizon_hours"].as_u64(), r["scored"].as_str()),
+        (Some(4), Some(168), Some("harm"))
+    );
+    assert_eq!(r["weights"], "cchi@2020");
+    assert_eq!(r["last_window_ends"], "2021-01-01T00:00:00", "midnight after the file's last incident");
+    assert_eq!(r["first_window_starts"], "2020-12-04T00:00:00", "four weeks before");
+    let names: Vec<&str> =
+        r["methods"].as_array().expect("methods").iter().map(|m| m["method"].as_str().expect("name")).collect();
+    assert_eq!(
+        names,
+        [
+            "count 28 days",
+            "count 90 days",
+            "count 365 days",
+            "harm 28 days",
+            "harm 90 days",
+            "harm 365 days",
+            "decayed harm (half-life 28 days)",
+            "kde 200 m",
+            "sepp"
+        ]
+    );
+    for m in r["methods"].as_array().expect("methods") {
+        for (at, percent) in m["at"].as_array().expect("at").iter().zip([1.0, 5.0]) {
+            assert_eq!(at["percent"].as_f64(), Some(percent));
+            assert_eq!(at["origins"].as_u64(), Some(4), "{m}");
+            let pei = &at["pei"];
+            let (low, mean, high) = (
+                pei["low"].as_f64().expect("low"),
+                pei["mean"].as_f64().expect("mean"),
+                pei["high"].as_f64().expect("high"),
+            );
+            assert!((0.0..=1.0).contains(&mean) && low <= mean && mean <= high, "{m}");
+        }
+    }
+    let choice = r["choice"].as_array().expect("choice");
+    assert_eq!(choice.len(), 2);
+    assert!(choice[0][1]["reason"].as_str().expect("reason").contains("too few to choose on"), "{}", choice[0][1]);
+    assert!(r["tie_rule"].as_str().expect("tie rule").starts_with("fractional credit"));
+
+    let csv = server(&[&args[..], &["--methods", "count", "--format", "csv"]].concat(), &[]);
+    let text = String::from_utf8_lossy(&csv.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "method,percent,metric,mean,low,high,origins");
+    assert_eq!(lines.len(), 1 + 3 * 2 * 4, "three baselines, two shares, four metrics");
+
+    let out = server(&[&args[..7], &["--origins", "0"]].concat(), &[]);
+    assert_one_clear_line(&out, "--origins must be 1 to 520 windows, got 0");
+    let out = server(&[&args[..], &["--training-days", "7"]].concat(), &[]);
+    assert_one_clear_line(&out, "--training-days must be 28 to 3650, got 7");
 }
