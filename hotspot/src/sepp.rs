@@ -22,7 +22,8 @@
 //! was triggered by each earlier event within `R` and [`SeppOptions::max_lag_days`]; the M-step
 //! sets `μ = Σ p_background / T`, `θ = Σ p_ij / Σᵢ (1 − e^{−ω (T − tᵢ)})` (offspring that had
 //! time to appear before the window ends), `ω = Σ p_ij / Σ p_ij·Δt` and
-//! `σ² = Σ p_ij·d² / (2 Σ p_ij)`. The last two ignore the truncations, which cost less than
+//! `σ² = Σ p_ij·d² / (2 Σ p_ij)`, σ kept at or above [`SeppOptions::min_sigma_m`] (records
+//! geocoded to one point per block would otherwise collapse it). The last two ignore the truncations, which cost less than
 //! `e^{−ω·max_lag}` and `e^{−R²/2σ²}`; a fit where either is not small is refused
 //! ([`SeppError::Truncated`]). Every transcendental goes through [`libm`], so the fit and the
 //! forecast give the same bits natively and in WebAssembly.
@@ -68,11 +69,22 @@ pub struct SeppOptions {
     pub tolerance: f64,
     /// Fewer events than this are refused: the caller falls back to a baseline.
     pub min_events: usize,
+    /// The spatial spread never goes below this (metres): records geocoded to a block's centroid
+    /// put many incidents at one point, and unbounded, σ collapses onto them (measured: to 0 m on
+    /// the Vancouver demo, whose records are hundred-block centroids).
+    pub min_sigma_m: f64,
 }
 
 impl Default for SeppOptions {
     fn default() -> Self {
-        Self { max_lag_days: 60.0, max_distance_m: 1_000.0, max_iterations: 500, tolerance: 1e-6, min_events: 50 }
+        Self {
+            max_lag_days: 60.0,
+            max_distance_m: 1_000.0,
+            max_iterations: 500,
+            tolerance: 1e-6,
+            min_events: 50,
+            min_sigma_m: 10.0,
+        }
     }
 }
 
@@ -288,7 +300,8 @@ pub fn fit(
                 mu: background / span_days,
                 theta: trig / offspring_window(events, omega, span_days),
                 omega,
-                sigma: (trig_d2 / (2.0 * trig)).sqrt(),
+                // The constrained maximum: the likelihood in σ² is unimodal for fixed weights.
+                sigma: (trig_d2 / (2.0 * trig)).sqrt().max(opts.min_sigma_m),
             }
         } else {
             SeppParams { mu: background / span_days, theta: 0.0, ..params }

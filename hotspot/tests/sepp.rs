@@ -93,3 +93,15 @@ fn too_few_events_unordered_input_and_no_convergence_are_reported() {
     assert!(err.to_string().contains("did not converge in 3 iterations"), "{err}");
     assert!(matches!(fit(&events, 50.0, None, &opts), Err(SeppError::Invalid(m)) if m.contains("outside the window")));
 }
+
+/// Records geocoded to one point per block stack incidents on one spot: the spread stops at
+/// its floor instead of collapsing to zero (measured on the Vancouver demo before the floor).
+#[test]
+fn incidents_stacked_on_one_point_keep_the_spread_at_its_floor() {
+    let stacked = SeppParams { mu: 3.0, theta: 0.5, omega: 0.5, sigma: 0.001 };
+    let events = simulate(&stacked, 5_000.0, 5_000.0, 200.0, 21);
+    let opts = SeppOptions::default();
+    let f = fit(&events, 200.0, None, &opts).expect("fits");
+    assert_eq!(f.params.sigma, opts.min_sigma_m);
+    assert!((f.params.theta - 0.5).abs() < 0.1, "{:?}", f.params);
+}
