@@ -22,6 +22,7 @@
 //! the 95% interval of its paired per-origin difference excludes zero: chosen on one set of
 //! origins, confirmed on another, so the best of several does not win by luck.
 
+use crate::evaluate::ratio;
 use crate::rng::{Draw, SplitMix64};
 
 /// The test-period total caught by the `k` places a forecast ranks highest, by fractional
@@ -66,10 +67,6 @@ pub struct OriginScore {
     pub pei: Option<f64>,
     /// `(n/n₁)/(N/N₁)`.
     pub rri: Option<f64>,
-}
-
-fn ratio(a: f64, b: f64) -> Option<f64> {
-    (b != 0.0 && a.is_finite() && b.is_finite()).then(|| a / b)
 }
 
 /// Scores one origin's forecast against what then happened, flagging `k` places.
@@ -381,7 +378,7 @@ pub fn run(
             }
             v
         };
-        // RRI's training period: the trailing horizon-length windows of the training days.
+        // RRI's training period: the whole training window before the origin.
         let train = trailing(plan.training_days, plan.score_harm);
         let history = in_window(origin - i64::from(plan.training_days) * DAY, origin);
         for (m, record) in methods.iter().zip(records.iter_mut()) {

@@ -64,7 +64,8 @@ pub fn flagged_count(percent: f64, area_cells: usize) -> usize {
     (libm::round(percent / 100.0 * area_cells as f64) as usize).max(1).min(area_cells)
 }
 
-fn ratio(a: f64, b: f64) -> Option<f64> {
+/// `a / b`, or `None` when `b` is zero or either is not finite: never a made-up number.
+pub(crate) fn ratio(a: f64, b: f64) -> Option<f64> {
     (b != 0.0 && a.is_finite() && b.is_finite()).then(|| a / b)
 }
 
