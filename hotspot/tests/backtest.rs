@@ -51,7 +51,8 @@ fn each_origin_is_scored_on_what_followed_it() {
     assert_eq!(r[1].method, "count 2 days");
     // Six incidents are too few to fit: the fallback is named and the 365-day count ranks.
     assert_eq!(r[2].fallbacks.len(), 1);
-    assert!(r[2].fallbacks[0].contains("the self-exciting model needs at least 50"), "{:?}", r[2].fallbacks);
+    assert!(r[2].fallbacks[0].reason.contains("the self-exciting model needs at least 50"), "{:?}", r[2].fallbacks);
+    assert_eq!(r[2].fallbacks[0].origin, plan.origins[0]);
     assert_eq!(r[2].per_origin[0][0], west);
 }
 

@@ -197,6 +197,16 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
     if let Some(p) = args.top.iter().find(|p| !(p.is_finite() && **p > 0.0 && **p <= 100.0)) {
         anyhow::bail!("--top takes percentages above 0 and at most 100, got {p}");
     }
+    if !(args.sepp_max_lag_days >= 1.0 && args.sepp_max_lag_days <= f64::from(args.training_days)) {
+        anyhow::bail!(
+            "--sepp-max-lag-days must be 1 to the training window ({} days), got {}",
+            args.training_days,
+            args.sepp_max_lag_days
+        );
+    }
+    if !(50.0..=10_000.0).contains(&args.sepp_reach_m) {
+        anyhow::bail!("--sepp-reach-m must be 50 to 10000 metres, got {}", args.sepp_reach_m);
+    }
     let until = args.until.as_deref().map(crate::analysis::parse_when).transpose()?;
     let (incidents, grid, params) = load_analysis_input(&args.input)?;
     let last = incidents.events.iter().map(|e| e.t).max().context("no located incident to backtest on")?;
@@ -227,12 +237,16 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
         percents: args.top.clone(),
         score_harm: matches!(args.score, MeasureArg::Harm),
         area,
-        sepp: hotspot::sepp::SeppOptions::default(),
+        sepp: hotspot::sepp::SeppOptions {
+            max_lag_days: args.sepp_max_lag_days,
+            max_distance_m: args.sepp_reach_m,
+            ..hotspot::sepp::SeppOptions::default()
+        },
     };
     let records = run(&grid, &incidents.events, &plan, &methods).map_err(|e| anyhow::anyhow!("{e}"))?;
     for r in &records {
         for f in r.fallbacks.iter().take(5) {
-            eprintln!("  {}: {f}", r.method);
+            eprintln!("  {}: window from {}: {}; ranked by count 365 days", r.method, local(f.origin), f.reason);
         }
         if r.fallbacks.len() > 5 {
             eprintln!("  {}: … and {} more origins fell back", r.method, r.fallbacks.len() - 5);

@@ -1010,4 +1010,8 @@ fn backtest_scores_every_method_at_every_origin_and_refuses_bad_ranges() {
     assert_one_clear_line(&out, "--origins must be 1 to 520 windows, got 0");
     let out = server(&[&args[..], &["--training-days", "7"]].concat(), &[]);
     assert_one_clear_line(&out, "--training-days must be 28 to 3650, got 7");
+    let out = server(&[&args[..], &["--training-days", "90", "--sepp-max-lag-days", "120"]].concat(), &[]);
+    assert_one_clear_line(&out, "--sepp-max-lag-days must be 1 to the training window (90 days), got 120");
+    let out = server(&[&args[..], &["--sepp-reach-m", "20"]].concat(), &[]);
+    assert_one_clear_line(&out, "--sepp-reach-m must be 50 to 10000 metres, got 20");
 }
