@@ -334,9 +334,8 @@ fn hour_of_week(t: i64) -> usize {
 }
 
 /// The spread (days) of the Gaussian that smooths the city's daily counts into the background's
-/// slowly varying level. Without a level, the seasons' swing is explained as triggering: on the
-/// Chicago assaults (2019, 365 training days) the fit put 9.5% of its triggering beyond 60 days
-/// at every weekly origin and was refused as truncated.
+/// slowly varying level, so that the seasons' swing city-wide is background, not triggering (the
+/// rise and fall of single places is what the truncated lag then takes up: see [`crate::sepp`]).
 pub const LEVEL_SPREAD_DAYS: f64 = 14.0;
 
 /// The level of each day of `daily` (counts per day): a Gaussian average of `LEVEL_SPREAD_DAYS`

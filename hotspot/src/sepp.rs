@@ -10,8 +10,9 @@
 //! g_σ(dx, dy) = exp(−(dx² + dy²) / 2σ²) / (2π σ² Z),   Z = 1 − exp(−R² / 2σ²),   √(dx² + dy²) ≤ R
 //! ```
 //!
-//! - `μ` background events per day; `b` the background's shape, given by the caller (a smoothed
-//!   long-run surface times a time-of-day and day-of-week profile) as a density that integrates
+//! - `μ` background events per day; `b` the background's shape, given by the caller (a long-run
+//!   surface times a profile in time: [`crate::backtest`] uses the window's incidents per cell, an
+//!   hour-of-week profile and the city's smoothed daily level) as a density that integrates
 //!   to 1 over the area and averages 1 over time, so `μ·T` background events are expected in a
 //!   window of `T` days;
 //! - `θ` the branching ratio (offspring per event), `ω` the time decay (per day) of an
@@ -35,9 +36,11 @@
 //! Why the lag is truncated by definition rather than only for speed: on real records the
 //! triggering also takes up the slow, local rise and fall of places that a long-run background
 //! cannot follow, and an untruncated exponential then reaches far past any window (measured on the
-//! Chicago assaults of 2019, weekly origins, 365 days of training: 9.5% of it beyond 60 days, 5.7%
-//! beyond 180). Truncated, the model says what it is used for: what the last `L` days add to the
-//! long-run background. Every transcendental goes through [`libm`], so the fit and the forecast
+//! Chicago assaults of 2019, weekly origins, 365 days of training: fitted with a 60-day lag, 9.5%
+//! of the fitted exponential lay beyond 60 days; refitted with a 180-day lag, 5.7% beyond 180 —
+//! the lag grows with the window). Truncated, the model says what it is used for: what the last
+//! `L` days add to the long-run background. A fit whose ω ends at its floor `0.01/L` says the
+//! triggering is flat over the lag: recent incidents at the place, not a decaying near-repeat. Every transcendental goes through [`libm`], so the fit and the forecast
 //! give the same bits natively and in WebAssembly.
 
 use crate::rng::Draw;
@@ -176,7 +179,7 @@ fn pairs(events: &[SeppEvent], opts: &SeppOptions) -> Pairs {
     p
 }
 
-/// The triggering kernel `θ·ω·e^{−ω Δt}·g_σ(d)` at given parameters: its constant factor and
+/// The triggering kernel `θ·ω·e^{−ω Δt}/N·g_σ(d)` at given parameters: its constant factor and
 /// `1 / 2σ²`, so each pair costs one `exp`.
 #[derive(Clone, Copy)]
 struct Kernel {
@@ -267,8 +270,8 @@ fn check(events: &[SeppEvent], span_days: f64) -> Result<(), SeppError> {
 }
 
 /// The log-likelihood of `events` over `[0, span_days]` under `params`:
-/// `Σⱼ ln λ(xⱼ, yⱼ, tⱼ) − μT − θ Σᵢ (1 − e^{−ω (T − tᵢ)})` (offspring landing outside the area
-/// are not subtracted: the area is taken as large against σ).
+/// `Σⱼ ln λ(xⱼ, yⱼ, tⱼ) − μT − θ Σᵢ (1 − e^{−ω uᵢ}) / N`, `uᵢ = min(T − tᵢ, L)` (offspring
+/// landing outside the area are not subtracted: the area is taken as large against σ).
 ///
 /// # Errors
 /// [`SeppError::Invalid`] for events out of order or outside the window.
@@ -458,7 +461,8 @@ pub fn forecast(
 /// background (so `background = 1 / (width·height)`), as a branching process: background events
 /// uniform in space and time, each event's offspring Poisson(θ), their lags exponential(ω) and
 /// displacements Gaussian(σ) per axis. Offspring after the window or outside the rectangle are not
-/// observed (as in real data). In time order.
+/// observed (as in real data). In time order. The lags are not truncated: this is the fitted
+/// model when `e^{−ωL}` is negligible for the fit's `L` (the tests keep `ωL` at 15 or more).
 pub fn simulate(params: &SeppParams, width: f64, height: f64, span_days: f64, seed: u64) -> Vec<SeppEvent> {
     let mut rng = crate::rng::SplitMix64::seeded(seed);
     let background = 1.0 / (width * height);

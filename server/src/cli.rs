@@ -439,13 +439,13 @@ pub struct BacktestArgs {
     /// What each window is scored on.
     #[arg(long, value_enum, default_value_t = MeasureArg::Harm)]
     pub score: MeasureArg,
-    /// Output format.
     /// The self-exciting model's longest parent–child lag, days (1 to the training window)
     #[arg(long, default_value_t = 60.0)]
     pub sepp_max_lag_days: f64,
     /// The self-exciting model's spatial reach (the Gaussian's truncation), metres (50–10000)
     #[arg(long, default_value_t = 1_000.0)]
     pub sepp_reach_m: f64,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = BacktestFormat::Json)]
     pub format: BacktestFormat,
     /// Write here instead of standard output.
