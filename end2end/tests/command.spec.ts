@@ -84,7 +84,9 @@ test('the crime view maps harm, filters it and opens a cell', async ({ page }) =
   // The accuracy scoreboard: the city and each district, each ranking beside the baseline.
   await page.goto('/accuracy');
   await hydrated(page);
-  await expect(page.getByTestId('accuracy-city').locator('tbody tr')).toHaveCount(3);
+  // The missions' ranking, decayed harm, the 28-day count and the 365-day count.
+  await expect(page.getByTestId('accuracy-city').locator('tbody tr')).toHaveCount(4);
+  await expect(page.getByTestId('accuracy-city').locator('tr[data-method="year"] th')).toHaveText('Trailing count, 365 days');
   await expect(page.getByTestId('accuracy-D1').locator('tr[data-method="naive"]')).toBeVisible();
   // The demo ranks by the shipped harm index, so its missions' ranking is not the naive count.
   await expect(page.getByTestId('same-as-baseline')).toHaveCount(0);

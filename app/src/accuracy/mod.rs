@@ -6,7 +6,11 @@
 //! Each test period is 28 days; a ranking may look only at what happened before it:
 //! - **Missions' ranking**: harm over the 28 days before (what the mission recommendations use);
 //! - **Time-decayed harm**: the 56 days before, each incident's harm halved every 28 days;
-//! - **Naive baseline**: incidents over the 28 days before, each counting 1.
+//! - **Naive baseline**: incidents over the 28 days before, each counting 1;
+//! - **Trailing count, 365 days**: incidents over the year before, each counting 1 — in Beatbook's
+//!   backtests on Chicago and on the Vancouver demo (docs/FORECAST.md) no method beat the long
+//!   trailing counts and the 28-day window was the weakest, so command sees how the window the
+//!   missions rank by holds up against it here.
 //!
 //! With the plain count table the missions' ranking and the baseline coincide, and the board
 //! says so rather than hiding it.
@@ -102,6 +106,8 @@ pub mod ssr {
     use crate::geo::MICRO_PLACE;
 
     const PERIOD_DAYS: i64 = 28;
+    /// The longest trailing window scored (days).
+    const YEAR_DAYS: i64 = 365;
     const PERCENTS: [f64; 2] = [1.0, 5.0];
 
     fn metrics(m: &[hotspot::AreaShare]) -> Vec<Metrics> {
@@ -148,7 +154,8 @@ pub mod ssr {
         // Every incident the periods and their training windows need, once.
         let last_end = day_start(add(end_day, 1)?)?;
         let first_test = add(end_day, 1 - n_periods * PERIOD_DAYS)?;
-        let earliest = day_start(add(first_test, -2 * PERIOD_DAYS)?)?;
+        // The year's window is counted in seconds back from each period's start, as the others.
+        let earliest = day_start(first_test)? - YEAR_DAYS * 86_400;
         let filter = bodega::queries::Filter {
             from: Some(earliest),
             to: Some(last_end),
@@ -184,8 +191,10 @@ pub mod ssr {
             let (t0, t1) = (day_start(test_first)?, day_start(add(test_last, 1)?)?);
             let recent = Window { from: t0 - PERIOD_DAYS * 86_400, to: t0 };
             let longer = Window { from: t0 - 2 * PERIOD_DAYS * 86_400, to: t0 };
+            let year = Window { from: t0 - YEAR_DAYS * 86_400, to: t0 };
             let s_recent = hotspot::score(&grid, &events, recent, &params).map_err(unavailable)?;
             let s_longer = hotspot::score(&grid, &events, longer, &params).map_err(unavailable)?;
+            let s_year = hotspot::score(&grid, &events, year, &params).map_err(unavailable)?;
             let s_test = hotspot::score(&grid, &events, Window { from: t0, to: t1 }, &params).map_err(unavailable)?;
             let train = s_recent.harm.clone();
             let test = s_test.harm.clone();
@@ -198,6 +207,7 @@ pub mod ssr {
                     MethodScore { method: "missions".into(), at: score_of(s_recent.values(RankBy::Harm)) },
                     MethodScore { method: "decayed".into(), at: score_of(s_longer.values(RankBy::Decayed)) },
                     MethodScore { method: "naive".into(), at: score_of(s_recent.values(RankBy::Count)) },
+                    MethodScore { method: "year".into(), at: score_of(s_year.values(RankBy::Count)) },
                 ];
                 if i == 0 {
                     let mut harms: Vec<f64> = cells.iter().map(|c| test[*c]).collect();
@@ -219,6 +229,7 @@ pub mod ssr {
                 ("missions".into(), "Missions' ranking (harm, 28 days)".into()),
                 ("decayed".into(), "Time-decayed harm (56 days, half-life 28)".into()),
                 ("naive".into(), "Naive baseline (count, 28 days)".into()),
+                ("year".into(), "Trailing count, 365 days".into()),
             ],
         })
     }

@@ -149,6 +149,9 @@ async fn the_accuracy_scoreboard_matches_a_hand_count_of_the_naive_baseline() {
     let at =
         |d: &str| d.parse::<jiff::civil::Date>().expect("d").to_zoned(tz.clone()).expect("z").timestamp().as_second();
     let (train_from, test_from, test_to) = (at("2020-11-06"), at("2020-12-04"), at("2021-01-01"));
+    // The year's window: 365 days of seconds back from the period's start (all of 2020 before it).
+    let year_from = test_from - 365 * 86_400;
+    let mut year: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
     let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
     let mut train: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
     let mut test: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
@@ -167,6 +170,9 @@ async fn the_accuracy_scoreboard_matches_a_hand_count_of_the_naive_baseline() {
         let local: jiff::civil::DateTime = rec[1].parse().expect("time");
         let t = tz.to_ambiguous_zoned(local).compatible().expect("z").timestamp().as_second();
         let k = lattice.key_of(lon, lat).expect("key");
+        if (year_from..test_from).contains(&t) {
+            *year.entry((k.ix, k.iy)).or_default() += 1.0;
+        }
         if (train_from..test_from).contains(&t) {
             *train.entry((k.ix, k.iy)).or_default() += 1.0;
         } else if (test_from..test_to).contains(&t) {
@@ -175,17 +181,23 @@ async fn the_accuracy_scoreboard_matches_a_hand_count_of_the_naive_baseline() {
     }
     let cells = city["cells"].as_u64().expect("cells") as usize;
     let k = ((0.05 * cells as f64).round() as usize).max(1);
-    // Rank by training count; ties by lower cell id (south to north, then west to east).
-    let mut ranked: Vec<((i64, i64), f64)> = train.iter().map(|(c, n)| (*c, *n)).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then((a.0 .1, a.0 .0).cmp(&(b.0 .1, b.0 .0))));
-    assert!(ranked.len() >= k, "enough cells with history to fill the top 5 %");
-    let caught: f64 = ranked[..k].iter().map(|(c, _)| test.get(c).copied().unwrap_or(0.0)).sum();
     let total: f64 = test.values().sum();
-    let naive = latest["methods"].as_array().expect("m").iter().find(|m| m["method"] == "naive").expect("naive");
-    let five = naive["at"].as_array().expect("at").iter().find(|a| a["percent"] == 5.0).expect("5%");
-    let hit = five["hit_rate"].as_f64().expect("hit rate");
-    assert!((hit - caught / total).abs() < 1e-9, "hit rate {hit} vs {caught}/{total}");
-    assert!((five["pai"].as_f64().expect("pai") - (caught / total) / (k as f64 / cells as f64)).abs() < 1e-9);
+    // Rank by a training count; ties by lower cell id (south to north, then west to east).
+    let caught_by = |counts: &std::collections::BTreeMap<(i64, i64), f64>| -> f64 {
+        let mut ranked: Vec<((i64, i64), f64)> = counts.iter().map(|(c, n)| (*c, *n)).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then((a.0 .1, a.0 .0).cmp(&(b.0 .1, b.0 .0))));
+        assert!(ranked.len() >= k, "enough cells with history to fill the top 5 %");
+        ranked[..k].iter().map(|(c, _)| test.get(c).copied().unwrap_or(0.0)).sum()
+    };
+    for (method, counts) in [("naive", &train), ("year", &year)] {
+        let caught = caught_by(counts);
+        let m = latest["methods"].as_array().expect("m").iter().find(|m| m["method"] == method).expect(method);
+        let five = m["at"].as_array().expect("at").iter().find(|a| a["percent"] == 5.0).expect("5%");
+        let hit = five["hit_rate"].as_f64().expect("hit rate");
+        assert!((hit - caught / total).abs() < 1e-9, "{method}: hit rate {hit} vs {caught}/{total}");
+        assert!((five["pai"].as_f64().expect("pai") - (caught / total) / (k as f64 / cells as f64)).abs() < 1e-9);
+    }
+    assert!(caught_by(&year) != caught_by(&train), "the year's ranking is not the 28 days'");
     assert_eq!(latest["harm"].as_f64(), Some(total));
     // Bad input names the field.
     let (status, _, body) =
