@@ -359,6 +359,85 @@ fn smoothed_level(daily: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// The self-exciting model's forecast for the window at `origin`, fitted on `history` (the
+/// training window's events with their cells) from `warm`, which the fit then replaces.
+fn sepp_forecast(
+    grid: &crate::Grid,
+    history: &[(crate::Event, Option<usize>)],
+    origin: i64,
+    plan: &BacktestPlan,
+    warm: &mut Option<crate::sepp::SeppParams>,
+) -> Result<Vec<f64>, crate::sepp::SeppError> {
+    use crate::sepp::{fit, forecast, ForecastCell, SeppEvent};
+    let (n, cell_area) = (grid.len(), grid.size * grid.size);
+    let start = origin - i64::from(plan.training_days) * DAY;
+    // Background shape in space: the training window's incidents per cell, mixed
+    // with 1% uniform so no place is impossible (measured on the Chicago assaults
+    // of 2019, 52 weekly origins, PEI at 1%: 0.204 with these counts against 0.183
+    // with a 200 m Gaussian density, whose smoothing loses to the plain 365-day
+    // count, 0.203, as the KDE method does, 0.164). In time: an hour-of-week
+    // profile times the city's smoothed daily level, scaled to average 1 over
+    // every hour of the window (so μ counts background events per day).
+    let mut surface = vec![0.0; n];
+    for c in history.iter().filter_map(|(_, c)| *c) {
+        surface[c] += 1.0;
+    }
+    let total: f64 = surface.iter().sum();
+    let mass: Vec<f64> =
+        surface.iter().map(|v| if total > 0.0 { 0.99 * v / total + 0.01 / n as f64 } else { 1.0 / n as f64 }).collect();
+    let mut profile = [1.0f64; 168];
+    let days = plan.training_days as usize;
+    let day_of = |t: i64| (((t - start) / DAY).max(0) as usize).min(days - 1);
+    let mut daily = vec![0.0; days];
+    for (e, _) in history {
+        profile[hour_of_week(e.t)] += 1.0;
+        daily[day_of(e.t)] += 1.0;
+    }
+    let level = smoothed_level(&daily);
+    let hour_factor = |t: i64| profile[hour_of_week(t)] * level[day_of(t)];
+    let hours_in_window = i64::from(plan.training_days) * 24;
+    let mean_factor =
+        (0..hours_in_window).map(|h| hour_factor(start + h * 3_600)).sum::<f64>() / hours_in_window as f64;
+    let time_factor = |t: i64| {
+        if mean_factor > 0.0 {
+            hour_factor(t) / mean_factor
+        } else {
+            1.0
+        }
+    };
+    let located: Vec<SeppEvent> = history
+        .iter()
+        .filter_map(|(e, c)| {
+            c.map(|c| SeppEvent {
+                x: e.x,
+                y: e.y,
+                t: (e.t - start) as f64 / DAY as f64,
+                background: mass[c] / cell_area * time_factor(e.t),
+            })
+        })
+        .collect();
+    let span = f64::from(plan.training_days);
+    let f = fit(&located, span, *warm, &plan.sepp)?;
+    *warm = Some(f.params);
+    let hours = plan.horizon_s / 3_600;
+    // Past the window's end the level stays at its last day's.
+    let last_level = level[days - 1] / mean_factor.max(f64::MIN_POSITIVE);
+    let in_window_profile: f64 =
+        (0..hours).map(|h| profile[hour_of_week(origin + h * 3_600)] * last_level / 24.0).sum();
+    let cells: Vec<ForecastCell> = (0..n)
+        .map(|c| {
+            let (cx, cy) = grid.centre(c);
+            ForecastCell {
+                x0: cx - grid.size / 2.0,
+                y0: cy - grid.size / 2.0,
+                size: grid.size,
+                background_mass: mass[c] * in_window_profile,
+            }
+        })
+        .collect();
+    Ok(forecast(&f.params, &located, span, plan.horizon_s as f64 / 3_600.0, &cells, &plan.sepp))
+}
+
 /// Runs every method at every origin: each ranks the area from the events before the origin, and
 /// is scored on the events of `[origin, origin + horizon)`. `events` in any order.
 ///
@@ -371,7 +450,7 @@ pub fn run(
     plan: &BacktestPlan,
     methods: &[Method],
 ) -> Result<Vec<MethodRecord>, BacktestError> {
-    use crate::sepp::{fit, forecast, ForecastCell, SeppEvent, SeppParams};
+    use crate::sepp::SeppParams;
     if plan.origins.is_empty() {
         return Err(BacktestError::Invalid("a backtest needs at least one origin".into()));
     }
@@ -389,12 +468,10 @@ pub fn run(
         &sorted[a..b]
     };
     let n = grid.len();
-    let cell_area = grid.size * grid.size;
     let mut records: Vec<MethodRecord> = methods
         .iter()
         .map(|m| MethodRecord { method: m.name(), at: Vec::new(), per_origin: Vec::new(), fallbacks: Vec::new() })
         .collect();
-    let sepp_opts = plan.sepp;
     let mut warm: Option<SeppParams> = None;
     for &origin in &plan.origins {
         let measure = |e: &crate::Event| if plan.score_harm { e.harm } else { 1.0 };
@@ -435,83 +512,13 @@ pub fn run(
                     crate::kde::kde_at_centres(grid, &points, crate::Kernel::Gaussian, bandwidth_m)
                         .map_err(|e| BacktestError::Invalid(e.to_string()))?
                 }
-                Method::Sepp => {
-                    let start = origin - i64::from(plan.training_days) * DAY;
-                    // Background shape in space: the training window's incidents per cell, mixed
-                    // with 1% uniform so no place is impossible (measured on the Chicago assaults
-                    // of 2019, 52 weekly origins, PEI at 1%: 0.204 with these counts against 0.183
-                    // with a 200 m Gaussian density, whose smoothing loses to the plain 365-day
-                    // count, 0.203, as the KDE method does, 0.164). In time: an hour-of-week
-                    // profile times the city's smoothed daily level, scaled to average 1 over
-                    // every hour of the window (so μ counts background events per day).
-                    let mut surface = vec![0.0; n];
-                    for c in history.iter().filter_map(|(_, c)| *c) {
-                        surface[c] += 1.0;
+                Method::Sepp => match sepp_forecast(grid, history, origin, plan, &mut warm) {
+                    Ok(values) => values,
+                    Err(e) => {
+                        record.fallbacks.push(Fallback { origin, reason: e.to_string() });
+                        trailing(365, false)
                     }
-                    let total: f64 = surface.iter().sum();
-                    let mass: Vec<f64> = surface
-                        .iter()
-                        .map(|v| if total > 0.0 { 0.99 * v / total + 0.01 / n as f64 } else { 1.0 / n as f64 })
-                        .collect();
-                    let mut profile = [1.0f64; 168];
-                    let days = plan.training_days as usize;
-                    let day_of = |t: i64| (((t - start) / DAY).max(0) as usize).min(days - 1);
-                    let mut daily = vec![0.0; days];
-                    for (e, _) in history {
-                        profile[hour_of_week(e.t)] += 1.0;
-                        daily[day_of(e.t)] += 1.0;
-                    }
-                    let level = smoothed_level(&daily);
-                    let hour_factor = |t: i64| profile[hour_of_week(t)] * level[day_of(t)];
-                    let hours_in_window = i64::from(plan.training_days) * 24;
-                    let mean_factor = (0..hours_in_window).map(|h| hour_factor(start + h * 3_600)).sum::<f64>()
-                        / hours_in_window as f64;
-                    let time_factor = |t: i64| {
-                        if mean_factor > 0.0 {
-                            hour_factor(t) / mean_factor
-                        } else {
-                            1.0
-                        }
-                    };
-                    let located: Vec<SeppEvent> = history
-                        .iter()
-                        .filter_map(|(e, c)| {
-                            c.map(|c| SeppEvent {
-                                x: e.x,
-                                y: e.y,
-                                t: (e.t - start) as f64 / DAY as f64,
-                                background: mass[c] / cell_area * time_factor(e.t),
-                            })
-                        })
-                        .collect();
-                    let span = f64::from(plan.training_days);
-                    match fit(&located, span, warm, &sepp_opts) {
-                        Ok(f) => {
-                            warm = Some(f.params);
-                            let hours = plan.horizon_s / 3_600;
-                            // Past the window's end the level stays at its last day's.
-                            let last_level = level[days - 1] / mean_factor.max(f64::MIN_POSITIVE);
-                            let in_window_profile: f64 =
-                                (0..hours).map(|h| profile[hour_of_week(origin + h * 3_600)] * last_level / 24.0).sum();
-                            let cells: Vec<ForecastCell> = (0..n)
-                                .map(|c| {
-                                    let (cx, cy) = grid.centre(c);
-                                    ForecastCell {
-                                        x0: cx - grid.size / 2.0,
-                                        y0: cy - grid.size / 2.0,
-                                        size: grid.size,
-                                        background_mass: mass[c] * in_window_profile,
-                                    }
-                                })
-                                .collect();
-                            forecast(&f.params, &located, span, plan.horizon_s as f64 / 3_600.0, &cells, &sepp_opts)
-                        }
-                        Err(e) => {
-                            record.fallbacks.push(Fallback { origin, reason: e.to_string() });
-                            trailing(365, false)
-                        }
-                    }
-                }
+                },
             };
             record.per_origin.push(
                 plan.percents

@@ -442,9 +442,9 @@ pub fn forecast(
         .iter()
         .map(|c| {
             let mut expected = fit.mu * c.background_mass;
+            let (cx, cy) = (c.x0 + c.size / 2.0, c.y0 + c.size / 2.0);
+            let reach = opts.max_distance_m + c.size;
             for (e, in_time) in &recent {
-                let (cx, cy) = (c.x0 + c.size / 2.0, c.y0 + c.size / 2.0);
-                let reach = opts.max_distance_m + c.size;
                 if (e.x - cx).abs() > reach || (e.y - cy).abs() > reach {
                     continue;
                 }
