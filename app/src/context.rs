@@ -159,6 +159,17 @@ mod ssr {
         Ok((grid, utm))
     }
 
+    /// The cells of `grid` whose centre lies in `area` (a district's cells on a city grid).
+    pub fn cells_within(grid: &hotspot::Grid, utm: &hotspot::Utm, area: &geo::MultiPolygon<f64>) -> Vec<usize> {
+        (0..grid.len())
+            .filter(|&c| {
+                let (x, y) = grid.centre(c);
+                let (lon, lat) = utm.inverse(x, y);
+                geo::Contains::contains(area, &geo::Point::new(lon, lat))
+            })
+            .collect()
+    }
+
     /// A UTC instant as the local date in `tz`, `YYYY-MM-DD`.
     pub fn local_day(seconds: i64, tz: &jiff::tz::TimeZone) -> Option<String> {
         jiff::Timestamp::from_second(seconds).ok().map(|t| t.to_zoned(tz.clone()).date().to_string())

@@ -24,7 +24,10 @@ test('the crime view maps harm, filters it and opens a cell', async ({ page }) =
   expect(range.headers()['content-range']).toMatch(/^bytes 0-\d+\/\d+$/);
 
   const summary = page.getByTestId('crime-summary');
-  await expect(summary).toContainText('2020-11-03 to 2020-11-30');
+  // With no window asked for, the window the city's ranking uses (its backtest chose the
+  // 90-day count on the demo), and the page says so.
+  await expect(summary).toContainText('2020-09-02 to 2020-11-30');
+  await expect(page.getByTestId('crime-window-note')).toContainText('the incident count over 90 days');
   const all = Number((await summary.textContent())!.match(/: (\d+) incidents/)![1]);
   expect(all).toBeGreaterThan(1000);
   // Cells are drawn on the map's canvas, and the incidents clustered.
@@ -84,15 +87,35 @@ test('the crime view maps harm, filters it and opens a cell', async ({ page }) =
   // The accuracy scoreboard: the city and each district, each ranking beside the baseline.
   await page.goto('/accuracy');
   await hydrated(page);
-  // The missions' ranking, decayed harm, the 28-day count and the 365-day count.
+  // Harm over 28 days, decayed harm, the 28-day count and the 365-day count.
   await expect(page.getByTestId('accuracy-city').locator('tbody tr')).toHaveCount(4);
   await expect(page.getByTestId('accuracy-city').locator('tr[data-method="year"] th')).toHaveText('Trailing count, 365 days');
   await expect(page.getByTestId('accuracy-D1').locator('tr[data-method="naive"]')).toBeVisible();
-  // The demo ranks by the shipped harm index, so its missions' ranking is not the naive count.
+  // The demo weighs by the shipped harm index, so harm over 28 days is not the naive count.
   await expect(page.getByTestId('same-as-baseline')).toHaveCount(0);
+  // Which ranking plans each district's shifts, and why: its own shift backtest.
+  const choice = page.getByTestId('ranking-choice');
+  await expect(choice.locator('.area-choice[data-area="city"] h3')).toHaveText(/ranked by the incident count over 90 days/);
+  await expect(choice.getByTestId('choice-reason-D1')).toContainText('count 365 days:');
+  await choice.locator('.area-choice[data-area="D1"] summary').click();
+  await expect(choice.locator('.area-choice[data-area="D1"] tr.chosen th')).toContainText('count 365 days');
+  await expect(choice.locator('.area-choice[data-area="D1"] tbody tr')).toHaveCount(8);
+  // Re-running it is command's: an analyst has no button.
+  await expect(page.getByTestId('run-backtest')).toHaveCount(0);
   await fitsTheScreen(page);
   await shot(page, 'accuracy');
   expect(await violations()).toEqual([]);
+});
+
+test('command re-runs the ranking backtest after new data; the same data gives the same choice', async ({ page }) => {
+  await signIn(page, 'commander', '/accuracy');
+  await page.goto('/accuracy');
+  await hydrated(page);
+  await page.getByTestId('run-backtest').click();
+  // The same data gives the same choice: the demo's ranking is unchanged for the other specs.
+  await expect(page.getByTestId('backtest-message')).toHaveText('Backtest run on the data through 2020-12-31: the ranking below is in force.', { timeout: 60_000 });
+  await expect(page.getByTestId('choice-reason-D1')).toContainText('count 365 days:');
+  await fitsTheScreen(page);
 });
 
 test('the Chief\'s Daily Snapshot prints on one or two sheets', async ({ page }) => {

@@ -31,8 +31,10 @@ async function nearbyShows(page: Page, i: number) {
   expect(rows.map((r) => r[0])).toEqual([...rows.map((r) => r[0] as number)].sort((a, b) => a - b));
   for (const [, metres, text] of rows) {
     expect(metres as number).toBeLessThanOrEqual(1500);
-    expect(text).toMatch(/incidents · harm .*(m|km) (N|NE|E|SE|S|SW|W|NW)/);
+    // By default the next 12 hours' forecast the last sync brought ranks them.
+    expect(text).toMatch(/harm [\d.]+ expected in 12 h · \d+ incidents in 90 days.*(m|km) (N|NE|E|SE|S|SW|W|NW)/);
   }
+  await expect(page.getByTestId('nearby-hot-spots')).toContainText("The next 12 hours' forecast from");
 }
 
 const item = (page: Page, i: number) => page.locator(`li.mission[data-mission="${missionId(i)}"]`);

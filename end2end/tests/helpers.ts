@@ -95,7 +95,8 @@ export async function fieldReady(page: Page) {
     await choose.getByRole('button', { name: 'Set PIN' }).click();
     await expect(choose).toBeHidden({ timeout: 30_000 });
   }
-  await expect(page.getByTestId('nearby-hot-spots')).toContainText('Scored on this device', { timeout: 30_000 });
+  // The hot-spot inputs landed: the forecast the sync brought (or, with none, the kept aggregates).
+  await expect(page.getByTestId('nearby-hot-spots')).toContainText(/The next 12 hours' forecast from|Scored on this device/, { timeout: 30_000 });
   await page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
 }
 

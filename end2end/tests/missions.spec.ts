@@ -23,7 +23,10 @@ test('issue from recommendations, acknowledge and assign, work a Koper visit, se
   await command.goto(`/plan?${shiftQuery()}`);
   await hydrated(command);
   const proposals = command.getByTestId('proposals').locator('li.proposal');
-  await expect(proposals.first()).toContainText('#1 by harm in District 1');
+  // Ranked by the method District 1's own backtest chose (on the demo, the 365-day count), and
+  // the plan says why.
+  await expect(proposals.first()).toContainText('#1 by incidents in District 1');
+  await expect(command.getByTestId('ranked-why')).toContainText('90 shifts of 8 h to 2020-12-31');
   const open = await command.locator('li.proposal:not(.skipped)').count();
   expect(open).toBeGreaterThanOrEqual(5);
   // Each place comes with the template its harm calls for, and says why; the planner makes

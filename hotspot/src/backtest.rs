@@ -90,7 +90,7 @@ pub fn score_origin(area: &[usize], forecast: &[f64], test: &[f64], train: &[f64
 }
 
 /// A mean with its interval.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     /// The mean over origins.
     pub mean: f64,
@@ -222,7 +222,8 @@ pub fn choose(baseline: (&str, &[Option<f64>]), candidates: &[(&str, Vec<Option<
 const DAY: i64 = 86_400;
 
 /// A way of ranking places for the next window, from what came before it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Method {
     /// Incidents in the trailing `days`.
     Count {
@@ -257,6 +258,15 @@ impl Method {
             Self::Decayed { half_life_days } => format!("decayed harm (half-life {half_life_days} days)"),
             Self::Kde { bandwidth_m } => format!("kde {bandwidth_m} m"),
             Self::Sepp => "sepp".into(),
+        }
+    }
+
+    /// The days of history the method reads before its origin: its own window for the trailing
+    /// sums, the plan's training window for the others.
+    pub fn history_days(&self, training_days: u32) -> u32 {
+        match *self {
+            Self::Count { days } | Self::Harm { days } => days,
+            Self::Decayed { .. } | Self::Kde { .. } | Self::Sepp => training_days,
         }
     }
 }
@@ -438,6 +448,115 @@ fn sepp_forecast(
     Ok(forecast(&f.params, &located, span, plan.horizon_s as f64 / 3_600.0, &cells, &plan.sepp))
 }
 
+/// What a method ranked with at one origin.
+enum Ranked {
+    /// Its own forecast.
+    Forecast(Vec<f64>),
+    /// The 365-day count, because the method could not rank (why, in words).
+    FellBack { values: Vec<f64>, reason: String },
+}
+
+/// One method's forecast at one origin, per cell: `history` is the training window's events
+/// (with their cells), `trailing(days, harm)` the trailing sum per cell.
+fn method_forecast(
+    m: Method,
+    grid: &crate::Grid,
+    history: &[(crate::Event, Option<usize>)],
+    origin: i64,
+    plan: &BacktestPlan,
+    warm: &mut Option<crate::sepp::SeppParams>,
+    trailing: &dyn Fn(u32, bool) -> Vec<f64>,
+) -> Result<Ranked, BacktestError> {
+    let n = grid.len();
+    Ok(Ranked::Forecast(match m {
+        Method::Count { days } => trailing(days, false),
+        Method::Harm { days } => trailing(days, true),
+        Method::Decayed { half_life_days } => {
+            let mut v = vec![0.0; n];
+            for (e, c) in history {
+                if let Some(c) = c {
+                    let age = (origin - e.t) as f64 / DAY as f64;
+                    v[*c] += e.harm * libm::exp2(-age / half_life_days);
+                }
+            }
+            v
+        }
+        Method::Kde { bandwidth_m } => {
+            let points: Vec<(f64, f64, f64)> = history.iter().map(|(e, _)| (e.x, e.y, e.harm)).collect();
+            crate::kde::kde_at_centres(grid, &points, crate::Kernel::Gaussian, bandwidth_m)
+                .map_err(|e| BacktestError::Invalid(e.to_string()))?
+        }
+        Method::Sepp => match sepp_forecast(grid, history, origin, plan, warm) {
+            Ok(values) => values,
+            Err(e) => return Ok(Ranked::FellBack { values: trailing(365, false), reason: e.to_string() }),
+        },
+    }))
+}
+
+/// Events with their cells, in time order, and the slice of them in `[from, to)`.
+struct Timeline(Vec<(crate::Event, Option<usize>)>);
+
+impl Timeline {
+    fn of(grid: &crate::Grid, events: &[crate::Event]) -> Self {
+        let mut sorted: Vec<(crate::Event, Option<usize>)> =
+            events.iter().map(|e| (*e, grid.cell_of(e.x, e.y))).collect();
+        sorted.sort_by_key(|(e, _)| e.t);
+        Self(sorted)
+    }
+
+    fn window(&self, from: i64, to: i64) -> &[(crate::Event, Option<usize>)] {
+        let a = self.0.partition_point(|(e, _)| e.t < from);
+        let b = self.0.partition_point(|(e, _)| e.t < to);
+        &self.0[a..b]
+    }
+
+    /// Each cell's sum over the `days` before `origin`: harm, or 1 per event.
+    fn trailing(&self, n: usize, origin: i64, days: u32, harm: bool) -> Vec<f64> {
+        let mut v = vec![0.0; n];
+        for (e, c) in self.window(origin - i64::from(days) * DAY, origin) {
+            if let Some(c) = c {
+                v[*c] += if harm { e.harm } else { 1.0 };
+            }
+        }
+        v
+    }
+}
+
+/// A method's forecast per cell of `grid` for the window `[origin, origin + plan.horizon_s)`,
+/// from the events before `origin` (the ranking a department uses live, by the same code the
+/// backtest scores). `Err` when the method cannot rank (the self-exciting model's fit refused,
+/// with why): the caller says so and ranks by a baseline.
+///
+/// # Errors
+/// [`BacktestError::Invalid`] naming why the method could not rank.
+pub fn forecast_at(
+    grid: &crate::Grid,
+    events: &[crate::Event],
+    origin: i64,
+    plan: &BacktestPlan,
+    method: Method,
+) -> Result<Vec<f64>, BacktestError> {
+    if plan.horizon_s <= 0 || plan.training_days == 0 {
+        return Err(BacktestError::Invalid("the horizon and the training window must be longer than zero".into()));
+    }
+    let timeline = Timeline::of(grid, events);
+    let history = timeline.window(origin - i64::from(plan.training_days) * DAY, origin);
+    let trailing = |days: u32, harm: bool| timeline.trailing(grid.len(), origin, days, harm);
+    match method_forecast(method, grid, history, origin, plan, &mut None, &trailing)? {
+        Ranked::Forecast(values) => Ok(values),
+        Ranked::FellBack { reason, .. } => Err(BacktestError::Invalid(format!("{}: {reason}", method.name()))),
+    }
+}
+
+/// A study area a backtest scores: its cells and the shares of it flagged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredArea {
+    /// The area's cells (ids of the grid).
+    pub cells: Vec<usize>,
+    /// Shares of the area, percent.
+    pub percents: Vec<f64>,
+}
+
 /// Runs every method at every origin: each ranks the area from the events before the origin, and
 /// is scored on the events of `[origin, origin + horizon)`. `events` in any order.
 ///
@@ -450,6 +569,24 @@ pub fn run(
     plan: &BacktestPlan,
     methods: &[Method],
 ) -> Result<Vec<MethodRecord>, BacktestError> {
+    let area = ScoredArea { cells: plan.area.clone(), percents: plan.percents.clone() };
+    Ok(run_areas(grid, events, plan, methods, &[area])?.pop().unwrap_or_default())
+}
+
+/// [`run`] scoring several areas from the same forecasts (a city and its districts: each method
+/// forecasts the whole grid once per origin, its parameters pooled city-wide, so a district's
+/// border cuts nothing). `plan.area` and `plan.percents` are not read: each of `areas` brings
+/// its own. One list of records per area, in `areas`' order.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_areas(
+    grid: &crate::Grid,
+    events: &[crate::Event],
+    plan: &BacktestPlan,
+    methods: &[Method],
+    areas: &[ScoredArea],
+) -> Result<Vec<Vec<MethodRecord>>, BacktestError> {
     use crate::sepp::SeppParams;
     if plan.origins.is_empty() {
         return Err(BacktestError::Invalid("a backtest needs at least one origin".into()));
@@ -460,98 +597,79 @@ pub fn run(
     if plan.origins.windows(2).any(|w| w[0] >= w[1]) {
         return Err(BacktestError::Invalid("origins must be in time order".into()));
     }
-    let mut sorted: Vec<(crate::Event, Option<usize>)> = events.iter().map(|e| (*e, grid.cell_of(e.x, e.y))).collect();
-    sorted.sort_by_key(|(e, _)| e.t);
-    let in_window = |from: i64, to: i64| {
-        let a = sorted.partition_point(|(e, _)| e.t < from);
-        let b = sorted.partition_point(|(e, _)| e.t < to);
-        &sorted[a..b]
-    };
+    let timeline = Timeline::of(grid, events);
     let n = grid.len();
-    let mut records: Vec<MethodRecord> = methods
+    let mut records: Vec<Vec<MethodRecord>> = areas
         .iter()
-        .map(|m| MethodRecord { method: m.name(), at: Vec::new(), per_origin: Vec::new(), fallbacks: Vec::new() })
+        .map(|_| {
+            methods
+                .iter()
+                .map(|m| MethodRecord {
+                    method: m.name(),
+                    at: Vec::new(),
+                    per_origin: Vec::new(),
+                    fallbacks: Vec::new(),
+                })
+                .collect()
+        })
         .collect();
     let mut warm: Option<SeppParams> = None;
     for &origin in &plan.origins {
         let measure = |e: &crate::Event| if plan.score_harm { e.harm } else { 1.0 };
         let mut test = vec![0.0; n];
-        for (e, c) in in_window(origin, origin + plan.horizon_s) {
+        for (e, c) in timeline.window(origin, origin + plan.horizon_s) {
             if let Some(c) = c {
                 test[*c] += measure(e);
             }
         }
-        let trailing = |days: u32, harm: bool| {
-            let mut v = vec![0.0; n];
-            for (e, c) in in_window(origin - i64::from(days) * DAY, origin) {
-                if let Some(c) = c {
-                    v[*c] += if harm { e.harm } else { 1.0 };
-                }
-            }
-            v
-        };
+        let trailing = |days: u32, harm: bool| timeline.trailing(n, origin, days, harm);
         // RRI's training period: the whole training window before the origin.
         let train = trailing(plan.training_days, plan.score_harm);
-        let history = in_window(origin - i64::from(plan.training_days) * DAY, origin);
-        for (m, record) in methods.iter().zip(records.iter_mut()) {
-            let forecast_values: Vec<f64> = match *m {
-                Method::Count { days } => trailing(days, false),
-                Method::Harm { days } => trailing(days, true),
-                Method::Decayed { half_life_days } => {
-                    let mut v = vec![0.0; n];
-                    for (e, c) in history {
-                        if let Some(c) = c {
-                            let age = (origin - e.t) as f64 / DAY as f64;
-                            v[*c] += e.harm * libm::exp2(-age / half_life_days);
-                        }
-                    }
-                    v
-                }
-                Method::Kde { bandwidth_m } => {
-                    let points: Vec<(f64, f64, f64)> = history.iter().map(|(e, _)| (e.x, e.y, e.harm)).collect();
-                    crate::kde::kde_at_centres(grid, &points, crate::Kernel::Gaussian, bandwidth_m)
-                        .map_err(|e| BacktestError::Invalid(e.to_string()))?
-                }
-                Method::Sepp => match sepp_forecast(grid, history, origin, plan, &mut warm) {
-                    Ok(values) => values,
-                    Err(e) => {
-                        record.fallbacks.push(Fallback { origin, reason: e.to_string() });
-                        trailing(365, false)
-                    }
-                },
-            };
-            record.per_origin.push(
-                plan.percents
-                    .iter()
-                    .map(|p| {
-                        let k = crate::evaluate::flagged_count(*p, plan.area.len());
-                        score_origin(&plan.area, &forecast_values, &test, &train, k)
-                    })
-                    .collect(),
-            );
+        let history = timeline.window(origin - i64::from(plan.training_days) * DAY, origin);
+        for (i, m) in methods.iter().enumerate() {
+            let (forecast_values, fallback) =
+                match method_forecast(*m, grid, history, origin, plan, &mut warm, &trailing)? {
+                    Ranked::Forecast(values) => (values, None),
+                    Ranked::FellBack { values, reason } => (values, Some(Fallback { origin, reason })),
+                };
+            for (area, area_records) in areas.iter().zip(records.iter_mut()) {
+                let record = &mut area_records[i];
+                record.fallbacks.extend(fallback.clone());
+                record.per_origin.push(
+                    area.percents
+                        .iter()
+                        .map(|p| {
+                            let k = crate::evaluate::flagged_count(*p, area.cells.len());
+                            score_origin(&area.cells, &forecast_values, &test, &train, k)
+                        })
+                        .collect(),
+                );
+            }
         }
     }
     let block = block_length(plan.origins.len());
-    for record in &mut records {
-        record.at = plan
-            .percents
-            .iter()
-            .enumerate()
-            .map(|(j, &percent)| {
-                let series = |f: fn(&OriginScore) -> Option<f64>| -> Vec<f64> {
-                    record.per_origin.iter().filter_map(|o| f(&o[j])).collect()
-                };
-                let pei = series(|s| s.pei);
-                ShareRecord {
-                    percent,
-                    origins: pei.len(),
-                    hit_rate: block_bootstrap(&series(|s| s.hit_rate), block, 2_000, 0.95, 1),
-                    pai: block_bootstrap(&series(|s| s.pai), block, 2_000, 0.95, 2),
-                    pei: block_bootstrap(&pei, block, 2_000, 0.95, 3),
-                    rri: block_bootstrap(&series(|s| s.rri), block, 2_000, 0.95, 4),
-                }
-            })
-            .collect();
+    for (area, area_records) in areas.iter().zip(records.iter_mut()) {
+        for record in area_records {
+            record.at = area
+                .percents
+                .iter()
+                .enumerate()
+                .map(|(j, &percent)| {
+                    let series = |f: fn(&OriginScore) -> Option<f64>| -> Vec<f64> {
+                        record.per_origin.iter().filter_map(|o| f(&o[j])).collect()
+                    };
+                    let pei = series(|s| s.pei);
+                    ShareRecord {
+                        percent,
+                        origins: pei.len(),
+                        hit_rate: block_bootstrap(&series(|s| s.hit_rate), block, 2_000, 0.95, 1),
+                        pai: block_bootstrap(&series(|s| s.pai), block, 2_000, 0.95, 2),
+                        pei: block_bootstrap(&pei, block, 2_000, 0.95, 3),
+                        rri: block_bootstrap(&series(|s| s.rri), block, 2_000, 0.95, 4),
+                    }
+                })
+                .collect();
+        }
     }
     Ok(records)
 }

@@ -3,7 +3,7 @@
 //! data: on a self-exciting process it picks the self-exciting model at a shift's horizon, on a
 //! process with no triggering it keeps the trailing count.
 
-use hotspot::backtest::{choose_from, run, BacktestPlan, Method};
+use hotspot::backtest::{choose_from, forecast_at, run, run_areas, BacktestPlan, Method, ScoredArea};
 use hotspot::sepp::{simulate, SeppOptions, SeppParams};
 use hotspot::{Epsg, Event, Grid};
 
@@ -132,4 +132,60 @@ fn with_no_triggering_the_trailing_count_keeps_its_place() {
     let means: Vec<(String, Option<f64>)> =
         records.iter().map(|r| (r.method.clone(), r.at[0].pei.map(|i| i.mean))).collect();
     assert!(choice.method.starts_with("count "), "{} ({means:?})", choice.reason);
+}
+
+#[test]
+fn several_areas_score_as_each_alone_and_the_live_forecast_is_the_backtests() {
+    // A simulated self-exciting process on a 2 km square; two halves of the grid as districts.
+    let truth = SeppParams { mu: 8.0, theta: 0.5, omega: 3.0, sigma: 40.0 };
+    let sim = simulate(&truth, 2_000.0, 2_000.0, 120.0, 7);
+    let events: Vec<Event> = sim.iter().map(|e| event(e.x, e.y, e.t)).collect();
+    let g = grid(&[event(0.0, 0.0, 0.0), event(1_999.0, 1_999.0, 0.0)], 150.0);
+    let last = 120 * DAY;
+    let origins: Vec<i64> = (0..12).rev().map(|k| last - (k + 1) * 8 * 3_600).collect();
+    let west: Vec<usize> = (0..g.len()).filter(|&c| g.row_col(c).1 < g.ncols / 2).collect();
+    let east: Vec<usize> = (0..g.len()).filter(|&c| g.row_col(c).1 >= g.ncols / 2).collect();
+    let plan = |area: Vec<usize>, percents: Vec<f64>| BacktestPlan {
+        origins: origins.clone(),
+        horizon_s: 8 * 3_600,
+        training_days: 60,
+        percents,
+        score_harm: false,
+        area,
+        sepp: SeppOptions { max_lag_days: 10.0, max_distance_m: 400.0, ..SeppOptions::default() },
+    };
+    let methods =
+        [Method::Count { days: 28 }, Method::Harm { days: 90 }, Method::Kde { bandwidth_m: 200.0 }, Method::Sepp];
+    let areas = [
+        ScoredArea { cells: west.clone(), percents: vec![5.0] },
+        ScoredArea { cells: east.clone(), percents: vec![1.0, 10.0] },
+    ];
+    let together = run_areas(&g, &events, &plan(Vec::new(), Vec::new()), &methods, &areas).expect("runs");
+    assert_eq!(together.len(), 2);
+    let alone_west = run(&g, &events, &plan(west, vec![5.0]), &methods).expect("west");
+    let alone_east = run(&g, &events, &plan(east, vec![1.0, 10.0]), &methods).expect("east");
+    assert_eq!(together[0], alone_west);
+    assert_eq!(together[1], alone_east);
+    // The live forecast at an origin is what the backtest ranked there (a cold fit, as live).
+    let one = plan((0..g.len()).collect(), vec![5.0]);
+    for m in [Method::Count { days: 28 }, Method::Kde { bandwidth_m: 200.0 }] {
+        let live = forecast_at(&g, &events, origins[0], &one, m).expect("forecast");
+        let scored = run(&g, &events, &BacktestPlan { origins: vec![origins[0]], ..one.clone() }, &[m]).expect("runs");
+        let k = hotspot::evaluate::flagged_count(5.0, g.len());
+        let test = {
+            let mut v = vec![0.0; g.len()];
+            for e in events.iter().filter(|e| e.t >= origins[0] && e.t < origins[0] + 8 * 3_600) {
+                if let Some(c) = g.cell_of(e.x, e.y) {
+                    v[c] += 1.0;
+                }
+            }
+            v
+        };
+        let train = forecast_at(&g, &events, origins[0], &one, Method::Count { days: 60 }).expect("train");
+        let by_hand = hotspot::backtest::score_origin(&one.area, &live, &test, &train, k);
+        assert_eq!(scored[0].per_origin[0][0], by_hand, "{m:?}");
+    }
+    // A plan with no training window is refused, not run.
+    let none = BacktestPlan { training_days: 0, ..one };
+    assert!(forecast_at(&g, &events, origins[0], &none, Method::Sepp).is_err());
 }

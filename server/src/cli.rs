@@ -72,6 +72,14 @@ pub enum Command {
     /// from what came before and is scored on what followed (hit rate, PAI, PEI, RRI with 95%
     /// moving-block intervals), and the evidence rule says which method should rank.
     Backtest(BacktestArgs),
+    /// Run the shift backtest on the Data Bodega's incidents and put in force, for the city and
+    /// each district, the ranking its record supports (audited; the accuracy screen shows it).
+    ChooseRanking {
+        /// Include the self-exciting model (about 4.5 s per shift on a city's year; without it
+        /// the backtest takes seconds).
+        #[arg(long)]
+        with_model: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Hotspots(args)) => commands::analysis::hotspots(args),
         Some(Command::Evaluate(args)) => commands::analysis::evaluate(args),
         Some(Command::Backtest(args)) => commands::analysis::backtest(args),
+        Some(Command::ChooseRanking { with_model }) => commands::setup::choose_ranking(&common, with_model).await,
     }
 }
 

@@ -4,22 +4,27 @@
 //! (`hotspot::evaluate`), over rolling 28-day periods, with the concentration curve.
 //!
 //! Each test period is 28 days; a ranking may look only at what happened before it:
-//! - **Missions' ranking**: harm over the 28 days before (what the mission recommendations use);
+//! - **Harm, 28 days**: harm over the 28 days before (what the missions ranked by before a
+//!   backtest chose otherwise, and still do until one is run);
 //! - **Time-decayed harm**: the 56 days before, each incident's harm halved every 28 days;
 //! - **Naive baseline**: incidents over the 28 days before, each counting 1;
 //! - **Trailing count, 365 days**: incidents over the year before, each counting 1 — in Beatbook's
 //!   backtests on Chicago and on the Vancouver demo (docs/FORECAST.md) no method beat the long
-//!   trailing counts and the 28-day window was the weakest, so command sees how the window the
-//!   missions rank by holds up against it here.
+//!   trailing counts and the 28-day window was the weakest.
 //!
-//! With the plain count table the missions' ranking and the baseline coincide, and the board
-//! says so rather than hiding it.
+//! With the plain count table harm over 28 days and the baseline coincide, and the board says
+//! so rather than hiding it.
+//!
+//! Above the periods, the board shows which ranking ranks each district's places and why: the
+//! shift backtest's record of every method ([`crate::shift::choice`]), which command re-runs
+//! from here after loading new data (audited).
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Access, ApiError};
+use crate::shift::choice::RankingChoice;
 
 pub mod page;
 
@@ -82,15 +87,26 @@ pub struct Scoreboard {
     pub harm_table: String,
     /// Method names for people.
     pub methods: Vec<(String, String)>,
+    /// The ranking in force per area and every method's shift backtest, if one was run.
+    pub choice: Option<RankingChoice>,
 }
 
 /// The scoreboard's server functions.
-pub const ENDPOINTS: &[(&str, Access)] = &[("/api/accuracy", Some(protocol::Action::ViewHotSpots))];
+pub const ENDPOINTS: &[(&str, Access)] = &[
+    ("/api/accuracy", Some(protocol::Action::ViewHotSpots)),
+    ("/api/accuracy/backtest", Some(protocol::Action::ChangeConfig)),
+];
 
 /// The scoreboard for the periods ending with `end` (default: the newest day with data).
 #[server(prefix = "/api", endpoint = "accuracy", input = Json)]
 pub async fn get_accuracy(end: Option<String>, periods: Option<u32>) -> Result<Scoreboard, ApiError> {
     ssr::scoreboard(end, periods).await
+}
+
+/// Runs the shift backtest on the department's data again and puts its choice in force (command).
+#[server(prefix = "/api", endpoint = "accuracy/backtest", input = Json)]
+pub async fn run_backtest() -> Result<RankingChoice, ApiError> {
+    ssr::run_backtest().await
 }
 
 /// Server side.
@@ -102,8 +118,10 @@ pub mod ssr {
 
     use super::*;
     use crate::auth::ssr::authorize;
-    use crate::context::{context, grid_over, invalid, unavailable, window_end_day};
+    use crate::context::{cells_within, context, grid_over, invalid, unavailable, window_end_day};
     use crate::geo::MICRO_PLACE;
+    use crate::shift::choice::ssr::{choose, store, stored, summary};
+    use bodega::audit::Outcome;
 
     const PERIOD_DAYS: i64 = 28;
     /// The longest trailing window scored (days).
@@ -112,6 +130,28 @@ pub mod ssr {
 
     fn metrics(m: &[hotspot::AreaShare]) -> Vec<Metrics> {
         m.iter().map(|a| Metrics { percent: a.percent, hit_rate: a.hit_rate, pai: a.pai, pei: a.pei }).collect()
+    }
+
+    /// The backtest re-run, stored and audited (with every area's choice).
+    ///
+    /// # Errors
+    /// 401/403; 409 with too little data; 503.
+    pub async fn run_backtest() -> Result<RankingChoice, ApiError> {
+        let ctx = context()?;
+        let grant = authorize(&ctx, Action::ChangeConfig, Target::City, "ranking backtest").await?;
+        // One run at a time: a second commander's click waits for the first's result.
+        static RUNNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one = RUNNING.lock().await;
+        let result = match choose(&ctx, false).await {
+            Ok(c) => store(&ctx, &c).await.map(|()| c),
+            Err(e) => Err(e),
+        };
+        let (outcome, detail) = match &result {
+            Ok(c) => (Outcome::Success, format!("data through {}: {}", c.data_through, summary(c))),
+            Err(e) => (Outcome::Failure, e.to_string()),
+        };
+        grant.audit(&ctx, "ranking backtest", outcome, &detail).await?;
+        result
     }
 
     /// The scoreboard.
@@ -142,14 +182,7 @@ pub mod ssr {
         let mut area_cells: Vec<(String, String, Vec<usize>)> =
             vec![("city".into(), "City".into(), (0..grid.len()).collect())];
         for a in &areas {
-            let cells = (0..grid.len())
-                .filter(|&c| {
-                    let (x, y) = grid.centre(c);
-                    let (lon, lat) = utm.inverse(x, y);
-                    geo::Contains::contains(&a.area, &geo::Point::new(lon, lat))
-                })
-                .collect();
-            area_cells.push((a.code.clone(), a.name.clone(), cells));
+            area_cells.push((a.code.clone(), a.name.clone(), cells_within(&grid, &utm, &a.area)));
         }
         // Every incident the periods and their training windows need, once.
         let last_end = day_start(add(end_day, 1)?)?;
@@ -226,11 +259,12 @@ pub mod ssr {
             areas: boards,
             harm_table: table.version().to_string(),
             methods: vec![
-                ("missions".into(), "Missions' ranking (harm, 28 days)".into()),
+                ("missions".into(), "Harm, 28 days".into()),
                 ("decayed".into(), "Time-decayed harm (56 days, half-life 28)".into()),
                 ("naive".into(), "Naive baseline (count, 28 days)".into()),
                 ("year".into(), "Trailing count, 365 days".into()),
             ],
+            choice: stored(&ctx).await?,
         })
     }
 }

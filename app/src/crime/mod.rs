@@ -20,7 +20,8 @@ pub mod page;
 /// What the crime view asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CrimeQuery {
-    /// Days in the window (1–366; default 28).
+    /// Days in the window (1–366; default: the trailing window the area's ranking uses, 28
+    /// before a backtest chose one).
     #[serde(default)]
     pub days: Option<u32>,
     /// Last local day of the window (`YYYY-MM-DD`; default: the newest day with data).
@@ -62,6 +63,9 @@ pub struct CrimeCell {
 pub struct CrimeView {
     /// The query as the server read it (defaults filled in).
     pub query: CrimeQuery,
+    /// Why the window is as long as it is, when no window was asked for (the ranking's).
+    #[serde(default)]
+    pub window_note: Option<String>,
     /// First local day of the window.
     pub from_day: String,
     /// Last local day.
@@ -148,6 +152,7 @@ pub async fn get_cell_composition(query: CrimeQuery, ix: i64, iy: i64) -> Result
 pub mod ssr {
     use std::collections::{BTreeMap, BTreeSet};
 
+    use hotspot::backtest::Method;
     use hotspot::{Grid, Lattice, ScoreParams, Window};
     use jiff::civil::Date;
     use jiff::tz::TimeZone;
@@ -175,6 +180,8 @@ pub mod ssr {
         shift_minutes: Option<(i64, i64)>,
         areas: Vec<bodega::missions::DistrictArea>,
         shifts: Vec<(String, String)>,
+        /// Why the window is as long as it is, when it is the ranking's.
+        window_note: Option<String>,
     }
 
     fn minutes(hhmm: &str) -> Option<i64> {
@@ -184,7 +191,21 @@ pub mod ssr {
 
     async fn plan(ctx: &ServerContext, mut q: CrimeQuery) -> Result<Plan, ApiError> {
         let tz = ctx.tz()?;
-        let days = i64::from(q.days.unwrap_or(28));
+        // With no window asked for, the ranking's: the trailing window the area's backtest chose.
+        let (days, window_note) = match q.days {
+            Some(d) => (i64::from(d), None),
+            None => {
+                let area = q.district.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| "city".into());
+                let basis = crate::shift::choice::ssr::basis_for(ctx, &area).await?;
+                match basis.method {
+                    Method::Count { days } | Method::Harm { days } if days <= 366 => (
+                        i64::from(days),
+                        Some(format!("The window is the ranking's, {}: {}.", basis.label(), basis.why)),
+                    ),
+                    _ => (28, None),
+                }
+            }
+        };
         if !(1..=366).contains(&days) {
             return Err(invalid("days", format!("{days} is not 1 to 366 days")));
         }
@@ -230,7 +251,7 @@ pub mod ssr {
             .into_iter()
             .map(|p| (p.code.clone(), format!("{} ({}–{})", p.name, p.starts_local, p.ends_local)))
             .collect();
-        Ok(Plan { query: q, tz, from, to, from_day, to_day, shift_minutes, areas, shifts })
+        Ok(Plan { query: q, tz, from, to, from_day, to_day, shift_minutes, areas, shifts, window_note })
     }
 
     impl Plan {
@@ -403,6 +424,7 @@ pub mod ssr {
         // Offences in the window (under the other filters), for the offence picker.
         let offenses: BTreeSet<String> = offense_ids.into_keys().chain(plan.query.offense.clone()).collect();
         Ok(CrimeView {
+            window_note: plan.window_note.clone(),
             from_day: plan.from_day.to_string(),
             to_day: plan.to_day.to_string(),
             epsg: grid.epsg.code(),

@@ -200,6 +200,7 @@ fn Summary(v: CrimeView) -> impl IntoView {
                 v.cells.iter().filter(|c| c.count > 0).count(), v.study_cells, hot, v.harm_table
             )}
         </p>
+        {v.window_note.map(|n| view! { <p class="hint" data-testid="crime-window-note">{n}</p> })}
         {v.points_note.map(|n| view! { <p class="hint">{n}</p> })}
     }
 }
@@ -270,8 +271,13 @@ fn Filters(v: CrimeView, shade: Shade, go: Callback<(CrimeQuery, Shade)>) -> imp
         }
     };
     let all = |text: &str| vec![(String::new(), text.to_string())];
-    let day_options: Vec<(String, String)> =
-        [7, 28, 56, 91, 365].iter().map(|d| (d.to_string(), format!("{d} days"))).collect();
+    // The ranking's window (the default) is offered even when it is not one of the usual ones.
+    let mut windows = vec![7, 28, 56, 91, 365];
+    if let Some(d) = q.days.filter(|d| !windows.contains(d)) {
+        windows.push(d);
+        windows.sort_unstable();
+    }
+    let day_options: Vec<(String, String)> = windows.iter().map(|d| (d.to_string(), format!("{d} days"))).collect();
     let categories = [
         ("violent", "Violent"),
         ("property", "Property"),

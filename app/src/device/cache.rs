@@ -26,6 +26,10 @@ pub struct FieldCache {
     /// left out), so "Hot spots near you" names them with no signal.
     #[serde(default)]
     pub place_names: Vec<(i64, i64, String)>,
+    /// Each of its districts' forecast for the next 12 hours from `generated_at` (or the data's
+    /// end), by the ranking its backtest chose (expected harm per cell, no incident times).
+    #[serde(default)]
+    pub forecasts: Vec<crate::shift::choice::DeviceForecast>,
 }
 
 /// Days of history a device keeps (the longest window it offers is 90 days; the rest feeds the
@@ -53,6 +57,7 @@ pub mod ssr {
     use crate::context::{context, unavailable};
     use crate::error::ApiError;
     use crate::geo::MICRO_PLACE;
+    use crate::shift::choice::ssr::device_forecasts;
 
     /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
     fn day_number(date: &str) -> Option<i64> {
@@ -118,7 +123,15 @@ pub mod ssr {
             rows.push((c.ix, c.iy, day, index as u32, c.count));
         }
         let last_day = day_number(&last_date.to_string()).unwrap_or_default();
+        // The forecast starts where the aggregates end: now, or the data's end.
+        let codes: Vec<String> = mine.iter().map(|a| a.code.clone()).collect();
+        // A forecast that cannot be made leaves the device its kept aggregates, not nothing.
+        let forecasts = device_forecasts(&ctx, &codes, end).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "no 12-hour forecast for the field cache");
+            Vec::new()
+        });
         let mut cells: Vec<(i64, i64)> = rows.iter().map(|r| (r.0, r.1)).collect();
+        cells.extend(forecasts.iter().flat_map(|f| f.cells.iter().map(|c| (c.0, c.1))));
         cells.sort_unstable();
         cells.dedup();
         let mut place_names: Vec<(i64, i64, String)> = ctx
@@ -146,6 +159,7 @@ pub mod ssr {
             generated_at: now,
             supervisors,
             place_names,
+            forecasts,
         })
     }
 }

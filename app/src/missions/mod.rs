@@ -73,6 +73,10 @@ pub struct Recommendations {
     /// Command's track weights that ranked them ("violent ×1.5, property ×1, quality of life
     /// ×0.5"), said plainly on the plan.
     pub track_weights: String,
+    /// The method that ranked, in words ("the incident count over 365 days").
+    pub ranked_by: String,
+    /// Why that method: the backtest's evidence, or that none is recorded yet.
+    pub ranked_why: String,
     /// Proposals, best first (skipped ones carry their reason).
     pub proposals: Vec<Proposal>,
     /// The Mission Menu's templates a proposal can use instead.
@@ -275,7 +279,6 @@ pub mod ssr {
     use crate::shift::ranking::{rank_places, COMPOSITION_DAYS};
     use crate::shift::ssr::visit_params;
     use crate::shift::ssr::{missions_of, runs_that_day, shift_window};
-    use crate::shift::WINDOW_DAYS;
 
     /// The district a screen opens on when none is named: none (the whole city) for whoever
     /// may `action` city-wide, else the caller's own (a sergeant's queue is their district's).
@@ -410,6 +413,7 @@ pub mod ssr {
         let (epsg, district) = (ranking.epsg, &ranking.district);
         let (shift_start, shift_end) = ranking.shift;
         let (from, to) = ranking.window;
+        let window_days = (to - from) / 86_400;
 
         // Dosage: completed this shift, completed in the last 24 h, and already planned. Counted
         // up to the shift's end: a shift planned after the fact (or the demo's past) is not dosed
@@ -482,7 +486,8 @@ pub mod ssr {
                 )
             };
             let reason = format!(
-                "#{rank} by harm in {}: {} in the {WINDOW_DAYS} days to {}; {last_visit}.{when}",
+                "#{rank} by {} in {}: {} in the {window_days} days to {}; {last_visit}.{when}",
+                ranking.basis.by(),
                 district.name,
                 what.join(", "),
                 day_of(to - 1)
@@ -539,6 +544,8 @@ pub mod ssr {
             window_moved_to_data: ranking.window_moved_to_data,
             cell_size_m: MICRO_PLACE.m(),
             harm_table: ranking.harm_table.clone(),
+            ranked_by: ranking.basis.label(),
+            ranked_why: ranking.basis.why.clone(),
             track_weights: ranking.rules.weights_label(),
             proposals,
             templates: menu,

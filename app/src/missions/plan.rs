@@ -78,13 +78,14 @@ pub fn PlanShift() -> impl IntoView {
                                 })
                             };
                             let window = format!(
-                                "Top places of {} by harm ({}; track weights set by command: {}) in {} m cells, {} to {}.",
-                                r.district_name, r.harm_table, r.track_weights, r.cell_size_m, r.window_from, r.window_to
+                                "Top places of {} by {} ({}; track weights set by command: {}) in {} m cells, {} to {}.",
+                                r.district_name, r.ranked_by, r.harm_table, r.track_weights, r.cell_size_m, r.window_from, r.window_to
                             );
                             view! {
                                 <p class="hint">{window}</p>
+                                <p class="hint" data-testid="ranked-why">{format!("Why this ranking: {}.", r.ranked_why)}</p>
                                 {r.window_moved_to_data.then(|| view! {
-                                    <p class="notice" role="status">"The data ends before this shift: the ranking uses the last 28 days of data."</p>
+                                    <p class="notice" role="status">"The data ends before this shift: the ranking uses the days before the data's end."</p>
                                 })}
                                 <ol class="proposals" data-testid="proposals">
                                     {r.proposals.into_iter().map(|p| {

@@ -19,7 +19,7 @@ pub mod page;
 /// One of the district's top harm places.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlacePresence {
-    /// Rank by harm (28 days before the shift).
+    /// Rank in the plan's ranking for the shift (the district's chosen method).
     pub harm_rank: u32,
     /// Rank by Koper-compliant minutes, then dwell, this shift (`None`: no presence).
     pub presence_rank: Option<u32>,

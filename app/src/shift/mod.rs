@@ -1,7 +1,8 @@
 //! Shifts: which shift of which district on which day ([`ShiftRef`]), the shift patterns and
 //! districts a user may pick (`GET /api/missions/shifts`), and on the server what missions and
 //! presence both stand on: a shift's window in time, the missions of a shift, the dosage rules,
-//! the district's places ranked by harm for a shift ([`ranking`]) and patrol dosage from GPS
+//! which ranking each district uses ([`choice`]), the district's places ranked by it for a
+//! shift ([`ranking`]) and patrol dosage from GPS
 //! ([`dosage`]).
 
 use leptos::prelude::*;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Access, ApiError};
 
+pub mod choice;
 #[cfg(feature = "ssr")]
 pub mod dosage;
 #[cfg(feature = "ssr")]

@@ -1,7 +1,11 @@
-//! A district's micro places ranked by harm for a shift: the harm over the [`WINDOW_DAYS`] days
-//! before the shift (ending with the data when the data ends earlier), incidents inside the
-//! district's polygon, binned on the global 150 m lattice. What the recommendations propose and
-//! what the presence dashboard measures patrol against.
+//! A district's micro places ranked for a shift by the method its backtest chose
+//! ([`super::choice`]; harm over the [`WINDOW_DAYS`] days before the shift until one is run),
+//! from the days before the shift (ending with the data when the data ends earlier), incidents
+//! inside the district's polygon, binned on the global 150 m lattice. What the recommendations
+//! propose and what the presence dashboard measures patrol against.
+//!
+//! A place is ranked only where something that carries harm happened in the method's window:
+//! a recommendation names a place with a record, even when a smoothed method ranks.
 //!
 //! Each ranked place also carries when its harm happens: of its incidents in the
 //! [`COMPOSITION_DAYS`] days before the shift, how many fell within the shift's hours (local
@@ -11,10 +15,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use geo::Contains;
+use hotspot::backtest::Method;
 use hotspot::{Epsg, Lattice};
 
-use super::ssr::{dosage_rules, pattern_of, shift_window};
-use super::{ShiftRef, WINDOW_DAYS};
+use super::choice::ssr::{basis_for, city_forecast, Weigh};
+use super::choice::{RankBasis, TRAINING_DAYS};
+use super::ssr::{pattern_of, shift_window};
+use super::ShiftRef;
+#[cfg(doc)]
+use super::WINDOW_DAYS;
 use crate::context::{fail, unavailable, ServerContext};
 use crate::error::ApiError;
 use crate::geo::MICRO_PLACE;
@@ -51,7 +60,7 @@ fn minutes_of(hhmm: &str) -> Option<i32> {
 /// One ranked place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankedPlace {
-    /// 1 = most harm.
+    /// 1 = first by the ranking's method.
     pub rank: u32,
     /// Lattice column.
     pub ix: i64,
@@ -63,6 +72,8 @@ pub struct RankedPlace {
     pub lat: f64,
     /// Centre longitude.
     pub lon: f64,
+    /// What it was ranked on: incidents, harm, or the method's forecast for the shift.
+    pub score: f64,
     /// Harm in the window, each offence's table weight times command's weight for its track
     /// (see [`protocol::setup::DosageRules::track_weight`]).
     pub harm: f64,
@@ -106,10 +117,13 @@ pub struct Ranking {
     pub window_moved_to_data: bool,
     /// The harm table and version that ranked the places.
     pub harm_table: String,
-    /// The places, most harm first (at most the dosage rules' places per shift).
+    /// The places, best first by the ranking's method (at most the dosage rules' places per
+    /// shift).
     pub places: Vec<RankedPlace>,
     /// The dosage rules in force, which sized the list.
     pub rules: protocol::setup::DosageRules,
+    /// The method that ranked, and why.
+    pub basis: RankBasis,
 }
 
 /// Ranks a district's places for a shift.
@@ -128,40 +142,67 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let data_end = summary.last_at.map(|t| t + 1).unwrap_or(shift_start);
     let window_moved_to_data = data_end < shift_start;
     let to = shift_start.min(data_end);
-    let from = to - WINDOW_DAYS * 86_400;
+    let mut basis = basis_for(ctx, &s.district).await?;
+    let from = to - i64::from(basis.method.history_days(TRAINING_DAYS)) * 86_400;
     let (w, so, e, n) = district.bbox;
     let filter =
         bodega::queries::Filter { from: Some(from), to: Some(to), bbox: Some((w, so, e, n)), ..Default::default() };
     let points = ctx.bodega.mappable_incidents(&filter).await.map_err(unavailable)?;
     let epsg = Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
     let lattice = Lattice::of(epsg, MICRO_PLACE);
-    let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?;
-    let tracks = ctx.bodega.offense_tracks().await.map_err(unavailable)?;
-    let rules = dosage_rules(ctx).await?;
-    // An offence's weight: the harm table's, times command's weight for its track.
-    let track_of = |offense: &str| tracks.get(offense).cloned().unwrap_or_else(|| "unclassified".into());
-    let weigh = |offense: &str| table.weigh(offense).unwrap_or(0.0) * rules.track_weight(&track_of(offense));
-    // Per cell: harm and incidents by offence.
-    let mut cells: HashMap<(i64, i64), (f64, BTreeMap<String, u32>)> = HashMap::new();
+    let weights = Weigh::load(ctx).await?;
+    let rules = *weights.rules();
+    let track_of = |offense: &str| weights.track_of(offense);
+    let weigh = |offense: &str| weights.weigh(offense);
+    /// Per cell: its harm, incidents carrying harm, and incidents by offence.
+    type CellRecord = (f64, u32, BTreeMap<String, u32>);
+    let mut cells: HashMap<(i64, i64), CellRecord> = HashMap::new();
     for (lon, lat, _t, offense) in points {
         if !district.area.contains(&geo::Point::new(lon, lat)) {
             continue;
         }
         let Ok(key) = lattice.key_of(lon, lat) else { continue };
+        let harm = weigh(&offense);
         let entry = cells.entry((key.ix, key.iy)).or_default();
-        entry.0 += weigh(&offense);
-        *entry.1.entry(offense).or_default() += 1;
+        entry.0 += harm;
+        entry.1 += u32::from(harm > 0.0);
+        *entry.2.entry(offense).or_default() += 1;
     }
-    type Ranked = ((i64, i64), f64, BTreeMap<String, u32>);
-    let mut ranked: Vec<Ranked> = cells.into_iter().map(|(k, (h, by))| (k, h, by)).collect();
+    let forecast = match basis.method {
+        Method::Count { .. } | Method::Harm { .. } => None,
+        method => match city_forecast(ctx, method, to, shift_end - shift_start).await? {
+            Ok(f) => Some(f),
+            Err(e) => {
+                // The model could not rank this shift: said on the plan, and the long count ranks.
+                basis = RankBasis {
+                    method: Method::Count { days: TRAINING_DAYS },
+                    why: format!("{e}; ranked by the incident count over {TRAINING_DAYS} days instead"),
+                };
+                None
+            }
+        },
+    };
+    type Ranked = ((i64, i64), f64, f64, BTreeMap<String, u32>);
+    let mut ranked: Vec<Ranked> = cells
+        .into_iter()
+        .map(|(k, (harm, n, by))| {
+            let score = match (&forecast, basis.method) {
+                (Some(f), _) => f.at(epsg, k.0, k.1),
+                (None, Method::Count { .. }) => f64::from(n),
+                (None, _) => harm,
+            };
+            (k, score, harm, by)
+        })
+        .collect();
     ranked.sort_by(|a, b| {
         b.1.total_cmp(&a.1)
-            .then_with(|| b.2.values().sum::<u32>().cmp(&a.2.values().sum::<u32>()))
+            .then_with(|| b.2.total_cmp(&a.2))
+            .then_with(|| b.3.values().sum::<u32>().cmp(&a.3.values().sum::<u32>()))
             .then_with(|| a.0.cmp(&b.0))
     });
     // A place with no harm under command's weights (only offences of a track weighed 0) is not
     // ranked at all: 0 leaves the track out.
-    ranked.retain(|r| r.1 > 0.0);
+    ranked.retain(|r| r.2 > 0.0);
     ranked.truncate(usize::try_from(rules.places_per_shift).unwrap_or(0));
     let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
     let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &cells).await.map_err(unavailable)?;
@@ -195,7 +236,7 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let places = ranked
         .into_iter()
         .enumerate()
-        .map(|(i, ((ix, iy), harm, by_offense))| {
+        .map(|(i, ((ix, iy), score, harm, by_offense))| {
             let key = hotspot::CellKey { epsg, size_m: MICRO_PLACE.m(), ix, iy };
             let b = lattice.bounds(key);
             let (cx, cy) = ((b.min().x + b.max().x) / 2.0, (b.min().y + b.max().y) / 2.0);
@@ -209,7 +250,19 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             for (offense, n) in &by_offense {
                 *harm_by_track.entry(track_of(offense)).or_default() += weigh(offense) * f64::from(*n);
             }
-            RankedPlace { rank: i as u32 + 1, ix, iy, label, lat, lon, harm, by_offense, shift_hours, harm_by_track }
+            RankedPlace {
+                rank: i as u32 + 1,
+                ix,
+                iy,
+                label,
+                lat,
+                lon,
+                score,
+                harm,
+                by_offense,
+                shift_hours,
+                harm_by_track,
+            }
         })
         .collect();
     Ok(Ranking {
@@ -218,9 +271,10 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
         shift: (shift_start, shift_end),
         window: (from, to),
         window_moved_to_data,
-        harm_table: table.version().to_string(),
+        harm_table: weights.table_version(),
         places,
         rules,
+        basis,
     })
 }
 

@@ -12,8 +12,9 @@
 //!   same length just before; last year is the same dates a year earlier.
 //! - A percentage change is given only when its base is at least [`MIN_BASE`] incidents;
 //!   below that a change of one or two incidents would read as a swing.
-//! - Hot spots are 150 m cells ranked by harm over the 28 days (the mission recommendations'
-//!   cells and weights); "moved" compares with their rank over the 28 days before.
+//! - Hot spots are 150 m cells ranked by harm over the 28 days (the harm table's cells and
+//!   weights; the missions rank by their district's chosen method, `crate::shift::choice`);
+//!   "moved" compares with their rank over the 28 days before.
 //! - Koper compliance: of the completed directed-patrol missions whose officer's device sent
 //!   GPS during the shift, the share with a Koper visit (≥ 10 minutes in the place, by
 //!   `hotspot::presence`).

@@ -57,6 +57,18 @@ pub async fn serve(common: Common, args: Serve) -> anyhow::Result<()> {
     let state = crate::state::app_state(bodega.clone(), &args.site_root, args.addr, settings)
         .with_context(|| format!("cannot read the site at {}", args.site_root.display()))?;
     tracing::info!(version = %state.shell.version, "app shell ready");
+    // The demo city ranks as a department would after loading its records: by the method its
+    // own shift backtest supports (a few seconds; the self-exciting model is left to
+    // `server choose-ranking --with-model`).
+    if demo_city_now {
+        match super::setup::put_ranking_choice(&state.ctx, false, "beatbook").await {
+            Ok(c) => {
+                tracing::info!(choice = %app::shift::choice::ssr::summary(&c), "demo ranking chosen by its backtest")
+            }
+            // The demo still serves, ranked by harm over 28 days, and the plan says so.
+            Err(e) => tracing::warn!(error = %e, "the demo's ranking backtest failed"),
+        }
+    }
     let limits = crate::state::Limits {
         request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
         max_body_bytes: args.max_body_bytes,
@@ -119,6 +131,10 @@ pub async fn seed_demo(common: &Common) -> anyhow::Result<()> {
     announce_demo_password(crate::accounts::ensure_demo_accounts(&bodega).await?);
     bodega.ensure_default_menu().await?;
     let missions = bodega::demo_missions::seed_demo_missions(&bodega).await?;
+    // As `serve` does when it loads the demo: the ranking its own shift backtest supports.
+    let settings = crate::config::Settings { time_zone: common.time_zone.clone(), ..Default::default() };
+    let ctx = crate::state::server_context(bodega.clone(), &settings);
+    let choice = super::setup::put_ranking_choice(&ctx, false, "beatbook").await;
     bodega.close().await;
     println!(
         "demo city: read {}, loaded {}, updated {}, unchanged {}, rejected {}, without location {}, location flagged {}",
@@ -129,6 +145,10 @@ pub async fn seed_demo(common: &Common) -> anyhow::Result<()> {
         a.calls.loaded, a.calls.unchanged, a.gps.loaded, a.gps.unchanged
     );
     println!("synthetic demo missions: created {missions} (none when they exist already)");
+    match choice {
+        Ok(c) => println!("ranking chosen by the demo's shift backtest: {}", app::shift::choice::ssr::summary(&c)),
+        Err(e) => eprintln!("the demo's ranking backtest failed ({e}): places rank by harm over 28 days"),
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
-//! `server shift …`, `server rules …` and `server roster …`: a department's shift patterns,
-//! dosage rules and roster from the command line, with the setup screens' checks
-//! (`protocol::setup`, `bodega::roster`) and audit records.
+//! `server shift …`, `server rules …`, `server roster …` and `server choose-ranking`: a
+//! department's shift patterns, dosage rules, roster and ranking from the command line, with the
+//! setup screens' checks (`protocol::setup`, `bodega::roster`) and audit records.
 
 use bodega::setup::SetupError;
 use bodega::Bodega;
@@ -8,7 +8,7 @@ use protocol::setup::{Days, DosageRules, ShiftPattern};
 
 use super::open_store;
 use crate::cli::{RosterCmd, RulesCmd, ShiftArgs, ShiftCmd};
-use crate::config::Common;
+use crate::config::{Common, Serve};
 
 async fn audit(bodega: &Bodega, action: &str, target: &str, ok: bool, detail: String) -> anyhow::Result<()> {
     bodega
@@ -206,6 +206,58 @@ async fn roster_command(bodega: &Bodega, cmd: RosterCmd) -> anyhow::Result<()> {
                 println!("{}\tdistrict {}\tsergeant {}\t{}", s.code, s.district, s.sergeant, s.members.join(", "));
             }
         }
+    }
+    Ok(())
+}
+
+/// Runs the shift backtest on the Data Bodega, puts its choice in force and audits it as
+/// `actor` (the command line; Beatbook itself when the demo city is loaded).
+///
+/// # Errors
+/// Too little data (the reason named); the database.
+pub async fn put_ranking_choice(
+    ctx: &app::context::ServerContext,
+    with_model: bool,
+    actor: &str,
+) -> anyhow::Result<app::shift::choice::RankingChoice> {
+    use app::shift::choice::ssr::{choose, store, summary};
+    let result = match choose(ctx, with_model).await {
+        Ok(c) => store(ctx, &c).await.map(|()| c),
+        Err(e) => Err(e),
+    };
+    let (outcome, detail) = match &result {
+        Ok(c) => (bodega::audit::Outcome::Success, format!("data through {}: {}", c.data_through, summary(c))),
+        Err(e) => (bodega::audit::Outcome::Failure, e.to_string()),
+    };
+    ctx.bodega
+        .append_audit(&bodega::audit::AuditRecord {
+            actor: actor.into(),
+            action: protocol::Action::ChangeConfig.as_str().into(),
+            target: "ranking backtest".into(),
+            outcome,
+            detail,
+            ..Default::default()
+        })
+        .await?;
+    result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `server choose-ranking`: the shift backtest on the department's data, every area's choice
+/// printed and put in force.
+///
+/// # Errors
+/// Too little data; the database.
+pub async fn choose_ranking(common: &Common, with_model: bool) -> anyhow::Result<()> {
+    let bodega = open_store(common).await?;
+    let settings = Serve::from_env()?.settings(common)?;
+    let ctx = crate::state::server_context(bodega, &settings);
+    let c = put_ranking_choice(&ctx, with_model, "command line").await?;
+    println!(
+        "{} shifts of {} h to {}, {} days of history each, {}:",
+        c.origins, c.horizon_hours, c.data_through, c.training_days, c.harm_table
+    );
+    for a in &c.areas {
+        println!("  {} ({}): {}", a.name, a.code, a.reason);
     }
     Ok(())
 }

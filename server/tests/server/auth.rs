@@ -230,7 +230,8 @@ fn expected_matrix() -> BTreeMap<&'static str, Vec<(Who, Expect)>> {
     m.insert("/api/setup/roster_import", past_the_gate(&only(&[Admin]), Invalid));
     // Choosing a harm table nobody loaded: past the gate, refused naming the table.
     m.insert("/api/setup/harm_choose", past_the_gate(&only(&[Admin]), Invalid));
-    for path in ["/api/setup/rules", "/api/setup/rules_save"] {
+    // Which ranking plans the shifts is command's to re-run (the backtest on the demo: seconds).
+    for path in ["/api/setup/rules", "/api/setup/rules_save", "/api/accuracy/backtest"] {
         m.insert(path, only(&[Command]));
     }
     // Revoking a device the matrix names but nobody registered: past the gate, not found.
@@ -343,7 +344,7 @@ fn json_body(path: &str) -> Option<serde_json::Value> {
         "/api/admin/temporary_password" => serde_json::json!({ "username": "no-such-account" }),
         "/api/admin/device_revoke" => serde_json::json!({ "id": "no-such-device", "reason": "matrix" }),
         "/api/snapshot" => serde_json::json!({ "date": "2020-11-30" }),
-        "/api/setup/status" | "/api/setup/rules" => serde_json::json!({}),
+        "/api/setup/status" | "/api/setup/rules" | "/api/accuracy/backtest" => serde_json::json!({}),
         "/api/setup/shift_save" => serde_json::json!({ "editing": null, "shift": {
             "code": "MX", "name": "Matrix watch", "starts_local": "07:00", "ends_local": "15:00", "days": 127 } }),
         "/api/setup/shift_remove" => serde_json::json!({ "code": "no-such-shift" }),
