@@ -173,8 +173,8 @@ pub mod ssr {
     }
 
     /// An offence's weight in the ranking: the harm table's, times command's weight for its
-    /// track (see [`protocol::setup::DosageRules::track_weight`]); unclassified offences weigh
-    /// by the table alone's track `unclassified`.
+    /// track (see [`protocol::setup::DosageRules::track_weight`]; an offence no map classifies is
+    /// on the track `unclassified`).
     pub struct Weigh {
         table: hotspot::harm::HarmTable,
         tracks: std::collections::HashMap<String, String>,
