@@ -145,9 +145,16 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let mut basis = basis_for(ctx, &s.district).await?;
     let from = to - i64::from(basis.method.history_days(TRAINING_DAYS)) * 86_400;
     let (w, so, e, n) = district.bbox;
-    let filter =
-        bodega::queries::Filter { from: Some(from), to: Some(to), bbox: Some((w, so, e, n)), ..Default::default() };
-    let points = ctx.bodega.mappable_incidents(&filter).await.map_err(unavailable)?;
+    // One read serves the ranking's window and the time-of-day composition's, whichever is longer.
+    let composition_from = to - COMPOSITION_DAYS * 86_400;
+    let filter = bodega::queries::Filter {
+        from: Some(from.min(composition_from)),
+        to: Some(to),
+        bbox: Some((w, so, e, n)),
+        ..Default::default()
+    };
+    let mut points = ctx.bodega.mappable_incidents(&filter).await.map_err(unavailable)?;
+    points.retain(|(lon, lat, _, _)| district.area.contains(&geo::Point::new(*lon, *lat)));
     let epsg = Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
     let lattice = Lattice::of(epsg, MICRO_PLACE);
     let weights = Weigh::load(ctx).await?;
@@ -157,16 +164,13 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     /// Per cell: its harm, incidents carrying harm, and incidents by offence.
     type CellRecord = (f64, u32, BTreeMap<String, u32>);
     let mut cells: HashMap<(i64, i64), CellRecord> = HashMap::new();
-    for (lon, lat, _t, offense) in points {
-        if !district.area.contains(&geo::Point::new(lon, lat)) {
-            continue;
-        }
-        let Ok(key) = lattice.key_of(lon, lat) else { continue };
-        let harm = weigh(&offense);
+    for (lon, lat, _, offense) in points.iter().filter(|p| p.2 >= from) {
+        let Ok(key) = lattice.key_of(*lon, *lat) else { continue };
+        let harm = weigh(offense);
         let entry = cells.entry((key.ix, key.iy)).or_default();
         entry.0 += harm;
         entry.1 += u32::from(harm > 0.0);
-        *entry.2.entry(offense).or_default() += 1;
+        *entry.2.entry(offense.clone()).or_default() += 1;
     }
     let forecast = match basis.method {
         Method::Count { .. } | Method::Harm { .. } => None,
@@ -211,20 +215,11 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let (start_min, end_min) = (minutes_of(&pattern.starts_local), minutes_of(&pattern.ends_local));
     let hours = format!("{}–{}", pattern.starts_local, pattern.ends_local);
     let tz = ctx.tz()?;
-    let longer = bodega::queries::Filter {
-        from: Some(to - COMPOSITION_DAYS * 86_400),
-        to: Some(to),
-        bbox: Some((w, so, e, n)),
-        ..Default::default()
-    };
     let mut composition: HashMap<(i64, i64), ShiftHours> =
         cells.iter().map(|c| (*c, ShiftHours { hours: hours.clone(), ..ShiftHours::default() })).collect();
-    for (lon, lat, t, _) in ctx.bodega.mappable_incidents(&longer).await.map_err(unavailable)? {
+    for &(lon, lat, t, _) in points.iter().filter(|p| p.2 >= composition_from) {
         let Ok(key) = lattice.key_of(lon, lat) else { continue };
         let Some(c) = composition.get_mut(&(key.ix, key.iy)) else { continue };
-        if !district.area.contains(&geo::Point::new(lon, lat)) {
-            continue;
-        }
         c.incidents += 1;
         let local = jiff::Timestamp::from_second(t).map(|ts| ts.to_zoned(tz.clone()));
         if let (Ok(z), Some(a), Some(b)) = (local, start_min, end_min) {

@@ -152,31 +152,16 @@ async fn the_accuracy_scoreboard_matches_a_hand_count_of_the_naive_baseline() {
     // The year's window: 365 days of seconds back from the period's start (all of 2020 before it).
     let year_from = test_from - 365 * 86_400;
     let mut year: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
-    let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
     let mut train: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
     let mut test: std::collections::BTreeMap<(i64, i64), f64> = Default::default();
-    let mut rdr = csv::Reader::from_reader(bodega::demo::VANCOUVER_2020_CSV);
-    for rec in rdr.records() {
-        let rec = rec.expect("row");
-        let (Ok(lat), Ok(lon)) = (rec[4].parse::<f64>(), rec[5].parse::<f64>()) else { continue };
-        if !(-123.2250..=-123.0230).contains(&lon) || !(49.1980..=49.3150).contains(&lat) {
-            continue;
-        }
-        // VPD's "location unknown" placeholder is flagged and never mapped.
-        let (dy, dx) = ((lat - 49.281_847) * 111_195.0, (lon + 123.099_524) * 111_195.0 * lat.to_radians().cos());
-        if dx.hypot(dy) <= 15.0 {
-            continue;
-        }
-        let local: jiff::civil::DateTime = rec[1].parse().expect("time");
-        let t = tz.to_ambiguous_zoned(local).compatible().expect("z").timestamp().as_second();
-        let k = lattice.key_of(lon, lat).expect("key");
+    for (ix, iy, t) in demo_located_incidents() {
         if (year_from..test_from).contains(&t) {
-            *year.entry((k.ix, k.iy)).or_default() += 1.0;
+            *year.entry((ix, iy)).or_default() += 1.0;
         }
         if (train_from..test_from).contains(&t) {
-            *train.entry((k.ix, k.iy)).or_default() += 1.0;
+            *train.entry((ix, iy)).or_default() += 1.0;
         } else if (test_from..test_to).contains(&t) {
-            *test.entry((k.ix, k.iy)).or_default() += 1.0;
+            *test.entry((ix, iy)).or_default() += 1.0;
         }
     }
     let cells = city["cells"].as_u64().expect("cells") as usize;

@@ -625,6 +625,32 @@ async fn a_watched_folder_lands_each_export_once_and_again_only_when_it_changes(
     assert_one_clear_line(&out, "/no/such/folder is not a folder");
 }
 
+/// The demo CSV's located incidents as the Data Bodega maps them, counted straight from the
+/// file: `(ix, iy, t)` with the 150 m lattice cell and UTC seconds, inside the districts' box and
+/// without VPD's "location unknown" placeholder (flagged at load and never mapped).
+fn demo_located_incidents() -> Vec<(i64, i64, i64)> {
+    let tz = jiff::tz::TimeZone::get("America/Vancouver").expect("tz");
+    let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
+    let mut rdr = csv::Reader::from_reader(bodega::demo::VANCOUVER_2020_CSV);
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.expect("row");
+        let (Ok(lat), Ok(lon)) = (rec[4].parse::<f64>(), rec[5].parse::<f64>()) else { continue };
+        if !(-123.2250..=-123.0230).contains(&lon) || !(49.1980..=49.3150).contains(&lat) {
+            continue;
+        }
+        let (dy, dx) = ((lat - 49.281_847) * 111_195.0, (lon + 123.099_524) * 111_195.0 * lat.to_radians().cos());
+        if dx.hypot(dy) <= 15.0 {
+            continue;
+        }
+        let local: jiff::civil::DateTime = rec[1].parse().expect("time");
+        let t = tz.to_ambiguous_zoned(local).compatible().expect("z").timestamp().as_second();
+        let k = lattice.key_of(lon, lat).expect("key");
+        out.push((k.ix, k.iy, t));
+    }
+    out
+}
+
 fn shared_data(file: &str) -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(file).to_string_lossy().into_owned()
 }

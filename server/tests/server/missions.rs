@@ -177,30 +177,11 @@ async fn the_backtest_chooses_each_districts_ranking_and_the_plan_ranks_by_it() 
 }
 
 /// Located incidents per 150 m cell of the demo city in `[start, end)` (UTC seconds), counted
-/// straight from the CSV: inside the districts' box, VPD's "location unknown" placeholder left
-/// out as the Data Bodega flags it.
+/// straight from the CSV ([`demo_located_incidents`]).
 fn independent_city_counts(start: i64, end: i64) -> BTreeMap<(i64, i64), u32> {
-    let tz = jiff::tz::TimeZone::get("America/Vancouver").expect("tz");
-    let lattice = hotspot::Lattice::new(hotspot::Epsg::utm(32610).expect("zone"), 150).expect("lattice");
-    let mut rdr = csv::Reader::from_reader(bodega::demo::VANCOUVER_2020_CSV);
     let mut cells: BTreeMap<(i64, i64), u32> = BTreeMap::new();
-    for rec in rdr.records() {
-        let rec = rec.expect("row");
-        let (Ok(lat), Ok(lon)) = (rec[4].parse::<f64>(), rec[5].parse::<f64>()) else { continue };
-        if !(-123.2250..=-123.0230).contains(&lon) || !(49.1980..=49.3150).contains(&lat) {
-            continue;
-        }
-        let (dy, dx) = ((lat - 49.281_847) * 111_195.0, (lon + 123.099_524) * 111_195.0 * lat.to_radians().cos());
-        if dx.hypot(dy) <= 15.0 {
-            continue;
-        }
-        let Ok(local) = rec[1].parse::<jiff::civil::DateTime>() else { continue };
-        let Ok(t) = local.to_zoned(tz.clone()).map(|z| z.timestamp().as_second()) else { continue };
-        if t < start || t >= end {
-            continue;
-        }
-        let key = lattice.key_of(lon, lat).expect("in zone");
-        *cells.entry((key.ix, key.iy)).or_default() += 1;
+    for (ix, iy, _) in demo_located_incidents().into_iter().filter(|(_, _, t)| (start..end).contains(t)) {
+        *cells.entry((ix, iy)).or_default() += 1;
     }
     cells
 }
