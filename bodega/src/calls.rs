@@ -1,7 +1,9 @@
 //! Calls for service from computer-aided dispatch (CAD).
 //!
 //! File shape: `call_id,call_type,received_at` required; `priority,dispatched_at,arrived_at,
-//! cleared_at,disposition,lat,lon,address,district` optional. Times are RFC 3339 with an offset
+//! cleared_at,disposition,lat,lon,address,district,incident_id` optional (`incident_id`: the
+//! records system's id of the incident the call became, so the calls track counts it once; see
+//! [`crate::call_weights`]). Times are RFC 3339 with an offset
 //! or local times in the department's zone; an empty time is "not yet". A call is upserted by
 //! (source, call_id): exports taken while calls are open are re-loaded as they close, and only
 //! calls whose content changed are rewritten. Coordinates get the same geocoding flags as
@@ -28,6 +30,7 @@ struct Call {
     geo_flag: Option<&'static str>,
     address: String,
     district: Option<String>,
+    incident_id: Option<String>,
     row_hash: String,
 }
 
@@ -61,12 +64,13 @@ struct Calls {
     c_lon: Option<usize>,
     c_address: Option<usize>,
     c_district: Option<usize>,
+    c_incident: Option<usize>,
 }
 
 impl FileKind for Calls {
     type Row = Call;
     const KIND: &'static str = "calls";
-    // 17 binds a row.
+    // 18 binds a row.
     const CHUNK: usize = 1000;
 
     fn parse(&self, record: &Record) -> Result<Call, (String, String)> {
@@ -104,10 +108,16 @@ impl FileKind for Calls {
         };
         let (priority, disposition, address) = (get(self.c_priority), get(self.c_disp), get(self.c_address));
         let district = Some(get(self.c_district)).filter(|d| !d.is_empty()).map(str::to_string);
+        let incident_id = Some(get(self.c_incident)).filter(|d| !d.is_empty()).map(str::to_string);
         let mut h = Sha256::new();
         for part in [call_type, priority, disposition, address, district.as_deref().unwrap_or("")] {
             h.update(part.as_bytes());
             h.update([0x1f]);
+        }
+        // Hashed only when given, so the calls loaded before the column keep their hashes.
+        if let Some(i) = &incident_id {
+            h.update(b"incident\x1f");
+            h.update(i.as_bytes());
         }
         for t in times {
             h.update(t.unwrap_or(i64::MIN).to_le_bytes());
@@ -126,6 +136,7 @@ impl FileKind for Calls {
             geo_flag: location.and_then(|(a, o)| self.rules.flag(a, o)),
             address: address.into(),
             district,
+            incident_id,
             row_hash: hex::encode(&h.finalize()[..12]),
         })
     }
@@ -162,6 +173,7 @@ pub async fn ingest_calls_csv<R: Read>(
         c_lon: find("lon"),
         c_address: find("address"),
         c_district: find("district"),
+        c_incident: find("incident_id"),
     };
     crate::load::load(bodega, &kind, file, opts).await
 }
@@ -170,8 +182,8 @@ pub async fn ingest_calls_csv<R: Read>(
 crate::load::impl_store!(Call, |tx, source, batch_id, rows, summary, _touched| {
     let mut qb = sqlx::QueryBuilder::new(
         "INSERT INTO calls_for_service (source, source_id, call_type, priority, received_at, dispatched_at, \
-         arrived_at, cleared_at, disposition, lat, lon, address, district_code, geo_flag, row_hash, \
-         first_batch_id, batch_id) ",
+         arrived_at, cleared_at, disposition, lat, lon, address, district_code, geo_flag, incident_id, \
+         row_hash, first_batch_id, batch_id) ",
     );
     qb.push_values(rows.iter(), |mut b, c| {
         b.push_bind(source.to_string())
@@ -188,6 +200,7 @@ crate::load::impl_store!(Call, |tx, source, batch_id, rows, summary, _touched| {
             .push_bind(c.address.clone())
             .push_bind(c.district.clone())
             .push_bind(c.geo_flag.map(str::to_owned))
+            .push_bind(c.incident_id.clone())
             .push_bind(c.row_hash.clone())
             .push_bind(batch_id)
             .push_bind(batch_id);
@@ -197,7 +210,7 @@ crate::load::impl_store!(Call, |tx, source, batch_id, rows, summary, _touched| {
          priority = excluded.priority, received_at = excluded.received_at, dispatched_at = excluded.dispatched_at, \
          arrived_at = excluded.arrived_at, cleared_at = excluded.cleared_at, disposition = excluded.disposition, \
          lat = excluded.lat, lon = excluded.lon, address = excluded.address, district_code = excluded.district_code, \
-         geo_flag = excluded.geo_flag, row_hash = excluded.row_hash, batch_id = excluded.batch_id \
+         geo_flag = excluded.geo_flag, incident_id = excluded.incident_id, row_hash = excluded.row_hash, batch_id = excluded.batch_id \
          WHERE calls_for_service.row_hash <> excluded.row_hash \
          OR calls_for_service.geo_flag IS DISTINCT FROM excluded.geo_flag RETURNING first_batch_id",
     );

@@ -47,7 +47,8 @@
 //!   mutation with its effect and its `mutation_log` row, then the device's `last_seq`) and
 //!   answers pulls by the global change counter.
 //! - [`aggregates`] keeps the per-cell, per-day counts; [`classify`] the offence map; [`harm`]
-//!   the harm tables; [`snapshot`] the command views' queries.
+//!   the harm tables; [`call_weights`] the department's weights for calls for service (the
+//!   optional calls track) and the calls it ranks; [`snapshot`] the command views' queries.
 //! - [`demo`] holds the real Vancouver 2020 open data that seeds a new install, with its
 //!   synthetic districts, roster, accounts, calls and patrol tracks; [`demo_missions`] its
 //!   squads' nine weeks of missions, written through the ordinary lifecycle at the demo's times.
@@ -56,6 +57,7 @@
 pub mod accounts;
 pub mod aggregates;
 pub mod audit;
+pub mod call_weights;
 pub mod calls;
 pub mod changes;
 pub mod classify;

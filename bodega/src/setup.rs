@@ -48,14 +48,14 @@ impl From<sqlx::Error> for SetupError {
 }
 
 type ShiftRow = (String, String, String, String, i64);
-type DosageRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, Option<String>, i64);
+type DosageRow = (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, Option<String>, i64);
 
 fn shift_of((code, name, starts_local, ends_local, days): ShiftRow) -> ShiftPattern {
     ShiftPattern { code, name, starts_local, ends_local, days: Days(u8::try_from(days & 0x7f).unwrap_or(0)) }
 }
 
 fn dosage_of(
-    (version, kmin, kmax, target, cap_v, cap_m, places, violent, property, qol, by, at): DosageRow,
+    (version, kmin, kmax, target, cap_v, cap_m, places, violent, property, qol, calls, by, at): DosageRow,
 ) -> DosageVersion {
     DosageVersion {
         version,
@@ -69,6 +69,7 @@ fn dosage_of(
             violent_weight_pct: violent,
             property_weight_pct: property,
             quality_of_life_weight_pct: qol,
+            calls_weight_pct: calls,
         },
         set_by: by.unwrap_or_default(),
         set_at: at,
@@ -77,7 +78,7 @@ fn dosage_of(
 
 const DOSAGE_COLUMNS: &str = "SELECT r.version, r.koper_min_minutes, r.koper_max_minutes, r.target_visits, \
      r.cap_visits, r.cap_minutes, r.places_per_shift, r.violent_weight_pct, r.property_weight_pct, \
-     r.quality_of_life_weight_pct, u.display_name, r.set_at \
+     r.quality_of_life_weight_pct, r.calls_weight_pct, u.display_name, r.set_at \
      FROM dosage_rules r LEFT JOIN users u ON u.id = r.set_by";
 
 /// What a department has set up so far: the first-run checklist's figures.
@@ -255,6 +256,14 @@ impl Bodega {
         by: Option<i64>,
     ) -> Result<DosageVersion, SetupError> {
         rules.check()?;
+        if rules.calls_weight_pct > 0 && self.call_weights().await?.is_empty() {
+            return Err(SetupError::Invalid {
+                field: "calls_weight_pct",
+                reason: "no call weight table is loaded: load the department's weights by call type and priority \
+                         first (Upload → Call weights, or `server weights calls FILE.csv`)"
+                    .into(),
+            });
+        }
         let current = self.dosage_rules().await?.version;
         if current != expected_version {
             return Err(SetupError::Stale { current });
@@ -263,11 +272,11 @@ impl Bodega {
         let inserted = on_writer!(self, pool => sqlx::query(
             "INSERT INTO dosage_rules (version, koper_min_minutes, koper_max_minutes, target_visits, cap_visits, \
              cap_minutes, places_per_shift, violent_weight_pct, property_weight_pct, quality_of_life_weight_pct, \
-             set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+             calls_weight_pct, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
             .bind(version).bind(rules.koper_min_minutes).bind(rules.koper_max_minutes).bind(rules.target_visits)
             .bind(rules.cap_visits).bind(rules.cap_minutes).bind(rules.places_per_shift)
             .bind(rules.violent_weight_pct).bind(rules.property_weight_pct).bind(rules.quality_of_life_weight_pct)
-            .bind(by).bind(now_seconds())
+            .bind(rules.calls_weight_pct).bind(by).bind(now_seconds())
             .execute(pool).await.map(|r| r.rows_affected()));
         match inserted {
             Ok(_) => {}

@@ -12,7 +12,8 @@
 //!
 //! - `μ` background events per day; `b` the background's shape, given by the caller (a long-run
 //!   surface times a profile in time: [`crate::backtest`] uses the window's incidents per cell, an
-//!   hour-of-week profile and the city's smoothed daily level) as a density that integrates
+//!   hour-of-week profile per district (`BacktestPlan::zones`) and the city's smoothed daily
+//!   level) as a density that integrates
 //!   to 1 over the area and averages 1 over time, so `μ·T` background events are expected in a
 //!   window of `T` days;
 //! - `θ` the branching ratio (offspring per event), `ω` the time decay (per day) of an

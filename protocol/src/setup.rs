@@ -302,6 +302,11 @@ pub struct DosageRules {
     /// The weight of the quality-of-life track, in percent.
     #[serde(default = "full_weight")]
     pub quality_of_life_weight_pct: i64,
+    /// The weight of calls for service, an optional quality-of-life track, in percent of the
+    /// department's call weight table (docs/HARM.md): 0, the default, leaves calls out. A call
+    /// that became an incident counts once, as the incident.
+    #[serde(default)]
+    pub calls_weight_pct: i64,
 }
 
 fn full_weight() -> i64 {
@@ -325,6 +330,7 @@ impl Default for DosageRules {
             violent_weight_pct: 100,
             property_weight_pct: 100,
             quality_of_life_weight_pct: 100,
+            calls_weight_pct: 0,
         }
     }
 }
@@ -380,7 +386,10 @@ impl DosageRules {
         range("violent_weight_pct", self.violent_weight_pct, 0, 500, "percent")?;
         range("property_weight_pct", self.property_weight_pct, 0, 500, "percent")?;
         range("quality_of_life_weight_pct", self.quality_of_life_weight_pct, 0, 500, "percent")?;
-        if self.violent_weight_pct + self.property_weight_pct + self.quality_of_life_weight_pct == 0 {
+        range("calls_weight_pct", self.calls_weight_pct, 0, 500, "percent")?;
+        if self.violent_weight_pct + self.property_weight_pct + self.quality_of_life_weight_pct + self.calls_weight_pct
+            == 0
+        {
             return Err(invalid(
                 "violent_weight_pct",
                 "at least one track must weigh more than 0 percent: only offences no track map knows would rank",
@@ -401,14 +410,25 @@ impl DosageRules {
         pct as f64 / 100.0
     }
 
-    /// True when every track weighs as the harm table says.
-    pub fn weights_are_neutral(&self) -> bool {
-        TRACKS.iter().all(|(t, _)| self.track_weight(t) == 1.0)
+    /// The weight of calls for service as a factor of the call weight table's; 0 = off.
+    pub fn calls_weight(&self) -> f64 {
+        self.calls_weight_pct as f64 / 100.0
     }
 
-    /// The weights as people read them: "violent ×1.5, property ×1, quality of life ×0.5".
+    /// True when every track weighs as the harm table says and calls are left out.
+    pub fn weights_are_neutral(&self) -> bool {
+        TRACKS.iter().all(|(t, _)| self.track_weight(t) == 1.0) && self.calls_weight_pct == 0
+    }
+
+    /// The weights as people read them: "violent ×1.5, property ×1, quality of life ×0.5",
+    /// with ", calls for service ×1" when calls are on.
     pub fn weights_label(&self) -> String {
-        TRACKS.iter().map(|(t, label)| format!("{label} ×{}", self.track_weight(t))).collect::<Vec<_>>().join(", ")
+        let mut parts: Vec<String> =
+            TRACKS.iter().map(|(t, label)| format!("{label} ×{}", self.track_weight(t))).collect();
+        if self.calls_weight_pct > 0 {
+            parts.push(format!("calls for service ×{}", self.calls_weight()));
+        }
+        parts.join(", ")
     }
 
     /// The rules in one line, as the history, the audit trail and the command line show them.
@@ -567,6 +587,13 @@ mod tests {
         assert_eq!(tilted.weights_label(), "violent ×1.5, property ×1, quality of life ×0.5");
         assert_eq!(tilted.track_weight("unclassified"), 1.0);
         assert!(DosageRules::default().weights_are_neutral() && !tilted.weights_are_neutral());
+        let calls = DosageRules { calls_weight_pct: 50, ..DosageRules::default() };
+        assert_eq!(calls.weights_label(), "violent ×1, property ×1, quality of life ×1, calls for service ×0.5");
+        assert!(!calls.weights_are_neutral(), "calls on is a choice the plan names");
+        let calls_only = DosageRules { calls_weight_pct: 100, ..nothing };
+        assert_eq!(calls_only.check(), Ok(()), "calls alone can rank");
+        let loud = DosageRules { calls_weight_pct: 501, ..DosageRules::default() }.check().expect_err("refused");
+        assert_eq!(loud.field, "calls_weight_pct");
         let places = DosageRules { places_per_shift: 0, ..DosageRules::default() }.check().expect_err("refused");
         assert_eq!((places.field, places.reason.as_str()), ("places_per_shift", "must be 1 to 100 places (0 given)"));
     }

@@ -109,6 +109,13 @@ pub enum WeightsCmd {
         #[arg(default_value = "1", value_name = "VERSION")]
         table_version: String,
     },
+    /// Replace the weights of calls for service (the optional calls track): CSV with columns
+    /// call_type,priority,weight and optionally note; an empty priority weighs every priority
+    /// not listed. Without FILE, lists the table and the call types it does not weigh.
+    Calls {
+        /// The CSV file.
+        file: Option<PathBuf>,
+    },
 }
 
 /// A shift pattern's fields on the command line.
@@ -190,6 +197,10 @@ pub enum RulesCmd {
         /// The quality-of-life track's weight, percent.
         #[arg(long)]
         quality_of_life: Option<i64>,
+        /// The weight of calls for service, percent of the call weight table (0, the default,
+        /// leaves calls out; turning it on needs `server weights calls FILE.csv` first).
+        #[arg(long)]
+        calls: Option<i64>,
     },
 }
 

@@ -1,6 +1,8 @@
 //! `POST /api/ingest/{kind}`: an analyst uploads an export (incidents, calls for service or GPS
 //! as CSV; districts as GeoJSON) or a harm weight table (CSV `offense,weight[,note]`, named by
-//! `table` and `table_version`, then put in force) from the app's upload screen. The same loaders as
+//! `table` and `table_version`, then put in force) or the weights of calls for service
+//! (`call-weights`: CSV `call_type,priority,weight[,note]`, replacing the table) from the app's
+//! upload screen. The same loaders as
 //! `server ingest` (streaming, idempotent, bad rows kept with their line and reason); the body
 //! is streamed to a temporary file first, so an upload is bounded by [`MAX_UPLOAD_BYTES`], not
 //! by memory. Query: `file_name` (a plain file name, recorded in the batch; never used as a
@@ -90,8 +92,8 @@ pub async fn upload(
         Ok(g) => g,
         Err(resp) => return resp,
     };
-    if !["incidents", "calls", "gps", "districts", "harm"].contains(&kind.as_str()) {
-        return refuse(StatusCode::NOT_FOUND, "kind", "upload incidents, calls, gps, districts or harm");
+    if !["incidents", "calls", "gps", "districts", "harm", "call-weights"].contains(&kind.as_str()) {
+        return refuse(StatusCode::NOT_FOUND, "kind", "upload incidents, calls, gps, districts, harm or call-weights");
     }
     let Ok(Query(q)) = query else {
         return refuse(StatusCode::BAD_REQUEST, "file_name", "the upload needs ?file_name=NAME");
@@ -127,6 +129,8 @@ pub async fn upload(
     let work = tokio::spawn(async move {
         let result = if kind == "harm" {
             load_harm(&state, &file_name, &q, spooled).await
+        } else if kind == "call-weights" {
+            load_call_weights(&state, &file_name, q.dry_run, spooled).await
         } else {
             load(&state, &kind, &file_name, q.dry_run, mapping, spooled).await
         };
@@ -242,6 +246,52 @@ async fn load_harm(
     (summary.loaded, summary.unchanged) = if added { (read, 0) } else { (0, read) };
     let before = bodega.activate_harm_table(&name, &version).await.map_err(|e| invalid(&e))?;
     summary.in_force = Some(format!("harm table in force: {name}@{version} (was {before})"));
+    Ok(summary)
+}
+
+/// The weights of calls for service: read, checked, and put in place of the table (a dry run
+/// only reads and checks). The answer names the call types in the Data Bodega it does not weigh.
+async fn load_call_weights(
+    state: &AppState,
+    file_name: &str,
+    dry_run: bool,
+    file: std::fs::File,
+) -> Result<Uploaded, (StatusCode, String)> {
+    let invalid = |e: &dyn std::fmt::Display| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+    let unavailable = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "loading call weights failed");
+        (StatusCode::SERVICE_UNAVAILABLE, "the Data Bodega is unavailable".to_string())
+    };
+    let mut bytes = Vec::new();
+    use std::io::Read;
+    std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| invalid(&e))?;
+    let rows = bodega::call_weights::read_call_weights(&bytes).map_err(|e| invalid(&e))?;
+    let read = rows.len() as u64;
+    let mut summary =
+        Uploaded { kind: "call-weights".into(), file_name: file_name.into(), dry_run, read, ..Default::default() };
+    if dry_run {
+        return Ok(summary);
+    }
+    let bodega = &state.ctx.bodega;
+    let before = bodega.replace_call_weights(&rows).await.map_err(|e| match e {
+        bodega::call_weights::CallWeightsError::Store(e) => unavailable(&e),
+        e => invalid(&e),
+    })?;
+    summary.loaded = read;
+    let missing = bodega.unweighed_call_types().await.map_err(|e| unavailable(&e))?;
+    let on = bodega.dosage_rules().await.map_err(|e| unavailable(&e))?.rules.calls_weight_pct > 0;
+    summary.in_force = Some(format!(
+        "call weights in force: {read} rows (was {before}); the calls track is {}{}",
+        if on { "on" } else { "off (command turns it on under Dosage rules)" },
+        if missing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; call types with no weight: {}",
+                missing.iter().map(|(t, n)| format!("{t} ({n})")).collect::<Vec<_>>().join(", ")
+            )
+        }
+    ));
     Ok(summary)
 }
 

@@ -454,7 +454,7 @@ pub mod ssr {
         for place in &ranking.places {
             let (rank, ix, iy, lat, lon, harm) = (place.rank, place.ix, place.iy, place.lat, place.lon, place.harm);
             let by = place.by_offense.clone();
-            let incidents: u32 = by.values().sum();
+            let incidents: u32 = by.values().sum::<u32>() - place.calls;
             let mut parts: Vec<(u32, String)> = by.into_iter().map(|(o, c)| (c, o)).collect();
             parts.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
             let what: Vec<String> = parts.iter().map(|(c, o)| plural(*c, o)).collect();

@@ -436,7 +436,7 @@ fn RulesForm(
     rules: DosageRules,
     save: Action<(i64, DosageRules), Result<protocol::setup::DosageVersion, crate::error::ApiError>>,
 ) -> impl IntoView {
-    let fields: [(&'static str, &'static str, &'static str, i64); 9] = [
+    let fields: [(&'static str, &'static str, &'static str, i64); 10] = [
         (
             "koper_min_minutes",
             "A Koper visit counts from (minutes in place)",
@@ -461,6 +461,12 @@ fn RulesForm(
             "0 leaves the track out of the ranking.",
             rules.quality_of_life_weight_pct,
         ),
+        (
+            "calls_weight_pct",
+            "Weight of calls for service (percent)",
+            "0 (the default) leaves calls out. Above 0, calls rank as quality-of-life harm by the department's call weights (Load data → Call weights); a call that became an incident counts once.",
+            rules.calls_weight_pct,
+        ),
     ];
     let values: Vec<RwSignal<String>> = fields.iter().map(|f| RwSignal::new(f.3.to_string())).collect();
     let values = StoredValue::new(values);
@@ -479,6 +485,7 @@ fn RulesForm(
                 violent_weight_pct: v[6],
                 property_weight_pct: v[7],
                 quality_of_life_weight_pct: v[8],
+                calls_weight_pct: v[9],
             };
             match r.check() {
                 Err(e) => error.set(Some(e.to_string())),

@@ -179,6 +179,28 @@ pub mod ssr {
         table: hotspot::harm::HarmTable,
         tracks: std::collections::HashMap<String, String>,
         rules: protocol::setup::DosageRules,
+        /// The department's call weights, read only when the calls track is on.
+        calls: Option<bodega::call_weights::CallWeights>,
+    }
+
+    /// Something that carries weight in the ranking at a place and time: an incident, or a call
+    /// for service when command has the calls track on (docs/HARM.md, "Calls for service").
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Weighed {
+        /// Longitude.
+        pub lon: f64,
+        /// Latitude.
+        pub lat: f64,
+        /// When, UTC seconds.
+        pub t: i64,
+        /// The offence text, or "call for service: " and the call type.
+        pub what: String,
+        /// Its harm track (`quality_of_life` for a call).
+        pub track: String,
+        /// Its weight in the ranking (0 for an offence of a track weighed 0 or no table row).
+        pub harm: f64,
+        /// True for a call for service.
+        pub call: bool,
     }
 
     impl Weigh {
@@ -187,11 +209,59 @@ pub mod ssr {
         /// # Errors
         /// 503.
         pub async fn load(ctx: &ServerContext) -> Result<Self, ApiError> {
+            let rules = crate::shift::ssr::dosage_rules(ctx).await?;
+            let calls = if rules.calls_weight_pct > 0 {
+                let rows = ctx.bodega.call_weights().await.map_err(unavailable)?;
+                Some(bodega::call_weights::CallWeights::new(&rows))
+            } else {
+                None
+            };
             Ok(Self {
                 table: ctx.bodega.active_harm_table().await.map_err(unavailable)?,
                 tracks: ctx.bodega.offense_tracks().await.map_err(unavailable)?,
-                rules: crate::shift::ssr::dosage_rules(ctx).await?,
+                rules,
+                calls,
             })
+        }
+
+        /// The located incidents in `filter`'s time and box, each weighed, and with the calls
+        /// track on, the located calls its table weighs above 0 (those that did not become a
+        /// located incident: [`bodega::Bodega::calls_for_ranking`]), each weighed by the table
+        /// times command's weight for calls.
+        ///
+        /// # Errors
+        /// 503.
+        pub async fn located(
+            &self,
+            ctx: &ServerContext,
+            filter: &bodega::queries::Filter,
+        ) -> Result<Vec<Weighed>, ApiError> {
+            let incidents = ctx.bodega.mappable_incidents(filter).await.map_err(unavailable)?;
+            let mut out: Vec<Weighed> = incidents
+                .into_iter()
+                .map(|(lon, lat, t, what)| Weighed {
+                    lon,
+                    lat,
+                    t,
+                    track: self.track_of(&what),
+                    harm: self.weigh(&what),
+                    what,
+                    call: false,
+                })
+                .collect();
+            if let Some(calls) = &self.calls {
+                let factor = self.rules.calls_weight();
+                for (lon, lat, t, call_type, priority) in
+                    ctx.bodega.calls_for_ranking(filter).await.map_err(unavailable)?
+                {
+                    let harm = calls.weigh(&call_type, &priority).unwrap_or(0.0) * factor;
+                    if harm > 0.0 {
+                        let (what, track) = (format!("call for service: {call_type}"), "quality_of_life".into());
+                        out.push(Weighed { lon, lat, t, what, track, harm, call: true });
+                    }
+                }
+            }
+            Ok(out)
         }
 
         /// The offence's track, `unclassified` when no map knows it.
@@ -307,6 +377,7 @@ pub mod ssr {
             scored.push((a.code.clone(), a.name.clone(), cells_within(&grid, &utm, &a.area)));
         }
         scored.retain(|(_, _, cells)| !cells.is_empty());
+        let zones = district_zones(&grid, &utm, &areas);
         let coverage = |cells: usize| (100.0 * places as f64 / cells as f64).min(100.0);
         let scored_areas: Vec<ScoredArea> = scored
             .iter()
@@ -328,6 +399,7 @@ pub mod ssr {
             score_harm: true,
             area: Vec::new(),
             sepp: hotspot::sepp::SeppOptions::default(),
+            zones,
         };
         let run_methods = methods.clone();
         let records =
@@ -404,18 +476,29 @@ pub mod ssr {
         to: i64,
     ) -> Result<Vec<hotspot::Event>, ApiError> {
         let filter = bodega::queries::Filter { from: Some(from), to: Some(to), bbox: Some(bbox), ..Default::default() };
-        Ok(ctx
-            .bodega
-            .mappable_incidents(&filter)
-            .await
-            .map_err(unavailable)?
+        Ok(weigh
+            .located(ctx, &filter)
+            .await?
             .into_iter()
-            .filter_map(|(lon, lat, t, offense)| {
-                let harm = weigh.weigh(&offense);
-                let (x, y) = utm.forward(lon, lat).ok()?;
-                (harm > 0.0).then_some(hotspot::Event { x, y, t, offense: 0, harm })
+            .filter_map(|w| {
+                let (x, y) = utm.forward(w.lon, w.lat).ok()?;
+                (w.harm > 0.0).then_some(hotspot::Event { x, y, t: w.t, offense: 0, harm: w.harm })
             })
             .collect())
+    }
+
+    /// Each city grid cell's district (its index in `areas`, the first whose outline holds the
+    /// cell's centre; `areas.len()` outside them all), so the self-exciting model's background
+    /// keeps each district's own hours (`BacktestPlan::zones`).
+    fn district_zones(grid: &hotspot::Grid, utm: &hotspot::Utm, areas: &[bodega::missions::DistrictArea]) -> Vec<u16> {
+        let outside = u16::try_from(areas.len()).unwrap_or(u16::MAX);
+        let mut zones = vec![outside; grid.len()];
+        for (i, a) in areas.iter().enumerate().rev() {
+            for c in cells_within(grid, utm, &a.area) {
+                zones[c] = u16::try_from(i).unwrap_or(u16::MAX);
+            }
+        }
+        zones
     }
 
     /// A method's forecast on the city grid, with each cell's incidents and harm over the year
@@ -471,6 +554,7 @@ pub mod ssr {
         let weigh = Weigh::load(ctx).await?;
         let from = origin - i64::from(method.history_days(TRAINING_DAYS).max(TRAINING_DAYS)) * DAY;
         let events = harm_events(ctx, &weigh, &utm, bbox, from, origin).await?;
+        let zones = district_zones(&grid, &utm, &areas);
         let plan = BacktestPlan {
             origins: Vec::new(),
             horizon_s: horizon_s.max(3_600),
@@ -479,6 +563,7 @@ pub mod ssr {
             score_harm: true,
             area: Vec::new(),
             sepp: hotspot::sepp::SeppOptions::default(),
+            zones,
         };
         let forecast = tokio::task::spawn_blocking(move || {
             let values = hotspot::backtest::forecast_at(&grid, &events, origin, &plan, method);

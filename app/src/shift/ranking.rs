@@ -1,6 +1,7 @@
 //! A district's micro places ranked for a shift by the method its backtest chose
 //! ([`super::choice`]; harm over the [`WINDOW_DAYS`] days before the shift until one is run),
 //! from the days before the shift (ending with the data when the data ends earlier), incidents
+//! (and with the calls track on, the calls it weighs: [`super::choice::ssr::Weigh::located`])
 //! inside the district's polygon, binned on the global 150 m lattice. What the recommendations
 //! propose and what the presence dashboard measures patrol against.
 //!
@@ -77,8 +78,11 @@ pub struct RankedPlace {
     /// Harm in the window, each offence's table weight times command's weight for its track
     /// (see [`protocol::setup::DosageRules::track_weight`]).
     pub harm: f64,
-    /// Incidents by offence text.
+    /// Incidents by offence text; with the calls track on, also the calls it weighs, by type
+    /// ("call for service: " and the call type).
     pub by_offense: BTreeMap<String, u32>,
+    /// Of those, calls for service (0 with the calls track off).
+    pub calls: u32,
     /// When its harm happens, against the shift's hours.
     pub shift_hours: ShiftHours,
     /// Its harm by track (`violent`, `property`, `quality_of_life`; `unclassified` for
@@ -153,24 +157,24 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
         bbox: Some((w, so, e, n)),
         ..Default::default()
     };
-    let mut points = ctx.bodega.mappable_incidents(&filter).await.map_err(unavailable)?;
-    points.retain(|(lon, lat, _, _)| district.area.contains(&geo::Point::new(*lon, *lat)));
+    let weights = Weigh::load(ctx).await?;
+    let mut points = weights.located(ctx, &filter).await?;
+    points.retain(|p| district.area.contains(&geo::Point::new(p.lon, p.lat)));
     let epsg = Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
     let lattice = Lattice::of(epsg, MICRO_PLACE);
-    let weights = Weigh::load(ctx).await?;
     let rules = *weights.rules();
-    let track_of = |offense: &str| weights.track_of(offense);
-    let weigh = |offense: &str| weights.weigh(offense);
-    /// Per cell: its harm, incidents carrying harm, and incidents by offence.
-    type CellRecord = (f64, u32, BTreeMap<String, u32>);
+    /// Per cell: its harm, incidents (and calls) carrying harm, what happened by offence (or
+    /// call type), and its harm by track.
+    type CellRecord = (f64, u32, BTreeMap<String, u32>, BTreeMap<String, f64>, u32);
     let mut cells: HashMap<(i64, i64), CellRecord> = HashMap::new();
-    for (lon, lat, _, offense) in points.iter().filter(|p| p.2 >= from) {
-        let Ok(key) = lattice.key_of(*lon, *lat) else { continue };
-        let harm = weigh(offense);
+    for p in points.iter().filter(|p| p.t >= from) {
+        let Ok(key) = lattice.key_of(p.lon, p.lat) else { continue };
         let entry = cells.entry((key.ix, key.iy)).or_default();
-        entry.0 += harm;
-        entry.1 += u32::from(harm > 0.0);
-        *entry.2.entry(offense.clone()).or_default() += 1;
+        entry.0 += p.harm;
+        entry.1 += u32::from(p.harm > 0.0);
+        *entry.2.entry(p.what.clone()).or_default() += 1;
+        *entry.3.entry(p.track.clone()).or_default() += p.harm;
+        entry.4 += u32::from(p.call);
     }
     let forecast = match basis.method {
         Method::Count { .. } | Method::Harm { .. } => None,
@@ -186,16 +190,16 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             }
         },
     };
-    type Ranked = ((i64, i64), f64, f64, BTreeMap<String, u32>);
+    type Ranked = ((i64, i64), f64, f64, BTreeMap<String, u32>, BTreeMap<String, f64>, u32);
     let mut ranked: Vec<Ranked> = cells
         .into_iter()
-        .map(|(k, (harm, n, by))| {
+        .map(|(k, (harm, n, by, tracks, calls))| {
             let score = match (&forecast, basis.method) {
                 (Some(f), _) => f.at(epsg, k.0, k.1),
                 (None, Method::Count { .. }) => f64::from(n),
                 (None, _) => harm,
             };
-            (k, score, harm, by)
+            (k, score, harm, by, tracks, calls)
         })
         .collect();
     ranked.sort_by(|a, b| {
@@ -217,11 +221,11 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let tz = ctx.tz()?;
     let mut composition: HashMap<(i64, i64), ShiftHours> =
         cells.iter().map(|c| (*c, ShiftHours { hours: hours.clone(), ..ShiftHours::default() })).collect();
-    for &(lon, lat, t, _) in points.iter().filter(|p| p.2 >= composition_from) {
-        let Ok(key) = lattice.key_of(lon, lat) else { continue };
+    for p in points.iter().filter(|p| p.t >= composition_from && !p.call) {
+        let Ok(key) = lattice.key_of(p.lon, p.lat) else { continue };
         let Some(c) = composition.get_mut(&(key.ix, key.iy)) else { continue };
         c.incidents += 1;
-        let local = jiff::Timestamp::from_second(t).map(|ts| ts.to_zoned(tz.clone()));
+        let local = jiff::Timestamp::from_second(p.t).map(|ts| ts.to_zoned(tz.clone()));
         if let (Ok(z), Some(a), Some(b)) = (local, start_min, end_min) {
             if within_hours(i32::from(z.hour()) * 60 + i32::from(z.minute()), a, b) {
                 c.in_hours += 1;
@@ -231,7 +235,7 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let places = ranked
         .into_iter()
         .enumerate()
-        .map(|(i, ((ix, iy), score, harm, by_offense))| {
+        .map(|(i, ((ix, iy), score, harm, by_offense, harm_by_track, calls))| {
             let key = hotspot::CellKey { epsg, size_m: MICRO_PLACE.m(), ix, iy };
             let b = lattice.bounds(key);
             let (cx, cy) = ((b.min().x + b.max().x) / 2.0, (b.min().y + b.max().y) / 2.0);
@@ -241,10 +245,6 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
                 .map(bodega::places::PlaceName::label)
                 .unwrap_or_else(|| bodega::places::fallback_label(&district.code, ix, iy));
             let shift_hours = composition.remove(&(ix, iy)).unwrap_or_default();
-            let mut harm_by_track: BTreeMap<String, f64> = BTreeMap::new();
-            for (offense, n) in &by_offense {
-                *harm_by_track.entry(track_of(offense)).or_default() += weigh(offense) * f64::from(*n);
-            }
             RankedPlace {
                 rank: i as u32 + 1,
                 ix,
@@ -255,6 +255,7 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
                 score,
                 harm,
                 by_offense,
+                calls,
                 shift_hours,
                 harm_by_track,
             }

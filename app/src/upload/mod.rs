@@ -92,6 +92,7 @@ pub fn UploadPage() -> impl IntoView {
                         <option value="gps">"GPS fixes (vehicle location)"</option>
                         <option value="districts">"District boundaries (GeoJSON)"</option>
                         <option value="harm">"Harm weights (CSV: offense, weight, note)"</option>
+                        <option value="call-weights">"Call weights (CSV: call_type, priority, weight, note)"</option>
                     </select>
                 </label>
                 <Show when=move || kind.get() == "harm">
@@ -102,6 +103,9 @@ pub fn UploadPage() -> impl IntoView {
                     <label>"Version"
                         <input name="table_version" placeholder="2020" prop:value=move || table_version.get() on:input=move |ev| table_version.set(event_target_value(&ev))/>
                     </label>
+                </Show>
+                <Show when=move || kind.get() == "call-weights">
+                    <p class="hint">"The department's weights for calls for service, by call type and priority (an empty priority weighs every other priority), in days on the harm table's scale. They rank only when command turns the calls track on (Dosage rules), and a call that became an incident counts once, as the incident. Loading replaces the table."</p>
                 </Show>
                 <Show when=move || kind.get() == "incidents">
                     <label>"Export format"

@@ -6,6 +6,7 @@ use bodega::{demo, Bodega, IngestError, IngestOptions};
 
 mod accounts;
 mod aggregates;
+mod calls_track;
 mod demo_activity;
 mod harm;
 mod missions;

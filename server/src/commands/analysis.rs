@@ -242,6 +242,8 @@ pub fn backtest(args: BacktestArgs) -> anyhow::Result<()> {
             max_distance_m: args.sepp_reach_m,
             ..hotspot::sepp::SeppOptions::default()
         },
+        // An incident file names no district outlines: one time profile for the whole box.
+        zones: Vec::new(),
     };
     let records = run(&grid, &incidents.events, &plan, &methods).map_err(|e| anyhow::anyhow!("{e}"))?;
     for r in &records {

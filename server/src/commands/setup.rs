@@ -140,6 +140,7 @@ async fn rules_command(bodega: &Bodega, cmd: RulesCmd) -> anyhow::Result<()> {
             violent,
             property,
             quality_of_life,
+            calls,
         } => {
             let now = bodega.dosage_rules().await?;
             let r = now.rules;
@@ -153,6 +154,7 @@ async fn rules_command(bodega: &Bodega, cmd: RulesCmd) -> anyhow::Result<()> {
                 violent_weight_pct: violent.unwrap_or(r.violent_weight_pct),
                 property_weight_pct: property.unwrap_or(r.property_weight_pct),
                 quality_of_life_weight_pct: quality_of_life.unwrap_or(r.quality_of_life_weight_pct),
+                calls_weight_pct: calls.unwrap_or(r.calls_weight_pct),
             };
             let result = bodega.set_dosage_rules(now.version, &next, None).await;
             let detail = match &result {

@@ -333,6 +333,89 @@ async fn commands_track_weights_rank_the_places_and_the_plan_names_them() {
     assert_eq!(after["current"]["version"], saved["version"]);
 }
 
+#[tokio::test]
+async fn calls_rank_only_when_command_turns_the_track_on_and_a_call_that_became_an_incident_counts_once() {
+    let app = test_app().await;
+    on_count_table(&app).await;
+    add_user(&app, "cmd", &[Role::Command], &[]).await;
+    add_user(&app, "ana", &[Role::Analyst], &[]).await;
+    let (cmd, ana) = (sign_in(&app, "cmd").await, sign_in(&app, "ana").await);
+    let recommend = || async {
+        let (status, rec) =
+            call_json(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
+        assert_eq!(status, StatusCode::OK, "{rec}");
+        rec
+    };
+    let before = recommend().await;
+    let last = before["proposals"][19].clone();
+    let (lat, lon) = (last["place"]["lat"].as_f64().expect("lat"), last["place"]["lon"].as_f64().expect("lon"));
+    let (top_harm, last_harm) =
+        (before["proposals"][0]["harm"].as_f64().expect("top"), last["harm"].as_f64().expect("harm"));
+    // Dispatch at the twentieth place, five days before the shift: ten disturbances that became
+    // no report, and one that became report BB-1 (loaded, located there: the report counts it).
+    let mut calls = String::from("call_id,call_type,priority,received_at,lat,lon,incident_id\n");
+    for k in 0..10 {
+        calls += &format!("C{k},DISTURBANCE,2,2020-12-10T12:{k:02}:00,{lat},{lon},\n");
+    }
+    calls += &format!("C-linked,DISTURBANCE,2,2020-12-10T13:00:00,{lat},{lon},BB-1\n");
+    let b = &app.store.bodega;
+    let o = bodega::IngestOptions {
+        source: "cad".into(),
+        file_name: "cad.csv".into(),
+        time_zone: "America/Vancouver".into(),
+        dry_run: false,
+        mapping: None,
+    };
+    bodega::calls::ingest_calls_csv(b, calls.as_bytes(), &o).await.expect("calls");
+    let report = format!("id,occurred_at,offense,category,lat,lon\nBB-1,2020-12-10T13:05:00,Mischief,,{lat},{lon}\n");
+    bodega::ingest::ingest_incidents_csv(b, report.as_bytes(), &bodega::IngestOptions { source: "rms".into(), ..o })
+        .await
+        .expect("report");
+    // Off by default: the calls change nothing; the report is one more incident at its place.
+    let off = recommend().await;
+    assert_eq!(off["track_weights"], "violent ×1, property ×1, quality of life ×1");
+    let find = |rec: &serde_json::Value| {
+        rec["proposals"].as_array().expect("proposals").iter().find(|p| p["place"] == last["place"]).cloned()
+    };
+    assert_eq!(find(&off).map(|p| p["harm"].as_f64()), Some(Some(last_harm + 1.0)), "{off}");
+    // Turning the track on with no call weights is refused, naming what to do.
+    let (status, now) = call_json(&app, "/api/setup/rules", serde_json::json!({}), &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{now}");
+    let mut rules = now["current"]["rules"].clone();
+    assert_eq!(rules["calls_weight_pct"], 0, "off until command turns it on");
+    rules["calls_weight_pct"] = 100.into();
+    let body = serde_json::json!({ "expected_version": now["current"]["version"], "rules": rules });
+    let (status, err) = call_json(&app, "/api/setup/rules_save", body.clone(), &cmd).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert!(err.to_string().contains("calls_weight_pct") && err.to_string().contains("Call weights"), "{err}");
+    // The analyst loads the department's call weights (a bad file is refused by line and field).
+    let up = |csv: &'static str| {
+        with_cookie(
+            axum::http::Request::post("/api/ingest/call-weights?file_name=calls.csv")
+                .body(axum::body::Body::from(csv))
+                .expect("request"),
+            &ana,
+        )
+    };
+    let (status, _, body_text) = call(&app.router, up("call_type,priority,weight\ndisturbance,,x\n")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body_text}");
+    assert!(body_text.contains("line 2, weight"), "{body_text}");
+    let (status, _, body_text) = call(&app.router, up("call_type,priority,weight\ndisturbance,2,3\n")).await;
+    assert_eq!(status, StatusCode::OK, "{body_text}");
+    assert!(body_text.contains("the calls track is off"), "{body_text}");
+    let (status, saved) = call_json(&app, "/api/setup/rules_save", body, &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    // On: the ten calls weigh 3 each; the call that became BB-1 is not counted again.
+    let on = recommend().await;
+    assert_eq!(on["track_weights"], "violent ×1, property ×1, quality of life ×1, calls for service ×1");
+    let place = find(&on).expect("still proposed");
+    assert_eq!(place["harm"].as_f64(), Some(last_harm + 1.0 + 30.0), "{place}");
+    assert!(last_harm + 31.0 > top_harm, "a telling example: the calls lift it to first");
+    assert_eq!(place["rank"], 1, "{on}");
+    assert!(place["reason"].as_str().expect("reason").contains("10 × call for service: disturbance"), "{place}");
+    assert_eq!(place["incidents"], last["incidents"].as_u64().expect("incidents") + 1, "calls are not incidents");
+}
+
 /// A D1 cell's incidents in the 90 days before 15 Dec 2020 14:00 local time, and how many of
 /// them happened between 14:00 and 22:00 local — from the CSV's own local times, no time zone
 /// arithmetic but the window's edge.

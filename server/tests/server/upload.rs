@@ -96,7 +96,9 @@ async fn hostile_files_and_file_names_get_a_clear_4xx_and_store_nothing() {
             br#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]}"#.to_vec(),
             "code",
         ),
-        ("/api/ingest/passwords?file_name=x.csv", CSV.into(), "incidents, calls, gps, districts or harm"),
+        ("/api/ingest/passwords?file_name=x.csv", CSV.into(), "incidents, calls, gps, districts, harm or call-weights"),
+        ("/api/ingest/call-weights?file_name=c.csv", b"call_type,weight\nnoise,1\n".to_vec(), "priority"),
+        ("/api/ingest/call-weights?file_name=c.csv", b"call_type,priority,weight\nnoise,,1\nnoise,,2\n".to_vec(), "line 3"),
         ("/api/ingest/harm?file_name=w.csv&table_version=1", b"offense,weight\nTheft,1\n".to_vec(), "name"),
         ("/api/ingest/harm?file_name=w.csv&table=t&table_version=1", b"offense,weight\nTheft,-1\n".to_vec(), "Theft"),
         ("/api/ingest/harm?file_name=w.csv&table=t&table_version=1", b"offense,weight\nTheft,lots\n".to_vec(), "line 2"),
@@ -110,6 +112,10 @@ async fn hostile_files_and_file_names_get_a_clear_4xx_and_store_nothing() {
     assert_eq!(app.store.bodega.incident_count().await.expect("count"), incidents, "nothing stored");
     assert_eq!(app.store.bodega.districts().await.expect("districts"), districts, "districts untouched");
     assert_eq!(batches(&app).await, batches_before, "no batch is left from a refused file");
+    assert!(
+        app.store.bodega.call_weights().await.expect("call weights").is_empty(),
+        "no call weights from a refused file"
+    );
 }
 
 /// The Cambridge Crime Harm Index as mapped to Vancouver's offence texts, uploaded as published:
