@@ -83,6 +83,10 @@ pub struct RankingChoice {
     pub places_per_shift: i64,
     /// The harm table and version scored.
     pub harm_table: String,
+    /// Command's track weights it scored under ("violent ×1, property ×1, quality of life ×1");
+    /// empty in a choice stored before they were recorded.
+    #[serde(default)]
+    pub track_weights: String,
     /// Whether the self-exciting model took part.
     pub with_model: bool,
     /// The city first, then each district.
@@ -313,8 +317,14 @@ pub mod ssr {
             Some((c, a)) => RankBasis {
                 method: a.method,
                 why: format!(
-                    "{} ({} shifts of {} h to {}, each ranked from the {} days before it; chosen at {:.1}% of the area, the places a shift plans)",
-                    a.reason, c.origins, c.horizon_hours, c.data_through, c.training_days, a.coverage_percent
+                    "{} ({} shifts of {} h to {}, each ranked from the {} days before it; chosen at {:.1}% of the area, the places a shift plans){}",
+                    a.reason,
+                    c.origins,
+                    c.horizon_hours,
+                    c.data_through,
+                    c.training_days,
+                    a.coverage_percent,
+                    weights_since(ctx, c).await?
                 ),
             },
             None => RankBasis {
@@ -327,6 +337,22 @@ pub mod ssr {
                     None => "no backtest has been run on this department's data yet: ranked by harm over 28 days until one is (Accuracy → Run the backtest)".into(),
                 },
             },
+        })
+    }
+
+    /// What the planner must know when the weights changed after `choice` was made: it was
+    /// scored on harm weighed otherwise, so its evidence is not the ranking's any more.
+    async fn weights_since(ctx: &ServerContext, choice: &RankingChoice) -> Result<String, ApiError> {
+        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?.version().to_string();
+        let weights = crate::shift::ssr::dosage_rules(ctx).await?.weights_label();
+        let then = format!("{} with {}", choice.harm_table, choice.track_weights);
+        let now = format!("{table} with {weights}");
+        Ok(if choice.harm_table == table && choice.track_weights == weights {
+            String::new()
+        } else if choice.track_weights.is_empty() {
+            format!(". The weights it scored are not recorded (harm table {}); run the backtest again (Accuracy → Run the backtest) to choose on {now}", choice.harm_table)
+        } else {
+            format!(". The weights changed since it was chosen ({then}; now {now}): run the backtest again (Accuracy → Run the backtest)")
         })
     }
 
@@ -446,6 +472,7 @@ pub mod ssr {
             training_days: TRAINING_DAYS,
             places_per_shift: places,
             harm_table: weigh.table_version(),
+            track_weights: weigh.rules().weights_label(),
             with_model,
             areas,
         })

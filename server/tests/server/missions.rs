@@ -132,6 +132,7 @@ async fn the_backtest_chooses_each_districts_ranking_and_the_plan_ranks_by_it() 
     // The scoreboard shows the same decision.
     let (_, board) = call_json(&app, "/api/accuracy", serde_json::json!({ "periods": 1 }), &cmd).await;
     assert_eq!(board["choice"]["areas"][1], *d1);
+    assert!(!rec["ranked_why"].as_str().expect("why").contains("changed since"), "{}", rec["ranked_why"]);
 
     // A District 1 officer's device gets the district's forecast for the next 12 hours by the
     // same method: intensities per cell, nothing else (no incident's time).
@@ -174,6 +175,21 @@ async fn the_backtest_chooses_each_districts_ranking_and_the_plan_ranks_by_it() 
     let busiest = by_hand.iter().filter(|(k, _)| in_d1(k.0, k.1)).map(|(_, n)| *n).max().expect("D1 cells");
     let top = cells.iter().map(|c| c[2].as_f64().expect("e")).fold(0.0, f64::max);
     assert!((top - f64::from(busiest) * 0.5 / days as f64).abs() < 1e-9 + 0.005 * top, "{top} vs {busiest}");
+
+    // Command weighs violence double: the choice was scored on other weights, and the plan says
+    // so until the backtest runs again.
+    let (_, now) = call_json(&app, "/api/setup/rules", serde_json::json!({}), &cmd).await;
+    let mut rules = now["current"]["rules"].clone();
+    rules["violent_weight_pct"] = 200.into();
+    let body = serde_json::json!({ "expected_version": now["current"]["version"], "rules": rules });
+    let (status, saved) = call_json(&app, "/api/setup/rules_save", body, &cmd).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (_, rec) = call_json(&app, "/api/missions/recommend", serde_json::json!({ "shift": d1_shift() }), &cmd).await;
+    let why = rec["ranked_why"].as_str().expect("why");
+    assert!(
+        why.contains("The weights changed since it was chosen (count@1 with violent ×1, property ×1, quality of life ×1; now count@1 with violent ×2, property ×1, quality of life ×1)"),
+        "{why}"
+    );
 }
 
 /// Located incidents per 150 m cell of the demo city in `[start, end)` (UTC seconds), counted
