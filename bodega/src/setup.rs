@@ -260,7 +260,7 @@ impl Bodega {
             return Err(SetupError::Invalid {
                 field: "calls_weight_pct",
                 reason: "no call weight table is loaded: load the department's weights by call type and priority \
-                         first (Upload → Call weights, or `server weights calls FILE.csv`)"
+                         first (Load data → Call weights, or `server weights calls FILE.csv`)"
                     .into(),
             });
         }

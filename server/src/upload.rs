@@ -282,7 +282,7 @@ async fn load_call_weights(
     let on = bodega.dosage_rules().await.map_err(|e| unavailable(&e))?.rules.calls_weight_pct > 0;
     summary.in_force = Some(format!(
         "call weights in force: {read} rows (was {before}); the calls track is {}{}",
-        if on { "on" } else { "off (command turns it on under Dosage rules)" },
+        if on { "on" } else { "off (command turns it on under Rules, Weight of calls for service)" },
         if missing.is_empty() {
             String::new()
         } else {

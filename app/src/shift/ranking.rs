@@ -76,7 +76,8 @@ pub struct RankedPlace {
     /// What it was ranked on: incidents, harm, or the method's forecast for the shift.
     pub score: f64,
     /// Harm in the window, each offence's table weight times command's weight for its track
-    /// (see [`protocol::setup::DosageRules::track_weight`]).
+    /// (see [`protocol::setup::DosageRules::track_weight`]), and with the calls track on each
+    /// call's weight in the department's call table times command's weight for calls.
     pub harm: f64,
     /// Incidents by offence text; with the calls track on, also the calls it weighs, by type
     /// ("call for service: " and the call type).

@@ -105,7 +105,7 @@ pub fn UploadPage() -> impl IntoView {
                     </label>
                 </Show>
                 <Show when=move || kind.get() == "call-weights">
-                    <p class="hint">"The department's weights for calls for service, by call type and priority (an empty priority weighs every other priority), in days on the harm table's scale. They rank only when command turns the calls track on (Dosage rules), and a call that became an incident counts once, as the incident. Loading replaces the table."</p>
+                    <p class="hint">"The department's weights for calls for service, by call type and priority (an empty priority weighs every other priority), in days on the harm table's scale. They rank only when command turns the calls track on (Rules → Weight of calls for service), and a call that became an incident counts once, as the incident. Loading replaces the table."</p>
                 </Show>
                 <Show when=move || kind.get() == "incidents">
                     <label>"Export format"
