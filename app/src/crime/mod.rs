@@ -196,7 +196,8 @@ pub mod ssr {
             Some(d) => (i64::from(d), None),
             None => {
                 let area = q.district.clone().filter(|d| !d.is_empty()).unwrap_or_else(|| "city".into());
-                let basis = crate::shift::choice::ssr::basis_for(ctx, &area).await?;
+                let weigh = crate::shift::choice::ssr::Weigh::load(ctx).await?;
+                let basis = crate::shift::choice::ssr::basis_for(ctx, &area, &weigh).await?;
                 match basis.method {
                     Method::Count { days } | Method::Harm { days } if days <= 366 => (
                         i64::from(days),

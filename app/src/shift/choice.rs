@@ -306,11 +306,12 @@ pub mod ssr {
         }
     }
 
-    /// The ranking in force for district `code` (or `city`).
+    /// The ranking in force for district `code` (or `city`), said stale when `weigh` (the
+    /// weights in force) is not what the choice scored.
     ///
     /// # Errors
     /// 503.
-    pub async fn basis_for(ctx: &ServerContext, code: &str) -> Result<RankBasis, ApiError> {
+    pub async fn basis_for(ctx: &ServerContext, code: &str, weigh: &Weigh) -> Result<RankBasis, ApiError> {
         let stored = stored(ctx).await?;
         let area = stored.as_ref().and_then(|c| c.areas.iter().find(|a| a.code == code).map(|a| (c, a)));
         Ok(match area {
@@ -324,7 +325,7 @@ pub mod ssr {
                     c.data_through,
                     c.training_days,
                     a.coverage_percent,
-                    weights_since(ctx, c).await?
+                    weights_since(c, weigh)
                 ),
             },
             None => RankBasis {
@@ -342,18 +343,17 @@ pub mod ssr {
 
     /// What the planner must know when the weights changed after `choice` was made: it was
     /// scored on harm weighed otherwise, so its evidence is not the ranking's any more.
-    async fn weights_since(ctx: &ServerContext, choice: &RankingChoice) -> Result<String, ApiError> {
-        let table = ctx.bodega.active_harm_table().await.map_err(unavailable)?.version().to_string();
-        let weights = crate::shift::ssr::dosage_rules(ctx).await?.weights_label();
+    fn weights_since(choice: &RankingChoice, weigh: &Weigh) -> String {
+        let (table, weights) = (weigh.table_version(), weigh.rules().weights_label());
         let then = format!("{} with {}", choice.harm_table, choice.track_weights);
         let now = format!("{table} with {weights}");
-        Ok(if choice.harm_table == table && choice.track_weights == weights {
+        if choice.harm_table == table && choice.track_weights == weights {
             String::new()
         } else if choice.track_weights.is_empty() {
             format!(". The weights it scored are not recorded (harm table {}); run the backtest again (Accuracy → Run the backtest) to choose on {now}", choice.harm_table)
         } else {
             format!(". The weights changed since it was chosen ({then}; now {now}): run the backtest again (Accuracy → Run the backtest)")
-        })
+        }
     }
 
     /// Runs the backtest on the Data Bodega and makes the choice for the city and each district.
@@ -560,7 +560,7 @@ pub mod ssr {
     }
 
     /// `method`'s forecast for `[origin, origin + horizon_s)` on the city grid from the city's
-    /// incidents that carry harm: the inputs the backtest scored it on (forecasts pooled
+    /// incidents (and calls) that carry harm under `weigh`: the inputs the backtest scored it on (forecasts pooled
     /// city-wide, so a district's border cuts nothing), by its own code
     /// (`hotspot::backtest::forecast_at`), off the async runtime. `Ok(Err(why))` when the
     /// method cannot forecast (the self-exciting model refusing a fit).
@@ -569,6 +569,7 @@ pub mod ssr {
     /// 409 with no districts; 503.
     pub async fn city_forecast(
         ctx: &ServerContext,
+        weigh: &Weigh,
         method: Method,
         origin: i64,
         horizon_s: i64,
@@ -578,9 +579,8 @@ pub mod ssr {
             return Ok(Err("no district outlines are loaded".into()));
         };
         let (grid, utm) = grid_over(bbox, MICRO_PLACE)?;
-        let weigh = Weigh::load(ctx).await?;
         let from = origin - i64::from(method.history_days(TRAINING_DAYS).max(TRAINING_DAYS)) * DAY;
-        let events = harm_events(ctx, &weigh, &utm, bbox, from, origin).await?;
+        let events = harm_events(ctx, weigh, &utm, bbox, from, origin).await?;
         let zones = district_zones(&grid, &utm, &areas);
         let plan = BacktestPlan {
             origins: Vec::new(),
@@ -636,11 +636,12 @@ pub mod ssr {
         let mut forecasts: Vec<(Method, Result<CityForecast, String>)> = Vec::new();
         let mut out = Vec::new();
         let half_days = DEVICE_HOURS as f64 / 24.0;
+        let weigh = Weigh::load(ctx).await?;
         for code in codes {
             let Some(district) = ctx.bodega.district_area(code).await.map_err(unavailable)? else { continue };
-            let mut basis = basis_for(ctx, code).await?;
+            let mut basis = basis_for(ctx, code, &weigh).await?;
             if !forecasts.iter().any(|(m, _)| *m == basis.method) {
-                let f = city_forecast(ctx, basis.method, origin, DEVICE_HOURS * 3_600).await?;
+                let f = city_forecast(ctx, &weigh, basis.method, origin, DEVICE_HOURS * 3_600).await?;
                 forecasts.push((basis.method, f));
             }
             let mut f = forecasts.iter().find(|(m, _)| *m == basis.method).map(|(_, f)| f);
@@ -650,7 +651,7 @@ pub mod ssr {
                     why: format!("{why}; ranked by the incident count over {TRAINING_DAYS} days instead"),
                 };
                 if !forecasts.iter().any(|(m, _)| *m == basis.method) {
-                    let f = city_forecast(ctx, basis.method, origin, DEVICE_HOURS * 3_600).await?;
+                    let f = city_forecast(ctx, &weigh, basis.method, origin, DEVICE_HOURS * 3_600).await?;
                     forecasts.push((basis.method, f));
                 }
                 f = forecasts.iter().find(|(m, _)| *m == basis.method).map(|(_, f)| f);

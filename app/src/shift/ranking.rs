@@ -107,6 +107,21 @@ impl RankedPlace {
     }
 }
 
+/// What one cell had in the ranking's window.
+#[derive(Default)]
+struct CellRecord {
+    /// Its harm under the weights in force.
+    harm: f64,
+    /// Incidents (and calls) that carry harm: what a count ranks by.
+    carrying: u32,
+    /// What happened, by offence (or "call for service: " and the call type).
+    by_offense: BTreeMap<String, u32>,
+    /// Its harm by track.
+    harm_by_track: BTreeMap<String, f64>,
+    /// Calls among `by_offense`.
+    calls: u32,
+}
+
 /// A district's top places for one shift, with the window they were ranked on.
 #[derive(Debug, Clone)]
 pub struct Ranking {
@@ -147,7 +162,8 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let data_end = summary.last_at.map(|t| t + 1).unwrap_or(shift_start);
     let window_moved_to_data = data_end < shift_start;
     let to = shift_start.min(data_end);
-    let mut basis = basis_for(ctx, &s.district).await?;
+    let weights = Weigh::load(ctx).await?;
+    let mut basis = basis_for(ctx, &s.district, &weights).await?;
     let from = to - i64::from(basis.method.history_days(TRAINING_DAYS)) * 86_400;
     let (w, so, e, n) = district.bbox;
     // One read serves the ranking's window and the time-of-day composition's, whichever is longer.
@@ -158,28 +174,24 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
         bbox: Some((w, so, e, n)),
         ..Default::default()
     };
-    let weights = Weigh::load(ctx).await?;
     let mut points = weights.located(ctx, &filter).await?;
     points.retain(|p| district.area.contains(&geo::Point::new(p.lon, p.lat)));
     let epsg = Epsg::for_lon_lat((w + e) / 2.0, (so + n) / 2.0).map_err(unavailable)?;
     let lattice = Lattice::of(epsg, MICRO_PLACE);
     let rules = *weights.rules();
-    /// Per cell: its harm, incidents (and calls) carrying harm, what happened by offence (or
-    /// call type), and its harm by track.
-    type CellRecord = (f64, u32, BTreeMap<String, u32>, BTreeMap<String, f64>, u32);
     let mut cells: HashMap<(i64, i64), CellRecord> = HashMap::new();
     for p in points.iter().filter(|p| p.t >= from) {
         let Ok(key) = lattice.key_of(p.lon, p.lat) else { continue };
-        let entry = cells.entry((key.ix, key.iy)).or_default();
-        entry.0 += p.harm;
-        entry.1 += u32::from(p.harm > 0.0);
-        *entry.2.entry(p.what.clone()).or_default() += 1;
-        *entry.3.entry(p.track.clone()).or_default() += p.harm;
-        entry.4 += u32::from(p.call);
+        let cell = cells.entry((key.ix, key.iy)).or_default();
+        cell.harm += p.harm;
+        cell.carrying += u32::from(p.harm > 0.0);
+        *cell.by_offense.entry(p.what.clone()).or_default() += 1;
+        *cell.harm_by_track.entry(p.track.clone()).or_default() += p.harm;
+        cell.calls += u32::from(p.call);
     }
     let forecast = match basis.method {
         Method::Count { .. } | Method::Harm { .. } => None,
-        method => match city_forecast(ctx, method, to, shift_end - shift_start).await? {
+        method => match city_forecast(ctx, &weights, method, to, shift_end - shift_start).await? {
             Ok(f) => Some(f),
             Err(e) => {
                 // The model could not rank this shift: said on the plan, and the long count ranks.
@@ -191,27 +203,27 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
             }
         },
     };
-    type Ranked = ((i64, i64), f64, f64, BTreeMap<String, u32>, BTreeMap<String, f64>, u32);
-    let mut ranked: Vec<Ranked> = cells
+    let mut ranked: Vec<((i64, i64), f64, CellRecord)> = cells
         .into_iter()
-        .map(|(k, (harm, n, by, tracks, calls))| {
+        .map(|(k, cell)| {
             let score = match (&forecast, basis.method) {
                 (Some(f), _) => f.at(epsg, k.0, k.1),
-                (None, Method::Count { .. }) => f64::from(n),
-                (None, _) => harm,
+                (None, Method::Count { .. }) => f64::from(cell.carrying),
+                (None, _) => cell.harm,
             };
-            (k, score, harm, by, tracks, calls)
+            (k, score, cell)
         })
         .collect();
+    let seen = |c: &CellRecord| c.by_offense.values().sum::<u32>();
     ranked.sort_by(|a, b| {
         b.1.total_cmp(&a.1)
-            .then_with(|| b.2.total_cmp(&a.2))
-            .then_with(|| b.3.values().sum::<u32>().cmp(&a.3.values().sum::<u32>()))
+            .then_with(|| b.2.harm.total_cmp(&a.2.harm))
+            .then_with(|| seen(&b.2).cmp(&seen(&a.2)))
             .then_with(|| a.0.cmp(&b.0))
     });
     // A place with no harm under command's weights (only offences of a track weighed 0) is not
     // ranked at all: 0 leaves the track out.
-    ranked.retain(|r| r.2 > 0.0);
+    ranked.retain(|r| r.2.harm > 0.0);
     ranked.truncate(usize::try_from(rules.places_per_shift).unwrap_or(0));
     let cells: Vec<(i64, i64)> = ranked.iter().map(|r| r.0).collect();
     let names = ctx.bodega.place_names(epsg.code(), MICRO_PLACE, &cells).await.map_err(unavailable)?;
@@ -236,7 +248,7 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
     let places = ranked
         .into_iter()
         .enumerate()
-        .map(|(i, ((ix, iy), score, harm, by_offense, harm_by_track, calls))| {
+        .map(|(i, ((ix, iy), score, cell))| {
             let key = hotspot::CellKey { epsg, size_m: MICRO_PLACE.m(), ix, iy };
             let b = lattice.bounds(key);
             let (cx, cy) = ((b.min().x + b.max().x) / 2.0, (b.min().y + b.max().y) / 2.0);
@@ -254,11 +266,11 @@ pub async fn rank_places(ctx: &ServerContext, s: &ShiftRef) -> Result<Ranking, A
                 lat,
                 lon,
                 score,
-                harm,
-                by_offense,
-                calls,
+                harm: cell.harm,
+                by_offense: cell.by_offense,
+                calls: cell.calls,
                 shift_hours,
-                harm_by_track,
+                harm_by_track: cell.harm_by_track,
             }
         })
         .collect();
